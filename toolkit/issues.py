@@ -1,0 +1,181 @@
+"""The one catalogue of every problem the toolkit can report.
+
+Modelled on frictionless-py's error catalogue: each kind has a stable code, a
+severity, a Chinese title, a Chinese message template and what the clerk
+should do. The JSON output, the text report, the issue workbook, the annotated
+copy and the e-mail receipt all draw their words from here.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+ERROR = "error"
+WARNING = "warning"
+
+
+@dataclass(frozen=True)
+class IssueKind:
+    code: str
+    severity: str
+    title: str
+    template: str
+    action: str
+
+
+_KINDS = (
+    # --- the file as a whole ------------------------------------------------
+    IssueKind("unreadable", ERROR, "文件无法读取",
+              "文件“{file}”无法作为表格读取：{reason}。",
+              "请用 Excel 或 WPS 打开确认文件完好，另存为 .xlsx 后重新报送。"),
+    IssueKind("encrypted", ERROR, "文件已加密",
+              "文件“{file}”设置了打开密码，工具无法读取。",
+              "请在 Excel/WPS 中取消密码（文件→信息→保护工作簿）后重新报送。"),
+    IssueKind("too_large", ERROR, "文件过大或结构异常",
+              "文件“{file}”超出安全限制：{reason}。",
+              "请检查是否误填了极远处的单元格或粘贴了大量内容，删除多余部分后重新报送。"),
+    IssueKind("not_spreadsheet", ERROR, "不是表格文件",
+              "文件“{file}”不是 Excel/WPS 表格（{reason}）。",
+              "请报送 .xlsx、.xlsm 或 .xls 格式的台账。"),
+    IssueKind("macros_present", WARNING, "含有宏",
+              "文件“{file}”含有宏（VBA），工具不会运行其中任何宏。",
+              "如非必要，请另存为不含宏的 .xlsx 报送。"),
+    IssueKind("no_ledger_sheet", ERROR, "找不到台账表",
+              "文件“{file}”中没有找到台账工作表（表头须含“案件编号”“信访人”等列）。",
+              "请使用乡里下发的台账模板，或在表头写明“案件编号”“信访人”等列名。"),
+    IssueKind("empty_ledger", WARNING, "台账无案件",
+              "工作表“{sheet}”有表头但没有案件行。",
+              "如本村确无积案可忽略；否则请检查是否填错了工作表。"),
+    IssueKind("village_unknown", WARNING, "无法确定村（社区）",
+              "无法从文件“{file}”确定所属村（社区），暂以文件名“{village}”代替。",
+              "请在表头下方“填报单位：”后填写村（社区）名称。"),
+    # --- columns -------------------------------------------------------------
+    IssueKind("missing_column", ERROR, "缺少必填列",
+              "缺少必填列“{column}”。",
+              "请在表头中加上“{column}”列（可用的写法：{variants}）。"),
+    IssueKind("duplicate_column", WARNING, "列重复",
+              "“{column}”列出现了两次（{cell}），只读取第一列。",
+              "请删除或改名重复的列。"),
+    # --- values --------------------------------------------------------------
+    IssueKind("missing_value", ERROR, "必填项为空",
+              "案件“{case_id}”的“{column}”为空。",
+              "请补填“{column}”。"),
+    IssueKind("duplicate_case_id", ERROR, "案件编号重复",
+              "案件编号“{case_id}”重复出现（{where}）。",
+              "案件编号在全乡唯一，请核对后改正重复的编号。"),
+    IssueKind("invalid_id_number", ERROR, "身份证号有误",
+              "身份证号“{value}”{reason}。",
+              "请对照身份证原件核对 18 位号码（末位可为 X）。"),
+    IssueKind("unknown_area_code", WARNING, "身份证地区码未知",
+              "身份证号“{value}”的前 6 位地区码不在现行行政区划代码中。",
+              "老身份证可能使用已撤销的地区码，请核对原件；无误可忽略。"),
+    IssueKind("id_number_as_number", ERROR, "身份证号被存成数字",
+              "身份证号被 Excel 存成了数字（{value}），后几位已丢失。",
+              "请把该列设为“文本”格式，再按身份证原件重新录入完整的 18 位号码。"),
+    IssueKind("invalid_phone", WARNING, "联系电话格式可疑",
+              "联系电话“{value}”不像手机号（11 位）或固定电话。",
+              "请核对联系电话。"),
+    IssueKind("invalid_date", ERROR, "日期无法识别",
+              "“{column}”的“{value}”不是有效日期{reason}。",
+              "请填写真实日期，如 2010-07-01 或 2010年7月1日。"),
+    IssueKind("date_order", ERROR, "日期先后不对",
+              "{reason}",
+              "请核对首次信访时间、交办日期、办结日期：应依次不早于前者，且不晚于今天。"),
+    IssueKind("unknown_status", ERROR, "办理状态无法识别",
+              "办理状态“{value}”无法识别。",
+              "请从下拉列表选择：待化解、化解中、已化解、已销号、中止。"),
+    IssueKind("invalid_choice", WARNING, "取值不在选项内",
+              "“{column}”的“{value}”不在选项内（{choices}）。",
+              "请从下拉列表中选择。"),
+    IssueKind("invalid_number", ERROR, "数字无法识别",
+              "“{column}”的“{value}”不是整数。",
+              "请填写整数（工作日天数），无延期请留空。"),
+    IssueKind("invalid_tick", WARNING, "打勾标记无法识别",
+              "“{column}”的“{value}”不是认可的标记，按“未完成”处理。",
+              "已完成请填 √（或 是/有），未完成请留空或填 ×。"),
+    IssueKind("out_of_scope", WARNING, "不在积案范围",
+              "首次信访时间 {value} 晚于积案范围截止日 {cutoff}。",
+              "如确需纳入请乡信访办确认；否则请从台账中移出。"),
+    IssueKind("closed_date_missing", ERROR, "缺少办结日期",
+              "案件“{case_id}”状态为“{status}”，但没有填写办结日期。",
+              "请补填办结日期，或改正办理状态。"),
+    IssueKind("archive_incomplete", ERROR, "六有材料不全",
+              "案件“{case_id}”已销号，但“六有”材料缺：{missing}。",
+              "结案销号须六有齐全：请补齐材料并打勾，或把状态改回“已化解”。"),
+    IssueKind("deadline_unavailable", WARNING, "无法计算办结期限",
+              "{reason}",
+              "请在设置工作簿“节假日”表中补充该年的放假和调休安排。"),
+    # --- consolidation ------------------------------------------------------
+    IssueKind("village_mismatch", WARNING, "村名与发件人不符",
+              "文件中的村（社区）“{village}”与发件人登记的“{expected}”不一致。",
+              "已暂存待核，请乡信访办确认后处理。"),
+    IssueKind("case_vanished", WARNING, "案件从台账中消失",
+              "案件“{case_id}”在{village}新报台账中不见了，但未销号。",
+              "请与该村核实：已结案的应改为“已销号”保留在台账中。"),
+)
+
+CATALOGUE: dict[str, IssueKind] = {k.code: k for k in _KINDS}
+
+
+class _Blank(dict):
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+@dataclass
+class Issue:
+    severity: str
+    code: str
+    message: str
+    action: str = ""
+    sheet: str | None = None
+    cell: str | None = None
+    row: int | None = None
+    column: str | None = None
+    case_id: str | None = None
+    value: Any = None
+    file: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d.pop("file")
+        v = d["value"]
+        if v is not None and not isinstance(v, (str, int, float, bool)):
+            d["value"] = str(v)
+        keys = ("severity", "code", "sheet", "cell", "row", "column", "case_id", "value",
+                "message", "action")
+        return {k: d[k] for k in keys}
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == ERROR
+
+
+def make_issue(code: str, *, sheet: str | None = None, cell: str | None = None,
+               row: int | None = None, column: str | None = None, case_id: object = None,
+               value: object = None, file: str | None = None, **params: object) -> Issue:
+    """Build an Issue from the catalogue; ``params`` fill the message template."""
+    kind = CATALOGUE[code]
+    fill = _Blank(params)
+    fill.update(column=column or "", case_id=case_id or "", value=_show(value),
+                sheet=sheet or "", cell=cell or "", file=file or "")
+    fill.update({k: v for k, v in params.items()})
+    return Issue(severity=kind.severity, code=code,
+                 message=kind.template.format_map(fill), action=kind.action.format_map(fill),
+                 sheet=sheet, cell=cell, row=row, column=column,
+                 case_id=None if case_id is None else str(case_id),
+                 value=value, file=file)
+
+
+def _show(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def count(issues: list[Issue]) -> tuple[int, int]:
+    """(errors, warnings)"""
+    e = sum(1 for i in issues if i.severity == ERROR)
+    return e, len(issues) - e

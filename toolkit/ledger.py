@@ -1,0 +1,90 @@
+"""The one case model: a ledger read from one workbook.
+
+``cases`` is a pandas DataFrame whose index is the Excel row number (1-based)
+of each case and whose columns are field and checklist keys from
+``toolkit.fields``. Values are normalised Python objects: ``datetime.date`` for
+dates, ``bool`` for ticks, canonical words for statuses, ``str`` for text, or
+None when blank or unreadable (an Issue then says why, at its cell).
+
+Every value knows its cell: ``ledger.cell(key, row)`` gives "D5" from the
+column map. Computed columns already present in the sheet are in
+``computed_columns`` (key -> 0-based column) so write-back can reuse them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from .issues import Issue, count
+
+
+def column_letter(col: int) -> str:
+    """0-based column index -> Excel letters (0 -> A, 26 -> AA)."""
+    s = ""
+    col += 1
+    while col:
+        col, r = divmod(col - 1, 26)
+        s = chr(65 + r) + s
+    return s
+
+
+def column_index(letters: str) -> int:
+    """Excel letters -> 0-based column index (A -> 0)."""
+    n = 0
+    for ch in letters.upper():
+        n = n * 26 + (ord(ch) - 64)
+    return n - 1
+
+
+def cell_ref(col: int, row: int) -> str:
+    """0-based column, 1-based row -> "D5"."""
+    return f"{column_letter(col)}{row}"
+
+
+@dataclass
+class Ledger:
+    path: Path
+    sheet: str | None = None
+    village: str | None = None
+    village_source: str | None = None   # marker | reporter | column | filename
+    report_date: object = None          # the 填报日期 when found (datetime.date)
+    cases: pd.DataFrame = field(default_factory=pd.DataFrame)
+    columns: dict[str, int] = field(default_factory=dict)           # input key -> 0-based col
+    computed_columns: dict[str, int] = field(default_factory=dict)  # computed key -> 0-based col
+    header_rows: list[int] = field(default_factory=list)            # 1-based
+    last_column: int = -1                                           # 0-based, last used in header
+    template_version: str | None = None
+    has_macros: bool = False
+    file_format: str | None = None      # xlsx | xlsm | xls | ods
+    issues: list[Issue] = field(default_factory=list)
+    readable: bool = True               # False when the file could not be read at all
+
+    def cell(self, key: str, row: int) -> str | None:
+        col = self.columns.get(key)
+        if col is None:
+            col = self.computed_columns.get(key)
+        return None if col is None else cell_ref(col, row)
+
+    @property
+    def errors(self) -> int:
+        return count(self.issues)[0]
+
+    @property
+    def warnings(self) -> int:
+        return count(self.issues)[1]
+
+    @property
+    def n_cases(self) -> int:
+        return 0 if self.cases is None else len(self.cases)
+
+    def to_dict(self) -> dict:
+        """The per-file object of ``taizhang validate --json``."""
+        return {
+            "path": str(self.path),
+            "village": self.village,
+            "sheet": self.sheet,
+            "cases": self.n_cases,
+            "issues": [i.to_dict() for i in self.issues],
+        }
