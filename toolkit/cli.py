@@ -46,6 +46,55 @@ def cli() -> None:
     """信访积案台账工具：校验村级台账、计算办结期限、汇总乡级总台账。"""
 
 
+def _settings(path):
+    """Clerk settings from the settings workbook (default location when None)."""
+    from .settings_workbook import load_settings
+    return load_settings(path)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=True))
+@click.option("--as-of", "as_of", type=DATE, default=None, help="核对日期（默认今天）")
+@click.option("--json", "as_json", is_flag=True, help="输出一个 JSON 对象（供程序使用）")
+@click.option("--report", type=click.Path(dir_okay=False), help="把问题清单写入这个 Excel 文件")
+@click.option("--annotate", type=click.Path(file_okay=False),
+              help="在此文件夹为每个文件生成标注了问题单元格的副本（发回给村里）")
+@click.option("--settings", "settings_path", type=click.Path(dir_okay=False), default=None,
+              help="设置工作簿（默认 workbooks/设置.xlsx）")
+def validate(paths, as_of, as_json, report, annotate, settings_path):
+    """校验村级台账：逐个文件列出问题（文件、工作表、单元格）。
+
+    PATHS 可以是文件或文件夹。退出码：0 无错误，1 有错误，2 有文件无法读取。
+    """
+    import json
+    from pathlib import Path
+
+    from .validate import exit_code, validate_paths
+
+    as_of = as_of or date.today()
+    ledgers = validate_paths([Path(p) for p in paths], as_of=as_of, settings=_settings(settings_path))
+    if report:
+        from .report import write_issue_report
+        write_issue_report(Path(report), ledgers)
+    annotated = []
+    if annotate:
+        from .fill import annotate_file
+        for lg in ledgers:
+            if lg.readable and lg.issues:
+                annotated.append(annotate_file(lg, Path(annotate)))
+    if as_json:
+        click.echo(json.dumps({"files": [lg.to_dict() for lg in ledgers]}, ensure_ascii=False,
+                              default=str))
+    else:
+        from .report import format_text_report
+        click.echo(format_text_report(ledgers))
+        if report:
+            click.echo(f"问题清单已写入：{report}")
+        for p in annotated:
+            click.echo(f"标注副本：{p}")
+    return exit_code(ledgers)
+
+
 def main(argv: list[str] | None = None) -> int:
     _console_safe()
     try:

@@ -1,0 +1,157 @@
+"""Validation: the pandera schema of schemas/ledger.py plus the cross-field rules.
+
+All ledgers of a run are validated together in one combined table (one
+pandera call, vectorised rules), and every failure is mapped back to its
+ledger, sheet and cell through the combined table's position index.
+"""
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from .fields import (CLOSED_STATUSES, CHECKLIST_BY_KEY, FIELD_BY_KEY, REQUIRED_KEYS, header_for)
+from .issues import Issue, make_issue
+from .ledger import Ledger
+from .settings import Settings
+
+# Rules that only make sense when these keys' cells were read without error.
+_ARCHIVE_ITEMS = tuple(i.key for i in CHECKLIST_BY_KEY["archive"].items)
+
+
+def validate_paths(paths: Iterable[Path | str], *, as_of: date, settings: Settings) -> list[Ledger]:
+    """Find the workbooks under ``paths``, read them safely and validate them."""
+    from .intake import find_workbooks, read_ledgers
+    return validate_ledgers(read_ledgers(find_workbooks(paths)), as_of=as_of, settings=settings)
+
+
+def validate_ledgers(ledgers: Sequence[Ledger], *, as_of: date, settings: Settings) -> list[Ledger]:
+    """Append schema and rule issues to every readable ledger, in place."""
+    readable = [lg for lg in ledgers if lg.readable and lg.n_cases]
+    if readable:
+        combined, where = _combine(readable)
+        found = _schema_issues(combined, where, readable) + _rule_issues(combined, where, readable,
+                                                                         as_of, settings)
+        _attach(found, readable)
+    return list(ledgers)
+
+
+def _combine(ledgers: Sequence[Ledger]):
+    """One table of all cases; ``where[pos] = (ledger no, excel row)``."""
+    import pandas as pd
+
+    frames, where = [], []
+    for n, lg in enumerate(ledgers):
+        df = lg.cases.copy()
+        ids = df["case_id"]
+        df["case_key"] = [None if v is None else f"{n}\x1f{v}" for v in ids]
+        frames.append(df)
+        where.extend((n, int(r)) for r in df.index)
+    combined = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0].reset_index(drop=True)
+    combined = combined.astype(object).where(combined.notna(), None)
+    return combined, where
+
+
+def _schema_issues(combined, where, ledgers) -> list[tuple[int, Issue]]:
+    import pandera.errors as pe
+    from schemas.ledger import CHECK_CODES, ledger_schema
+
+    try:
+        ledger_schema().validate(combined, lazy=True)
+        return []
+    except pe.SchemaErrors as err:
+        failures = err.failure_cases
+    out = []
+    for col, check, pos, value in zip(failures["column"], failures["check"], failures["index"],
+                                      failures["failure_case"]):
+        name = str(check).split("(")[0]
+        code = CHECK_CODES.get(name)
+        if code is None or pos is None or pos != pos:
+            continue
+        pos = int(pos)
+        key = "case_id" if col == "case_key" else col
+        n, row = where[pos]
+        lg = ledgers[n]
+        if key not in lg.columns:
+            continue  # a missing column is reported once, by the reader
+        out.append((n, _cell_issue(code, lg, key, row, combined.at[pos, key], combined, pos)))
+    return out
+
+
+def _cell_issue(code: str, lg: Ledger, key: str, row: int, value, combined, pos) -> Issue:
+    extra = {}
+    if code == "invalid_id_number":
+        from .normalize import id_number_problem
+        extra["reason"] = id_number_problem(str(value)) or "校验位不符"
+    elif code == "duplicate_case_id":
+        rows = [r for r, v in zip(lg.cases.index, lg.cases["case_id"]) if v == value]
+        extra["where"] = "、".join(f"第{r}行" for r in rows)
+    return make_issue(code, sheet=lg.sheet, cell=lg.cell(key, row), row=row,
+                      column=header_for(key), case_id=combined.at[pos, "case_id"], value=value,
+                      file=str(lg.path), **extra)
+
+
+def _rule_issues(combined, where, ledgers, as_of: date, settings: Settings) -> list[tuple[int, Issue]]:
+    out: list[tuple[int, Issue]] = []
+    first, assigned, closed = (combined[k] for k in ("first_petition_date", "assigned_date",
+                                                      "closed_date"))
+    status = combined["status"]
+    cutoff = settings.campaign.cutoff
+    for pos in range(len(combined)):
+        n, row = where[pos]
+        lg = ledgers[n]
+        cid = combined.at[pos, "case_id"]
+
+        def issue(code, key, value=None, **params):
+            out.append((n, make_issue(code, sheet=lg.sheet, cell=lg.cell(key, row), row=row,
+                                      column=header_for(key), case_id=cid, value=value,
+                                      file=str(lg.path), **params)))
+
+        f, a, c, s = first[pos], assigned[pos], closed[pos], status[pos]
+        for key, d in (("first_petition_date", f), ("assigned_date", a), ("closed_date", c)):
+            if d is not None and d > as_of:
+                issue("date_order", key, d, reason=f"{header_for(key)} {d} 晚于核对日期 {as_of}。")
+        if f is not None and a is not None and f > a:
+            issue("date_order", "assigned_date", a, reason=f"交办日期 {a} 早于首次信访时间 {f}。")
+        if a is not None and c is not None and a > c:
+            issue("date_order", "closed_date", c, reason=f"办结日期 {c} 早于交办日期 {a}。")
+        if f is not None and f > cutoff and "first_petition_date" in lg.columns:
+            issue("out_of_scope", "first_petition_date", f, cutoff=cutoff)
+        if s in CLOSED_STATUSES and c is None and "status" in lg.columns:
+            issue("closed_date_missing", "status", s, status=s)
+        if s == "已销号":
+            missing = [header_for(k).split("·")[-1] for k in _ARCHIVE_ITEMS
+                       if combined.at[pos, k] is not True]
+            if missing:
+                issue("archive_incomplete", "status", s, missing="、".join(missing))
+    return out
+
+
+def _attach(found: list[tuple[int, Issue]], ledgers: Sequence[Ledger]) -> None:
+    """Add issues to their ledgers; a cell the reader already flagged keeps only its first issue."""
+    flagged = [{i.cell for i in lg.issues if i.cell and i.is_error} for lg in ledgers]
+    for n, issue in sorted(found, key=lambda t: (t[0], t[1].row or 0)):
+        lg = ledgers[n]
+        if issue.code in _SUPPRESSED_BY:
+            cells = {lg.cell(k, issue.row) for k in _SUPPRESSED_BY[issue.code]}
+        else:
+            cells = {issue.cell}
+        if cells & flagged[n]:
+            continue
+        lg.issues.append(issue)
+
+
+# A rule issue is not repeated where the reader already reported an error at the
+# cell it depends on (an unreadable 办结日期 is not also "missing").
+_SUPPRESSED_BY = {
+    "closed_date_missing": ("closed_date",),
+    "archive_incomplete": (),
+    "date_order": (),
+}
+
+
+def exit_code(ledgers: Sequence[Ledger]) -> int:
+    """0 no errors, 1 some errors, 2 some file could not be read (issue 2)."""
+    if any(not lg.readable for lg in ledgers):
+        return 2
+    return 1 if any(lg.errors for lg in ledgers) else 0
