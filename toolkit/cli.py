@@ -95,6 +95,61 @@ def validate(paths, as_of, as_json, report, annotate, settings_path):
     return exit_code(ledgers)
 
 
+@cli.command()
+@click.argument("start", type=DATE)
+@click.option("--workdays", type=click.IntRange(0, 3650), default=None,
+              help="第 N 个工作日（不含起算日，按法定节假日和调休）")
+@click.option("--days", type=click.IntRange(0, 3650), default=None,
+              help="N 个日历日（末日逢法定节假日顺延至节后第一天）")
+@click.option("--settings", "settings_path", type=click.Path(dir_okay=False), default=None,
+              help="设置工作簿（默认 workbooks/设置.xlsx），其“节假日”表可补充年份")
+@click.pass_context
+def deadline(ctx, start, workdays, days, settings_path):
+    """推算期限：第一行只输出日期（YYYY-MM-DD），其后几行说明经过的节假日和调休。
+
+    例：taizhang deadline 2010-07-01 --workdays 60
+    """
+    from .calendar import CalendarYearMissing, calendar_for, deadline_lines
+    from .settings_workbook import SettingsError
+
+    if (workdays is None) == (days is None):
+        click.echo("请在 --workdays N 和 --days N 中选一个（只选一个）。", err=True)
+        ctx.exit(2)
+    try:
+        cal = calendar_for(_settings(settings_path))
+        lines = deadline_lines(cal, start, workdays=workdays, days=days)
+    except (CalendarYearMissing, SettingsError) as e:
+        click.echo(str(e), err=True)
+        ctx.exit(2)
+    for line in lines:
+        click.echo(line)
+
+
+@cli.command("settings")
+@click.option("--out", type=click.Path(dir_okay=False), default=None,
+              help="写到这个文件（默认 workbooks/设置.xlsx）")
+@click.option("--force", is_flag=True, help="文件已存在时也覆盖（原文件先备份）")
+@click.option("--no-demo", is_flag=True, help="村名册留空（不带演示村）")
+@click.pass_context
+def settings_cmd(ctx, out, force, no_demo):
+    """生成设置工作簿（默认的 2010 年活动设置和演示村名册），供乡信访办修改。"""
+    from pathlib import Path
+
+    from .settings_workbook import SettingsError, create_settings_workbook
+
+    if out is None:
+        from .config import load_config
+        out = load_config().settings_workbook
+    try:
+        path, backup = create_settings_workbook(Path(out), force=force, demo=not no_demo)
+    except SettingsError as e:
+        click.echo(str(e), err=True)
+        ctx.exit(2)
+    if backup:
+        click.echo(f"原文件已备份为：{backup}")
+    click.echo(f"设置工作簿已生成：{path}")
+
+
 def main(argv: list[str] | None = None) -> int:
     _console_safe()
     try:
