@@ -112,6 +112,23 @@ _KINDS = (
     IssueKind("case_vanished", WARNING, "案件从台账中消失",
               "案件“{case_id}”在{village}新报台账中不见了，但未销号。",
               "请与该村核实：已结案的应改为“已销号”保留在台账中。"),
+    # --- e-mail intake --------------------------------------------------------
+    IssueKind("unknown_sender", WARNING, "发件人未登记",
+              "发件人 {sender} 不在村（社区）名册中，文件“{file}”已暂存待核。",
+              "请乡信访办核实：如是村里的新邮箱，请在设置工作簿的名册中登记该邮箱。"),
+    IssueKind("attachment_too_large", ERROR, "附件过大",
+              "附件“{file}”有 {size} MB，超过 {limit} MB 的上限，未处理。",
+              "请删除台账中多余的内容（如图片）后重新发送；确需报送大文件请联系乡信访办。"),
+    IssueKind("unsafe_archive", ERROR, "压缩包无法处理",
+              "压缩包“{file}”{reason}。",
+              "请直接把台账表格（.xlsx/.xls）作为附件发送，不要加密或多层压缩。"),
+    IssueKind("malformed_message", ERROR, "邮件格式损坏",
+              "邮件{file}无法解析：{reason}。",
+              "请重新发送该邮件，把台账作为普通附件添加。"),
+    IssueKind("no_attachment", WARNING, "邮件中没有台账",
+              "邮件“{subject}”中没有表格附件。",
+              "请把台账（.xlsx/.xls）作为附件重新发送；QQ邮箱等的“超大附件”只是下载链接，"
+              "工具无法读取，请改为普通附件。"),
 )
 
 CATALOGUE: dict[str, IssueKind] = {k.code: k for k in _KINDS}
