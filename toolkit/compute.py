@@ -77,7 +77,7 @@ def _timing_columns(cases, col, as_of: date, settings: Settings, cal: WorkCalend
     case_ids = col("case_id")
     for r, (status, assigned, ext) in enumerate(zip(col("status"), col("assigned_date"),
                                                     col("extension_days"))):
-        assigned = _date(assigned)
+        status, assigned = _text(status), _date(assigned)
         deadline = left = None
         alert = ""
         if assigned is not None:
@@ -87,7 +87,8 @@ def _timing_columns(cases, col, as_of: date, settings: Settings, cal: WorkCalend
                 memo[key] = case_timing(cal, assigned, n_days, as_of, camp.due_soon_workdays)
             deadline, missing_year, left, alert = memo[key]
             if missing_year is not None:
-                issues.append(_deadline_issue(rows[r], case_ids[r], assigned, n_days, missing_year))
+                issues.append(_deadline_issue(rows[r], _text(case_ids[r]), assigned, n_days,
+                                              missing_year))
         if status in CLOSED_STATUSES:
             alert, left = ALERT_CLOSED, None
         elif status == SUSPENDED_STATUS:
@@ -143,51 +144,53 @@ def _deadline_issue(row, case_id, assigned: date, n: int, year: int) -> Issue:
 
 # --- checklists and closing -------------------------------------------------
 def _checklist_columns(col, n: int, out: dict[str, list]) -> None:
-    items = [(g, it) for g in CHECKLISTS for it in g.items]
-    masks = [0] * n            # bit j set = item j missing
-    for j, (_, it) in enumerate(items):
+    archive_masks: list[int] = [0] * n
+    parts_by_row: list[list[str]] = [[] for _ in range(n)]
+    archive_names: dict[int, list[str]] = {}
+    for g in CHECKLISTS:
+        masks = _missing_masks(g, col, n)          # bit j set = item j of the group missing
+        summaries: dict[int, tuple[str, str, list[str]]] = {}
+        done_col = out[f"{g.key}_done"]
+        for r, m in enumerate(masks):
+            if m not in summaries:
+                summaries[m] = _summarise(g, m)
+            done, part, _ = summaries[m]
+            done_col[r] = done
+            if part:
+                parts_by_row[r].append(part)
+        if g.key == ARCHIVE_GROUP:
+            archive_masks = masks
+            archive_names = {m: v[2] for m, v in summaries.items()}
+    out["missing_items"] = ["；".join(parts) for parts in parts_by_row]
+    closing: dict[tuple, str] = {}
+    for r, (status, closed) in enumerate(zip(col("status"), col("closed_date"))):
+        key = (_text(status), _date(closed) is not None, archive_masks[r])
+        if key not in closing:
+            closing[key] = can_close(key[0], key[1], archive_names.get(key[2], []))
+        out["can_close"][r] = closing[key]
+
+
+def _missing_masks(group, col, n: int) -> list[int]:
+    masks = [0] * n
+    for j, it in enumerate(group.items):
         bit = 1 << j
         ticks = col(it.key)
         texts = col(it.text_field) if it.text_field else None
         for r, v in enumerate(ticks):
-            if v is True or _ticked(v):
+            if v is True or (v is not None and v is not False and _ticked(v)):
                 continue
             if texts is not None and _filled(texts[r]):
                 continue
             masks[r] |= bit
-    summaries: dict[int, tuple] = {}
-    for r, m in enumerate(masks):
-        if m not in summaries:
-            summaries[m] = _summarise(m, items)
-        done, missing_text, _ = summaries[m]
-        for g in CHECKLISTS:
-            out[f"{g.key}_done"][r] = done[g.key]
-        out["missing_items"][r] = missing_text
-    closing: dict[tuple, str] = {}
-    for r, (status, closed) in enumerate(zip(col("status"), col("closed_date"))):
-        key = (status, _date(closed) is not None, masks[r])
-        if key not in closing:
-            closing[key] = can_close(status, key[1], summaries[masks[r]][2])
-        out["can_close"][r] = closing[key]
+    return masks
 
 
-def _summarise(mask: int, items) -> tuple[dict[str, str], str, list[str]]:
-    done: dict[str, str] = {}
-    parts: list[str] = []
-    archive_missing: list[str] = []
-    j = 0
-    for g in CHECKLISTS:
-        missing = []
-        for it in g.items:
-            if mask >> j & 1:
-                missing.append(it.header)
-            j += 1
-        done[g.key] = f"{len(g.items) - len(missing)}/{len(g.items)}"
-        if missing:
-            parts.append(f"{g.header}：{'、'.join(missing)}")
-        if g.key == ARCHIVE_GROUP:
-            archive_missing = missing
-    return done, "；".join(parts), archive_missing
+def _summarise(group, mask: int) -> tuple[str, str, list[str]]:
+    """("6/8", "九个一：协调会、会议纪要", [missing names]) for one group's missing-item mask."""
+    missing = [it.header for j, it in enumerate(group.items) if mask >> j & 1]
+    total = len(group.items)
+    part = f"{group.header}：{'、'.join(missing)}" if missing else ""
+    return f"{total - len(missing)}/{total}", part, missing
 
 
 def can_close(status: str | None, has_closed_date: bool, archive_missing: list[str]) -> str:
@@ -219,6 +222,13 @@ def _date(v) -> date | None:
     if isinstance(v, datetime):
         return None if v != v else v.date()    # NaT != NaT
     return v if isinstance(v, date) else None
+
+
+def _text(v) -> str | None:
+    """Strings stay; pandas' missing markers (NaN in a str column) become None."""
+    if isinstance(v, str):
+        return v
+    return None if v is None or v != v else str(v)
 
 
 def _int(v) -> int:

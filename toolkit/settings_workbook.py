@@ -109,7 +109,7 @@ class _Book:
         return self.sheets.get(normalize_header(sheet))
 
     def error(self, sheet: str, col: int | None, row: int | None, problem: str, todo: str) -> SettingsError:
-        where = f"“{sheet}”表"
+        where = f"的“{sheet}”表"
         if row is not None:
             where += f" {cell_ref(col, row + 1)} 单元格" if col is not None else f"第 {row + 1} 行"
         return SettingsError(f"设置工作簿“{self.path.name}”{where}：{problem}。{todo}")
@@ -164,7 +164,7 @@ def _int_at(book: _Book, sheet: str, row: list, r: int, col: int | None, what: s
         m = _INT_TEXT.fullmatch(unicodedata.normalize("NFKC", v).strip())
         n = int(m.group(1)) if m else None
     if n is None or n < least:
-        shown = "没有填写" if v is None else f"的“{clean_text(v)}”不是不小于 {least} 的整数"
+        shown = "没有填写" if v is None else f"的“{clean_text(v)}”不是整数（至少为 {least}）"
         raise book.error(sheet, col, r, f"“{what}”{shown}", f"请填写整数（工作日天数），如 60。")
     return n
 
