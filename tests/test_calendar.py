@@ -205,3 +205,20 @@ def test_calendar_for_settings_is_cached_and_uses_extra_years():
 def test_datetime_inputs_are_days():
     from datetime import datetime
     assert CAL.add_workdays(datetime(2010, 7, 1, 15, 30), 60) == date(2010, 9, 25)
+
+
+from hypothesis import given, settings as hsettings, strategies as st  # noqa: E402
+
+
+@hsettings(max_examples=300, deadline=None)
+@given(start=st.dates(date(2004, 1, 1), date(2026, 12, 31)), n=st.integers(0, 400))
+def test_counting_forward_and_back_agree(start, n):
+    try:
+        end = CAL.add_workdays(start, n)
+    except CalendarYearMissing as e:
+        assert e.year == 2027
+        return
+    assert CAL.workdays_between(start, end) == n
+    if n:
+        assert CAL.is_workday(end)
+        assert CAL.workdays_between(start, end - timedelta(days=1)) == n - 1
