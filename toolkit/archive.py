@@ -143,7 +143,8 @@ class SubmissionArchive:
 
     def _row(self, row: tuple) -> Submission:
         d = dict(zip(_COLUMNS, row))
-        index = json.loads(d.pop("case_index")) if d["case_index"] else None
+        raw = d.pop("case_index")
+        index = json.loads(raw) if raw else None
         stored = self.root / d.pop("stored")
         return Submission(stored_path=stored, case_index=index, **d)
 

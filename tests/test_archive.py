@@ -1,0 +1,96 @@
+"""The submission archive: originals by hash, a SQLite record, the counted submission per village."""
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+import stat
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from toolkit.archive import SubmissionArchive
+
+
+@pytest.fixture
+def archive(tmp_path):
+    return SubmissionArchive(tmp_path / "archive")
+
+
+def test_original_stored_by_hash_and_read_only(archive, tmp_path):
+    data = b"PK\x03\x04 pretend workbook"
+    sha = hashlib.sha256(data).hexdigest()
+    sub = archive.add(data, filename="东村台账.XLSX", source="mail", sender="dongcun@example.com",
+                      subject="东村台账", message_id="<m1@example.com>")
+    assert sub.is_new and sub.sha256 == sha
+    assert sub.stored_path == tmp_path / "archive" / "objects" / sha[:2] / f"{sha}.xlsx"
+    assert sub.stored_path.read_bytes() == data
+    assert not sub.stored_path.stat().st_mode & stat.S_IWUSR
+    assert archive.has_message("<m1@example.com>") and not archive.has_message("<m2@example.com>")
+    assert not list(sub.stored_path.parent.glob(".incoming-*"))
+
+
+def test_same_bytes_twice_is_a_no_op(archive, tmp_path):
+    f = tmp_path / "东村.xlsx"
+    f.write_bytes(b"same bytes")
+    first = archive.add(f, filename="东村.xlsx", source="inbox")
+    again = archive.add(b"same bytes", filename="东村(1).xlsx", source="mail", message_id="<dup@x>")
+    assert first.is_new and not again.is_new
+    assert again.id == first.id and again.filename == "东村.xlsx"
+    assert len(archive.history()) == 1
+    # the mail engineer need not fetch that message again
+    assert archive.has_message("<dup@x>")
+
+
+def test_a_later_bad_file_never_replaces_a_good_one(archive):
+    t0 = datetime(2010, 9, 1, 8, 0)
+    good = archive.add(b"v1", filename="东村.xlsx", source="inbox", received=t0)
+    archive.set_outcome(good.id, village="东村", outcome="ok", cases=3,
+                        case_index={"NJ-1": "化解中", "NJ-2": "已销号"})
+    for n, outcome in enumerate(("rejected", "held"), start=1):
+        bad = archive.add(f"bad{n}".encode(), filename="东村.xlsx", source="mail",
+                          received=t0 + timedelta(days=n))
+        archive.set_outcome(bad.id, village="东村", outcome=outcome, code="unreadable", message="坏")
+    latest = archive.latest_counted()
+    assert latest["东村"].id == good.id
+    assert latest["东村"].case_index == {"NJ-1": "化解中", "NJ-2": "已销号"}
+    assert archive.latest_per_village()["东村"].outcome == "held"
+    errors = archive.add(b"v2", filename="东村.xlsx", source="button", received=t0 + timedelta(days=5))
+    archive.set_outcome(errors.id, village="东村", outcome="has_errors", cases=2, errors=1)
+    assert archive.latest_counted()["东村"].id == errors.id
+    assert archive.previous_counted(archive.get(errors.id)).id == good.id
+    assert archive.previous_counted(archive.get(good.id)) is None
+
+
+def test_pending_until_judged_and_outcome_checked(archive):
+    sub = archive.add(b"x", filename="西村.xls", source="inbox")
+    assert [s.id for s in archive.pending()] == [sub.id]
+    with pytest.raises(ValueError):
+        archive.set_outcome(sub.id, village="西村", outcome="maybe")
+    archive.set_outcome(sub.id, village="西村", outcome="rejected", code="unreadable", message="坏")
+    assert archive.pending() == []
+    assert archive.latest_counted() == {}
+
+
+def test_received_times_share_one_clock(archive):
+    aware = datetime(2010, 9, 1, 0, 30, tzinfo=timezone.utc)
+    sub = archive.add(b"y", filename="a.xlsx", source="mail", received=aware)
+    assert sub.received == aware.astimezone().replace(tzinfo=None).isoformat(timespec="seconds")
+
+
+def test_verify_finds_a_changed_original(archive):
+    sub = archive.add(b"original", filename="a.xlsx", source="inbox")
+    assert archive.verify() == []
+    os.chmod(sub.stored_path, stat.S_IWUSR | stat.S_IRUSR)
+    sub.stored_path.write_bytes(b"tampered")
+    problems = archive.verify()
+    assert len(problems) == 1 and "哈希" in problems[0]
+
+
+def test_database_is_wal_and_reopens(tmp_path):
+    SubmissionArchive(tmp_path / "a").add(b"z", filename="z.xlsx", source="inbox")
+    again = SubmissionArchive(tmp_path / "a")
+    assert len(again.history()) == 1
+    with sqlite3.connect(again.db_path) as db:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
