@@ -244,6 +244,34 @@ def _open_zip(path: Path) -> zipfile.ZipFile:
         raise NotPatchable(f"“{path.name}”无法打开（{e}），工具没有改动它。") from e
 
 
+def sheet_names(path: Path) -> list[str]:
+    """The workbook's sheet names in order (WritebackError if it is no OOXML workbook)."""
+    check_patchable(path)
+    with _open_zip(Path(path)) as zf:
+        return [name for name, _, _ in _Workbook(_Package(zf)).sheets()]
+
+
+def used_column_bound(path: Path, sheet: str, rows: set[int]) -> int:
+    """The furthest 0-based column holding a value (or formula) in ``rows`` of ``sheet``;
+    -1 when none. Fill appends its columns beyond it so nothing a person wrote is covered."""
+    check_patchable(path)
+    with _open_zip(Path(path)) as zf:
+        wb = _Workbook(_Package(zf))
+        found = wb.find_sheet(sheet)
+        if found is None:
+            raise WritebackError(f"工作簿中没有工作表“{sheet}”。")
+        s = _Sheet(wb.pkg.xml(found[1]), wb)
+        last = -1
+        for n in rows:
+            row = s.rows.get(n)
+            if row is None:
+                continue
+            for col, c in s.cells(n, row).items():
+                if col > last and any(_local(x) in ("v", "is", "f") for x in c):
+                    last = col
+        return last
+
+
 # --------------------------------------------------------------------------- package
 def _rels_name(part: str) -> str:
     d, b = posixpath.split(part)
@@ -472,8 +500,12 @@ def _apply(pkg: _Package, edits, new_sheets, widths, merges) -> None:
 
 
 # --------------------------------------------------------------------------- styles
-def _canon(el) -> bytes:
-    return etree.tostring(el, method="c14n", exclusive=True, with_comments=False)
+def _canon(el) -> tuple:
+    """A comparable form of an element: tags in Clark notation (prefixes don't matter),
+    sorted attributes, text, children."""
+    text = el.text if el.text and el.text.strip() else ""   # pretty-printing is not content
+    return (el.tag, tuple(sorted(el.attrib.items())), text,
+            tuple(_canon(c) for c in el if isinstance(c.tag, str)))
 
 
 def _insert_ordered(parent, child, order: Sequence[str]) -> None:
@@ -504,7 +536,7 @@ class _Styles:
         self.pkg, self.part = pkg, part
         self.root = pkg.xml(part)
         self.ns = etree.QName(self.root).namespace
-        self._index: dict[str, dict[bytes, int]] = {}
+        self._index: dict[str, dict[tuple, int]] = {}
         self._cache: dict[tuple, int] = {}
 
     def _q(self, name: str) -> str:
@@ -525,7 +557,7 @@ class _Styles:
         """Index of an identical existing entry, else append ``el`` and return its index."""
         parent = self._container(container)
         if container not in self._index:
-            idx: dict[bytes, int] = {}
+            idx: dict[tuple, int] = {}
             for i, c in enumerate(self._items(container)):
                 idx.setdefault(_canon(c), i)
             self._index[container] = idx
@@ -769,6 +801,7 @@ class _Sheet:
             s = base
         if s or c.get("s"):
             c.set("s", str(s))
+        _order_attributes(c, ("r", "s", "t"))
         if before is None and len(c) == 0 and not c.get("s"):
             self._drop_new_cell(c, col, n)   # never leave an empty new cell behind
             return
@@ -925,6 +958,18 @@ class _Sheet:
             new = f"{cell_ref(c0, r0)}:{cell_ref(c1, r1)}" if (c0, r0) != (c1, r1) else cell_ref(c0, r0)
             if new != dim.get("ref"):
                 dim.set("ref", new)
+
+
+def _order_attributes(el, first: Sequence[str]) -> None:
+    """Put ``first`` attributes first, as Excel writes them (r, s, t on a cell)."""
+    items = list(el.attrib.items())
+    ordered = [(k, v) for name in first for k, v in items if k == name]
+    if [k for k, _ in items[:len(ordered)]] == [k for k, _ in ordered]:
+        return
+    rest = [(k, v) for k, v in items if k not in first]
+    el.attrib.clear()
+    for k, v in ordered + rest:
+        el.set(k, v)
 
 
 def _range_box(rng: str) -> tuple[int, int, int, int]:
@@ -1202,4 +1247,4 @@ def backup_original(path: Path) -> Path:
 __all__ = ["BACKUP_DIR", "CellEdit", "DATE_FORMAT", "KEEP", "NewSheet", "NotPatchable",
            "PatchResult", "WorkbookInUse", "WritebackError", "backup_original", "check_patchable",
            "column_letter", "in_use_message", "lock_files", "parse_ref", "patch_workbook",
-           "workbook_in_use"]
+           "sheet_names", "used_column_bound", "workbook_in_use"]

@@ -1,0 +1,413 @@
+"""Builders of feature-rich village ledgers for the write-back preservation tests.
+
+``build_rich_ledger`` writes, with xlsxwriter and a little hand editing of the
+package, a ledger whose ledger sheet and neighbours carry every feature fill
+and annotate must not lose: VBA and a form button (.xlsm), an image, a text
+box, notes, a threaded comment (parts added by hand), data validation (plain
+and the x14 extension kind, added by hand), conditional formats (plain and a
+2010 data bar whose x14 part lives in extLst), defined names, a table, print
+settings, frozen panes and other sheets. ``libreoffice_copy`` resaves a
+workbook through LibreOffice, another writer real village files come from.
+"""
+from __future__ import annotations
+
+import io
+
+import shutil
+import struct
+import subprocess
+import tempfile
+import zipfile
+import zlib
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from toolkit import fields as F
+
+STATUS_OPTIONS = ("待化解", "化解中", "已化解", "已销号", "中止")
+
+# The ledger's columns, in sheet order. Checklist items sit under a group header row
+# when ``two_header_rows`` is set (九个一 over its items), else flat.
+BASE_HEADERS = ("案件编号", "村（社区）", "信访人", "身份证号", "联系电话", "信访事项", "首次信访时间",
+                "交办日期", "包案领导", "责任单位", "化解分类", "化解进展", "办理状态", "办结日期",
+                "延期天数")
+NINE_ITEMS = ("工作小组", "协调会", "化解方案", "稳控措施", "解决期限", "会议纪要", "信访人见面")
+ARCHIVE_ITEMS = tuple(i.header for i in F.CHECKLIST_BY_KEY["archive"].items)
+STATUS_COL = BASE_HEADERS.index("办理状态")
+
+
+@dataclass(frozen=True)
+class Case:
+    case_id: str
+    petitioner: str
+    assigned: date | None
+    status: str
+    closed: date | None = None
+    matter: str = "宅基地纠纷"
+    first: date = date(2007, 5, 1)
+    ticks: int = 3            # how many 九个一 items are ticked
+
+
+def sample_cases(n: int = 6) -> list[Case]:
+    """Cases that, as of 2010-10-20, give 逾期, 临期, 正常, 已办结 and 中止."""
+    base = [
+        Case("NJ2010-001", "张三", date(2010, 7, 1), "化解中"),                       # 逾期
+        Case("NJ2010-002", "李四", date(2010, 7, 26), "化解中"),                      # 临期
+        Case("NJ2010-003", "王五", date(2010, 9, 1), "待化解"),                       # 正常
+        Case("NJ2010-004", "赵六", date(2010, 7, 1), "已化解", closed=date(2010, 9, 20)),
+        Case("NJ2010-005", "钱七", date(2010, 7, 5), "中止"),
+        Case("NJ2010-006", "=HYPERLINK(\"x\")", date(2010, 8, 2), "化解中",
+             matter="=1+1 不是公式"),
+    ]
+    out = list(base[:n])
+    for i in range(len(out), n):
+        b = base[i % len(base)]
+        out.append(Case(f"NJ2010-{i + 1:03d}", f"信访人{i + 1}", b.assigned, b.status, b.closed))
+    return out
+
+
+def tiny_png() -> bytes:
+    """A valid 2x2 red PNG."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    raw = b"".join(b"\x00" + b"\xff\x00\x00" * 2 for _ in range(2))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 2, 2, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+def vba_project_bin() -> bytes:
+    """vbaProject.bin from xlwings' bundled (BSD) quickstart_standalone.xlsm."""
+    import xlwings
+    with zipfile.ZipFile(Path(xlwings.__file__).parent / "quickstart_standalone.xlsm") as z:
+        return z.read("xl/vbaProject.bin")
+
+
+def headers(*, with_checklists: bool = True, computed: tuple[str, ...] = ()) -> list[str]:
+    out = list(BASE_HEADERS)
+    if with_checklists:
+        out += list(NINE_ITEMS) + list(ARCHIVE_ITEMS)
+    return out + list(computed)
+
+
+def build_ledger(path: Path, cases: list[Case] | None = None, *, village: str = "东村",
+                 two_header_rows: bool = False, computed: tuple[str, ...] = (),
+                 rich: bool = False, instructions: bool = True) -> Path:
+    """A ledger sheet 台账 (title, 填报单位 row, header row(s), cases, a footer).
+
+    ``computed`` adds existing computed columns (e.g. ("办结期限", "预警")) at the end.
+    ``rich`` adds every preservable feature (see the module docstring); with a
+    .xlsm ``path`` it adds the VBA project and a form button.
+    """
+    import xlsxwriter
+
+    path = Path(path)
+    cases = sample_cases() if cases is None else cases
+    macro = path.suffix.lower() == ".xlsm"
+    wb = xlsxwriter.Workbook(str(path))
+    if macro:
+        with tempfile.TemporaryDirectory() as d:
+            vba = Path(d) / "vbaProject.bin"
+            vba.write_bytes(vba_project_bin())
+            wb.add_vba_project(str(vba))
+            wb.set_vba_name("ThisWorkbook")
+            _fill_workbook(wb, cases, village, two_header_rows, computed, rich, instructions, macro)
+            wb.close()
+    else:
+        _fill_workbook(wb, cases, village, two_header_rows, computed, rich, instructions, macro)
+        wb.close()
+    if rich:
+        add_x14_validation(path, "台账", f"{_col(STATUS_COL)}5:{_col(STATUS_COL)}200", "选项!$A$1:$A$5")
+        add_threaded_comment(path, "台账", "C5", "请核实信访人姓名")
+    return path
+
+
+def _col(c: int) -> str:
+    from toolkit.ledger import column_letter
+    return column_letter(c)
+
+
+def _fill_workbook(wb, cases, village, two_header_rows, computed, rich, instructions, macro) -> None:
+    if instructions:
+        ins = wb.add_worksheet("填表说明")
+        ins.write_string(0, 0, "填表说明：每个案件一行，日期写作 2010-07-01。")
+    ws = wb.add_worksheet("台账")
+    opts = wb.add_worksheet("选项")
+    for i, s in enumerate(STATUS_OPTIONS):
+        opts.write_string(i, 0, s)
+    head = wb.add_format({"bold": True, "border": 1, "bg_color": "#DDEBF7", "text_wrap": True,
+                          "align": "center", "valign": "vcenter"})
+    cell = wb.add_format({"border": 1})
+    datef = wb.add_format({"border": 1, "num_format": "yyyy年m月d日"})
+    cols = headers(computed=computed)
+    ws.merge_range(0, 0, 0, len(cols) - 1, f"南郊乡{village}信访积案化解工作台账",
+                   wb.add_format({"bold": True, "font_size": 16, "align": "center"}))
+    ws.write_string(1, 0, f"填报单位（盖章）：{village}")
+    ws.write_string(1, 8, "填报日期：2010年9月18日")
+    hr = 2
+    if two_header_rows:
+        first_item = len(BASE_HEADERS)
+        ws.merge_range(2, first_item, 2, first_item + len(NINE_ITEMS) - 1, "九个一", head)
+        a0 = first_item + len(NINE_ITEMS)
+        ws.merge_range(2, a0, 2, a0 + len(ARCHIVE_ITEMS) - 1, "六有", head)
+        if computed:
+            c0 = len(cols) - len(computed)
+            if len(computed) > 1:
+                ws.merge_range(2, c0, 2, len(cols) - 1, F.COMPUTED_GROUP_HEADER, head)
+            else:
+                ws.write_string(2, c0, F.COMPUTED_GROUP_HEADER, head)
+        hr = 3
+    for c, h in enumerate(cols):
+        ws.write_string(hr, c, h, head)
+    for i, case in enumerate(cases):
+        r = hr + 1 + i
+        values = {"案件编号": case.case_id, "村（社区）": village, "信访人": case.petitioner,
+                  "身份证号": "11010519491231002X", "联系电话": "13800138000", "信访事项": case.matter,
+                  "包案领导": "陈副乡长", "责任单位": "乡司法所", "化解分类": "依法依政策解决",
+                  "化解进展": "已开协调会", "办理状态": case.status}
+        for c, h in enumerate(cols):
+            if h in values:
+                ws.write_string(r, c, values[h], cell)
+            elif h == "首次信访时间":
+                ws.write_datetime(r, c, _dt(case.first), datef)
+            elif h == "交办日期" and case.assigned:
+                ws.write_datetime(r, c, _dt(case.assigned), datef)
+            elif h == "办结日期" and case.closed:
+                ws.write_datetime(r, c, _dt(case.closed), datef)
+            elif h in NINE_ITEMS[:case.ticks] or (h in ARCHIVE_ITEMS and case.status == "已化解"):
+                ws.write_string(r, c, "√", cell)
+            else:
+                ws.write_blank(r, c, None, cell)
+    last = hr + len(cases)
+    ws.write_string(last + 2, 0, "填表人：李明    审核人：王芳")
+    ws.set_column(0, len(cols) - 1, 11)
+    ws.freeze_panes(hr + 1, 3)
+    if rich:
+        _rich_features(wb, ws, opts, hr, last, len(cols), macro)
+
+
+def _dt(d: date):
+    from datetime import datetime
+    return datetime(d.year, d.month, d.day)
+
+
+def _rich_features(wb, ws, opts, hr: int, last: int, ncols: int, macro: bool) -> None:
+    status = _col(STATUS_COL)
+    ws.data_validation(hr + 1, STATUS_COL, 200, STATUS_COL,
+                       {"validate": "list", "source": list(STATUS_OPTIONS)})
+    ws.conditional_format(hr + 1, STATUS_COL, 200, STATUS_COL,
+                          {"type": "cell", "criteria": "==", "value": '"中止"',
+                           "format": wb.add_format({"font_color": "#808080"})})
+    ext = BASE_HEADERS.index("延期天数")
+    ws.conditional_format(hr + 1, ext, last, ext, {"type": "data_bar", "data_bar_2010": True})
+    ws.write_comment(hr + 1, 0, "乡信访办：编号已核对", {"author": "乡信访办"})
+    ws.write_comment(hr + 1, 2, "[Threaded comment]\n请核实信访人姓名", {"author": "乡信访办"})
+    ws.insert_image(last + 4, 1, "seal.png", {"image_data": io.BytesIO(tiny_png())})
+    ws.insert_textbox(last + 4, 4, "乡信访办审核意见：请按期办结", {"width": 240, "height": 50})
+    if macro:
+        ws.insert_button(1, 12, {"macro": "SampleCall", "caption": "计算期限", "width": 100})
+    ws.set_landscape()
+    ws.set_paper(9)
+    ws.repeat_rows(0, hr)
+    ws.print_area(0, 0, last, ncols - 1)
+    ws.fit_to_pages(1, 0)
+    ws.set_header("&C南郊乡信访积案台账")
+    ws.set_footer("&C第 &P 页")
+    wb.define_name("状态选项", "=选项!$A$1:$A$5")
+    wb.define_name("台账!本村名称", '="东村"')
+    stats = wb.add_worksheet("统计")
+    stats.add_table(0, 0, 3, 2, {"name": "统计表", "columns": [
+        {"header": "状态"}, {"header": "件数"}, {"header": "备注"}],
+        "data": [["化解中", 3, ""], ["已化解", 1, ""], ["中止", 1, ""]]})
+    stats.write_formula(5, 1, "=SUM(统计表[件数])", None, 5)
+    stats.insert_image(6, 0, "chart.png", {"image_data": io.BytesIO(tiny_png())})
+    opts.hide()
+
+
+# --------------------------------------------------------------------------- by hand
+_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+
+
+def _rewrite_zip(path: Path, change) -> None:
+    """Rewrite ``path`` with ``change(dict name->bytes) -> dict`` (member order kept, new last)."""
+    with zipfile.ZipFile(path) as z:
+        infos = z.infolist()
+        parts = {i.filename: z.read(i.filename) for i in infos}
+    new = change(dict(parts))
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as out:
+        for i in infos:
+            if i.filename in new:
+                out.writestr(i, new[i.filename])
+        for name, data in new.items():
+            if name not in parts:
+                out.writestr(name, data)
+    shutil.move(tmp, path)
+
+
+def sheet_part(path: Path, sheet: str) -> str:
+    """The zip member of the worksheet called ``sheet``."""
+    from lxml import etree
+    with zipfile.ZipFile(path) as z:
+        wb = etree.fromstring(z.read("xl/workbook.xml"))
+        rels = etree.fromstring(z.read("xl/_rels/workbook.xml.rels"))
+    rid = None
+    for s in wb.iter(f"{{{_MAIN}}}sheet"):
+        if s.get("name") == sheet:
+            rid = next(v for k, v in s.attrib.items() if k.endswith("}id"))
+    for r in rels:
+        if r.get("Id") == rid:
+            t = r.get("Target")
+            return t.lstrip("/") if t.startswith("/") else "xl/" + t
+    raise KeyError(sheet)
+
+
+def add_x14_validation(path: Path, sheet: str, sqref: str, source: str) -> None:
+    """A list validation whose source is on another sheet, as Excel 2010+ writes it."""
+    part = sheet_part(path, sheet)
+    ext = ('<ext uri="{CCE6A557-97BC-4b89-ADB6-D9C93CAAB3DF}" '
+           'xmlns:x14="http://schemas.microsoft.com/office/spreadsheetml/2009/9/main">'
+           '<x14:dataValidations count="1" xmlns:xm="http://schemas.microsoft.com/office/excel/2006/main">'
+           '<x14:dataValidation type="list" allowBlank="1" showInputMessage="1" showErrorMessage="1">'
+           f'<x14:formula1><xm:f>{source}</xm:f></x14:formula1><xm:sqref>{sqref}</xm:sqref>'
+           '</x14:dataValidation></x14:dataValidations></ext>')
+
+    def change(parts):
+        xml = parts[part].decode("utf-8")
+        if "<extLst>" in xml:
+            xml = xml.replace("</extLst>", ext + "</extLst>")
+        else:
+            xml = xml.replace("</worksheet>", f"<extLst>{ext}</extLst></worksheet>")
+        parts[part] = xml.encode("utf-8")
+        return parts
+    _rewrite_zip(path, change)
+
+
+def add_threaded_comment(path: Path, sheet: str, ref: str, text: str) -> None:
+    """A threaded comment (Excel 365) with its person list: parts, rels, content types."""
+    part = sheet_part(path, sheet)
+    folder, name = part.rsplit("/", 1)
+    rels_name = f"{folder}/_rels/{name}.rels"
+    person = "{5F1D2A3B-0000-4000-8000-000000000001}"
+    tc_ns = "http://schemas.microsoft.com/office/spreadsheetml/2018/threadedcomments"
+    rel_tc = "http://schemas.microsoft.com/office/2017/10/relationships/threadedComment"
+    rel_person = "http://schemas.microsoft.com/office/2017/10/relationships/person"
+
+    def change(parts):
+        parts["xl/threadedComments/threadedComment1.xml"] = (
+            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\r\n'
+            f'<ThreadedComments xmlns="{tc_ns}" xmlns:x="{_MAIN}"><threadedComment ref="{ref}" '
+            f'dT="2010-09-18T10:00:00.00" personId="{person}" '
+            'id="{5F1D2A3B-0000-4000-8000-0000000000AA}"><text>' + text + '</text></threadedComment>'
+            '</ThreadedComments>').encode("utf-8")
+        parts["xl/persons/person.xml"] = (
+            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\r\n'
+            f'<personList xmlns="{tc_ns}" xmlns:x="{_MAIN}"><person displayName="乡信访办" '
+            f'id="{person}" userId="乡信访办" providerId="None"/></personList>').encode("utf-8")
+        rels = parts[rels_name].decode("utf-8")
+        parts[rels_name] = rels.replace("</Relationships>", (
+            f'<Relationship Id="rIdTC1" Type="{rel_tc}" '
+            'Target="../threadedComments/threadedComment1.xml"/></Relationships>')).encode("utf-8")
+        wrels = parts["xl/_rels/workbook.xml.rels"].decode("utf-8")
+        parts["xl/_rels/workbook.xml.rels"] = wrels.replace("</Relationships>", (
+            f'<Relationship Id="rIdP1" Type="{rel_person}" Target="persons/person.xml"/>'
+            '</Relationships>')).encode("utf-8")
+        ct = parts["[Content_Types].xml"].decode("utf-8")
+        parts["[Content_Types].xml"] = ct.replace("</Types>", (
+            '<Override PartName="/xl/threadedComments/threadedComment1.xml" '
+            'ContentType="application/vnd.ms-excel.threadedcomments+xml"/>'
+            '<Override PartName="/xl/persons/person.xml" '
+            'ContentType="application/vnd.ms-excel.person+xml"/></Types>')).encode("utf-8")
+        return parts
+    _rewrite_zip(path, change)
+
+
+def build_rowless_sheet(path: Path) -> Path:
+    """A minimal hand-written package whose rows and cells carry no r attributes,
+    with a shared string table and a calcChain (writers differ; the patcher must cope)."""
+    ct = ('<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+          '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+          '<Default Extension="xml" ContentType="application/xml"/>'
+          '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+          '<Override PartName="/xl/worksheets/s.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+          '<Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/>'
+          '<Override PartName="/xl/calcChain.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.calcChain+xml"/>'
+          '</Types>')
+    rels = ('<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/>'
+            '</Relationships>')
+    wb = ('<?xml version="1.0" encoding="UTF-8"?><x:workbook xmlns:x="' + _MAIN + '" '
+          'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
+          '<x:sheets><x:sheet name="台账" sheetId="7" r:id="rId9"/></x:sheets></x:workbook>')
+    wrels = ('<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+             '<Relationship Id="rId9" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="/xl/worksheets/s.xml"/>'
+             '<Relationship Id="rId10" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings" Target="sharedStrings.xml"/>'
+             '<Relationship Id="rId11" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/calcChain" Target="calcChain.xml"/>'
+             '</Relationships>')
+    sheet = ('<?xml version="1.0" encoding="UTF-8"?><x:worksheet xmlns:x="' + _MAIN + '">'
+             '<x:sheetData><x:row><x:c t="s"><x:v>0</x:v></x:c><x:c t="s"><x:v>1</x:v></x:c></x:row>'
+             '<x:row><x:c><x:v>1</x:v></x:c><x:c><x:f>A2*2</x:f><x:v>2</x:v></x:c></x:row>'
+             '<x:row r="5"><x:c><x:v>3</x:v></x:c></x:row></x:sheetData></x:worksheet>')
+    sst = ('<?xml version="1.0" encoding="UTF-8"?><sst xmlns="' + _MAIN + '" count="2" uniqueCount="2">'
+           '<si><t>案件编号</t></si><si><t>信访人</t></si></sst>')
+    chain = ('<?xml version="1.0" encoding="UTF-8"?><calcChain xmlns="' + _MAIN + '">'
+             '<c r="B2" i="7"/></calcChain>')
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("[Content_Types].xml", ct)
+        z.writestr("_rels/.rels", rels)
+        z.writestr("xl/workbook.xml", wb)
+        z.writestr("xl/_rels/workbook.xml.rels", wrels)
+        z.writestr("xl/worksheets/s.xml", sheet)
+        z.writestr("xl/sharedStrings.xml", sst)
+        z.writestr("xl/calcChain.xml", chain)
+        zi = zipfile.ZipInfo("docProps/stored.txt")
+        zi.compress_type = zipfile.ZIP_STORED
+        z.writestr(zi, "stored member")
+    return path
+
+
+# --------------------------------------------------------------------------- LibreOffice
+def soffice_convert(files: list[Path], target: str, outdir: Path, timeout: float = 240) -> None:
+    """One soffice call converting many files (``target`` like "xlsx", "pdf" or a csv filter)."""
+    outdir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as profile:
+        cmd = ["soffice", f"-env:UserInstallation=file://{profile}", "--headless", "--norestore",
+               "--convert-to", target, "--outdir", str(outdir), *map(str, files)]
+        subprocess.run(cmd, check=True, capture_output=True, timeout=timeout)
+
+
+CSV_ALL_SHEETS = "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,-1"
+
+
+def libreoffice_copy(src: Path, outdir: Path) -> Path:
+    """``src`` resaved by LibreOffice as .xlsx (its own package layout and styles)."""
+    soffice_convert([src], "xlsx:Calc MS Excel 2007 XML", outdir)
+    return outdir / (src.stem + ".xlsx")
+
+
+def read_csv_sheets(folder: Path, stem: str) -> dict[str, list[list[str]]]:
+    """The per-sheet CSVs LibreOffice wrote for ``stem`` (``stem-<sheet>.csv``)."""
+    import csv
+    out = {}
+    for p in folder.glob(f"{stem}-*.csv"):
+        sheet = p.stem[len(stem) + 1:]
+        with open(p, encoding="utf-8", newline="") as f:
+            out[sheet] = list(csv.reader(f))
+    if not out and (folder / f"{stem}.csv").exists():
+        with open(folder / f"{stem}.csv", encoding="utf-8", newline="") as f:
+            out[""] = list(csv.reader(f))
+    return out
+
+
+def members(path: Path) -> dict[str, bytes]:
+    """Every zip member, decompressed."""
+    with zipfile.ZipFile(path) as z:
+        return {i.filename: z.read(i.filename) for i in z.infolist()}
+
+
+def shared_strings_unchanged(before: Path, after: Path) -> bool:
+    a, b = members(before), members(after)
+    return a.get("xl/sharedStrings.xml") == b.get("xl/sharedStrings.xml")
+
+
+
