@@ -150,6 +150,94 @@ def settings_cmd(ctx, out, force, no_demo):
     click.echo(f"设置工作簿已生成：{path}")
 
 
+@cli.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--as-of", "as_of", type=DATE, default=None, help="计算日期（默认今天）")
+@click.option("--settings", "settings_path", type=click.Path(dir_okay=False), default=None,
+              help="设置工作簿（默认 workbooks/设置.xlsx）")
+def fill(files, as_of, settings_path):
+    """把办结期限、剩余工作日、预警、检查清单完成情况写回各村台账（原文件先备份）。
+
+    只改台账表中这些计算列的单元格，其余内容（宏、按钮、批注、数据验证、图片等）原样保留。
+    退出码：0 全部写入，1 有文件未写入（原因逐个列出）。
+    """
+    from pathlib import Path
+
+    from .fill import fill_files
+    from .settings_workbook import SettingsError
+
+    try:
+        settings = _settings(settings_path)
+    except SettingsError as e:
+        click.echo(str(e), err=True)
+        return 1
+    results = fill_files([Path(f) for f in files], as_of=as_of or date.today(), settings=settings)
+    for r in results:
+        click.echo(r.message)
+    return 0 if all(r.ok for r in results) else 1
+
+
+@cli.command()
+@click.option("--out", type=click.Path(dir_okay=False), default=None,
+              help="写到这个文件（默认当前文件夹下的 村级台账模板.xlsx 或 <村名>台账模板.xlsx）")
+@click.option("--village", default=None, help="村（社区）名称：写进标题、填报单位和模板标记")
+@click.option("--force", is_flag=True, help="文件已存在时也覆盖")
+@click.option("--settings", "settings_path", type=click.Path(dir_okay=False), default=None,
+              help="设置工作簿（默认 workbooks/设置.xlsx），取其中的乡镇名称和活动设置")
+def template(out, village, force, settings_path):
+    """生成村级台账模板（含填表说明、下拉选项、打印设置），发给各村填写。"""
+    from pathlib import Path
+
+    from .settings_workbook import SettingsError
+    from .template import default_template_name, write_template
+
+    village = (village or "").strip() or None
+    path = Path(out) if out else Path.cwd() / default_template_name(village)
+    if path.suffix.lower() != ".xlsx":
+        click.echo(f"模板只能保存为 .xlsx 文件：{path}", err=True)
+        return 2
+    if path.exists() and not force:
+        click.echo(f"文件已存在：{path}。如要覆盖请加 --force，或用 --out 换一个文件名。", err=True)
+        return 1
+    try:
+        campaign = _settings(settings_path).campaign
+    except SettingsError as e:
+        click.echo(str(e), err=True)
+        return 2
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_template(path, village=village, campaign=campaign)
+    click.echo(f"台账模板已生成：{path}" + (f"（{village}）" if village else ""))
+    return 0
+
+
+@cli.command()
+@click.option("--out", type=click.Path(file_okay=False), default=None,
+              help="写到这个文件夹（默认 workbooks/demo_inbox）")
+@click.option("--force", is_flag=True, help="文件夹里已有其他表格时也写入")
+def demo(out, force):
+    """生成演示收件箱：7 个村（社区）的台账，含各种真实写法和几处典型错误。"""
+    from pathlib import Path
+
+    from .config import DEMO_AS_OF, DEMO_INBOX
+    from .samples import build_demo_inbox, demo_filenames
+
+    folder = Path(out) if out else DEMO_INBOX
+    if folder.exists() and not force:
+        others = [p.name for p in folder.iterdir() if p.suffix.lower() in (".xlsx", ".xlsm", ".xls")
+                  and p.name not in demo_filenames()]
+        if others:
+            click.echo(f"文件夹 {folder} 里已有其他表格（{'、'.join(others[:3])}等），"
+                       "为免混入演示数据，请换一个文件夹，或加 --force。", err=True)
+            return 1
+    ledgers = build_demo_inbox(folder)
+    for lg in ledgers:
+        click.echo(f"  {lg.village}\t{len(lg.cases)} 件\t{lg.path.name}")
+    total = sum(len(lg.cases) for lg in ledgers)
+    click.echo(f"演示收件箱已生成：{folder}（{len(ledgers)} 个村（社区），{total} 件，"
+               f"演示日期 {DEMO_AS_OF:%Y-%m-%d}）")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     _console_safe()
     try:
