@@ -88,28 +88,32 @@ def _codec(charset: str | None) -> str | None:
 def decode_bytes(data: bytes, charset: str | None = None) -> str:
     """Bytes of unknown or doubtful charset -> text.
 
-    A declared charset is tried first (GB2312/GBK as GB18030, their superset),
-    then UTF-8 and GB18030. Undeclared bytes (raw 8-bit headers, zip names) are
-    decoded both ways and the reading with more Chinese characters wins: short
-    GBK strings are often valid UTF-8 too (伪装 reads as Greek and Hebrew).
+    Declared GB2312/GBK/GB18030 is read as GB18030 (their superset). Otherwise
+    the declared charset, UTF-8 and GB18030 are tried in turn and the first
+    reading that is mostly Chinese (or plain ASCII) wins:
+    short GBK strings are often valid UTF-8 too (伪装 reads as Greek and Hebrew),
+    and raw 8-bit headers or zip member names declare nothing.
     """
     declared = _codec(charset)
-    if declared and (charset or "").strip().lower() not in _LOOSE:
-        for codec in dict.fromkeys([declared, "utf-8", "gb18030"]):
-            try:
-                return data.decode(codec)
-            except (UnicodeDecodeError, LookupError):
-                continue
-        return data.decode("gb18030", errors="replace")
+    loose = (charset or "").strip().lower() in _LOOSE
+    if declared == "gb18030":
+        order = ["gb18030", "utf-8"]
+    else:
+        order = ([declared] if declared and not loose else []) + ["utf-8", "gb18030"]
     readings = []
-    for codec in ("utf-8", "gb18030"):
+    for codec in dict.fromkeys(order):
         try:
             readings.append(data.decode(codec))
-        except UnicodeDecodeError:
+        except (UnicodeDecodeError, LookupError):
             continue
+        if declared == "gb18030":
+            return readings[0]
     if not readings:
         return data.decode("gb18030", errors="replace")
-    return max(readings, key=_chinese_share)     # max keeps the first (UTF-8) on a tie
+    for text in readings:          # in order of preference: the first that reads as Chinese
+        if _chinese_share(text) >= 0.5:
+            return text
+    return max(readings, key=_chinese_share)
 
 
 def _chinese_share(text: str) -> float:
