@@ -121,7 +121,8 @@ def _chinese_share(text: str) -> float:
     if not wide:
         return 1.0
     cjk = sum(1 for ch in wide if "\u3000" <= ch <= "\u303f" or "\u3400" <= ch <= "\u9fff"
-              or "\uff00" <= ch <= "\uffef")
+              or "\uff00" <= ch <= "\uffef" or "\u00a0" <= ch <= "\u00ff"
+              or "\u2000" <= ch <= "\u206f")     # CJK, full-width, Latin-1 letters, dashes
     return cjk / len(wide)
 
 
