@@ -465,7 +465,11 @@ def publish(tmp: Path, out: Path, *, keep: int = 30, now: datetime | None = None
     if out.exists():
         history = out.parent / HISTORY_DIR
         history.mkdir(exist_ok=True)
-        backup = history / f"{out.stem}_{stamp}{out.suffix}"
+        written = datetime.fromtimestamp(out.stat().st_mtime).strftime("%Y%m%d-%H%M%S")
+        backup = history / f"{out.stem}_{written}{out.suffix}"   # named by when it was made
+        n = 1
+        while backup.exists():
+            backup, n = history / f"{out.stem}_{written}-{n}{out.suffix}", n + 1
         part = history / f".{backup.name}.part"
         shutil.copy2(out, part)
         os.replace(part, backup)          # never a half-copied old version
