@@ -71,6 +71,8 @@ def fold_code(v: object, *, keep_spaces: bool = False) -> str | None:
     s = v if type(v) is str else clean_text(v)
     if s is None:
         return None
+    if s.isascii() and s.isprintable() and " " not in s:
+        return s or None  # the common case: ASCII without whitespace, nothing to fold
     if not s.isascii():
         s = unicodedata.normalize("NFKC", s)
     s = _WS_ANY.sub(" " if keep_spaces else "", s).strip()

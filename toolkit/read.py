@@ -1,0 +1,710 @@
+"""Reading one village ledger workbook into a ``Ledger``.
+
+Finds the ledger sheet (skipping an instructions sheet and the template's
+marker sheet), the one or two header rows below a title and a 填报单位 row,
+maps every header variant through ``fields.match_header``, reads the case rows
+(skipping blank and repeated header rows, stopping at footer rows), normalises
+every value and reports value-level problems at their cells. Identifies the
+village (marker, 填报单位, 村（社区） column, file name).
+
+The file must already have passed intake's pre-flight: calamine itself is not
+safe on hostile files. Macros are detected, never run.
+"""
+from __future__ import annotations
+
+import re
+import zipfile
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from functools import lru_cache
+from operator import itemgetter
+from pathlib import Path
+
+from . import fields as F
+from .dates import parse_date_value
+from .issues import Issue, make_issue
+from .ledger import Ledger, cell_ref
+from .normalize import clean_text, fold_code, normalize_id_number, number_to_digits
+
+HEAD_ROWS = 20          # header rows are looked for in the first rows only
+MIN_HEADER_KEYS = 3     # a row is a header when it names at least this many fields
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_INSTRUCTION_WORDS = ("填表说明", "说明", "填写说明", "使用说明")
+
+
+# --- the workbook as a file ---------------------------------------------------
+def sniff_format(path: Path) -> tuple[str | None, bool]:
+    """(file format, has macros) from the file's own bytes, not its extension.
+
+    For a zip, the central directory at the end of the file lists the parts;
+    reading its tail is enough to see xl/vbaProject.bin (or an ODS mimetype).
+    """
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(128)
+            if head.startswith(b"PK"):
+                fh.seek(0, 2)
+                fh.seek(max(0, fh.tell() - 65536))
+                tail = fh.read()
+    except OSError:
+        return None, False
+    if head.startswith(b"PK"):
+        if head[30:38] == b"mimetype" and b"opendocument.spreadsheet" in head:
+            return "ods", b"Basic/" in tail
+        if b"PK\x05\x06" in tail:
+            macros = b"xl/vbaProject.bin" in tail
+        else:
+            macros = _zip_has(path, "xl/vbaProject.bin")
+        return ("xlsm" if macros or path.suffix.lower() == ".xlsm" else "xlsx"), macros
+    if head[:8] == _OLE_MAGIC:
+        return "xls", _ole_has_vba(path)
+    return None, False
+
+
+def _zip_has(path: Path, name: str) -> bool:
+    try:
+        with zipfile.ZipFile(path) as z:
+            return name in z.namelist()
+    except (zipfile.BadZipFile, OSError):
+        return False
+
+
+def _ole_has_vba(path: Path) -> bool:
+    try:
+        import olefile
+    except ImportError:  # pragma: no cover - msoffcrypto-tool brings olefile
+        return "_VBA_PROJECT_CUR".encode("utf-16-le") in path.read_bytes()
+    try:
+        with olefile.OleFileIO(str(path)) as ole:
+            return ole.exists("_VBA_PROJECT_CUR")
+    except Exception:
+        return False
+
+
+# --- header matching ------------------------------------------------------------
+@lru_cache(maxsize=16384)
+def _match(text: str, group: str | None = None) -> str | None:
+    if len(text) > 40:
+        return None
+    return F.match_header(text, group)
+
+
+@lru_cache(maxsize=4096)
+def _is_group(text: str) -> bool:
+    return len(text) <= 20 and F.is_group_header(text)
+
+
+def _text(v: object) -> str:
+    return v.strip() if type(v) is str else ""
+
+
+def _row_keys(row: list) -> dict[int, str]:
+    out = {}
+    for c, v in enumerate(row):
+        if type(v) is str and v:
+            k = _match(v)
+            if k:
+                out[c] = k
+    return out
+
+
+def _score(head: list[list]) -> tuple[int, int]:
+    """(distinct keys in the best header row, that row's 0-based index).
+
+    Stops two rows after the first header-like row: below it come cases, whose
+    every distinct text would otherwise go through the header matcher.
+    """
+    best, at = 0, -1
+    for r, row in enumerate(head):
+        if best >= MIN_HEADER_KEYS and r > at + 2:
+            break
+        n = len(set(_row_keys(row).values()))
+        if n > best:
+            best, at = n, r
+    return best, at
+
+
+def _has_group(row: list) -> bool:
+    return any(type(v) is str and v and _is_group(v) for v in row)
+
+
+@dataclass
+class Header:
+    rows: list[int]                                       # 0-based
+    columns: dict[str, int] = field(default_factory=dict)
+    computed: dict[str, int] = field(default_factory=dict)
+    duplicates: list[tuple[str, int, int]] = field(default_factory=list)  # key, col, row
+
+
+def _find_header(head: list[list], anchor: int, merged) -> Header:
+    """One or two header rows around the best-matching row ``anchor``."""
+    above = head[anchor - 1] if anchor > 0 else None
+    below = head[anchor + 1] if anchor + 1 < len(head) else None
+    if above is not None and _has_group(above):
+        upper, lower = anchor - 1, anchor
+    elif below is not None and (_has_group(head[anchor]) or _extends(head[anchor], below)):
+        upper, lower = anchor, anchor + 1
+    else:
+        return _map_columns(Header([anchor]), [(c, _text(v), None, anchor, "", anchor)
+                                               for c, v in enumerate(head[anchor]) if _text(v)])
+    groups = _groups(head[upper], upper, merged)
+    cells = []
+    for c in range(len(head[lower])):
+        lo, up = _text(head[lower][c]), _text(head[upper][c])
+        up = "" if _is_group(up) else up
+        if lo:
+            cells.append((c, lo, groups.get(c), lower, up, upper))
+        elif up:
+            cells.append((c, up, None, upper, "", upper))   # merged vertically: text above
+    return _map_columns(Header([upper, lower]), cells)
+
+
+def _extends(row: list, below: list) -> bool:
+    """True when ``below`` names fields in columns that ``row`` leaves blank or unnamed."""
+    n = 0
+    for c, v in enumerate(below):
+        if type(v) is str and v and _match(v) and not _match(_text(row[c]) or "\x00"):
+            n += 1
+    return n >= 2
+
+
+def _groups(upper: list, r_up: int, merged) -> dict[int, str]:
+    """The group name above each column of a two-level header.
+
+    From the merged ranges when the format has them; an unmerged group name
+    (WPS "centre across selection", or a format without merge info) is carried
+    right until the next non-empty upper cell.
+    """
+    groups: dict[int, str] = {}
+    covered: set[int] = set()
+    for (r0, c0), (r1, c1) in merged or ():
+        if r0 <= r_up <= r1 and c1 > c0:
+            text = _text(upper[c0]) if c0 < len(upper) else ""
+            for c in range(c0, min(c1, len(upper) - 1) + 1):
+                covered.add(c)
+                groups[c] = text
+    carry = None
+    for c, v in enumerate(upper):
+        if c in covered:
+            carry = None
+            continue
+        t = _text(v)
+        if t:
+            carry = t if (_is_group(t) or not _match(t)) else None
+            groups[c] = t
+        elif carry:
+            groups[c] = carry
+    return groups
+
+
+def _map_columns(header: Header, cells: list[tuple]) -> Header:
+    """Map header cells (col, text, group, row, fallback text, its row) to keys."""
+    for c, text, group, r, alt_text, alt_r in cells:
+        key = _match(text, group)
+        if key is None and alt_text:
+            key, r = _match(alt_text), alt_r
+        if key is None:
+            continue
+        target = header.computed if key in F.COMPUTED_BY_KEY else header.columns
+        if key in target:
+            alt = _TEXT_ITEM.get(key)
+            if alt and alt not in header.columns:
+                key, target = alt, header.columns
+            else:
+                header.duplicates.append((key, c, r))
+                continue
+        target[key] = c
+    return header
+
+
+# a flat sheet may name an item like its text field (包案领导 twice: text, then tick)
+_TEXT_ITEM = {it.text_field: it.key for it in F.CHECKLIST_ITEMS.values() if it.text_field}
+
+
+# --- the ledger ------------------------------------------------------------------
+def read_ledger(path: Path) -> Ledger:
+    """Read one workbook (already through pre-flight) into a Ledger with value-level issues."""
+    from python_calamine import CalamineError, CalamineWorkbook, PasswordError
+
+    path = Path(path)
+    ledger = Ledger(path=path)
+    ledger.file_format, ledger.has_macros = sniff_format(path)
+    if ledger.has_macros:
+        ledger.issues.append(make_issue("macros_present", file=str(path)))
+    try:
+        with CalamineWorkbook.from_path(str(path)) as wb:
+            _read_workbook(wb, ledger)
+    except PasswordError:
+        ledger.readable = False
+        ledger.issues.append(make_issue("encrypted", file=str(path)))
+    except (CalamineError, OSError, ValueError) as e:
+        ledger.readable = False
+        ledger.issues.append(make_issue("unreadable", file=str(path), reason=_reason(e)))
+    return ledger
+
+
+def _reason(e: Exception) -> str:
+    text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    return f"文件结构损坏（{text[:120]}）"
+
+
+def _read_workbook(wb, ledger: Ledger) -> None:
+    from python_calamine import SheetTypeEnum, SheetVisibleEnum
+
+    metas = wb.sheets_metadata
+    marker_village = None
+    if F.TEMPLATE_MARKER_SHEET in wb.sheet_names:
+        marker_village = _read_marker(wb, ledger)
+    candidates = [m for m in metas if m.typ == SheetTypeEnum.WorkSheet
+                  and m.name != F.TEMPLATE_MARKER_SHEET and not _is_instructions(m.name)]
+    chosen = _choose_sheet(wb, candidates, SheetVisibleEnum.Visible)
+    if chosen is None:
+        visible = [m.name for m in metas if m.visible == SheetVisibleEnum.Visible
+                   and m.name != F.TEMPLATE_MARKER_SHEET] or wb.sheet_names
+        if not visible:
+            ledger.issues.append(make_issue("no_ledger_sheet", file=str(ledger.path)))
+            return
+        ledger.sheet = next((n for n in visible if not _is_instructions(n)), visible[0])
+        _missing_columns(ledger, {})
+        _identify_village(ledger, marker_village, [], {})
+        ledger.cases = _frame({}, [])
+        return
+    sheet, rows, anchor = chosen
+    ledger.sheet = sheet.name
+    header = _find_header(rows[:HEAD_ROWS], anchor, _merged(sheet))
+    ledger.header_rows = [r + 1 for r in header.rows]
+    ledger.columns, ledger.computed_columns = header.columns, header.computed
+    ledger.last_column = _last_column(rows, header.rows)
+    for key, c, r in header.duplicates:
+        ledger.issues.append(make_issue("duplicate_column", sheet=sheet.name, cell=cell_ref(c, r + 1),
+                                        row=r + 1, column=F.header_for(key), file=str(ledger.path)))
+    _missing_columns(ledger, header.columns)
+    case_rows = _case_rows(rows, header)
+    data, index = _cases(ledger, rows, case_rows)
+    if not case_rows:
+        ledger.issues.append(make_issue("empty_ledger", sheet=sheet.name, file=str(ledger.path)))
+    _identify_village(ledger, marker_village, rows[:header.rows[0]], data)
+    ledger.cases = _frame(data, index)
+
+
+def _is_instructions(name: str) -> bool:
+    return any(w in name for w in _INSTRUCTION_WORDS)
+
+
+def _read_marker(wb, ledger: Ledger) -> str | None:
+    rows = wb.get_sheet_by_name(F.TEMPLATE_MARKER_SHEET).to_python(skip_empty_area=False, nrows=4)
+    get = lambda r, c: clean_text(rows[r][c]) if r < len(rows) and c < len(rows[r]) else None  # noqa: E731
+    if get(0, 0) != F.TEMPLATE_MARKER_TAG:
+        return None
+    ledger.template_version = get(0, 1)
+    return get(1, 1)
+
+
+def _choose_sheet(wb, candidates, visible_enum):
+    """(sheet, rows, header row) of the best-scoring candidate, or None if none has a header."""
+    if len(candidates) == 1:
+        sheet = wb.get_sheet_by_name(candidates[0].name)
+        rows = sheet.to_python(skip_empty_area=False)
+        score, anchor = _score(rows[:HEAD_ROWS])
+        return (sheet, rows, anchor) if score >= MIN_HEADER_KEYS else None
+    best = None
+    for n, meta in enumerate(candidates):
+        sheet = wb.get_sheet_by_name(meta.name)
+        score, anchor = _score(sheet.to_python(skip_empty_area=False, nrows=HEAD_ROWS))
+        rank = (score, meta.visible == visible_enum, -n)
+        if score >= MIN_HEADER_KEYS and (best is None or rank > best[0]):
+            best = (rank, sheet, anchor)
+    if best is None:
+        return None
+    _, sheet, anchor = best
+    return sheet, sheet.to_python(skip_empty_area=False), anchor
+
+
+def _merged(sheet):
+    try:
+        return sheet.merged_cell_ranges or ()
+    except Exception:  # not supported for this format
+        return ()
+
+
+def _last_column(rows: list[list], header_rows: list[int]) -> int:
+    last = -1
+    for r in header_rows:
+        for c, v in enumerate(rows[r]):
+            if v != "" and v is not None:
+                last = max(last, c)
+    return last
+
+
+def _missing_columns(ledger: Ledger, columns: dict[str, int]) -> None:
+    for key in F.REQUIRED_KEYS:
+        if key not in columns:
+            f = F.FIELD_BY_KEY[key]
+            ledger.issues.append(make_issue(
+                "missing_column", sheet=ledger.sheet, column=f.header, file=str(ledger.path),
+                variants="、".join(f.names)))
+
+
+# --- case rows ---------------------------------------------------------------------
+_FOOTERS = tuple(F.FOOTER_PREFIXES)
+_SPACE = re.compile(r"[\s\u3000]+")
+
+
+def _is_footer(text: str) -> bool:
+    return _SPACE.sub("", text).startswith(_FOOTERS)
+
+
+def _blank(v) -> bool:
+    return v == "" or v is None or (type(v) is str and not v.strip())
+
+
+def _filled(row: list) -> int:
+    return sum(1 for v in row if not _blank(v))
+
+
+def _case_rows(rows: list[list], header: Header) -> list[int]:
+    """0-based indexes of the rows that hold cases.
+
+    Skips rows with nothing in any recognised column (blank rows, rows with only
+    a pre-printed 序号), repeated header rows; stops at the first footer row.
+    """
+    cols = sorted(header.columns.values())
+    if not cols:
+        return []
+    values_of = itemgetter(*cols) if len(cols) > 1 else (lambda row: (row[cols[0]],))
+    anchors = [header.columns[k] for k in ("case_id", "petitioner") if k in header.columns]
+    limit = max(anchors) if anchors else cols[0]
+    header_rows = [rows[r] for r in header.rows]
+    id_col = header.columns.get("case_id")
+    id_names = _CASE_ID_NAMES | {_text(rows[r][id_col]) for r in header.rows} if id_col is not None \
+        else set()
+    out = []
+    for r in range(header.rows[-1] + 1, len(rows)):
+        row = rows[r]
+        first = 0
+        for v in row:
+            if v != "":
+                break
+            first += 1
+        else:
+            continue
+        v = row[first]
+        if type(v) is str and v[:1] in _FOOTER_STARTS and _is_footer(v) \
+                and (first <= limit or _filled(row) <= 3):
+            break
+        if not any(values_of(row)):
+            continue
+        if row in header_rows or (id_col is not None and type(row[id_col]) is str
+                                  and row[id_col].strip() in id_names):
+            continue
+        out.append(r)
+    return out
+
+
+_CASE_ID_NAMES = frozenset(F.FIELD_BY_KEY["case_id"].names)
+_FOOTER_STARTS = frozenset(p[0] for p in _FOOTERS) | set(" \u3000\t\n")
+
+
+# --- values --------------------------------------------------------------------------
+# raw cell value -> tick; numbers and booleans hash like 1/0, so 1.0 and True hit too
+_TICKS: dict = {1: True, 0: False}
+for _t in F.TICK_DONE:
+    _TICKS[_t] = True
+for _t in F.TICK_NOT_DONE:
+    _TICKS[_t] = False
+_STATUS_CACHE: dict[str, str | None] = {}
+# str.strip() without arguments strips Unicode whitespace (incl. U+3000, NBSP) but not these
+_ZERO_WIDTH = "\ufeff\u200b\u200c\u200d\u2060"
+
+
+def _cases(ledger: Ledger, rows: list[list], case_rows: list[int]) -> tuple[dict[str, list], list[int]]:
+    """Normalised values per key, the Excel rows; value-level issues go to the ledger."""
+    cols = ledger.columns
+    index = [r + 1 for r in case_rows]
+    data: dict[str, list] = {}
+    problems: list[tuple[str, int, str, object, dict]] = []   # key, i, code, value, params
+    columns = list(zip(*[rows[r] for r in case_rows])) if case_rows else []
+    for key, c in cols.items():
+        data[key] = _convert(key, columns[c] if columns else [], problems)
+    case_ids = data.get("case_id") or [None] * len(case_rows)
+    name, sheet = str(ledger.path), ledger.sheet
+    for key, i, code, value, params in sorted(problems, key=lambda p: (p[1], cols[p[0]])):
+        r = index[i]
+        ledger.issues.append(make_issue(
+            code, sheet=sheet, cell=cell_ref(cols[key], r), row=r, column=F.header_for(key),
+            case_id=case_ids[i], value=value, file=name, **params))
+    return data, index
+
+
+def _frame(data: dict[str, list], index: list[int]):
+    """The case table: index = Excel row, one object column per input key (built once)."""
+    import numpy as np
+    import pandas as pd
+
+    blank = [None] * len(index)
+    table = np.array([data.get(k, blank) for k in F.ALL_INPUT_KEYS], dtype=object)
+    table = table.reshape(len(F.ALL_INPUT_KEYS), len(index))
+    return pd.DataFrame(table.T, index=pd.Index(index, dtype="int64"),
+                        columns=list(F.ALL_INPUT_KEYS), dtype=object, copy=False)
+
+
+def _convert(key: str, raw: list, problems: list) -> list:
+    field_ = F.FIELD_BY_KEY.get(key)
+    if field_ is None:
+        return _ticks(key, raw, problems)
+    kind = field_.kind
+    if key == "case_id" or kind == "phone":
+        return [None if v == "" else fold_code(v, keep_spaces=True) for v in raw]
+    if kind == "date":
+        return _dates(key, raw, problems)
+    if kind == "status":
+        return _statuses(key, raw, problems)
+    if kind == "id":
+        return _id_numbers(key, raw, problems)
+    if kind == "int":
+        return _ints(key, raw, problems)
+    if kind == "choice":
+        return _choices(field_, raw, problems)
+    return _texts(raw)
+
+
+_ODD_TEXT = re.compile("[\u00a0" + _ZERO_WIDTH + "]")
+
+
+def _texts(raw: list) -> list:
+    """Free text: stripped, blank -> None; NBSP and zero-width characters handled."""
+    out = [(v.strip() or None) if type(v) is str else clean_text(v) for v in raw]
+    if _ODD_TEXT.search("\x00".join(filter(None, out))):
+        out = [clean_text(v) for v in out]
+    return out
+
+
+def _dates(key: str, raw: list, problems: list) -> list:
+    out = []
+    for i, v in enumerate(raw):
+        t = type(v)
+        if t is date:
+            out.append(v)
+        elif t is datetime:
+            out.append(v.date())
+        elif v == "":
+            out.append(None)
+        else:
+            d, reason = parse_date_value(v)
+            out.append(d)
+            if reason:
+                problems.append((key, i, "invalid_date", v, {"reason": reason}))
+    return out
+
+
+def _statuses(key: str, raw: list, problems: list) -> list:
+    out = []
+    for i, v in enumerate(raw):
+        text = clean_text(v) if v != "" else None
+        if text is None:
+            out.append(None)
+            continue
+        canon = _STATUS_CACHE.get(text, "")
+        if canon == "":
+            canon = _STATUS_CACHE[text] = F.canonical_status(text)
+        out.append(canon)
+        if canon is None:
+            problems.append((key, i, "unknown_status", text, {}))
+    return out
+
+
+_SCI = re.compile(r"\d(?:\.\d+)?[eE]\+?\d+")
+
+
+def _id_numbers(key: str, raw: list, problems: list) -> list:
+    out = []
+    for i, v in enumerate(raw):
+        if v == "":
+            out.append(None)
+        elif isinstance(v, (int, float)) and not isinstance(v, bool):
+            digits = number_to_digits(v)
+            out.append(digits)
+            if len(digits) >= 16:
+                problems.append((key, i, "id_number_as_number", digits, {}))
+        else:
+            n = normalize_id_number(v)
+            out.append(n)
+            if n and _SCI.fullmatch(n):
+                problems.append((key, i, "id_number_as_number", n, {}))
+    return out
+
+
+_INT_TEXT = re.compile(r"(\d+)\s*(?:个?工作日|天|日)?")
+
+
+def _ints(key: str, raw: list, problems: list) -> list:
+    out = []
+    for i, v in enumerate(raw):
+        if v == "" or v is None:
+            out.append(None)
+            continue
+        n = None
+        if isinstance(v, bool):
+            n = None
+        elif isinstance(v, int):
+            n = v
+        elif isinstance(v, float) and v.is_integer():
+            n = int(v)
+        elif isinstance(v, str):
+            s = fold_code(v) or ""
+            if not s:
+                out.append(None)
+                continue
+            m = _INT_TEXT.fullmatch(s)
+            n = int(m.group(1)) if m else None
+        out.append(n)
+        if n is None or n < 0:
+            out[-1] = None
+            problems.append((key, i, "invalid_number", v, {}))
+    return out
+
+
+def _choices(field_: F.Field, raw: list, problems: list) -> list:
+    canon = _choice_index(field_.key)
+    out = []
+    for i, v in enumerate(raw):
+        text = clean_text(v) if v != "" else None
+        if text is None:
+            out.append(None)
+            continue
+        hit = canon.get(text)
+        if hit is None:
+            hit = canon[text] = _choice(field_, v, text)
+        if hit is False:
+            problems.append((field_.key, i, "invalid_choice", text,
+                             {"choices": "、".join(field_.choices)}))
+            hit = text
+        out.append(hit)
+    return out
+
+
+@lru_cache(maxsize=None)
+def _choice_index(key: str) -> dict:
+    return {c: c for c in F.FIELD_BY_KEY[key].choices}
+
+
+def _choice(field_: F.Field, v: object, text: str) -> str | bool:
+    """The canonical choice for a cell, or False when it is not one."""
+    folded = F.normalize_header(text)
+    for c in field_.choices:
+        if F.normalize_header(c) == folded:
+            return c
+    if "是" in field_.choices and "否" in field_.choices:
+        tick = F.parse_tick(v)
+        if tick is not None:
+            return "是" if tick else "否"
+    return False
+
+
+def _ticks(key: str, raw: list, problems: list) -> list:
+    get = _TICKS.get
+    out = [get(v) for v in raw]
+    if None not in out:
+        return out
+    text_counts = F.CHECKLIST_ITEMS[key].text_field is not None
+    for i, v in enumerate(raw):
+        if out[i] is not None:
+            continue
+        done = F.parse_tick(v)
+        if done is None:
+            if text_counts and clean_text(v):
+                done = True      # a filled text cell counts as done (DOMAIN.md)
+            else:
+                problems.append((key, i, "invalid_tick", v, {}))
+                done = False
+        out[i] = done
+    return out
+
+
+# --- the village -------------------------------------------------------------------
+_LABEL_TAIL = re.compile(r"^\s*(?:[（(][^）)]{0,8}[）)])?\s*[:：]?\s*")
+_VILLAGE_END = ("社区", "村", "居")
+_STOP_WORDS = F.REPORTER_LABELS + F.REPORT_DATE_LABELS + ("填表人", "联系电话", "审核人", "负责人")
+_FILE_VILLAGE = re.compile(r"[\u4e00-\u9fff]{1,15}?(?:社区|村|居)")
+
+
+def _identify_village(ledger: Ledger, marker: str | None, above: list[list],
+                      data: dict[str, list]) -> None:
+    """Village and its source (DOMAIN.md order); blank village cells get the ledger's village."""
+    reporter, report_date = _reporter(above)
+    if report_date not in (None, ""):
+        ledger.report_date = parse_date_value(report_date)[0]
+    names = [v for v in data.get("village", ()) if v]
+    column = Counter(names).most_common(1)[0][0] if names else None
+    if marker:
+        ledger.village, ledger.village_source = marker, "marker"
+    elif reporter:
+        ledger.village, ledger.village_source = reporter, "reporter"
+    elif column:
+        ledger.village, ledger.village_source = column, "column"
+    else:
+        name = village_from_filename(ledger.path)
+        ledger.village, ledger.village_source = name or ledger.path.stem, "filename"
+        if not name:
+            ledger.issues.append(make_issue("village_unknown", file=str(ledger.path),
+                                            village=ledger.village))
+    if data:
+        n = len(next(iter(data.values())))
+        data["village"] = [v or ledger.village for v in data.get("village", [None] * n)]
+
+
+def village_from_filename(path: Path) -> str | None:
+    """A leading name ending in 村/社区/居 ("东村信访积案台账.xlsx" -> "东村"), else None."""
+    stem = clean_text(Path(path).stem) or ""
+    stem = re.sub(r"^[\s\d_\-.()（）【】\[\]]+", "", stem)
+    m = _FILE_VILLAGE.match(stem)
+    return m.group(0) if m else None
+
+
+def _reporter(rows: list[list]) -> tuple[str | None, object]:
+    """(village from 填报单位, raw 填报日期) found in the rows above the header."""
+    village, when = None, None
+    for row in rows:
+        for c, v in enumerate(row):
+            if type(v) is not str or not v.strip():
+                continue
+            if village is None:
+                found = _labelled(row, c, F.REPORTER_LABELS)
+                if found is not None:
+                    village = _first_token(found)
+            if when is None:
+                when = _labelled(row, c, F.REPORT_DATE_LABELS)
+    return village or None, when
+
+
+def _labelled(row: list, c: int, labels: tuple[str, ...]):
+    """The value after a label in cell ``c`` (same cell, or the next non-empty cell)."""
+    text = row[c]
+    for label in labels:
+        at = text.find(label)
+        if at < 0:
+            continue
+        rest = _LABEL_TAIL.sub("", text[at + len(label):], count=1)
+        cut = [rest.find(w) for w in _STOP_WORDS if rest.find(w) >= 0]
+        rest = rest[:min(cut)] if cut else rest
+        rest = rest.strip(" \u3000\u00a0…._-")
+        if rest:
+            return rest
+        for v in row[c + 1:]:
+            if _blank(v):
+                continue
+            if type(v) is str and any(w in v for w in _STOP_WORDS):
+                return None
+            return v.strip() if type(v) is str else v
+        return None
+    return None
+
+
+def _first_token(v: object) -> str | None:
+    text = clean_text(v)
+    if not text:
+        return None
+    token = _SPACE.split(text)[0].strip("…")
+    token = re.sub(r"[（(]盖章[）)]$", "", token)
+    return token or None
