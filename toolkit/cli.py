@@ -151,6 +151,51 @@ def settings_cmd(ctx, out, force, no_demo):
 
 
 @cli.command()
+@click.argument("inbox", type=click.Path(exists=True, file_okay=False))
+@click.option("--out", type=click.Path(dir_okay=False), default=None,
+              help="总台账文件（默认 taizhang.toml 中的 master，即 workbooks/output/总台账.xlsx）")
+@click.option("--as-of", "as_of", type=DATE, default=None, help="汇总日期（默认今天）")
+@click.option("--json", "as_json", is_flag=True, help="只输出一个 JSON 对象（供程序使用）")
+@click.option("--settings", "settings_path", type=click.Path(dir_okay=False), default=None,
+              help="设置工作簿（默认 workbooks/设置.xlsx）")
+def consolidate(inbox, out, as_of, as_json, settings_path):
+    """汇总乡级总台账：读取 INBOX 中各村台账（及已存档的邮件报送），写出总台账。
+
+    退出码：0 总台账已写出（被拒收的文件会列出），1 未能写出。
+    """
+    import json
+    from pathlib import Path
+
+    from .config import ConfigError, load_config
+    from .consolidate import ConsolidationError, ConsolidationResult, StageProgress, run_configured
+    from .settings_workbook import SettingsError
+
+    try:
+        cfg = load_config()
+        settings = _settings(settings_path or cfg.settings_workbook)
+        if as_json or not sys.stderr.isatty():
+            result = run_configured(cfg, settings, inbox=Path(inbox), out=out and Path(out), as_of=as_of)
+        else:
+            with click.progressbar(length=StageProgress.STEPS, label="汇总", file=sys.stderr,
+                                   show_percent=True, item_show_func=lambda s: s) as bar:
+                result = run_configured(cfg, settings, inbox=Path(inbox), out=out and Path(out),
+                                        as_of=as_of, progress=StageProgress(bar))
+    except (ConsolidationError, SettingsError, ConfigError) as e:
+        if as_json:
+            empty = ConsolidationResult(master=None, as_of=as_of or date.today()).to_dict()
+            click.echo(json.dumps({**empty, "error": str(e)}, ensure_ascii=False))
+        click.echo(str(e), err=True)
+        return 1
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), ensure_ascii=False))
+        for note in result.notes:
+            click.echo(note, err=True)
+    else:
+        click.echo(result.summary_text())
+    return 0 if result.written else 1
+
+
+@cli.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--as-of", "as_of", type=DATE, default=None, help="计算日期（默认今天）")
 @click.option("--settings", "settings_path", type=click.Path(dir_okay=False), default=None,

@@ -293,6 +293,8 @@ def _write_cases(wb, st: _Styles, book: MasterBook) -> None:
             if values is None:
                 continue
             v = values[i]
+            if v is None or v != v:        # blank (None or NaN)
+                continue
             if c == alert_col and v in st.alert:
                 ws.write_string(r, c, v, st.alert[v])
             elif c == flag_col and v:

@@ -1,0 +1,159 @@
+"""Consolidation end to end: real workbooks in an inbox, the archive, the master read back by calamine."""
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import date
+from pathlib import Path
+
+import pytest
+from python_calamine import CalamineWorkbook
+
+from ledger_factory import sample_case, write_ledger
+from toolkit.archive import SubmissionArchive
+from toolkit.consolidate import ConsolidationBusy, consolidate, run_lock
+from toolkit.settings import RosterEntry, Settings
+
+AS_OF = date(2010, 10, 20)
+SETTINGS = Settings(roster=(RosterEntry("东村", "陈建国"), RosterEntry("西村"), RosterEntry("南村"),
+                            RosterEntry("北村")))
+
+
+def ledger(path: Path, village: str, cases: list[dict]) -> Path:
+    return write_ledger(path, cases, reporter=village, title=f"南郊乡{village}信访积案化解工作台账")
+
+
+def cases(village: str, prefix: str, numbers, **over) -> list[dict]:
+    return [sample_case(i, village, case_id=f"{prefix}{i:03d}", **over) for i in numbers]
+
+
+class Township:
+    """An inbox, an archive, a state folder and a master under one tmp folder."""
+
+    def __init__(self, root: Path) -> None:
+        self.root, self.inbox = root, root / "inbox"
+        self.inbox.mkdir(parents=True)
+        self.out = root / "output" / "总台账.xlsx"
+
+    def run(self, **kw):
+        return consolidate(self.inbox, self.out, as_of=kw.pop("as_of", AS_OF), settings=SETTINGS,
+                           archive_root=self.root / "archive", state_dir=self.root / "state", **kw)
+
+    def sheet(self, name: str, path: Path | None = None) -> list[dict]:
+        rows = CalamineWorkbook.from_path(str(path or self.out)).get_sheet_by_name(name).to_python()
+        at = 0 if name == "校验问题" else 1
+        return [dict(zip(rows[at], r)) for r in rows[at + 1:]]
+
+    @property
+    def archive(self) -> SubmissionArchive:
+        return SubmissionArchive(self.root / "archive")
+
+
+@pytest.fixture
+def town(tmp_path):
+    return Township(tmp_path)
+
+
+def test_good_faulty_and_hostile_files(town):
+    ledger(town.inbox / "东村.xlsx", "东村", cases("东村", "DC-", (1, 2, 3)))
+    faulty = cases("西村", "XC-", (1, 2))
+    faulty[1].update(assigned_date="2010年13月5日", status="搞定了", petitioner="=1+1")
+    ledger(town.inbox / "西村.xlsx", "西村", faulty)
+    ledger(town.inbox / "南村.xlsx", "南村", cases("南村", "NC-", (1,)) + cases("南村", "DC-", (2,)))
+    (town.inbox / "假表.xlsx").write_text("这不是表格", encoding="utf-8")
+    good = (town.inbox / "东村.xlsx").read_bytes()
+    (town.inbox / "截断.xlsx").write_bytes(good[: len(good) // 2])
+
+    result = town.run()
+    d = result.to_dict()
+    assert json.loads(json.dumps(d, ensure_ascii=False)) == d
+    assert list(d) == ["master", "as_of", "cases", "overdue", "due_soon", "villages", "rejected",
+                       "duplicates", "missing_villages", "vanished"]
+    assert d["master"] == str(town.out) and d["cases"] == 7 and d["as_of"] == "2010-10-20"
+    assert {v["village"]: (v["cases"], v["errors"] > 0) for v in d["villages"]} == {
+        "东村": (3, False), "西村": (2, True), "南村": (2, False)}
+    assert sorted(r["file"] for r in d["rejected"]) == ["假表.xlsx", "截断.xlsx"]
+    assert all(r["code"] and r["file"] in r["message"] for r in d["rejected"])   # no temp paths
+    assert d["duplicates"] == [{"case_id": "DC-002", "villages": ["东村", "南村"]}]
+    assert d["missing_villages"] == ["北村"] and d["vanished"] == []
+    assert d["overdue"] == 6    # assigned 2010-07-01, deadline 2010-09-25 (one date unreadable)
+
+    rows = town.sheet("总台账")
+    assert len(rows) == 7 and sum(1 for r in rows if r["核查提示"]) == 3
+    by_id = {(r["村（社区）"], r["案件编号"]): r for r in rows}
+    bad = by_id[("西村", "XC-002")]
+    assert bad["信访人"] == "=1+1" and "错误" in bad["核查提示"] and bad["行号"] >= 4
+    assert "重复" in by_id[("东村", "DC-002")]["核查提示"] and "重复" in by_id[("南村", "DC-002")]["核查提示"]
+    assert by_id[("东村", "DC-001")]["来源文件"] == "东村.xlsx"
+    issues = town.sheet("校验问题")
+    cells = {(i["文件"], i["代码"]): i["单元格"] for i in issues}
+    assert cells[("西村.xlsx", "invalid_date")] and cells[("西村.xlsx", "unknown_status")]
+    assert ("假表.xlsx", "not_spreadsheet") in cells
+    reports = {r["村（社区）"]: r for r in town.sheet("报送情况")}
+    assert reports["东村"]["报送情况"] == "已报" and reports["东村"]["联系人"] == "陈建国"
+    assert reports["北村"]["报送情况"] == "未报"
+    assert {r["文件"] for r in town.sheet("报送情况") if r["报送情况"] == "被拒收"} == {"假表.xlsx", "截断.xlsx"}
+    assert [r["村（社区）"] for r in town.sheet("汇总")] == ["东村", "西村", "南村", "合计"]
+    assert town.archive.verify() == []
+
+
+def test_resubmissions_over_several_runs(town):
+    """Township columns survive; a dropped case is reported; a bad file never replaces a good one."""
+    import openpyxl
+    v1 = ledger(town.inbox / "东村_0918.xlsx", "东村", cases("东村", "DC-", (1, 2, 3)))
+    first = town.run()
+    assert first.vanished == [] and first.cases == 3
+    assert town.sheet("变更记录")[0]["变更类型"] == "首次汇总"
+
+    wb = openpyxl.load_workbook(town.out)          # a clerk types into the township column
+    ws = wb["总台账"]
+    head = [c.value for c in ws[2]]
+    for row in ws.iter_rows(min_row=3):
+        if row[head.index("案件编号")].value in ("DC-001", "DC-003"):
+            row[head.index("督办意见")].value = f"请加快办理{row[head.index('案件编号')].value}"
+    wb.save(town.out)
+
+    v2 = cases("东村", "DC-", (1, 2))                 # 003 dropped without 已销号; 002 resolved
+    v2[1].update(status="已化解", closed_date=date(2010, 10, 15))
+    ledger(town.inbox / "东村_1019.xlsx", "东村", v2)
+    shutil.copy(v1, town.inbox / "东村_0918_副本.xlsx")   # the same bytes again: a no-op
+    second = town.run()
+    assert second.vanished == [{"case_id": "DC-003", "village": "东村"}]
+    assert second.cases == 2 and second.villages[0]["file"] == "东村_1019.xlsx"
+    assert second.status_changes == 1
+    assert len(town.archive.history()) == 2
+    rows = {r["案件编号"]: r for r in town.sheet("总台账")}
+    assert rows["DC-001"]["督办意见"] == "请加快办理DC-001"
+    changes = town.sheet("变更记录")
+    gone = [c for c in changes if c["变更类型"] == "案件消失（未销号）"]
+    assert gone and gone[0]["案件编号"] == "DC-003" and gone[0]["督办意见"] == "请加快办理DC-003"
+    assert any(c["变更类型"] == "状态变化" and c["案件编号"] == "DC-002" and c["原状态"] == "化解中"
+               for c in changes)
+    assert (town.out.parent / "历史版本").is_dir()
+
+    (town.inbox / "东村_1020.xlsx").write_text("坏文件", encoding="utf-8")   # a bad resubmission
+    third = town.run()
+    assert third.villages == [{"village": "东村", "file": "东村_1019.xlsx", "cases": 2,
+                               "errors": 0, "warnings": 0}]
+    assert [r["file"] for r in third.rejected] == ["东村_1020.xlsx"]
+    assert {r["案件编号"] for r in town.sheet("总台账")} == {"DC-001", "DC-002"}
+    assert town.archive.latest_counted()["东村"].filename == "东村_1019.xlsx"
+    # the vanished case and its township note are still shown while 东村_1019 counts
+    assert third.vanished == [{"case_id": "DC-003", "village": "东村"}]
+    assert any(c["督办意见"] == "请加快办理DC-003" for c in town.sheet("变更记录"))
+    assert town.archive.verify() == []
+
+
+def test_a_second_caller_is_told_another_run_is_going(town):
+    with run_lock(town.root / "state"):
+        with pytest.raises(ConsolidationBusy) as e:
+            town.run(lock_timeout=0.1)
+    assert "另一汇总正在进行" in str(e.value)
+    assert not town.out.exists()
+
+
+def test_missing_inbox_is_a_clear_error(town):
+    from toolkit.consolidate import ConsolidationError
+    with pytest.raises(ConsolidationError, match="收件夹"):
+        consolidate(town.root / "nowhere", town.out, as_of=AS_OF, settings=SETTINGS,
+                    archive_root=town.root / "archive")
