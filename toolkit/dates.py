@@ -23,7 +23,7 @@ _EXCEL_EPOCH = date(1899, 12, 30)
 SERIAL_MIN = (date(1920, 1, 1) - _EXCEL_EPOCH).days
 SERIAL_MAX = (date(MAX_YEAR, 12, 31) - _EXCEL_EPOCH).days
 
-_TIME = r"(?:\s*(?:T|\s)\s*(?P<h>\d{1,2})\s*[:时点]\s*(?P<mi>\d{1,2})\s*分?" \
+_TIME = r"(?:(?:(?<=[日号])|\s*[T\s])\s*(?P<h>\d{1,2})\s*[:时点]\s*(?P<mi>\d{1,2})\s*分?" \
         r"(?:\s*[:]?\s*(?P<s>\d{1,2})(?:\.\d+)?\s*秒?)?)?"
 _PATTERNS = (
     # 2010-07-01, 2010/7/1, 2010.7.1 (optionally with a time)
