@@ -322,9 +322,21 @@ def add_threaded_comment(path: Path, sheet: str, ref: str, text: str) -> None:
     _rewrite_zip(path, change)
 
 
-def build_rowless_sheet(path: Path) -> Path:
-    """A minimal hand-written package whose rows and cells carry no r attributes,
-    with a shared string table and a calcChain (writers differ; the patcher must cope)."""
+ROWLESS_SHEET = ('<x:sheetData><x:row><x:c t="s"><x:v>0</x:v></x:c><x:c t="s"><x:v>1</x:v></x:c></x:row>'
+                 '<x:row><x:c><x:v>1</x:v></x:c><x:c><x:f>A2*2</x:f><x:v>2</x:v></x:c></x:row>'
+                 '<x:row r="5"><x:c><x:v>3</x:v></x:c></x:row></x:sheetData>')
+SHARED_FORMULA_SHEET = ('<x:sheetData>'
+                        '<x:row r="1"><x:c r="A1"><x:v>1</x:v></x:c><x:c r="B1"><x:f t="shared" ref="B1:B3" si="0">A1*2</x:f><x:v>2</x:v></x:c></x:row>'
+                        '<x:row r="2"><x:c r="A2"><x:v>2</x:v></x:c><x:c r="B2"><x:f t="shared" si="0"/><x:v>4</x:v></x:c></x:row>'
+                        '<x:row r="3"><x:c r="A3"><x:v>3</x:v></x:c><x:c r="B3"><x:f t="shared" si="0"/><x:v>6</x:v></x:c></x:row>'
+                        '</x:sheetData>')
+
+
+def build_hand_package(path: Path, sheet_data: str = ROWLESS_SHEET,
+                       calc_chain: str = '<c r="B2" i="7"/>') -> Path:
+    """A minimal hand-written package, unlike any library's output: a prefixed main
+    namespace (x:), rows and cells that may omit r, an absolute relationship target,
+    no styles part, a shared string table, a calcChain, and a STORED member."""
     ct = ('<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
           '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
           '<Default Extension="xml" ContentType="application/xml"/>'
@@ -345,13 +357,10 @@ def build_rowless_sheet(path: Path) -> Path:
              '<Relationship Id="rId11" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/calcChain" Target="calcChain.xml"/>'
              '</Relationships>')
     sheet = ('<?xml version="1.0" encoding="UTF-8"?><x:worksheet xmlns:x="' + _MAIN + '">'
-             '<x:sheetData><x:row><x:c t="s"><x:v>0</x:v></x:c><x:c t="s"><x:v>1</x:v></x:c></x:row>'
-             '<x:row><x:c><x:v>1</x:v></x:c><x:c><x:f>A2*2</x:f><x:v>2</x:v></x:c></x:row>'
-             '<x:row r="5"><x:c><x:v>3</x:v></x:c></x:row></x:sheetData></x:worksheet>')
+             + sheet_data + '</x:worksheet>')
     sst = ('<?xml version="1.0" encoding="UTF-8"?><sst xmlns="' + _MAIN + '" count="2" uniqueCount="2">'
            '<si><t>案件编号</t></si><si><t>信访人</t></si></sst>')
-    chain = ('<?xml version="1.0" encoding="UTF-8"?><calcChain xmlns="' + _MAIN + '">'
-             '<c r="B2" i="7"/></calcChain>')
+    chain = f'<?xml version="1.0" encoding="UTF-8"?><calcChain xmlns="{_MAIN}">{calc_chain}</calcChain>'
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
         z.writestr("[Content_Types].xml", ct)
         z.writestr("_rels/.rels", rels)
@@ -360,7 +369,7 @@ def build_rowless_sheet(path: Path) -> Path:
         z.writestr("xl/worksheets/s.xml", sheet)
         z.writestr("xl/sharedStrings.xml", sst)
         z.writestr("xl/calcChain.xml", chain)
-        zi = zipfile.ZipInfo("docProps/stored.txt")
+        zi = zipfile.ZipInfo("docProps/stored.txt", date_time=(2010, 9, 18, 10, 0, 0))
         zi.compress_type = zipfile.ZIP_STORED
         z.writestr(zi, "stored member")
     return path
@@ -411,3 +420,74 @@ def shared_strings_unchanged(before: Path, after: Path) -> bool:
 
 
 
+
+
+# --------------------------------------------------------------------------- proofs
+def assert_parts_preserved(before: Path, after: Path, *, changed: set[str] = frozenset(),
+                           added: set[str] = frozenset(), removed: set[str] = frozenset()) -> None:
+    """Every member of ``before`` except ``changed``/``removed`` is in ``after`` with the same
+    decompressed bytes and compression type, in the same order; ``after`` adds only ``added``."""
+    with zipfile.ZipFile(before) as za, zipfile.ZipFile(after) as zb:
+        ia = {i.filename: i for i in za.infolist()}
+        ib = {i.filename: i for i in zb.infolist()}
+        kept = [n for n in ia if n not in removed]
+        assert [n for n in ib if n not in added] == kept, "member order or set differs"
+        assert set(ib) - set(kept) == set(added), f"unexpected new members {set(ib) - set(kept)}"
+        for n in kept:
+            assert ib[n].compress_type == ia[n].compress_type, n
+            if n not in changed:
+                assert zb.read(n) == za.read(n), f"{n} changed"
+
+
+def _tree(path: Path, part: str):
+    from lxml import etree
+    with zipfile.ZipFile(path) as z:
+        return etree.fromstring(z.read(part))
+
+
+def _c14n(el) -> bytes:
+    from lxml import etree
+    return etree.tostring(el, method="c14n")
+
+
+def assert_sheet_preserved(before: Path, after: Path, part: str, edited_cells: set[str],
+                           layout: tuple[str, ...] = ("dimension", "cols", "mergeCells")) -> None:
+    """In the edited sheet, every element but sheetData (and the ``layout`` ones) is unchanged,
+    extLst (x14 validation, data bars) included, and every cell not in ``edited_cells`` too."""
+    from lxml import etree
+    a, b = _tree(before, part), _tree(after, part)
+    skip = {"sheetData", *layout}
+    ka = [_c14n(el) for el in a if etree.QName(el).localname not in skip]
+    kb = [_c14n(el) for el in b if etree.QName(el).localname not in skip]
+    assert ka == kb, "sheet elements outside sheetData changed"
+    cells_a = {c.get("r"): _c14n(c) for c in a.iter(f"{{{_MAIN}}}c")}
+    cells_b = {c.get("r"): _c14n(c) for c in b.iter(f"{{{_MAIN}}}c")}
+    for ref, xml in cells_a.items():
+        if ref not in edited_cells:
+            assert cells_b.get(ref) == xml, f"cell {ref} changed"
+    assert set(cells_b) - set(cells_a) <= edited_cells, "cells appeared that were not edited"
+
+
+def assert_styles_appended(before: Path, after: Path, part: str = "xl/styles.xml") -> None:
+    """Existing fonts, fills, borders, number formats and cell formats keep their index."""
+    from lxml import etree
+    a, b = _tree(before, part), _tree(after, part)
+    for name in ("numFmts", "fonts", "fills", "borders", "cellStyleXfs", "cellXfs", "cellStyles",
+                 "dxfs"):
+        ea, eb = a.find(f"{{{_MAIN}}}{name}"), b.find(f"{{{_MAIN}}}{name}")
+        if ea is None:
+            continue
+        old = [_c14n(x) for x in ea if isinstance(x.tag, str)]
+        new = [_c14n(x) for x in eb if isinstance(x.tag, str)]
+        assert new[:len(old)] == old, f"{name} renumbered"
+        if eb.get("count") is not None:
+            assert int(eb.get("count")) == len(new), f"{name} count"
+    _ = etree
+
+
+def cell_fill(path: Path, sheet: str, ref: str) -> str | None:
+    """The solid fill colour (ARGB) of a cell, read by openpyxl (a second reader)."""
+    import openpyxl
+    wb = openpyxl.load_workbook(path)
+    fill = wb[sheet][ref].fill
+    return fill.fgColor.rgb if fill is not None and fill.fill_type == "solid" else None
