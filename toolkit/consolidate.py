@@ -30,6 +30,7 @@ from .settings import Settings
 
 Progress = Callable[[str, int, int], None]
 LOCK_NAME = "consolidate.lock"
+LOCK_WAIT = 5.0          # seconds a second caller waits for a running consolidation
 SNAPSHOT_NAME = "last_run.json"
 STRUCK_OFF = "已销号"
 # a file without these cannot be put in the master: it is rejected, never counted
@@ -634,7 +635,8 @@ def _report_row(village: str, entry, good: Submission | None, last: Submission |
 # --- entry point for callers with a configuration (CLI, daily job, buttons) -----------------
 def run_configured(cfg=None, settings: Settings | None = None, *, inbox: Path | None = None,
                    out: Path | None = None, as_of: date | None = None,
-                   progress: Progress | None = None, lock_timeout: float = 5.0) -> ConsolidationResult:
+                   progress: Progress | None = None, lock_timeout: float | None = None
+                   ) -> ConsolidationResult:
     """Consolidate with the administrator's paths (taizhang.toml) and the clerk's settings."""
     from .config import DEMO_AS_OF, DEMO_INBOX, load_config
     cfg = cfg or load_config()
@@ -651,4 +653,5 @@ def run_configured(cfg=None, settings: Settings | None = None, *, inbox: Path | 
             as_of = date.today()
     return consolidate(inbox, Path(out if out is not None else cfg.master).absolute(), as_of=as_of,
                        settings=settings, archive_root=cfg.archive, state_dir=cfg.state,
-                       progress=progress, lock_timeout=lock_timeout)
+                       progress=progress,
+                       lock_timeout=LOCK_WAIT if lock_timeout is None else lock_timeout)
