@@ -119,10 +119,14 @@ def _score(head: list[list]) -> tuple[int, int]:
     for r, row in enumerate(head):
         if best >= MIN_HEADER_KEYS and r > at + 2:
             break
-        n = len(set(_row_keys(row).values()))
+        n = _count_keys(row)
         if n > best:
             best, at = n, r
     return best, at
+
+
+def _count_keys(row: list) -> int:
+    return len(set(_row_keys(row).values()))
 
 
 def _has_group(row: list) -> bool:
@@ -143,7 +147,7 @@ def _find_header(head: list[list], anchor: int, merged) -> Header:
     below = head[anchor + 1] if anchor + 1 < len(head) else None
     if above is not None and _has_group(above):
         upper, lower = anchor - 1, anchor
-    elif below is not None and (_has_group(head[anchor]) or _extends(head[anchor], below)):
+    elif below is not None and _extends(head[anchor], below, 1 if _has_group(head[anchor]) else 2):
         upper, lower = anchor, anchor + 1
     else:
         return _map_columns(Header([anchor]), [(c, _text(v), None, anchor, "", anchor)
@@ -152,21 +156,20 @@ def _find_header(head: list[list], anchor: int, merged) -> Header:
     cells = []
     for c in range(len(head[lower])):
         lo, up = _text(head[lower][c]), _text(head[upper][c])
-        up = "" if _is_group(up) else up
         if lo:
-            cells.append((c, lo, groups.get(c), lower, up, upper))
+            cells.append((c, lo, groups.get(c), lower, "" if _is_group(up) else up, upper))
         elif up:
             cells.append((c, up, None, upper, "", upper))   # merged vertically: text above
     return _map_columns(Header([upper, lower]), cells)
 
 
-def _extends(row: list, below: list) -> bool:
+def _extends(row: list, below: list, needed: int) -> bool:
     """True when ``below`` names fields in columns that ``row`` leaves blank or unnamed."""
     n = 0
     for c, v in enumerate(below):
         if type(v) is str and v and _match(v) and not _match(_text(row[c]) or "\x00"):
             n += 1
-    return n >= 2
+    return n >= needed
 
 
 def _groups(upper: list, r_up: int, merged) -> dict[int, str]:
