@@ -399,7 +399,8 @@ def _render(key: str, value: object, layout: LedgerStyle, rng: random.Random) ->
     return value
 
 
-# Each fault: (case, all cases, rng) -> (column key, written value or _AS_CASE)
+# Each fault: (case, all cases, rng) -> (column key of the cell the validator names,
+# written value or _AS_CASE). Closing faults are named at the 办理状态 cell.
 _AS_CASE = object()
 
 
@@ -430,14 +431,14 @@ def _close(c, rng, status):
 def _fault_archive_incomplete(c, cases, rng):
     _close(c, rng, "已销号")
     for it in fields.CHECKLIST_BY_KEY["archive"].items:
-        c[it.key] = it.key != "archive_reply"
-    return "archive_reply", _AS_CASE
+        c[it.key] = it.key != "archive_reply"     # 答复回访材料 missing
+    return "status", _AS_CASE
 
 
 def _fault_closed_without_date(c, cases, rng):
     _close(c, rng, "已化解")
     c["closed_date"] = None
-    return "closed_date", _AS_CASE
+    return "status", _AS_CASE
 
 
 def _fault_out_of_scope(c, cases, rng):
@@ -688,6 +689,9 @@ def _write_plain(path: Path, layout: LedgerStyle, village: str, rendered: list[d
     for n, values in enumerate(rendered):
         for i, c in enumerate(cols):
             _write_value(ws, row, i, values.get(c.key), fmt)
+        height = tpl.row_height((values.get(c.key), c.width) for c in cols if c.kind == "text")
+        if height:
+            ws.set_row(row, height)
         case_rows.append(row + 1)
         row += 1 + _blank_after(n, len(rendered), layout)
     if layout.footer:
@@ -925,3 +929,67 @@ def build_demo_inbox(folder: Path | str | None = None) -> list[SampleLedger]:
 
 def demo_filenames() -> list[str]:
     return [v.filename for v in DEMO_VILLAGES]
+
+
+# --- the benchmark inbox -----------------------------------------------------------------
+BENCH_VERSION = 1
+BENCH_MANIFEST = "_bench.json"
+_BENCH_HEADS = "东西南北前后上下新老大小黄林陈江山河桥塘石沙岭溪"
+_BENCH_TAILS = ("垟", "岙", "岸", "湾", "头", "屿", "浦", "洋", "坑", "门", "塘", "埠")
+# realistic layouts, ~40 columns each (the registry's 44 input columns minus a few)
+_BENCH_LAYOUTS = (
+    LedgerStyle(omit=("measures", "extension_days", "remarks", "village")),
+    LedgerStyle(grouped=False, variants=True, messy_headers=True, reporter="two_cells",
+                omit=("measures", "extension_days", "remarks", "address")),
+    LedgerStyle(instructions_first=True, dates="mixed", ticks="mixed",
+                omit=("measures", "extension_days", "plan", "village")),
+    LedgerStyle(reporter="label_value", blank_rows=True, footer=True,
+                omit=("measures", "remarks", "category", "village")),
+)
+
+
+def bench_villages(n: int) -> list[str]:
+    """``n`` distinct village names (东垟村, 西岙社区, …)."""
+    names = [f"{h}{t}村" for h in _BENCH_HEADS for t in _BENCH_TAILS]
+    names += [f"{h}{t}社区" for h in _BENCH_HEADS for t in _BENCH_TAILS]
+    if n > len(names):
+        names += [f"第{i}村" for i in range(1, n - len(names) + 1)]
+    return names[:n]
+
+
+def make_bench_inbox(folder: Path | str, villages: int = 300, cases: int = 100,
+                     seed: int = 0) -> list[Path]:
+    """Write ``villages`` realistic ledgers of ``cases`` cases each into ``folder``.
+
+    Files already there from a run with the same parameters are kept (a
+    ``_bench.json`` manifest records them), so benchmarks pay for generation once.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    params = {"version": BENCH_VERSION, "villages": villages, "cases": cases, "seed": seed}
+    manifest = folder / BENCH_MANIFEST
+    old = _read_manifest(manifest)
+    if old.get("params") != params:
+        for name in old.get("files", []):
+            (folder / name).unlink(missing_ok=True)
+        manifest.unlink(missing_ok=True)
+    paths = []
+    for i, village in enumerate(bench_villages(villages)):
+        path = folder / f"{i + 1:03d}_{village}台账.xlsx"
+        if not path.exists():
+            layout = _BENCH_LAYOUTS[i % len(_BENCH_LAYOUTS)]
+            if i % 10 == 7:
+                layout = replace(layout, faults=("bad_id_check", "unknown_status"))
+            make_ledger(path, village=village, n_cases=cases, seed=seed + i, layout=layout,
+                        first_number=1, prefix=f"NJ2010-{i + 1:03d}-")
+        paths.append(path)
+    manifest.write_text(json.dumps({"params": params, "files": [p.name for p in paths]},
+                                   ensure_ascii=False, indent=1), encoding="utf-8")
+    return paths
+
+
+def _read_manifest(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}

@@ -118,6 +118,29 @@ def title_text(village: str | None, campaign: Campaign | None = None) -> str:
     return f"{township}{village or '　　　　'}信访积案化解工作台账"
 
 
+def _text_units(text: str) -> float:
+    """Width of text in Excel column units (a CJK character is about two)."""
+    return sum(1.0 if ord(ch) < 0x2E80 else 1.9 for ch in text)
+
+
+def row_height(cells: Iterable[tuple[object, float]], *, line: float = 13.5,
+               max_lines: int = 8) -> float | None:
+    """Height (points) a data row needs so wrapped text shows, or None for the default.
+
+    Excel grows such rows itself only when a person edits them; LibreOffice
+    not at all: so writers set it. ``cells`` are (value, column width) pairs.
+    """
+    import math
+
+    lines = 1
+    for value, width in cells:
+        if isinstance(value, str) and value:
+            need = sum(max(1, math.ceil(_text_units(part) / max(width - 1, 1)))
+                       for part in value.split("\n"))
+            lines = max(lines, need)
+    return None if lines == 1 else min(lines, max_lines) * line
+
+
 # --- formats ----------------------------------------------------------------
 class _Formats:
     """The workbook's cell formats, made once."""
@@ -267,6 +290,10 @@ def _write_ledger_sheet(wb, fmt: _Formats, village: str | None, campaign: Campai
         for r in range(n_rows):
             value = rows[r].get(c.key) if r < len(rows) else None
             _write_cell(ws, FIRST_DATA_ROW + r, i, value, cell_fmt, fmt.date)
+    for r, values in enumerate(rows):
+        height = row_height((values.get(c.key), c.width) for c in cols if c.kind == "text")
+        if height:
+            ws.set_row(FIRST_DATA_ROW + r, height)
     frozen_col = next(i for i, c in enumerate(cols) if c.key == FROZEN_AFTER_KEY) + 1
     ws.freeze_panes(FIRST_DATA_ROW, frozen_col)
     _page_setup(ws, last, FIRST_DATA_ROW + n_rows - 1)
