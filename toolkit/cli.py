@@ -283,6 +283,59 @@ def demo(out, force):
     return 0
 
 
+@cli.command()
+@click.option("--out", type=click.Path(dir_okay=False), default=None,
+              help="写到这个文件（默认 workbooks/台账工作台.xlsm）")
+@click.option("--interpreter", default="python",
+              help=r"写进 xlwings.conf 的 Python 路径，如 C:\taizhang\.venv\Scripts\pythonw.exe")
+@click.option("--pythonpath", default="", help="写进 xlwings.conf 的 PYTHONPATH（工具包所在文件夹）")
+@click.option("--server", default="", help="乡里服务器地址（taizhang serve），写了按钮就发给服务器处理")
+def workbench(out, interpreter, pythonpath, server):
+    """生成带按钮的台账工作台（.xlsm）：校验本表、计算期限、一键汇总。"""
+    from pathlib import Path
+
+    from .workbench import WORKBENCH, ConfOptions, build_workbench
+
+    path = Path(out) if out else WORKBENCH
+    if path.suffix.lower() != ".xlsm":
+        click.echo(f"工作台必须保存为 .xlsm 文件（含宏）：{path}", err=True)
+        return 2
+    try:
+        build_workbench(path, options=ConfOptions(interpreter, pythonpath, server))
+    except RuntimeError as e:
+        click.echo(str(e), err=True)
+        return 2
+    click.echo(f"台账工作台已生成：{path}（按钮：校验本表、计算期限、一键汇总、检查安装）")
+    return 0
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="监听地址（默认只接受本机）")
+@click.option("--port", type=click.IntRange(1, 65535), default=8765, show_default=True)
+@click.option("--token-env", default="TAIZHANG_SERVE_TOKEN", show_default=True,
+              help="存放口令的环境变量名（口令不写在命令行里）")
+def serve(host, port, token_env):
+    """为没有 Python 的电脑提供按钮服务（xlwings RunRemotePython）。"""
+    from .server import ServeError, is_loopback, make_server
+
+    try:
+        server = make_server(host, port, token_env=token_env)
+    except (ServeError, OSError) as e:
+        click.echo(f"服务器未能启动：{e}", err=True)
+        return 2
+    if not is_loopback(host):
+        click.echo(f"注意：正在监听 {host}，局域网内的电脑都能访问。口令以明文 HTTP 传输，"
+                   "请只在乡政府内网使用，或在前面加 HTTPS 反向代理。", err=True)
+    click.echo(f"按钮服务已启动：http://{host}:{server.server_address[1]}/（Ctrl+C 停止）")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        click.echo("按钮服务已停止。")
+    finally:
+        server.server_close()
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     _console_safe()
     try:
