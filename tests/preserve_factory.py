@@ -92,12 +92,14 @@ def headers(*, with_checklists: bool = True, computed: tuple[str, ...] = ()) -> 
 
 def build_ledger(path: Path, cases: list[Case] | None = None, *, village: str = "东村",
                  two_header_rows: bool = False, computed: tuple[str, ...] = (),
-                 rich: bool = False, instructions: bool = True) -> Path:
+                 rich: bool = False, instructions: bool = True,
+                 extra: dict[str, str] | None = None) -> Path:
     """A ledger sheet 台账 (title, 填报单位 row, header row(s), cases, a footer).
 
     ``computed`` adds existing computed columns (e.g. ("办结期限", "预警")) at the end.
     ``rich`` adds every preservable feature (see the module docstring); with a
-    .xlsm ``path`` it adds the VBA project and a form button.
+    .xlsm ``path`` it adds the VBA project and a form button. ``extra`` writes
+    more text cells on the ledger sheet ({"AF5": "村里自己的备注"}).
     """
     import xlsxwriter
 
@@ -111,10 +113,12 @@ def build_ledger(path: Path, cases: list[Case] | None = None, *, village: str = 
             vba.write_bytes(vba_project_bin())
             wb.add_vba_project(str(vba))
             wb.set_vba_name("ThisWorkbook")
-            _fill_workbook(wb, cases, village, two_header_rows, computed, rich, instructions, macro)
+            _fill_workbook(wb, cases, village, two_header_rows, computed, rich, instructions, macro,
+                           extra or {})
             wb.close()
     else:
-        _fill_workbook(wb, cases, village, two_header_rows, computed, rich, instructions, macro)
+        _fill_workbook(wb, cases, village, two_header_rows, computed, rich, instructions, macro,
+                       extra or {})
         wb.close()
     if rich:
         add_x14_validation(path, "台账", f"{_col(STATUS_COL)}5:{_col(STATUS_COL)}200", "选项!$A$1:$A$5")
@@ -127,7 +131,8 @@ def _col(c: int) -> str:
     return column_letter(c)
 
 
-def _fill_workbook(wb, cases, village, two_header_rows, computed, rich, instructions, macro) -> None:
+def _fill_workbook(wb, cases, village, two_header_rows, computed, rich, instructions, macro,
+                   extra) -> None:
     if instructions:
         ins = wb.add_worksheet("填表说明")
         ins.write_string(0, 0, "填表说明：每个案件一行，日期写作 2010-07-01。")
@@ -182,6 +187,8 @@ def _fill_workbook(wb, cases, village, two_header_rows, computed, rich, instruct
     ws.write_string(last + 2, 0, "填表人：李明    审核人：王芳")
     ws.set_column(0, len(cols) - 1, 11)
     ws.freeze_panes(hr + 1, 3)
+    for ref, text in extra.items():
+        ws.write_string(ref, text)
     if rich:
         _rich_features(wb, ws, opts, hr, last, len(cols), macro)
 

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Sequence
 
 from . import fields as F
-from .issues import ERROR, Issue
+from .issues import ERROR, Issue, make_issue
 from .ledger import Ledger, cell_ref
 from .settings import Settings
 from .writeback import KEEP as KEEP_VALUE
@@ -140,10 +140,10 @@ def _fill_ledger(ledger: Ledger, *, as_of: date, settings: Settings) -> FillResu
 
 
 def _why_unreadable(ledger: Ledger) -> str:
-    errors = [i for i in ledger.issues if i.severity == ERROR] or ledger.issues
-    if errors:
-        return f"{errors[0].message}{errors[0].action}"
-    return "文件中没有找到台账工作表。"
+    errors = [i for i in ledger.issues if i.severity == ERROR]
+    if ledger.readable or not errors:   # readable, but no ledger header anywhere
+        errors = [make_issue("no_ledger_sheet", file=Path(ledger.path).name)]
+    return f"{errors[0].message}{errors[0].action}"
 
 
 def _fill_message(r: FillResult) -> str:
