@@ -882,6 +882,9 @@ def _demo_cases(rng: random.Random) -> dict[str, list[dict]]:
     a["_keep"] = b["_keep"] = True
     cases[first][2] = a
     cases[second][-1] = b
+    # the README's example: assigned 2010-07-01 -> deadline 2010-09-25, a make-up Saturday
+    example = next(c for c in cases[DEMO_VILLAGES[0].village] if c["_plan"] == "overdue")
+    example["assigned_date"] = date(2010, 7, 1)
     return cases
 
 
@@ -891,7 +894,8 @@ def build_demo_inbox(folder: Path | str | None = None) -> list[SampleLedger]:
     Seven of the eight villages of ``settings.DEMO_ROSTER`` have reported
     (新桥村 has not: 未报), as of ``config.DEMO_AS_OF`` 2010-10-20, 91 cases
     numbered NJ2010-001…, assigned 2010-05…09 so that the master shows 逾期,
-    临期, 正常, 已办结 and 中止 cases (60 working days after 交办日期).
+    临期, 正常, 已办结 and 中止 cases (60 working days after 交办日期; 东村's
+    first overdue case is assigned 2010-07-01: deadline 2010-09-25).
 
     - 东村 东村信访积案台账.xlsx: the toolkit's own template (marker sheet); clean.
     - 西村 西村积案化解台账（2010年10月）.xlsx: 填表说明 sheet first, dates shown
