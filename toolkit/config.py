@@ -42,6 +42,10 @@ class MailConfig:
     smtp_user: str = ""
     smtp_password_env: str = ""        # defaults to password_env when empty
     sender: str = ""
+    ca_file: str = ""                  # extra CA/self-signed certificate (PEM) to trust
+    timeout: float = 60.0              # seconds, for every IMAP/SMTP socket operation
+    since_days: int = 30               # only messages that arrived in the last N days; 0 = all
+    receipts: bool = True              # send a receipt to each village that sent a file
 
     @property
     def enabled(self) -> bool:
