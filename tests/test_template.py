@@ -17,7 +17,7 @@ from toolkit.cli import main
 from toolkit.config import WORKBOOKS
 from toolkit.ledger import column_letter
 from toolkit.samples import convert_with_libreoffice
-from toolkit.template import (FIRST_DATA_ROW, LEDGER_SHEET, TemplateColumn, template_columns,
+from toolkit.template import (FIRST_DATA_ROW, LEDGER_SHEET, template_columns,
                               write_template)
 
 NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main"}

@@ -718,7 +718,9 @@ def make_ledger(path: Path | str, *, village: str, cases: Sequence[dict] | None 
     ``n_cases`` new ones. Deterministic for equal arguments: same cells, and the
     same bytes for .xlsx/.xlsm.
     """
-    path = Path(path).with_suffix("." + layout.fmt)
+    path = Path(path)
+    path = path.with_suffix("." + layout.fmt) if path.suffix.lower() in (".xlsx", ".xlsm", ".xls") \
+        else path.with_name(f"{path.name}.{layout.fmt}")
     rng = random.Random(f"{seed}:{village}")
     lrng = random.Random(f"{seed}:{village}:layout")
     report_date = layout.report_date or as_of - timedelta(days=2)
