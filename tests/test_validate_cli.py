@@ -1,0 +1,122 @@
+"""`taizhang validate` end to end: real workbooks on disk, a real subprocess for
+the exit codes and the single JSON object, the issue report read back by
+python-calamine (a second reader, not the xlsxwriter that wrote it)."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+from python_calamine import CalamineWorkbook
+
+from toolkit.samples import LedgerStyle, make_ledger
+
+AS_OF = "2010-10-20"
+KEYS = {"severity", "code", "sheet", "cell", "row", "column", "case_id", "value", "message", "action"}
+
+
+def taizhang(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "toolkit.cli", *args], capture_output=True,
+                          text=True, encoding="utf-8", cwd=cwd, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def inbox(tmp_path_factory) -> Path:
+    d = tmp_path_factory.mktemp("inbox")
+    make_ledger(d / "东村.xlsx", village="东村", n_cases=8, seed=1)
+    make_ledger(d / "西村.xlsx", village="西村", n_cases=8, seed=2, first_number=20,
+                layout=LedgerStyle(grouped=False, variants=True, messy_headers=True, dates="mixed",
+                                   faults=("id_as_number", "impossible_date", "out_of_scope")))
+    return d
+
+
+def test_json_is_one_object_with_the_promised_shape(inbox):
+    r = taizhang("validate", str(inbox), "--as-of", AS_OF, "--json")
+    assert r.returncode == 1, r.stderr
+    data = json.loads(r.stdout)            # exactly one JSON object on stdout
+    assert list(data) == ["files"]
+    files = {Path(f["path"]).name: f for f in data["files"]}
+    assert set(files) == {"东村.xlsx", "西村.xlsx"}
+    east, west = files["东村.xlsx"], files["西村.xlsx"]
+    assert (east["village"], east["cases"], east["issues"]) == ("东村", 8, [])
+    assert west["village"] == "西村" and west["cases"] == 8
+    for issue in west["issues"]:
+        assert set(issue) == KEYS
+    by_code = {i["code"]: i for i in west["issues"]}
+    assert {"id_number_as_number", "invalid_date", "out_of_scope"} <= set(by_code)
+    bad_date = by_code["invalid_date"]
+    assert bad_date["severity"] == "error" and bad_date["value"] == "2010年13月5日"
+    assert bad_date["cell"] and bad_date["sheet"] and bad_date["row"] >= 3
+    assert by_code["out_of_scope"]["severity"] == "warning"
+    # the cell named really holds the value complained about (second reader)
+    ws = CalamineWorkbook.from_path(str(inbox / "西村.xlsx")).get_sheet_by_name(bad_date["sheet"])
+    rows = ws.to_python()
+    from toolkit.ledger import column_index
+    letters = "".join(ch for ch in bad_date["cell"] if ch.isalpha())
+    assert rows[bad_date["row"] - 1][column_index(letters)] == "2010年13月5日"
+
+
+def test_text_report_is_chinese_and_names_cells(inbox):
+    r = taizhang("validate", str(inbox), "--as-of", AS_OF)
+    assert r.returncode == 1
+    assert "【通过】东村.xlsx" in r.stdout
+    assert "2010年没有13月" in r.stdout
+    assert "共检查 2 个文件" in r.stdout
+    assert "Traceback" not in r.stdout + r.stderr
+
+
+def test_clean_file_exits_0_and_warnings_do_not_fail(tmp_path):
+    make_ledger(tmp_path / "a.xlsx", village="南村", n_cases=5, seed=3,
+                layout=LedgerStyle(faults=("out_of_scope",)))
+    r = taizhang("validate", str(tmp_path / "a.xlsx"), "--as-of", AS_OF, "--json")
+    assert r.returncode == 0, r.stdout
+    [f] = json.loads(r.stdout)["files"]
+    assert [i["code"] for i in f["issues"]] == ["out_of_scope"]
+
+
+def test_unreadable_file_exits_2_and_the_good_file_is_still_read(inbox, tmp_path):
+    (tmp_path / "假表格.xlsx").write_text("这不是表格", encoding="utf-8")
+    r = taizhang("validate", str(inbox / "东村.xlsx"), str(tmp_path / "假表格.xlsx"), "--as-of", AS_OF,
+                 "--json")
+    assert r.returncode == 2
+    files = {Path(f["path"]).name: f for f in json.loads(r.stdout)["files"]}
+    assert files["东村.xlsx"]["cases"] == 8
+    [issue] = files["假表格.xlsx"]["issues"]
+    assert issue["code"] == "not_spreadsheet" and "假表格.xlsx" in issue["message"]
+
+
+def test_not_a_ledger_gets_missing_column_errors(tmp_path):
+    import xlsxwriter
+    wb = xlsxwriter.Workbook(str(tmp_path / "工资表.xlsx"))
+    ws = wb.add_worksheet("工资")
+    for r, row in enumerate([["姓名", "月份", "金额"], ["张三", "7月", 1200]]):
+        for c, v in enumerate(row):
+            ws.write(r, c, v)
+    wb.close()
+    r = taizhang("validate", str(tmp_path), "--as-of", AS_OF, "--json")
+    assert r.returncode == 1
+    [f] = json.loads(r.stdout)["files"]
+    missing = {i["column"] for i in f["issues"] if i["code"] == "missing_column"}
+    assert {"案件编号", "信访事项", "办理状态", "交办日期"} <= missing
+
+
+def test_report_workbook_read_back_by_calamine(inbox, tmp_path):
+    out = tmp_path / "问题清单.xlsx"
+    r = taizhang("validate", str(inbox), "--as-of", AS_OF, "--report", str(out))
+    assert r.returncode == 1 and out.exists()
+    wb = CalamineWorkbook.from_path(str(out))
+    assert wb.sheet_names == ["校验问题", "文件汇总"]
+    rows = wb.get_sheet_by_name("校验问题").to_python()
+    assert rows[0][:4] == ["文件", "村（社区）", "工作表", "单元格"]
+    assert any(row[8] == "invalid_date" and "13月" in row[9] for row in rows[1:])
+    summary = wb.get_sheet_by_name("文件汇总").to_python()
+    assert {row[0]: row[6] for row in summary[1:]} == {"东村.xlsx": "通过", "西村.xlsx": "有错误"}
+
+
+def test_bad_as_of_date_is_a_chinese_usage_error(inbox):
+    r = taizhang("validate", str(inbox), "--as-of", "2010-13-01")
+    assert r.returncode == 2
+    assert "不是有效日期" in r.stderr and "Traceback" not in r.stderr
