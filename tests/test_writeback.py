@@ -267,24 +267,36 @@ def test_stale_temp_of_a_killed_run_is_cleared(simple):
 KILL_SCRIPT = """
 import sys
 from pathlib import Path
-from toolkit.writeback import CellEdit, patch_workbook
+from toolkit import writeback as W
+
+real_write = W._write_temp
+
+
+def announced(dst, pkg):          # tell the test the risky part starts now
+    print("writing", flush=True)
+    return real_write(dst, pkg)
+
+
+W._write_temp = announced
 p = Path(sys.argv[1])
-edits = {f"{c}{r}": CellEdit(f"新值{r}") for r in range(2, 6002) for c in ("B", "C", "D", "E")}
-patch_workbook(p, p, {"台账": edits})
-print("done")
+edits = {f"{c}{r}": W.CellEdit(f"新值{r}") for r in range(2, 3002) for c in ("B", "C", "D", "E")}
+W.patch_workbook(p, p, {"台账": edits})
+print("done", flush=True)
 """
 
 
 @pytest.mark.slow
 def test_killed_process_leaves_old_or_new_never_corrupt(tmp_path):
+    """SIGKILL at a random moment of the write (temp file, fsync, backup, replace)."""
     import random
     import subprocess
     import sys
+    import time
 
     src = tmp_path / "大.xlsx"
     wb = xlsxwriter.Workbook(str(src))
     ws = wb.add_worksheet("台账")
-    for r in range(6001):
+    for r in range(3001):
         ws.write_row(r, 0, [f"NJ{r}", "旧", "旧", "旧", "旧", r])
     wb.close()
     original = src.read_bytes()
@@ -292,22 +304,24 @@ def test_killed_process_leaves_old_or_new_never_corrupt(tmp_path):
     script.write_text(KILL_SCRIPT, encoding="utf-8")
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
     rng = random.Random(20101020)
-    outcomes = set()
-    for delay in [rng.uniform(0.1, 1.6) for _ in range(4)]:
+    outcomes: list[str] = []
+    for delay in [0.0, rng.uniform(0, 0.05), rng.uniform(0, 0.05), 0.5]:
         src.write_bytes(original)
         proc = subprocess.Popen([sys.executable, str(script), str(src)], env=env,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        try:
-            proc.wait(timeout=delay)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        assert proc.stdout.readline().strip() == "writing"
+        time.sleep(delay)
+        proc.kill()
+        proc.wait()
         data = src.read_bytes()
-        if data == original:
-            outcomes.add("old")
-            continue
-        with zipfile.ZipFile(src) as z:       # the complete new file, never a torn one
-            assert z.testzip() is None
-        assert value(src, "台账", "B6001") == "新值6001"
-        outcomes.add("new")
-    assert outcomes  # each run ended in one of the two allowed states
+        if data != original:
+            with zipfile.ZipFile(src) as z:       # the complete new file, never a torn one
+                assert z.testzip() is None
+            assert value(src, "台账", "B3001") == "新值3001"
+            outcomes.append("new")
+        else:
+            outcomes.append("old")
+    assert len(outcomes) == 4   # (kills land inside the write: timing-dependent, not asserted)
+    # whatever a killed run left behind, the next run clears it and completes
+    patch_workbook(src, src, {"台账": {"A1": CellEdit("再次")}})
+    assert _temps(src.parent) == [] and value(src, "台账", "A1") == "再次"
