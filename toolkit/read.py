@@ -37,29 +37,43 @@ _INSTRUCTION_WORDS = ("填表说明", "说明", "填写说明", "使用说明")
 def sniff_format(path: Path) -> tuple[str | None, bool]:
     """(file format, has macros) from the file's own bytes, not its extension.
 
-    For a zip, the central directory at the end of the file lists the parts;
-    reading its tail is enough to see xl/vbaProject.bin (or an ODS mimetype).
+    For a zip, the central directory at the end of the file lists the parts:
+    reading it is enough to see xl/vbaProject.bin (or an ODS mimetype).
     """
     try:
         with open(path, "rb") as fh:
             head = fh.read(128)
-            if head.startswith(b"PK"):
-                fh.seek(0, 2)
-                fh.seek(max(0, fh.tell() - 65536))
-                tail = fh.read()
+            directory = _zip_directory(fh) if head.startswith(b"PK") else b""
     except OSError:
         return None, False
     if head.startswith(b"PK"):
         if head[30:38] == b"mimetype" and b"opendocument.spreadsheet" in head:
-            return "ods", b"Basic/" in tail
-        if b"PK\x05\x06" in tail:
-            macros = b"xl/vbaProject.bin" in tail
-        else:
-            macros = _zip_has(path, "xl/vbaProject.bin")
+            return "ods", b"Basic/" in directory
+        macros = (b"xl/vbaProject.bin" in directory) if directory is not None \
+            else _zip_has(path, "xl/vbaProject.bin")
         return ("xlsm" if macros or path.suffix.lower() == ".xlsm" else "xlsx"), macros
     if head[:8] == _OLE_MAGIC:
         return "xls", _ole_has_vba(path)
     return None, False
+
+
+def _zip_directory(fh) -> bytes | None:
+    """The zip's central directory (the list of part names), or None if not found."""
+    size = fh.seek(0, 2)
+    start = max(0, size - 8192)
+    fh.seek(start)
+    tail = fh.read()
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or at + 22 > len(tail):
+        return None
+    cd_size = int.from_bytes(tail[at + 12:at + 16], "little")
+    cd_offset = int.from_bytes(tail[at + 16:at + 20], "little")
+    if cd_offset >= start:
+        return tail[cd_offset - start:cd_offset - start + cd_size]
+    if cd_size > 4 << 20 or cd_offset + cd_size > size:
+        return None
+    fh.seek(cd_offset)
+    return fh.read(cd_size)
 
 
 def _zip_has(path: Path, name: str) -> bool:
@@ -445,11 +459,19 @@ def _frame(data: dict[str, list], index: list[int]):
     import numpy as np
     import pandas as pd
 
-    blank = [None] * len(index)
-    table = np.array([data.get(k, blank) for k in F.ALL_INPUT_KEYS], dtype=object)
-    table = table.reshape(len(F.ALL_INPUT_KEYS), len(index))
-    return pd.DataFrame(table.T, index=pd.Index(index, dtype="int64"),
-                        columns=list(F.ALL_INPUT_KEYS), dtype=object, copy=False)
+    table = np.empty((len(F.ALL_INPUT_KEYS), len(index)), dtype=object)   # filled with None
+    for j, key in enumerate(F.ALL_INPUT_KEYS):
+        values = data.get(key)
+        if values is not None:
+            table[j] = values
+    return pd.DataFrame(table.T, index=np.array(index, dtype=np.int64), columns=_columns_index(),
+                        dtype=object, copy=False)
+
+
+@lru_cache(maxsize=1)
+def _columns_index():
+    import pandas as pd
+    return pd.Index(list(F.ALL_INPUT_KEYS), dtype=object)
 
 
 def _convert(key: str, raw: list, problems: list) -> list:
