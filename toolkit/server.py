@@ -190,9 +190,13 @@ class _Handler(BaseHTTPRequestHandler):
         self._reply(status, text.encode("utf-8"), "text/plain; charset=utf-8", extra)
 
     def _reply(self, status, data: bytes, ctype: str, extra: dict | None = None) -> None:
+        if status != HTTPStatus.OK:
+            self.close_connection = True      # an unread body must not be taken for a request
         self.send_response(status)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(data)))
+        if self.close_connection:
+            self.send_header("Connection", "close")
         for k, v in (extra or {}).items():
             self.send_header(k, v)
         self.end_headers()

@@ -273,7 +273,11 @@ def _conf_sheet(wb, options: ConfOptions) -> None:
 # --- checking ----------------------------------------------------------------------
 def extract_vba(path: Path | str) -> dict[str, str]:
     """Module name -> source text, read from the workbook by oletools' olevba."""
-    from oletools.olevba import VBA_Parser
+    import warnings
+
+    with warnings.catch_warnings():       # oletools' pyparsing grammar warns on import
+        warnings.simplefilter("ignore")
+        from oletools.olevba import VBA_Parser
 
     parser = VBA_Parser(str(path))
     try:
