@@ -445,3 +445,28 @@ def test_hidden_ledger_sheet_loses_to_a_visible_one(tmp_path):
             ws.activate()   # xlsxwriter ignores hide() on the active (first) sheet
     wb.close()
     assert read_ledger(path).sheet == "新表"
+
+
+def test_unknown_group_name_over_items_with_fields_merged_vertically(tmp_path):
+    upper = ["案件编号", "信访人", "信访事项", "包案领导", "工作落实情况", None, None, "办理状态"]
+    lower = [None, None, None, None, "包案领导", "工作小组", "协调会", None]
+    case = ["NJ-1", "张三", "征地", "李乡长", "√", "√", "×", "化解中"]
+    merges = [(1, c, 2, c, upper[c]) for c in (0, 1, 2, 3, 7)] + [(1, 4, 1, 6, "工作落实情况")]
+    path = write_rows(tmp_path / "x.xlsx", {"台账": [["东村台账"], upper, lower, case]},
+                      merges={"台账": merges})
+    lg = read_ledger(path)
+    assert lg.header_rows == [2, 3]
+    assert {k: lg.columns[k] for k in ("case_id", "leader", "nine_leader", "nine_group", "nine_meeting",
+                                       "status")} == {"case_id": 0, "leader": 3, "nine_leader": 4,
+                                                      "nine_group": 5, "nine_meeting": 6, "status": 7}
+    row = lg.cases.loc[4]
+    assert (row["nine_leader"], row["nine_group"], row["nine_meeting"], row["status"]) == (True, True, False, "化解中")
+
+
+def test_a_row_of_column_numbers_under_the_header_is_not_a_case(tmp_path):
+    header = ["序号", "案件编号", "信访人", "信访事项", "办理状态", "备注"]
+    path = write_rows(tmp_path / "x.xlsx", {"台账": [header, [1, 2, 3, 4, 5, 6],
+                                                      [1, "NJ-1", "张三", "征地", "化解中", None]]})
+    lg = read_ledger(path)
+    assert list(lg.cases.index) == [3] and list(lg.cases["case_id"]) == ["NJ-1"]
+    assert {i.code for i in lg.issues} <= {"missing_column", "village_unknown"}

@@ -159,7 +159,7 @@ def _find_header(head: list[list], anchor: int, merged) -> Header:
     """One or two header rows around the best-matching row ``anchor``."""
     above = head[anchor - 1] if anchor > 0 else None
     below = head[anchor + 1] if anchor + 1 < len(head) else None
-    if above is not None and _has_group(above):
+    if above is not None and (_has_group(above) or _extends(head[anchor], above, 2)):
         upper, lower = anchor - 1, anchor
     elif below is not None and _extends(head[anchor], below, 1 if _has_group(head[anchor]) else 2):
         upper, lower = anchor, anchor + 1
@@ -394,6 +394,7 @@ def _case_rows(rows: list[list], header: Header) -> list[int]:
     limit = max(anchors) if anchors else cols[0]
     header_rows = [rows[r] for r in header.rows]
     id_col = header.columns.get("case_id")
+    numbering = header.rows[-1] + 1       # a row of column numbers (1 2 3 …) may sit below the header
     id_names = _CASE_ID_NAMES | {_text(rows[r][id_col]) for r in header.rows} if id_col is not None \
         else set()
     out = []
@@ -412,11 +413,25 @@ def _case_rows(rows: list[list], header: Header) -> list[int]:
             break
         if not any(values_of(row)):
             continue
+        if r == numbering and _column_numbers(row):
+            continue
         if row in header_rows or (id_col is not None and type(row[id_col]) is str
                                   and row[id_col].strip() in id_names):
             continue
         out.append(r)
     return out
+
+
+def _column_numbers(row: list) -> bool:
+    """True for a row like 1 2 3 4 … that numbers the columns of a printed form."""
+    values = [v for v in row if v != ""]
+    if len(values) < 5:
+        return False
+    try:
+        numbers = [int(v) if not isinstance(v, float) or v.is_integer() else None for v in values]
+    except (TypeError, ValueError):
+        return False
+    return None not in numbers and all(b - a == 1 for a, b in zip(numbers, numbers[1:]))
 
 
 _CASE_ID_NAMES = frozenset(F.FIELD_BY_KEY["case_id"].names)
