@@ -46,7 +46,7 @@ WARNING_FILL = "FFFF66"     # annotate: warning cells yellow
 ISSUE_SHEET = "校验结果"
 ANNOTATED_SUFFIX = "_校验结果"
 ISSUE_SHEET_COLUMNS = ("单元格", "级别", "问题", "怎么改", "案件编号", "列")
-ISSUE_SHEET_WIDTHS = (12, 6, 60, 50, 14, 14)
+ISSUE_SHEET_WIDTHS = (12, 6, 50, 40, 14, 12)
 COMPUTED_WIDTHS = {"deadline": 12, "workdays_left": 10, "alert": 8, "missing_items": 30,
                    "can_close": 26, "in_scope": 12, "phase": 10}
 DEFAULT_WIDTH = 10

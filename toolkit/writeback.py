@@ -1101,6 +1101,7 @@ def _sheet_skeleton(ns: str, spec: NewSheet):
     ncols = max((len(r) for r in spec.rows), default=1) or 1
     root = etree.Element(f"{{{ns}}}worksheet", nsmap={None: ns, "r": _REL_TRANSITIONAL})
     q = lambda n: f"{{{ns}}}{n}"   # noqa: E731
+    etree.SubElement(etree.SubElement(root, q("sheetPr")), q("pageSetUpPr"), fitToPage="1")
     etree.SubElement(root, q("dimension"), ref=f"A1:{cell_ref(ncols - 1, nrows)}")
     view = etree.SubElement(etree.SubElement(root, q("sheetViews")), q("sheetView"), workbookViewId="0")
     if spec.freeze_rows:
@@ -1121,7 +1122,8 @@ def _sheet_skeleton(ns: str, spec: NewSheet):
             etree.SubElement(links, q("hyperlink"), ref=ref, location=location, display=ref)
     etree.SubElement(root, q("pageMargins"), left="0.7", right="0.7", top="0.75", bottom="0.75",
                      header="0.3", footer="0.3")
-    etree.SubElement(root, q("pageSetup"), orientation="landscape", paperSize="9")
+    etree.SubElement(root, q("pageSetup"), paperSize="9", fitToWidth="1", fitToHeight="0",
+                     orientation="landscape")   # A4 landscape, one page wide
     return root
 
 
