@@ -251,7 +251,7 @@ def read_ledger(path: Path) -> Ledger:
         ledger.issues.append(make_issue("macros_present", file=str(path)))
     try:
         with CalamineWorkbook.from_path(str(path)) as wb:
-            _read_workbook(wb, ledger)
+            read_workbook(wb, ledger)
     except PasswordError:
         ledger.readable = False
         ledger.issues.append(make_issue("encrypted", file=str(path)))
@@ -266,7 +266,15 @@ def _reason(e: Exception) -> str:
     return f"文件结构损坏（{text[:120]}）"
 
 
-def _read_workbook(wb, ledger: Ledger) -> None:
+def read_workbook(wb, ledger: Ledger) -> None:
+    """Fill ``ledger`` from an open workbook.
+
+    ``wb`` is a python-calamine workbook or anything shaped like one (the Excel
+    buttons pass the open book's values): ``sheet_names``, ``sheets_metadata``
+    (name, typ, visible), ``get_sheet_by_name(name)`` returning a sheet with
+    ``name``, ``to_python(skip_empty_area=False, nrows=None)`` and
+    ``merged_cell_ranges``.
+    """
     from python_calamine import SheetTypeEnum, SheetVisibleEnum
 
     metas = wb.sheets_metadata
@@ -303,6 +311,9 @@ def _read_workbook(wb, ledger: Ledger) -> None:
         ledger.issues.append(make_issue("empty_ledger", sheet=sheet.name, file=str(ledger.path)))
     _identify_village(ledger, marker_village, rows[:header.rows[0]], data)
     ledger.cases = _frame(data, index)
+
+
+_read_workbook = read_workbook   # the name toolkit.macros imported first
 
 
 def _is_instructions(name: str) -> bool:
