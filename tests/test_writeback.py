@@ -325,3 +325,20 @@ def test_killed_process_leaves_old_or_new_never_corrupt(tmp_path):
     # whatever a killed run left behind, the next run clears it and completes
     patch_workbook(src, src, {"台账": {"A1": CellEdit("再次")}})
     assert _temps(src.parent) == [] and value(src, "台账", "A1") == "再次"
+
+
+def test_a_copy_may_be_made_from_an_open_workbook(simple, tmp_path):
+    (simple.parent / f"~${simple.name}").write_text("x", encoding="utf-8")
+    out = tmp_path / "副本" / "out.xlsx"
+    patch_workbook(simple, out, {"台账": {"A1": CellEdit(fill="FFFF66")}})
+    assert pf.cell_fill(out, "台账", "A1") == "FFFFFF66"
+
+
+def test_malformed_sheet_is_refused_in_chinese(tmp_path):
+    bad = pf.build_hand_package(tmp_path / "坏表.xlsx",
+                                '<x:sheetData><x:row r="1"><x:c r="1A"><x:v>1</x:v></x:c></x:row>'
+                                '</x:sheetData>')
+    before = bad.read_bytes()
+    with pytest.raises(W.NotPatchable, match="坏表.xlsx"):
+        patch_workbook(bad, bad, {"台账": {"B1": CellEdit("x")}})
+    assert bad.read_bytes() == before

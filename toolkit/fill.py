@@ -16,6 +16,7 @@ and with the 校验结果 sheet, since the copy is for reading, not for further 
 """
 from __future__ import annotations
 
+import logging
 import math
 import zipfile
 from collections import Counter
@@ -32,6 +33,8 @@ from .writeback import KEEP as KEEP_VALUE
 from .writeback import (PATCHABLE_SUFFIXES, CellEdit, NewSheet, WritebackError, check_patchable,
                         in_use_message, parse_ref, patch_workbook, sheet_names,
                         used_column_bound, workbook_in_use)
+
+log = logging.getLogger("taizhang")
 
 # --- the clerk-facing words and colours of this module, in one place --------------------
 ALERT_COLOURS = {           # alert -> (fill, font colour)
@@ -128,6 +131,10 @@ def _fill_ledger(ledger: Ledger, *, as_of: date, settings: Settings) -> FillResu
     except (OSError, zipfile.BadZipFile) as e:
         return FillResult(path, False, f"{path.name}：未写入，写文件时出错（{e}），原文件未改动。"
                                        "请确认文件夹可写、磁盘有空间后重试。")
+    except Exception as e:  # one file's surprise must not stop the others, nor show a traceback
+        log.exception("fill failed for %s", path)
+        return FillResult(path, False, f"{path.name}：未写入，出现意外错误（{e}），原文件未改动。"
+                                       "请把本条信息和该文件发给技术支持。")
     for issue in issues:
         issue.sheet, issue.file = ledger.sheet, str(path)
         if issue.row:

@@ -189,9 +189,8 @@ def patch_workbook(src: Path, dst: Path, edits: Mapping[str, Mapping[str, CellEd
     """
     src, dst = Path(src), Path(dst)
     check_patchable(src)
-    for p in dict.fromkeys((src, dst)):
-        if workbook_in_use(p):
-            raise WorkbookInUse(in_use_message(p))
+    if workbook_in_use(dst):    # reading an open source is harmless; replacing an open file is not
+        raise WorkbookInUse(in_use_message(dst))
     in_place = dst.exists() and os.path.samefile(src, dst)
     with _writer_lock(dst):
         _remove_stale_temps(dst)
@@ -199,7 +198,11 @@ def patch_workbook(src: Path, dst: Path, edits: Mapping[str, Mapping[str, CellEd
         try:
             with _open_zip(src) as zf:
                 pkg = _Package(zf)
-                _apply(pkg, edits, new_sheets, column_widths or {}, merges or {})
+                try:
+                    _apply(pkg, edits, new_sheets, column_widths or {}, merges or {})
+                except (ValueError, KeyError, IndexError) as e:   # malformed sheet XML
+                    raise NotPatchable(f"“{src.name}”内部结构异常（{e}），工具没有改动它。"
+                                       "请用 Excel/WPS 打开后重新保存再试。") from e
                 result = PatchResult(dst, pkg.dirty, *pkg.summary())
                 if in_place and not pkg.dirty:
                     return result
@@ -1190,7 +1193,8 @@ def _commit(tmp: Path, dst: Path, *, mode_from: Path | None) -> None:
     try:
         os.replace(tmp, dst)
     except PermissionError as e:   # Windows: the destination got opened meanwhile
-        raise WorkbookInUse(in_use_message(dst)) from e
+        raise WorkbookInUse(f"无法替换“{dst.name}”：文件可能正被 Excel/WPS 打开，或没有写入权限。"
+                            "原文件未改动；请关闭该文件、确认文件夹可写后重试。") from e
     _fsync_dir(dst.parent)
 
 
