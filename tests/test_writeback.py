@@ -342,3 +342,13 @@ def test_malformed_sheet_is_refused_in_chinese(tmp_path):
     with pytest.raises(W.NotPatchable, match="坏表.xlsx"):
         patch_workbook(bad, bad, {"台账": {"B1": CellEdit("x")}})
     assert bad.read_bytes() == before
+
+
+def test_dates_follow_the_workbooks_date_system(tmp_path):
+    src = tmp_path / "1904.xlsx"
+    wb = xlsxwriter.Workbook(str(src), {"date_1904": True})
+    wb.add_worksheet("台账").write_string(0, 0, "交办日期")
+    wb.close()
+    out = tmp_path / "out.xlsx"
+    patch_workbook(src, out, {"台账": {"A2": CellEdit(dt.date(2010, 7, 1))}})
+    assert value(out, "台账", "A2") == dt.date(2010, 7, 1)
