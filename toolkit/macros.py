@@ -514,8 +514,7 @@ def _fill(caller) -> None:
     for first, last in _runs(rows):
         sheet.range((first, deadline_col), (last, deadline_col)).number_format = "yyyy-mm-dd"
     alert_col = columns["alert"]
-    plain = [r for r, v in zip(rows, table["alert"]) if v not in ALERT_COLOURS]
-    for first, last in _runs(plain):         # 正常 / blank: no fill left from an older run
+    for first, last in _runs(rows):           # no fill left from an older run (正常, blank)
         clear_fill(target.book, sheet, _ref(alert_col, first) + (f":{_ref(alert_col, last)}"
                                                                   if last > first else ""))
     for alert, (fill, _font) in ALERT_COLOURS.items():

@@ -1,0 +1,98 @@
+"""How long a button press takes: process start to result, for a 200-case sheet.
+
+Each handler runs in a fresh `python -c` process, as RunPython starts one per click:
+import xlwings, build the book from the JSON the VBA client sends (the remote
+interpreter; on a PC, RunPython's COM book costs about the same to get), run the
+handler, produce the actions. The floor is the import nobody can avoid,
+`python -c "import xlwings"` (xlwings itself imports pandas); `python -c pass` is
+shown for reference. Prints the median of REPEAT runs, the ratio to the floor and
+which heavy modules each handler loaded.
+
+Run: python bench/bench_button.py [--cases 200] [--repeat 5]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from toolkit.samples import LedgerStyle, make_ledger  # noqa: E402
+from toolkit.server import vba_payload  # noqa: E402
+
+HEAVY = ("pandas", "numpy", "pandera", "openpyxl", "xlsxwriter", "python_calamine")
+
+RUN_HANDLER = """
+import json, sys
+import xlwings as xw
+from toolkit import macros
+book = xw.Book(json=json.load(open(sys.argv[1], encoding="utf-8")))
+book.set_mock_caller()
+getattr(macros, sys.argv[2])()
+actions = book.json()["actions"]
+heavy = [m for m in {heavy!r} if m in sys.modules]
+print(json.dumps({{"actions": len(actions), "heavy": heavy,
+                   "alert": [a["args"][0][:60] for a in actions if a["func"] == "alert"]}},
+                 ensure_ascii=False))
+""".format(heavy=HEAVY)
+
+
+def timed(args: list[str], env: dict) -> tuple[float, str]:
+    t0 = time.perf_counter()
+    out = subprocess.run(args, capture_output=True, text=True, encoding="utf-8", env=env, cwd=ROOT,
+                         check=True)
+    return time.perf_counter() - t0, out.stdout
+
+
+def median_of(repeat: int, args: list[str], env: dict) -> tuple[float, str]:
+    runs = [timed(args, env) for _ in range(repeat)]
+    return statistics.median(t for t, _ in runs), runs[-1][1]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--cases", type=int, default=200)
+    ap.add_argument("--repeat", type=int, default=5)
+    opts = ap.parse_args()
+    with tempfile.TemporaryDirectory(prefix="taizhang-bench-button-") as tmp:
+        tmp = Path(tmp)
+        inbox = tmp / "inbox"
+        inbox.mkdir()
+        sample = make_ledger(inbox / "东村台账.xlsx", village="东村", n_cases=opts.cases, seed=7,
+                             layout=LedgerStyle(faults=("unknown_status", "invalid_tick",
+                                                        "impossible_date")))
+        payload_file = tmp / "payload.json"
+        payload_file.write_text(json.dumps(vba_payload(sample.path, active_sheet=sample.sheet),
+                                           ensure_ascii=False), encoding="utf-8")
+        (tmp / "taizhang.toml").write_text(
+            f"[paths]\ninbox = '{inbox.as_posix()}'\nmaster = '{(tmp / 'out' / '总台账.xlsx').as_posix()}'\n"
+            f"archive = '{(tmp / 'archive').as_posix()}'\nstate = '{(tmp / 'state').as_posix()}'\n"
+            f"logs = '{(tmp / 'logs').as_posix()}'\n"
+            f"settings_workbook = '{(tmp / 'absent.xlsx').as_posix()}'\n"
+            "[daily]\nas_of = '2010-10-20'\n", encoding="utf-8")
+        env = dict(os.environ, XLWINGS_LICENSE_KEY="noncommercial",
+                   TAIZHANG_CONFIG=str(tmp / "taizhang.toml"), PYTHONPATH=str(ROOT))
+        py = sys.executable
+        bare, _ = median_of(opts.repeat, [py, "-c", "pass"], env)
+        floor, _ = median_of(opts.repeat, [py, "-c", "import xlwings"], env)
+        print(f"{opts.cases}-case sheet, median of {opts.repeat} fresh processes")
+        print(f"{'python -c pass':<26}{bare:7.2f} s")
+        print(f"{'floor: import xlwings':<26}{floor:7.2f} s   1.00x")
+        for handler in ("check_setup", "fill_active_sheet", "validate_active_sheet", "consolidate_all"):
+            seconds, out = median_of(opts.repeat, [py, "-c", RUN_HANDLER, str(payload_file), handler],
+                                     env)
+            info = json.loads(out.strip().splitlines()[-1])
+            print(f"{handler:<26}{seconds:7.2f} s   {seconds / floor:4.2f}x   "
+                  f"{info['actions']:>3} actions   loaded: {', '.join(info['heavy'])}")
+
+
+if __name__ == "__main__":
+    main()
