@@ -517,3 +517,12 @@ def test_check_setup_names_python_and_the_config(xw, tmp_path):
                "sheets": [{"name": macros.CONTROL_SHEET, "pictures": [], "tables": [], "values": [[]]}]}
     (alert,) = click(xw, "check_setup", payload)["actions"]
     assert "Python" in alert["args"][0] and str(tmp_path / "taizhang.toml") in alert["args"][0]
+
+
+def test_a_used_range_far_beyond_the_cases_is_refused(xw):
+    values = [["案件编号", "信访人"]] + [[None, None]] * (macros.MAX_ROWS + 5)
+    payload = {"client": "VBA", "version": xw.__version__, "names": [],
+               "book": {"name": "东村.xlsx", "active_sheet_index": 0, "selection": "A1"},
+               "sheets": [{"name": "台账", "pictures": [], "tables": [], "values": values}]}
+    (alert,) = click(xw, "validate_active_sheet", payload)["actions"]
+    assert "已用区域太大" in alert["args"][0] and alert["args"][3] == "critical"

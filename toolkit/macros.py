@@ -49,6 +49,7 @@ RECORD_COLUMN = 8                  # 0-based: the colour record starts in column
 RECORD_TITLE = "标色记录（工具内部使用：下次校验时据此恢复单元格原来的底色，请勿修改）"
 RECORD_HEADERS = ("工作表", "单元格", "原底色", "标色")
 NO_FILL, UNKNOWN_FILL = "无", "未知"
+MAX_ROWS, MAX_COLUMNS = 20_000, 600  # a sheet's used range beyond this is formatting, not cases
 ALERT_LIMIT = 900                  # characters: a VBA MsgBox shows about 1024
 
 # What xlwings' VBA client (toolkit/vba/xlwings/Remote.bas) can apply; the tests
@@ -201,6 +202,10 @@ def read_grid(sheet) -> list[list]:
     """The sheet's values from A1 to the last used cell, as calamine returns them:
     "" for an empty cell, float/int numbers, datetime dates, str text."""
     last = sheet.used_range.last_cell
+    if last.row > MAX_ROWS or last.column > MAX_COLUMNS:
+        raise ButtonError(
+            f"工作表“{sheet.name}”的已用区域太大（到第 {last.row} 行、第 {last.column} 列），"
+            "多半是远处的空行、空列带了格式。请选中台账下方的空行（或右侧的空列）整行删除、保存后再试。")
     rows = sheet.range((1, 1), (last.row, last.column)).options(ndim=2).value or [[]]
     return [[_grid_value(v) for v in row] for row in rows]
 
