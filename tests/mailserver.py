@@ -3,8 +3,8 @@
 ``dovecot_server`` (session scope) starts Debian's Dovecot from a config file in
 a throw-away folder: IMAP on one free high port (plain, with STARTTLS offered)
 and implicit TLS on another, one passwd-file user whose maildir lives in the
-same folder, a self-signed certificate made with ``openssl req``. It is stopped
-with ``doveadm stop`` at teardown. ``smtp_server`` (session scope) is an
+same folder, a self-signed certificate made with ``openssl req``. The master
+runs in the foreground (``dovecot -F``) as our child and is terminated at teardown. ``smtp_server`` (session scope) is an
 aiosmtpd controller that keeps every message it receives.
 
 The function-scoped ``mailbox`` and ``outbox`` fixtures empty them before each
@@ -70,6 +70,7 @@ class Dovecot:
     port: int          # plain IMAP, STARTTLS offered
     ssl_port: int      # implicit TLS
     cert: Path
+    proc: subprocess.Popen | None = None
     user: str = USER
     password: str = PASSWORD
     host: str = "127.0.0.1"
@@ -129,9 +130,10 @@ class Dovecot:
             for name in self.folders():
                 if name.upper() != "INBOX":
                     imap.delete(_quote(name))
-            imap.select("INBOX")
-            imap.store("1:*", "+FLAGS.SILENT", r"(\Deleted)")
-            imap.expunge()
+            typ, data = imap.select("INBOX")
+            if int(data[0]):
+                imap.store("1:*", "+FLAGS.SILENT", r"(\Deleted)")
+                imap.expunge()
         finally:
             imap.logout()
 
@@ -154,6 +156,8 @@ ssl_key = <{key}
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 default_login_user = {login_user}
+# tests log in with a wrong password on purpose: no delay, no penalty for the next login
+auth_failure_delay = 0
 default_internal_user = {internal_user}
 default_internal_group = {internal_group}
 first_valid_uid = 1
@@ -182,6 +186,9 @@ service imap-login {{
 }}
 service anvil {{
   chroot =
+  unix_listener anvil-auth-penalty {{
+    mode = 0
+  }}
 }}
 service stats {{
   unix_listener stats-reader {{
@@ -231,26 +238,27 @@ def start_dovecot() -> Dovecot:
         root=root, cert=cert, key=key, port=port, ssl_port=ssl_port, uid=uid, gid=gid,
         login_user=login_user, internal_user=internal_user, internal_group=internal_group),
         encoding="utf-8")
-    # The daemon inherits our file handles: give it files, not pipes we would wait on.
-    with open(root / "start.err", "w+", encoding="utf-8") as err:
-        proc = subprocess.run([dovecot, "-c", str(conf)], stdin=subprocess.DEVNULL,
-                              stdout=err, stderr=err)
-    if proc.returncode != 0 or not (_wait_port(port) and _wait_port(ssl_port)):
+    # -F keeps the master in the foreground as our child: stopping it is terminate() + wait()
+    err = open(root / "start.err", "w+", encoding="utf-8")
+    proc = subprocess.Popen([dovecot, "-F", "-c", str(conf)], stdin=subprocess.DEVNULL,
+                            stdout=err, stderr=err)
+    if not (_wait_port(port) and _wait_port(ssl_port)) or proc.poll() is not None:
+        _terminate(proc)
+        err.close()
         log = "".join(p.read_text(errors="replace") for p in (root / "start.err", root / "dovecot.log")
                       if p.exists())
-        stop_dovecot(conf)
         pytest.fail(f"dovecot did not start:\n{log}")
-    return Dovecot(root=root, conf=conf, port=port, ssl_port=ssl_port, cert=cert)
+    err.close()
+    return Dovecot(root=root, conf=conf, port=port, ssl_port=ssl_port, cert=cert, proc=proc)
 
 
-def stop_dovecot(conf: Path) -> None:
-    doveadm = shutil.which("doveadm") or "/usr/bin/doveadm"
-    subprocess.run([doveadm, "-c", str(conf), "stop"], capture_output=True)
-    pidfile = conf.parent / "run" / "master.pid"
-    for _ in range(100):            # wait until the master has really gone
-        if not pidfile.exists():
-            break
-        time.sleep(0.05)
+def _terminate(proc: subprocess.Popen) -> None:
+    proc.terminate()            # the master stops its children on SIGTERM
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=5)
 
 
 @pytest.fixture(scope="session")
@@ -259,7 +267,7 @@ def dovecot_server():
     try:
         yield server
     finally:
-        stop_dovecot(server.conf)
+        _terminate(server.proc)
         shutil.rmtree(server.root, ignore_errors=True)
 
 

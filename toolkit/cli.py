@@ -336,6 +336,39 @@ def serve(host, port, token_env):
     return 0
 
 
+@cli.command("fetch-mail")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
+              help="配置文件（默认当前文件夹的 taizhang.toml）")
+@click.option("--json", "as_json", is_flag=True, help="只输出一个 JSON 对象（供程序使用）")
+def fetch_mail_cmd(config_path, as_json):
+    """收取各村邮件报送的台账：存档、校验、按发件人确定村，并给发件人回执。
+
+    退出码：0 全部接收；1 有暂存待核、拒收、未处理的附件或发送失败；2 连不上邮箱或配置有误。
+    """
+    import json
+
+    from .config import ConfigError, load_config
+    from .settings_workbook import SettingsError
+
+    try:
+        cfg = load_config(config_path)
+        if not cfg.mail.enabled:
+            raise ConfigError(f"没有配置收件邮箱：请在 {cfg.source or 'taizhang.toml'} 的 [mail] 中"
+                              "填写 host、user 等（见 README“邮件报送”）。")
+        settings = _settings(cfg.settings_workbook)
+    except (ConfigError, SettingsError) as e:
+        click.echo(json.dumps({"error": str(e), "exit_code": 2}, ensure_ascii=False) if as_json
+                   else str(e), err=not as_json)
+        return 2
+    from .mail import fetch_mail
+    result = fetch_mail(cfg, settings)
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), ensure_ascii=False))
+    else:
+        click.echo(result.summary_text(), err=result.exit_code == 2)
+    return result.exit_code
+
+
 def main(argv: list[str] | None = None) -> int:
     _console_safe()
     try:

@@ -235,6 +235,12 @@ def parse_message(raw: bytes) -> email.message.Message:
     return msg
 
 
+def parse_headers(raw: bytes) -> email.message.Message:
+    """Only the header block (as fetched with BODY.PEEK[HEADER.FIELDS ...])."""
+    from email.parser import BytesHeaderParser
+    return BytesHeaderParser(policy=email.policy.compat32).parsebytes(raw)
+
+
 def _is_attachment(part: email.message.Message, name: str) -> bool:
     if part.is_multipart():
         return False

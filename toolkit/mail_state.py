@@ -1,0 +1,124 @@
+"""What the mail intake remembers between runs (state/mail.sqlite).
+
+- ``messages``: every message fully handled, by Message-ID, so a second fetch
+  ingests nothing twice even on a server without keywords, or when a person
+  clears the ``$Taizhang`` flag;
+- ``receipts``: one receipt per message, written (the whole e-mail) before it is
+  sent, so a failed send is retried by the next run and a re-fetch never sends a
+  second one. A receipt is given up after ``MAX_ATTEMPTS`` tries.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+from contextlib import closing, contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Iterator
+
+MAX_ATTEMPTS = 5
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS messages (
+    message_id  TEXT PRIMARY KEY,
+    folder      TEXT,
+    uidvalidity INTEGER,
+    uid         INTEGER,
+    sender      TEXT,
+    subject     TEXT,
+    processed   TEXT NOT NULL,
+    summary     TEXT
+);
+CREATE TABLE IF NOT EXISTS receipts (
+    message_id  TEXT PRIMARY KEY,
+    recipient   TEXT NOT NULL,
+    receipt_id  TEXT NOT NULL,
+    body        BLOB NOT NULL,
+    created     TEXT NOT NULL,
+    sent        TEXT,
+    attempts    INTEGER NOT NULL DEFAULT 0,
+    last_error  TEXT
+);
+"""
+
+
+@dataclass
+class PendingReceipt:
+    message_id: str
+    recipient: str
+    receipt_id: str
+    body: bytes
+    attempts: int
+
+
+def _now() -> str:
+    return datetime.now().isoformat(timespec="seconds")
+
+
+class MailState:
+    def __init__(self, state_dir: Path | str) -> None:
+        self.path = Path(state_dir) / "mail.sqlite"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._db() as db:
+            db.executescript(_SCHEMA)
+
+    @contextmanager
+    def _db(self) -> Iterator[sqlite3.Connection]:
+        with closing(sqlite3.connect(self.path, timeout=30)) as db:
+            db.execute("PRAGMA journal_mode=WAL")
+            with db:
+                yield db
+
+    # messages
+    def is_processed(self, message_id: str) -> bool:
+        with self._db() as db:
+            return db.execute("SELECT 1 FROM messages WHERE message_id=?",
+                              (message_id,)).fetchone() is not None
+
+    def mark_processed(self, message_id: str, *, folder: str, uidvalidity: int, uid: int,
+                       sender: str, subject: str, summary: dict) -> None:
+        with self._db() as db:
+            db.execute("INSERT OR REPLACE INTO messages VALUES (?,?,?,?,?,?,?,?)",
+                       (message_id, folder, uidvalidity, uid, sender, subject, _now(),
+                        json.dumps(summary, ensure_ascii=False, default=str)))
+
+    # receipts
+    def has_receipt(self, message_id: str) -> bool:
+        with self._db() as db:
+            return db.execute("SELECT 1 FROM receipts WHERE message_id=?",
+                              (message_id,)).fetchone() is not None
+
+    def queue_receipt(self, message_id: str, recipient: str, receipt_id: str, body: bytes) -> bool:
+        """Keep the receipt to send; False if this message already has one (never two)."""
+        with self._db() as db:
+            cur = db.execute("INSERT OR IGNORE INTO receipts (message_id, recipient, receipt_id,"
+                             " body, created) VALUES (?,?,?,?,?)",
+                             (message_id, recipient, receipt_id, body, _now()))
+            return cur.rowcount == 1
+
+    def pending_receipts(self) -> list[PendingReceipt]:
+        with self._db() as db:
+            rows = db.execute("SELECT message_id, recipient, receipt_id, body, attempts FROM receipts"
+                              " WHERE sent IS NULL AND attempts < ? ORDER BY created",
+                              (MAX_ATTEMPTS,)).fetchall()
+        return [PendingReceipt(*r) for r in rows]
+
+    def receipt_sent(self, message_id: str) -> None:
+        with self._db() as db:
+            db.execute("UPDATE receipts SET sent=?, attempts=attempts+1, last_error=NULL"
+                       " WHERE message_id=?", (_now(), message_id))
+
+    def receipt_failed(self, message_id: str, error: str, *, final: bool = False) -> None:
+        """Count a failed try; ``final`` (the address was refused) gives up at once."""
+        with self._db() as db:
+            if final:
+                db.execute("UPDATE receipts SET attempts=?, last_error=? WHERE message_id=?",
+                           (MAX_ATTEMPTS, error, message_id))
+            else:
+                db.execute("UPDATE receipts SET attempts=attempts+1, last_error=?"
+                           " WHERE message_id=?", (error, message_id))
+
+    def receipts_sent(self) -> int:
+        with self._db() as db:
+            return db.execute("SELECT COUNT(*) FROM receipts WHERE sent IS NOT NULL").fetchone()[0]
