@@ -79,9 +79,13 @@ def validate(paths, as_of, as_json, report, annotate, settings_path):
     annotated = []
     if annotate:
         from .fill import annotate_file
+        from .writeback import WritebackError
         for lg in ledgers:
             if lg.readable and lg.issues:
-                annotated.append(annotate_file(lg, Path(annotate)))
+                try:
+                    annotated.append(annotate_file(lg, Path(annotate)))
+                except WritebackError as e:
+                    click.echo(f"{Path(lg.path).name}：标注副本未生成。{e}", err=True)
     if as_json:
         click.echo(json.dumps({"files": [lg.to_dict() for lg in ledgers]}, ensure_ascii=False,
                               default=str))

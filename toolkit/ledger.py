@@ -14,10 +14,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from .issues import Issue, count
+
+if TYPE_CHECKING:  # pandas is imported lazily: button handlers must start fast
+    import pandas as pd
+
+
+def _empty_frame() -> "pd.DataFrame":
+    import pandas as pd
+    return pd.DataFrame()
 
 
 def column_letter(col: int) -> str:
@@ -50,7 +57,7 @@ class Ledger:
     village: str | None = None
     village_source: str | None = None   # marker | reporter | column | filename
     report_date: object = None          # the 填报日期 when found (datetime.date)
-    cases: pd.DataFrame = field(default_factory=pd.DataFrame)
+    cases: "pd.DataFrame" = field(default_factory=_empty_frame)
     columns: dict[str, int] = field(default_factory=dict)           # input key -> 0-based col
     computed_columns: dict[str, int] = field(default_factory=dict)  # computed key -> 0-based col
     header_rows: list[int] = field(default_factory=list)            # 1-based
