@@ -1,0 +1,128 @@
+"""Benchmark: read + validate N village ledgers, against python-calamine alone.
+
+    python bench/bench_validate.py [--villages 300] [--cases 100] [--fresh]
+
+Builds (once, cached under the system temp folder) an inbox of N ledgers of M
+cases each, then in this same run measures:
+
+  floor      python-calamine reading every sheet of every file to Python lists,
+             in this process, one file after another;
+  preflight  toolkit.intake.preflight on every file (parent side, informational);
+  read       toolkit.intake.read_ledgers (pre-flight + sandboxed workers);
+  validate   toolkit.validate.validate_paths (find + read + validate), when it exists;
+
+and prints each time, the ratio validate/floor (target <= 1.5x) and the peak
+memory of this process and of its worker processes.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def build_inbox(villages: int, cases: int, fresh: bool = False) -> list[Path]:
+    folder = Path(tempfile.gettempdir()) / f"taizhang-bench-{villages}x{cases}"
+    done = folder / ".complete"
+    if fresh or not done.exists():
+        import shutil
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        t = time.perf_counter()
+        _generate(folder, villages, cases)
+        done.write_text("ok", encoding="utf-8")
+        print(f"built {villages} ledgers x {cases} cases in {folder} ({time.perf_counter() - t:.1f} s)")
+    from toolkit.intake import find_workbooks
+    return find_workbooks([folder])
+
+
+def _generate(folder: Path, villages: int, cases: int) -> None:
+    from toolkit import samples
+    if hasattr(samples, "make_bench_inbox"):
+        samples.make_bench_inbox(folder, villages=villages, cases=cases)
+        return
+    for i in range(villages):        # fallback until make_bench_inbox exists
+        samples.make_ledger(folder / f"村{i + 1:03d}.xlsx", village=f"村{i + 1:03d}", n_cases=cases,
+                            seed=i, prefix=f"B{i + 1:03d}-")
+
+
+def calamine_floor(paths: list[Path]) -> float:
+    from python_calamine import CalamineWorkbook
+    t = time.perf_counter()
+    cells = 0
+    for p in paths:
+        wb = CalamineWorkbook.from_path(str(p))
+        for name in wb.sheet_names:
+            rows = wb.get_sheet_by_name(name).to_python()
+            cells += sum(len(r) for r in rows)
+    elapsed = time.perf_counter() - t
+    print(f"floor     python-calamine, {len(paths)} files, {cells:,} cells: {elapsed:6.2f} s")
+    return elapsed
+
+
+def timed(label: str, fn):
+    t = time.perf_counter()
+    result = fn()
+    elapsed = time.perf_counter() - t
+    print(f"{label:9} {elapsed:6.2f} s")
+    return elapsed, result
+
+
+def peak_memory() -> str:
+    try:
+        import resource
+    except ImportError:               # Windows
+        import psutil
+        return f"peak memory: this process {psutil.Process().memory_info().peak_wset / 2**20:.0f} MB"
+    scale = 1 if sys.platform == "darwin" else 1024    # ru_maxrss: bytes on macOS, KB on Linux
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale / 2**20
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * scale / 2**20
+    return f"peak memory: this process {own:.0f} MB, largest worker {kids:.0f} MB"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--villages", type=int, default=300)
+    ap.add_argument("--cases", type=int, default=100)
+    ap.add_argument("--fresh", action="store_true", help="rebuild the cached inbox")
+    ap.add_argument("--as-of", default="2010-10-20")
+    args = ap.parse_args(argv)
+    paths = build_inbox(args.villages, args.cases, args.fresh)
+    print(f"{len(paths)} files, {sum(p.stat().st_size for p in paths) / 2**20:.1f} MB, "
+          f"{os.cpu_count()} CPUs")
+
+    floor = calamine_floor(paths)
+    from toolkit.intake import preflight, read_ledgers
+    timed("preflight", lambda: [preflight(p) for p in paths])
+    t_read, ledgers = timed("read", lambda: read_ledgers(paths))
+    bad = [lg for lg in ledgers if not lg.readable]
+    print(f"          {len(ledgers) - len(bad)} readable, {len(bad)} unreadable, "
+          f"{sum(lg.n_cases for lg in ledgers):,} cases")
+    for lg in bad[:3]:
+        print("          ", lg.issues[0].message)
+    t_all, label = t_read, "read"
+    try:
+        from toolkit.validate import validate_paths
+    except ImportError:
+        validate_paths = None
+    if validate_paths is not None:
+        from toolkit.settings import DEFAULT_SETTINGS
+        as_of = date.fromisoformat(args.as_of)
+        t_all, ledgers = timed("validate", lambda: validate_paths(paths, as_of=as_of,
+                                                                  settings=DEFAULT_SETTINGS))
+        label = "validate"
+        print(f"          {sum(lg.errors for lg in ledgers):,} errors, "
+              f"{sum(lg.warnings for lg in ledgers):,} warnings")
+    print(f"ratio     {label} / floor = {t_all / floor:.2f}x (target <= 1.5x)")
+    print(peak_memory())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,353 @@
+"""Builders of hostile and broken files for the intake tests (all made in code).
+
+Every builder writes one file at the path given and returns that path. The big
+ones stream their content through zipfile so a test never holds it in memory.
+"""
+from __future__ import annotations
+
+import io
+import random
+import struct
+import zipfile
+import zlib
+from pathlib import Path
+
+_CONTENT_TYPES = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+    '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+    '<Default Extension="xml" ContentType="application/xml"/>'
+    '<Override PartName="/xl/workbook.xml" '
+    'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+    '<Override PartName="/xl/worksheets/sheet1.xml" '
+    'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+    '<Override PartName="/xl/sharedStrings.xml" '
+    'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/>'
+    '</Types>')
+_ROOT_RELS = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+    '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+    'relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>')
+_WORKBOOK = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+    'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
+    '<sheets><sheet name="{name}" sheetId="1" r:id="rId1"/></sheets></workbook>')
+_WORKBOOK_RELS = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+    '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+    'relationships/worksheet" Target="worksheets/sheet1.xml"/>'
+    '<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+    'relationships/sharedStrings" Target="sharedStrings.xml"/></Relationships>')
+_NS = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+_EMPTY_SST = f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<sst {_NS} count="0" uniqueCount="0"/>'
+
+
+def sheet_xml(rows: list[list[tuple[str, object]]] | None = None, *, dimension: str | None = None,
+              prolog: str = "") -> str:
+    """A worksheet part; ``rows`` is a list of [(cell ref, value), ...] (numbers inline)."""
+    body = []
+    for cells in rows or []:
+        if not cells:
+            continue
+        r = "".join(ch for ch in cells[0][0] if ch.isdigit())
+        cs = "".join(_cell(ref, v) for ref, v in cells)
+        body.append(f'<row r="{r}">{cs}</row>')
+    dim = f'<dimension ref="{dimension}"/>' if dimension else ""
+    return (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n{prolog}'
+            f'<worksheet {_NS}>{dim}<sheetData>{"".join(body)}</sheetData></worksheet>')
+
+
+def _cell(ref: str, v: object) -> str:
+    if isinstance(v, (int, float)):
+        return f'<c r="{ref}"><v>{v}</v></c>'
+    return f'<c r="{ref}" t="inlineStr"><is><t>{v}</t></is></c>'
+
+
+def hand_xlsx(path: Path, sheet: str, *, shared_strings: str = _EMPTY_SST, sheet_name: str = "台账",
+              extra: dict[str, bytes] | None = None) -> Path:
+    """A minimal workbook zipped by hand (no library to tidy up what we write)."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("[Content_Types].xml", _CONTENT_TYPES)
+        z.writestr("_rels/.rels", _ROOT_RELS)
+        z.writestr("xl/workbook.xml", _WORKBOOK.format(name=sheet_name))
+        z.writestr("xl/_rels/workbook.xml.rels", _WORKBOOK_RELS)
+        z.writestr("xl/worksheets/sheet1.xml", sheet)
+        z.writestr("xl/sharedStrings.xml", shared_strings)
+        for name, data in (extra or {}).items():
+            z.writestr(name, data)
+    return path
+
+
+def good_workbook(path: Path, *, cases: int = 12) -> Path:
+    """A small, honest ledger-like workbook written by xlsxwriter."""
+    import xlsxwriter
+    rng = random.Random(7)
+    wb = xlsxwriter.Workbook(str(path))
+    ws = wb.add_worksheet("台账")
+    ws.write_row(0, 0, ["某某村信访积案台账"])
+    ws.write_row(1, 0, ["填报单位：某某村", "", "填报日期：2024-05-06"])
+    ws.write_row(2, 0, ["序号", "案件编号", "信访人", "身份证号", "联系电话", "首次信访时间", "办理状态"])
+    for i in range(cases):
+        ws.write_row(3 + i, 0, [i + 1, f"XF-{i + 1:03d}", f"张{i}", f"3201{rng.randrange(10**13, 10**14)}",
+                                f"139{rng.randrange(10**7, 10**8)}", "2010-07-01", "化解中"])
+    wb.close()
+    return path
+
+
+def truncated_zip(path: Path, source: Path) -> Path:
+    data = source.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    return path
+
+
+def encrypted_workbook(path: Path, source: Path, password: str = "1234") -> Path:
+    """An OOXML workbook encrypted the way Excel does it (an OLE container)."""
+    from msoffcrypto.format.ooxml import OOXMLFile
+    with open(source, "rb") as src, open(path, "wb") as out:
+        OOXMLFile(src).encrypt(password, out)
+    return path
+
+
+def far_cell_sheet(path: Path) -> Path:
+    """~5 KB: a few honest rows, then a cell at XFD1048576, and the dimension to match."""
+    rows = [[(f"{c}{r}", f"值{r}{c}") for c in "ABCDEFGH"] for r in range(1, 8)]
+    rows.append([("XFD1048576", 1)])
+    sheet = sheet_xml(rows, dimension="A1:XFD1048576")
+    sheet = sheet.replace("<sheetData>", "<sheetData>" + "<!-- padding -->" * 160)
+    return hand_xlsx(path, sheet)
+
+
+def declared_only_sheet(path: Path) -> Path:
+    """Tiny content, but <dimension ref="A1:XFD1048576">."""
+    return hand_xlsx(path, sheet_xml([[("A1", 1)]], dimension="A1:XFD1048576"))
+
+
+def huge_string_zip(path: Path, gib: float = 1.0) -> Path:
+    """~1 MB zip whose sharedStrings holds one string of ``gib`` GiB; its headers tell the truth.
+
+    Built in well under a second without ever holding or compressing the string:
+    one 16 MiB block of "A" is deflated once, ending on a full flush (which resets
+    the compressor), so the same compressed bytes can be repeated in the stream.
+    See ``lie_about_size`` for a copy whose headers lie.
+    """
+    sheet = sheet_xml([[("A1", 0)]]).replace('<c r="A1"><v>0</v></c>', '<c r="A1" t="s"><v>0</v></c>')
+    head = (f'<?xml version="1.0" encoding="UTF-8"?><sst {_NS} count="1" uniqueCount="1">'
+            "<si><t>").encode()
+    tail, block, repeats = b"</t></si></sst>", b"A" * (16 * 2**20), int(gib * 64)
+    z = zlib.compressobj(9, zlib.DEFLATED, -15)
+    first = z.compress(head) + z.flush(zlib.Z_FULL_FLUSH)
+    middle = z.compress(block) + z.flush(zlib.Z_FULL_FLUSH)
+    last = z.compress(tail) + z.flush(zlib.Z_FINISH)
+    crc = zlib.crc32(head)
+    for _ in range(repeats):
+        crc = zlib.crc32(block, crc)
+    crc = zlib.crc32(tail, crc)
+    members = [(name, [_deflate(text.encode())], zlib.crc32(text.encode()), len(text.encode()))
+               for name, text in (("[Content_Types].xml", _CONTENT_TYPES), ("_rels/.rels", _ROOT_RELS),
+                                  ("xl/workbook.xml", _WORKBOOK.format(name="台账")),
+                                  ("xl/_rels/workbook.xml.rels", _WORKBOOK_RELS),
+                                  ("xl/worksheets/sheet1.xml", sheet))]
+    size = len(head) + repeats * len(block) + len(tail)
+    members.append(("xl/sharedStrings.xml", [first] + [middle] * repeats + [last], crc, size))
+    _raw_zip(path, members)
+    return path
+
+
+def _deflate(data: bytes) -> bytes:
+    z = zlib.compressobj(9, zlib.DEFLATED, -15)
+    return z.compress(data) + z.flush()
+
+
+def _raw_zip(path: Path, members: list[tuple[str, list[bytes], int, int]]) -> None:
+    """Write a zip from already-deflated members: (name, compressed pieces, crc32, size)."""
+    central = []
+    with open(path, "wb") as f:
+        for name, pieces, crc, size in members:
+            raw_name, offset = name.encode("utf-8"), f.tell()
+            csize = sum(map(len, pieces))
+            f.write(struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0x800, 8, 0, 0x21, crc, csize, size,
+                                len(raw_name), 0) + raw_name)
+            for piece in pieces:
+                f.write(piece)
+            central.append(struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0x800, 8, 0, 0x21,
+                                       crc, csize, size, len(raw_name), 0, 0, 0, 0, 0, offset) + raw_name)
+        start = f.tell()
+        for entry in central:
+            f.write(entry)
+        f.write(struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(central), len(central),
+                            f.tell() - start, start, 0))
+
+
+def dtd_bomb(path: Path) -> Path:
+    """The "billion laughs" entity expansion inside a worksheet."""
+    lol = ['<!ENTITY lol "lol">'] + [f'<!ENTITY lol{i} "{("&lol" + (str(i - 1) if i > 1 else "") + ";") * 10}">'
+                                     for i in range(1, 10)]
+    prolog = f'<!DOCTYPE worksheet [{"".join(lol)}]>'
+    return hand_xlsx(path, sheet_xml([[("A1", "&lol9;")]], prolog=prolog))
+
+
+def lying_zip_bomb(path: Path, mib: int = 64) -> Path:
+    """A member that says it holds 1,000 bytes but inflates to ``mib`` MiB of zeros."""
+    hand_xlsx(path, sheet_xml([[("A1", 1)]]))
+    with zipfile.ZipFile(path, "a", zipfile.ZIP_DEFLATED) as z:
+        with z.open("xl/media/image1.png", "w") as f:
+            block = bytes(4 * 2**20)
+            for _ in range(mib // 4):
+                f.write(block)
+    return lie_about_size(path, path, "xl/media/image1.png")
+
+
+def lie_about_size(path: Path, source: Path, member: str, size: int = 1000) -> Path:
+    """Copy ``source`` to ``path`` with ``member``'s uncompressed size set to ``size`` in both headers."""
+    data = bytearray(source.read_bytes())
+    name = member.encode()
+    local = _find_header(data, b"PK\x03\x04", 26, name)
+    struct.pack_into("<I", data, local + 22, size)          # uncompressed size (local header)
+    central = _find_header(data, b"PK\x01\x02", 28, name)
+    struct.pack_into("<I", data, central + 24, size)        # uncompressed size (central directory)
+    path.write_bytes(bytes(data))
+    return path
+
+
+def _find_header(data: bytearray, sig: bytes, name_len_at: int, name: bytes) -> int:
+    pos = data.find(sig)
+    while pos >= 0:
+        n = struct.unpack_from("<H", data, pos + name_len_at)[0]
+        start = pos + (30 if sig == b"PK\x03\x04" else 46)
+        if data[start:start + n] == name:
+            return pos
+        pos = data.find(sig, pos + 4)
+    raise ValueError(name)
+
+
+def ods_repeat_bomb(path: Path, rows: int = 1_000_000, cols: int = 1000) -> Path:
+    """OpenDocument sheet: one content cell repeated ``rows`` x ``cols`` times, in 1 KB."""
+    cell = (f'<table:table-cell table:number-columns-repeated="{cols}" office:value-type="float" '
+            'office:value="1"><text:p>1</text:p></table:table-cell>')
+    content = (
+        '<?xml version="1.0" encoding="UTF-8"?><office:document-content '
+        'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+        'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+        'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2">'
+        '<office:body><office:spreadsheet><table:table table:name="台账">'
+        f'<table:table-row table:number-rows-repeated="{rows}">{cell}</table:table-row>'
+        '</table:table></office:spreadsheet></office:body></office:document-content>')
+    return _ods(path, content)
+
+
+def good_ods(path: Path) -> Path:
+    """A small ODS written the LibreOffice way: trailing empty rows with a huge repeat count."""
+    row = ('<table:table-row><table:table-cell office:value-type="string"><text:p>案件编号</text:p>'
+           '</table:table-cell><table:table-cell table:number-columns-repeated="1023"/></table:table-row>')
+    content = (
+        '<?xml version="1.0" encoding="UTF-8"?><office:document-content '
+        'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+        'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+        'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2">'
+        '<office:body><office:spreadsheet><table:table table:name="台账">' + row * 3 +
+        '<table:table-row table:number-rows-repeated="1048573"><table:table-cell '
+        'table:number-columns-repeated="1024"/></table:table-row>'
+        '</table:table></office:spreadsheet></office:body></office:document-content>')
+    return _ods(path, content)
+
+
+def _ods(path: Path, content: str) -> Path:
+    manifest = (
+        '<?xml version="1.0" encoding="UTF-8"?><manifest:manifest '
+        'xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2">'
+        '<manifest:file-entry manifest:full-path="/" '
+        'manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/>'
+        '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>'
+        '</manifest:manifest>')
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
+        z.writestr("META-INF/manifest.xml", manifest, zipfile.ZIP_DEFLATED)
+        z.writestr("content.xml", content, zipfile.ZIP_DEFLATED)
+    return path
+
+
+def zip_of(path: Path, members: dict[str, bytes]) -> Path:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+    return path
+
+
+def docx(path: Path) -> Path:
+    return zip_of(path, {"[Content_Types].xml": b"<Types/>", "word/document.xml": b"<w:document/>"})
+
+
+def disguised(path: Path, kind: str) -> Path:
+    """A file of another kind given a spreadsheet name: text, csv, html, pdf, png, exe."""
+    content = {
+        "text": "这是一份说明，不是表格。\n".encode("utf-8") * 20,
+        "csv": "案件编号,信访人\nXF-001,张三\n".encode("gbk"),
+        "html": b"<html><head><meta charset='utf-8'></head><body><table><tr><td>1</td></tr></table></body></html>",
+        "pdf": b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n",
+        "png": b"\x89PNG\r\n\x1a\n" + bytes(64),
+        "exe": b"MZ\x90\x00" + bytes(60) + b"This program cannot be run in DOS mode.",
+    }[kind]
+    path.write_bytes(content)
+    return path
+
+
+def mutate(data: bytes, rng: random.Random) -> bytes:
+    """One random mutation of a workbook's bytes: byte flips, a truncation, or a flip inside the XML."""
+    how = rng.choice(["flip", "flip", "truncate", "xml", "xml", "xml"])
+    if how == "flip":
+        b = bytearray(data)
+        for _ in range(rng.randint(1, 8)):
+            b[rng.randrange(len(b))] ^= 1 << rng.randrange(8)
+        return bytes(b)
+    if how == "truncate":
+        return data[: rng.randrange(1, len(data))]
+    return _mutate_inside(data, rng)
+
+
+def _mutate_inside(data: bytes, rng: random.Random) -> bytes:
+    """Change bytes inside one decompressed XML part, then zip it all up again (valid zip)."""
+    src = zipfile.ZipFile(io.BytesIO(data))
+    names = [n for n in src.namelist() if n.endswith((".xml", ".rels"))]
+    victim = rng.choice(names)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for name in src.namelist():
+            part = bytearray(src.read(name))
+            if name == victim and part:
+                for _ in range(rng.randint(1, 6)):
+                    i = rng.randrange(len(part))
+                    part[i] = rng.choice(b'<>"/=&;:0123456789AZ\x00\xff \xe4')
+            z.writestr(name, bytes(part))
+    return out.getvalue()
+
+
+def to_xls(sources: list[Path], out_dir: Path) -> list[Path]:
+    """Convert workbooks to legacy .xls with LibreOffice, all in one soffice call."""
+    import subprocess
+    import tempfile
+    with tempfile.TemporaryDirectory() as profile:
+        subprocess.run(["soffice", f"-env:UserInstallation=file://{profile}", "--headless",
+                        "--convert-to", "xls", "--outdir", str(out_dir), *map(str, sources)],
+                       check=True, capture_output=True, timeout=180)
+    return [out_dir / (p.stem + ".xls") for p in sources]
+
+
+def far_cell_xls(path: Path, source: Path) -> Path:
+    """Copy an .xls and move its last cell record to IV65536 (the furthest BIFF8 cell)."""
+    import olefile
+    import shutil
+    shutil.copyfile(source, path)
+    with olefile.OleFileIO(str(path), write_mode=True) as ole:
+        data = bytearray(ole.openstream("Workbook").read())
+        pos, last = 0, None
+        while pos + 4 <= len(data):
+            rtype, size = struct.unpack_from("<HH", data, pos)
+            if rtype in (0x0203, 0x027E, 0x00FD):          # NUMBER, RK, LABELSST
+                last = pos
+            pos += 4 + size
+        struct.pack_into("<HH", data, last + 4, 65535, 255)
+        ole.write_stream("Workbook", bytes(data))
+    return path
