@@ -286,6 +286,7 @@ class SmtpServer:
     host: str
     port: int
     messages: list = field(default_factory=list)   # (mail_from, rcpt_tos, bytes)
+    logins: list = field(default_factory=list)     # (mechanism, login, accepted)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def clear(self) -> None:
@@ -305,6 +306,16 @@ class _Collector:
         return "250 OK"
 
 
+def _authenticator(server: SmtpServer):
+    from aiosmtpd.smtp import AuthResult
+
+    def check(smtp, session, envelope, mechanism, auth_data):
+        ok = (auth_data.login.decode("utf-8"), auth_data.password.decode("utf-8")) == (USER, PASSWORD)
+        server.logins.append((mechanism, auth_data.login.decode("utf-8"), ok))
+        return AuthResult(success=ok)
+    return check
+
+
 def start_smtp(tls_context: ssl.SSLContext | None = None):
     try:
         from aiosmtpd.controller import Controller
@@ -312,8 +323,9 @@ def start_smtp(tls_context: ssl.SSLContext | None = None):
         pytest.skip("aiosmtpd 未安装（pip install aiosmtpd），跳过邮件测试")
     server = SmtpServer("127.0.0.1", free_port())
     kwargs = {}
-    if tls_context is not None:
-        kwargs = {"tls_context": tls_context, "require_starttls": True}
+    if tls_context is not None:     # over TLS, AUTH is offered: accept the test user only
+        kwargs = {"tls_context": tls_context, "require_starttls": True,
+                  "authenticator": _authenticator(server)}
     controller = Controller(_Collector(server), hostname=server.host, port=server.port,
                             **kwargs)
     controller.start()

@@ -222,6 +222,28 @@ def _gb2312(ch: str) -> bool:
         return False
 
 
+@pytest.mark.slow
+def test_same_file_in_several_messages(tmp_path, mailbox, outbox):
+    """The first judgement of the same bytes stands, except that held yields to the roster
+    sender; the village's good file is never turned into held by a stranger's copy."""
+    east, _ = ledger_bytes(tmp_path, "东村", n_cases=2, seed=21)
+    west, _ = ledger_bytes(tmp_path, "西村", n_cases=2, seed=22)
+    mailbox.append(build_message(sender="stranger@qq.com", subject="转发", attachments=[("东.xlsx", east)]))
+    mailbox.append(build_message(sender=ADDR["东村"], subject="东村", attachments=[("东.xlsx", east)]))
+    mailbox.append(build_message(sender=ADDR["西村"], subject="西村", attachments=[("西.xlsx", west)]))
+    mailbox.append(build_message(sender="other@163.com", subject="转发", attachments=[("西.xlsx", west)]))
+    cfg = make_config(tmp_path, mailbox, outbox)
+    result = fetch_mail(cfg, SETTINGS, as_of=DEMO_AS_OF)
+    assert [(f["sender"], f["outcome"]) for f in result.files] == [
+        ("stranger@qq.com", "held"), (ADDR["东村"], "ok"), (ADDR["西村"], "ok"), ("other@163.com", "ok")]
+    subs = SubmissionArchive(cfg.archive).history()
+    assert sorted((s.village, s.outcome) for s in subs) == [("东村", "ok"), ("西村", "ok")]
+    last = [m for _, to, m in outbox.messages if to == ["other@163.com"]]
+    text = body_of(email.message_from_bytes(last[0], policy=email.policy.default))
+    assert "内容完全相同" in text
+    assert len(outbox.messages) == 4
+
+
 # --- moving, TLS, failures ----------------------------------------------------------------------
 
 def test_move_to_processed_folder_with_chinese_name(tmp_path, mailbox, outbox):
@@ -250,6 +272,25 @@ def test_tls_with_self_signed_certificate(tmp_path, mailbox, outbox, security):
     cfg.mail.ca_file = str(mailbox.cert)
     result = fetch_mail(cfg, SETTINGS, as_of=DEMO_AS_OF)
     assert result.connect_error is None and result.messages == 1
+
+
+def test_receipt_over_smtp_starttls(tmp_path, mailbox):
+    import ssl
+
+    from mailserver import start_smtp
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(mailbox.cert, mailbox.cert.with_name("key.pem"))
+    smtp, controller = start_smtp(tls_context=ctx)
+    try:
+        mailbox.append(build_message(sender=ADDR["东村"], subject="没有附件"))
+        cfg = make_config(tmp_path, mailbox, smtp, smtp_security="starttls",
+                          ca_file=str(mailbox.cert))
+        result = fetch_mail(cfg, SETTINGS, as_of=DEMO_AS_OF)
+        assert result.receipts_sent == 1 and result.problems == []
+        assert smtp.messages[0][1] == [ADDR["东村"]]
+        assert smtp.logins == [("PLAIN", mailbox.user, True)]     # a UTF-8 password, over TLS
+    finally:
+        controller.stop()
 
 
 def test_cannot_connect_or_log_in(tmp_path, mailbox, outbox, monkeypatch):

@@ -91,10 +91,10 @@ class MailRunResult:
                  f"回执：已发送 {self.receipts_sent} 封"
                  + (f"，发送失败 {self.receipts_failed} 封" if self.receipts_failed else "")
                  + (f"，待下次重发 {self.receipts_pending} 封" if self.receipts_pending else "") + "。"]
+        words = {"ok": "接收", "has_errors": "接收", "held": "暂存待核", "rejected": "拒收"}
         for f in self.files:
-            if f["outcome"] in ("held", "rejected"):
-                word = "暂存待核" if f["outcome"] == "held" else "拒收"
-                lines.append(f"{word}：{f['file']}（发件人 {f['sender']}）——{f['message']}")
+            lines.append(f"{words.get(f['outcome'], f['outcome'])}：{f['file']}"
+                         f"（{f['village'] or '村未定'}，发件人 {f['sender']}）——{f['message']}")
         for s in self.skipped:
             lines.append(f"未处理：{s['file'] or s['subject']}（发件人 {s['sender']}）——{s['message']}")
         lines += self.problems + self.notes
@@ -115,6 +115,7 @@ class _Incoming:
     # (file, Submission, whether the archive had already judged those bytes)
     skipped: list[SkippedFile] = field(default_factory=list)
     reports: list[FileReport] = field(default_factory=list)
+    ready: bool = False             # taken apart (files archived): to be judged and recorded
     handled: bool = False           # recorded (or found recorded): flag/move it on the server
     failed: bool = False            # left for the next run
 
@@ -129,7 +130,7 @@ def fetch_mail(cfg: Config, settings: Settings, *, as_of: date | None = None) ->
     try:
         password = _password(mc.password_env, mc)
         box = Mailbox(mc.host, mc.port, security=mc.security, user=mc.user, password=password,
-                      ca_file=mc.ca_file, timeout=mc.timeout)
+                      ca_file=_ca_file(cfg), timeout=mc.timeout)
     except MailConnectError as e:
         result.connect_error = str(e)
         return result
@@ -144,10 +145,23 @@ def fetch_mail(cfg: Config, settings: Settings, *, as_of: date | None = None) ->
         except (MailboxError, OSError, box.imap.error) as e:
             result.problems.append(f"读取邮箱失败：{e}。本次未处理任何邮件，请稍后再试。")
             return result
-        _ingest(box, cfg, settings, as_of, state, todo, result)
+        try:
+            _ingest(box, cfg, settings, as_of, state, todo, result)
+        except Exception as e:      # e.g. the archive folder cannot be written
+            log.exception("mail intake")
+            result.problems.append(f"收取邮件时出错：{e}。未处理完的邮件下次收取时重试；"
+                                   "请检查存档文件夹是否可写、磁盘是否已满。")
         _send_receipts(cfg, state, result)
         _finish_on_server(box, mc, [m for m in todo if m.handled and not m.failed], result)
     return result
+
+
+def _ca_file(cfg: Config) -> str:
+    """[mail] ca_file, relative to the folder of taizhang.toml."""
+    ca = cfg.mail.ca_file.strip()
+    if ca and not Path(ca).is_absolute() and cfg.source is not None:
+        ca = str(Path(cfg.source).parent / ca)
+    return ca
 
 
 def _password(env_name: str, mc: MailConfig) -> str:
@@ -203,7 +217,7 @@ def _ingest(box: Mailbox, cfg: Config, settings: Settings, as_of: date, state: M
             if box.broken:
                 break
             _download(box, cfg.mail, archive, m, result)
-        ready = [m for m in fresh if not m.failed and (m.handled or m.items)]
+        ready = [m for m in fresh if m.ready and not m.failed]
         work = Path(tempfile.mkdtemp(prefix="taizhang-mail-"))
         try:
             _judge(cfg, settings, as_of, archive, [m for m in ready if m.items], work)
@@ -222,8 +236,8 @@ def _ingest(box: Mailbox, cfg: Config, settings: Settings, as_of: date, state: M
 def _hold_unjudged(archive, msgs: list[_Incoming], error: Exception, result: MailRunResult) -> None:
     """Files that could not be judged are held, so no consolidation counts them unchecked."""
     for m in msgs:
-        for _, sub, judged in m.items:
-            if not judged:
+        for _, sub, _ in m.items:
+            if archive.get(sub.id).outcome is None:
                 archive.set_outcome(sub.id, village=None, outcome="held", code="unreadable",
                                     message=f"邮件收取时校验出错（{error}），暂存待核。")
     result.problems.append(f"校验邮件附件时出错：{error}。这些文件已暂存待核，邮件下次收取时重新处理；"
@@ -241,7 +255,7 @@ def _download(box: Mailbox, mc: MailConfig, archive, m: _Incoming, result: MailR
             m.skipped.append(SkippedFile(m.subject, make_issue(
                 "attachment_too_large", file=f"邮件“{m.subject}”", size=f"{m.env.size / 2**20:.1f}",
                 limit=f"{mc.max_attachment_mb:g}")))
-            m.handled = True
+            m.ready = True
             return
         raw = box.fetch(m.env.uid)
         try:
@@ -250,7 +264,7 @@ def _download(box: Mailbox, mc: MailConfig, archive, m: _Incoming, result: MailR
             _describe(m, _headers_only(raw), raw, archive)
             m.skipped.append(SkippedFile("", make_issue("malformed_message", file=f"“{m.subject}”",
                                                         reason=str(e))))
-            m.handled = True
+            m.ready = True
             return
         _describe(m, msg, raw, archive)
         files = extract_attachments(msg, max_bytes=limit)
@@ -261,7 +275,7 @@ def _download(box: Mailbox, mc: MailConfig, archive, m: _Incoming, result: MailR
             m.items.append((att, sub, sub.outcome is not None))
         if not files:
             m.skipped.append(SkippedFile("", make_issue("no_attachment", subject=m.subject)))
-        m.handled = not m.items        # with files: handled once judged and recorded
+        m.ready = True
     except (imaplib.IMAP4.abort, ConnectionError, TimeoutError) as e:
         m.failed = box.broken = True
         result.problems.append(f"与收件服务器的连接中断（{e}），其余邮件下次收取时处理。")
@@ -338,13 +352,13 @@ def _judge(cfg: Config, settings: Settings, as_of: date, archive, msgs: list[_In
             issue.file = subs[sid].filename
             issue.message = issue.message.replace(str(paths[sid]), subs[sid].filename)
     for m in msgs:
-        for att, sub, judged in m.items:
-            m.reports.append(_report(cfg, settings, archive, m, att, sub, judged, ledgers[sub.id]))
+        for att, sub, _ in m.items:
+            m.reports.append(_report(cfg, settings, archive, m, att, sub, ledgers[sub.id]))
 
 
 def _report(cfg: Config, settings: Settings, archive, m: _Incoming, att: Attachment, sub,
-            judged: bool, lg) -> FileReport:
-    """Decide (unless the archive judged these bytes before), annotate, describe."""
+            lg) -> FileReport:
+    """Decide (unless these bytes were judged before), annotate, describe."""
     import dataclasses
 
     from .archive import COUNTED
@@ -354,14 +368,18 @@ def _report(cfg: Config, settings: Settings, archive, m: _Incoming, att: Attachm
     issues = lg.issues + ([extra] if extra else [])
     errors, warnings = count(issues)
     same_as = None
-    if judged:                      # the same bytes came before: keep that judgement
-        village, outcome, same_as = sub.village, sub.outcome, sub.received.replace("T", " ")[:16]
-    else:
+    current = archive.get(sub.id)       # fresh: an earlier message of this run may have judged it
+    if current.outcome is None or (current.outcome == "held" and outcome in COUNTED):
         why = extra if outcome == "held" else (_fatal_issue(lg) if outcome == "rejected" else None)
         archive.set_outcome(sub.id, village=village, outcome=outcome, cases=lg.n_cases,
                             errors=errors, warnings=warnings, code=why.code if why else None,
                             message=why.message if why else None,
                             case_index=_case_index(lg) if outcome in COUNTED else None)
+    else:       # the same bytes came before: that judgement stands (held yields to a roster sender)
+        village, outcome = current.village, current.outcome
+        same_as = current.received.replace("T", " ")[:16]
+        issues = list(lg.issues)
+        errors, warnings = count(issues)
     annotated = None
     if issues and lg.readable and outcome != "held":
         try:
@@ -492,9 +510,14 @@ def _send_receipts(cfg: Config, state: MailState, result: MailRunResult) -> None
     password = os.environ.get(mc.smtp_password_env or mc.password_env or "")
     try:
         smtp = smtp_connect(mc.smtp_host, mc.smtp_port, security=mc.smtp_security, user=user,
-                            password=password, ca_file=mc.ca_file, timeout=mc.timeout)
+                            password=password, ca_file=_ca_file(cfg), timeout=mc.timeout)
     except SmtpError as e:
         result.problems.append(f"{e} 回执未发送，下次收取时重发。")
+        result.receipts_pending = len(pending)
+        return
+    except Exception as e:          # never a traceback: the receipts wait for the next run
+        log.exception("SMTP")
+        result.problems.append(f"连接发件服务器 {mc.smtp_host} 时出错：{e}。回执未发送，下次收取时重发。")
         result.receipts_pending = len(pending)
         return
     try:

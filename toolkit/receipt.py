@@ -78,23 +78,41 @@ def quote_issue(issue: Issue) -> str:
     return mask_text(line)
 
 
+# Why a file is held, told to the sender (the catalogue's action addresses the township).
+_HELD_ADVICE = {
+    "unknown_sender": "请用乡信访办登记的本村（社区）邮箱重新发送，或请乡信访办登记这个邮箱。",
+    "village_mismatch": "请确认是否发错了文件；如确是本村台账，请改正表头“填报单位”中的村名后重新报送。",
+}
+
+
 def _file_section(n: int, rep: FileReport) -> list[str]:
-    head = f"{_CN_NUMBERS[n] if n < 10 else n + 1}、文件“{rep.filename}”"
+    head = f"{_ordinal(n)}、文件“{rep.filename}”"
     lines = [head, f"    村（社区）：{rep.village or '未能确定'}",
              f"    结果：{_OUTCOME_WORDS.get(rep.outcome, rep.outcome)}"]
+    held = [i for i in rep.issues if i.code in _HELD_ADVICE] if rep.outcome == "held" else []
+    for issue in held:
+        lines.append(f"    原因：{mask_text(issue.message)}{_HELD_ADVICE[issue.code]}")
     if rep.same_as:
         lines.append(f"    说明：此文件与 {rep.same_as} 收到的文件内容完全相同。")
     lines.append(f"    读取案件：{rep.cases} 件；错误 {rep.errors} 处，提醒 {rep.warnings} 处。")
-    if rep.issues:
-        lines.append(f"    问题清单（{'前 ' + str(MAX_ISSUES) + ' 条' if len(rep.issues) > MAX_ISSUES else '共 ' + str(len(rep.issues)) + ' 条'}）：")
-        for i, issue in enumerate(rep.issues[:MAX_ISSUES], start=1):
+    listed = sorted((i for i in rep.issues if i not in held),
+                    key=lambda i: (i.severity != ERROR, i.row or 0, i.cell or ""))
+    if listed:
+        many = len(listed) > MAX_ISSUES
+        lines.append(f"    问题清单（{f'前 {MAX_ISSUES} 条' if many else f'共 {len(listed)} 条'}，错误在前）：")
+        for i, issue in enumerate(listed[:MAX_ISSUES], start=1):
             lines.append(f"    {i}. {quote_issue(issue)}")
-        if len(rep.issues) > MAX_ISSUES:
-            lines.append(f"    ……另有 {len(rep.issues) - MAX_ISSUES} 条未列出，见附件的“校验结果”工作表。")
+        if many:
+            more = "见附件的“校验结果”工作表" if rep.annotated is not None else "请改正以上问题后重新报送"
+            lines.append(f"    ……另有 {len(listed) - MAX_ISSUES} 条未列出，{more}。")
     if rep.annotated is not None:
         lines.append(f"    附件“{rep.annotated.name}”中已用颜色标出有问题的单元格（红色为错误，黄色为提醒），"
                      "并附“校验结果”工作表；请在本村原表中改正后重新报送。")
     return lines
+
+
+def _ordinal(n: int) -> str:
+    return _CN_NUMBERS[n] if n < len(_CN_NUMBERS) else str(n + 1)
 
 
 def receipt_subject(files: list[FileReport], skipped: list[SkippedFile], subject: str) -> str:
@@ -119,7 +137,7 @@ def receipt_text(*, township: str, received: datetime, subject: str, files: list
     for n, rep in enumerate(files):
         lines += _file_section(n, rep) + [""]
     for n, skip in enumerate(skipped, start=len(files)):
-        lines += [f"{_CN_NUMBERS[n] if n < 10 else n + 1}、附件“{skip.filename}”：未处理。",
+        lines += [f"{_ordinal(n)}、{'附件“' + skip.filename + '”' if skip.filename else '邮件'}：未处理。",
                   f"    {mask_text(skip.issue.message)} 怎么办：{skip.issue.action}", ""]
     lines += ["为保护信访人个人信息，本回执中的身份证号、联系电话和住址已部分隐藏。",
               f"本邮件由{township}信访积案台账工具自动发送，请勿直接回复；如有疑问请与乡信访办联系。"]
@@ -195,7 +213,7 @@ def smtp_connect(host: str, port: int, *, security: str, user: str, password: st
                 smtp.starttls(context=tls_context(ca_file))
                 smtp.ehlo()
         if user and password is not None and smtp.has_extn("auth"):
-            smtp.login(user, password)
+            _login(smtp, user, password)
         return smtp
     except smtplib.SMTPAuthenticationError as e:
         raise SmtpError(f"发件服务器 {host} 拒绝登录（用户 {user}）：请检查用户名和密码"
@@ -205,8 +223,16 @@ def smtp_connect(host: str, port: int, *, security: str, user: str, password: st
         raise SmtpError(_connect_hint(host, port, security, e).replace("收件服务器", "发件服务器")) from e
 
 
-def send_one(smtp: smtplib.SMTP, from_addr: str, to: str, body: bytes) -> None:
-    smtp.sendmail(from_addr, [to], body)
+def _login(smtp: smtplib.SMTP, user: str, password: str) -> None:
+    """smtplib.login is ASCII-only; a UTF-8 password goes as AUTH PLAIN by hand."""
+    if user.isascii() and password.isascii():
+        smtp.login(user, password)
+        return
+    import base64
+    token = base64.b64encode(b"\0" + user.encode("utf-8") + b"\0" + password.encode("utf-8"))
+    code, resp = smtp.docmd("AUTH", "PLAIN " + token.decode("ascii"))
+    if code not in (235, 503):      # 503: already authenticated
+        raise smtplib.SMTPAuthenticationError(code, resp)
 
 
 def is_permanent(e: Exception) -> bool:
@@ -218,5 +244,5 @@ def is_permanent(e: Exception) -> bool:
     return False
 
 
-__all__ = ["FileReport", "SkippedFile", "build_receipt", "receipt_bytes", "attachment_part", "quote_issue", "receipt_text",
-           "smtp_connect", "SmtpError", "send_one", "is_permanent"]
+__all__ = ["FileReport", "SkippedFile", "build_receipt", "receipt_bytes", "attachment_part",
+           "quote_issue", "receipt_text", "smtp_connect", "SmtpError", "is_permanent"]
