@@ -245,7 +245,7 @@ def read_ledger(path: Path) -> Ledger:
     from python_calamine import CalamineError, CalamineWorkbook, PasswordError
 
     path = Path(path)
-    ledger = Ledger(path=path)
+    ledger = Ledger(path=path, cases=None)   # the table is built once, below
     ledger.file_format, ledger.has_macros = sniff_format(path)
     if ledger.has_macros:
         ledger.issues.append(make_issue("macros_present", file=str(path)))
@@ -258,6 +258,8 @@ def read_ledger(path: Path) -> Ledger:
     except (CalamineError, OSError, ValueError) as e:
         ledger.readable = False
         ledger.issues.append(make_issue("unreadable", file=str(path), reason=_reason(e)))
+    if ledger.cases is None:
+        ledger.cases = _frame({}, [])
     return ledger
 
 
@@ -520,15 +522,19 @@ def _convert(key: str, raw: list, problems: list) -> list:
     return _texts(raw)
 
 
-_ODD_TEXT = re.compile("[\u00a0" + _ZERO_WIDTH + "]")
-
-
 def _texts(raw: list) -> list:
     """Free text: stripped, blank -> None; NBSP and zero-width characters handled."""
-    out = [(v.strip() or None) if type(v) is str else clean_text(v) for v in raw]
-    if _ODD_TEXT.search("\x00".join(filter(None, out))):
+    try:
+        out = [s or None for s in map(str.strip, raw)]     # the common case: all text cells
+    except TypeError:
+        out = [(v.strip() or None) if type(v) is str else clean_text(v) for v in raw]
+    joined = "\x00".join(filter(None, out))
+    if not joined.isascii() and any(ch in joined for ch in _ODD_CHARS):
         out = [clean_text(v) for v in out]
     return out
+
+
+_ODD_CHARS = "\u00a0" + _ZERO_WIDTH
 
 
 def _dates(key: str, raw: list, problems: list) -> list:
@@ -654,8 +660,7 @@ def _choice(field_: F.Field, v: object, text: str) -> str | bool:
 
 
 def _ticks(key: str, raw: list, problems: list) -> list:
-    get = _TICKS.get
-    out = [get(v) for v in raw]
+    out = list(map(_TICKS.get, raw))
     if None not in out:
         return out
     text_counts = F.CHECKLIST_ITEMS[key].text_field is not None
