@@ -470,3 +470,27 @@ def test_a_row_of_column_numbers_under_the_header_is_not_a_case(tmp_path):
     lg = read_ledger(path)
     assert list(lg.cases.index) == [3] and list(lg.cases["case_id"]) == ["NJ-1"]
     assert {i.code for i in lg.issues} <= {"missing_column", "village_unknown"}
+
+
+@pytest.mark.parametrize("line, village", [
+    ("填报单位（盖章）：东村 … 填报日期：2010年9月18日", "东村"),
+    ("填报单位(盖章):东村……填报日期:2010年9月18日", "东村"),
+    ("填报单位：东村村委会（盖章）   填报日期：2010-09-18", "东村村委会"),
+    ("报送单位：江滨社区\u3000\u3000报送日期：2010.9.18", "江滨社区"),
+])
+def test_reporter_line_as_villages_write_it(tmp_path, line, village):
+    header = ["案件编号", "信访人", "信访事项", "办理状态"]
+    path = write_rows(tmp_path / "x.xlsx", {"台账": [["南郊乡信访积案化解工作台账"], [line], header,
+                                                      ["NJ-1", "张三", "征地", "化解中"]]})
+    lg = read_ledger(path)
+    assert (lg.village, lg.village_source, lg.report_date) == (village, "reporter", date(2010, 9, 18))
+
+
+def test_bracketed_notes_after_headers_are_ignored(tmp_path):
+    header = ["案件编号（必填）", "信访人(姓名)", "信访事项", "联系电话（手机）", "首次信访时间\n（年月日）",
+              "延期天数(工作日)", "办理状态"]
+    path = write_rows(tmp_path / "x.xlsx", {"台账": [header, ["NJ-1", "张三", "征地", "13857712345",
+                                                               "2007-03-01", 5, "化解中"]]})
+    lg = read_ledger(path)
+    assert [lg.columns.get(k) for k in ("case_id", "petitioner", "matter", "phone", "first_petition_date",
+                                         "extension_days", "status")] == list(range(7))

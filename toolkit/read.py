@@ -97,11 +97,21 @@ def _ole_has_vba(path: Path) -> bool:
 
 
 # --- header matching ------------------------------------------------------------
+_NOTE = re.compile(r"[（(][^（()）]*[)）]")
+
+
 @lru_cache(maxsize=16384)
 def _match(text: str, group: str | None = None) -> str | None:
+    """fields.match_header, plus: a bracketed note after a header is ignored
+    (联系电话（手机）, 延期天数(工作日), 首次信访时间（年月日）)."""
     if len(text) > 40:
         return None
-    return F.match_header(text, group)
+    key = F.match_header(text, group)
+    if key is None and ("(" in text or "（" in text):
+        bare = _NOTE.sub("", text)
+        if bare != text and bare.strip():
+            key = F.match_header(bare, group)
+    return key
 
 
 @lru_cache(maxsize=4096)
