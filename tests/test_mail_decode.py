@@ -147,3 +147,18 @@ def test_undeclared_bytes_gbk_or_utf8(text):
     assert decode_bytes(text.encode("utf-8")) == text
     assert decode_bytes(text.encode("gbk"), "gb2312") == text      # GBK mislabelled gb2312
     assert decode_bytes(text.encode("gbk"), "utf-8") == text       # GBK mislabelled utf-8
+
+
+from hypothesis import given, strategies as st  # noqa: E402
+
+_around = st.text(alphabet="身份证号电话：“”（），。、 abcXx-_/", max_size=6)
+
+
+@given(st.from_regex(r"\A[1-6][0-9]{16}[0-9X]\Z"), st.from_regex(r"\A1[3-9][0-9]{9}\Z"),
+       _around, _around)
+def test_mask_text_never_leaves_an_id_or_phone(id_number, phone, before, after):
+    masked = mask_text(f"{before}{id_number}，{after}{phone}{before}")
+    assert id_number not in masked and phone not in masked
+    assert mask_id(id_number) in masked and mask_phone(phone) in masked
+    glued = mask_text(f"{before}{id_number}{phone}{after}")     # no separator at all
+    assert id_number not in glued and phone not in glued

@@ -340,11 +340,13 @@ def test_server_without_keywords_still_ingests_once(tmp_path, mailbox, outbox, m
     data, _ = ledger_bytes(tmp_path, "南村", n_cases=2)
     mailbox.append(build_message(sender=ADDR["南村"], subject="南村台账", style="outlook",
                                  attachments=[("南村台账.xlsx", data)]))
+    no_id = build_message(sender=ADDR["南村"], subject="没有附件").replace(b"Message-ID:", b"X-Old-ID:")
+    mailbox.append(no_id)                 # an old client that sets no Message-ID
     cfg = make_config(tmp_path, mailbox, outbox)
-    assert fetch_mail(cfg, SETTINGS, as_of=DEMO_AS_OF).messages == 1
+    assert fetch_mail(cfg, SETTINGS, as_of=DEMO_AS_OF).messages == 2
     again = fetch_mail(cfg, SETTINGS, as_of=DEMO_AS_OF)
-    assert (again.messages, again.already_done, again.receipts_sent) == (0, 1, 0)
-    assert len(SubmissionArchive(cfg.archive).history()) == 1 and len(outbox.messages) == 1
+    assert (again.messages, again.already_done, again.receipts_sent) == (0, 2, 0)
+    assert len(SubmissionArchive(cfg.archive).history()) == 1 and len(outbox.messages) == 2
 
 
 def test_cli_fetch_mail_json_and_summary(tmp_path, mailbox, outbox, monkeypatch, capsys):

@@ -216,7 +216,7 @@ def _ingest(box: Mailbox, cfg: Config, settings: Settings, as_of: date, state: M
         for m in fresh:
             if box.broken:
                 break
-            _download(box, cfg.mail, archive, m, result)
+            _download(box, cfg.mail, archive, state, m, result)
         ready = [m for m in fresh if m.ready and not m.failed]
         work = Path(tempfile.mkdtemp(prefix="taizhang-mail-"))
         try:
@@ -244,7 +244,8 @@ def _hold_unjudged(archive, msgs: list[_Incoming], error: Exception, result: Mai
                            "如反复出现请联系技术支持。")
 
 
-def _download(box: Mailbox, mc: MailConfig, archive, m: _Incoming, result: MailRunResult) -> None:
+def _download(box: Mailbox, mc: MailConfig, archive, state: MailState, m: _Incoming,
+              result: MailRunResult) -> None:
     """Take one message apart and archive its spreadsheets; never raises for a bad message."""
     import imaplib
     limit = int(mc.max_attachment_mb * 2**20)
@@ -267,6 +268,10 @@ def _download(box: Mailbox, mc: MailConfig, archive, m: _Incoming, result: MailR
             m.ready = True
             return
         _describe(m, msg, raw, archive)
+        if not m.env.message_id and state.is_processed(m.message_id):
+            m.handled = True            # no Message-ID: known by the hash of its bytes
+            result.already_done += 1
+            return
         files = extract_attachments(msg, max_bytes=limit)
         m.skipped += [SkippedFile(a.label, a.problem) for a in files if a.problem is not None]
         for att in (a for a in files if a.problem is None):

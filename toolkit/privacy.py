@@ -48,10 +48,10 @@ def mask_address(value: object) -> str:
 
 # 15- or 18-character ID numbers (also an 18-digit ID that Excel turned into a
 # number and printed as 3.30302199001011E+17 is only 15 digits of mantissa).
-_ID = re.compile(r"(?<![0-9A-Za-z])(\d{17}[\dXx]|\d{15})(?![0-9A-Za-z])")
+_ID = re.compile(r"(?<!\d)(\d{17}[\dXx]|\d{15})(?![\dXx])")
 _SCI = re.compile(r"(?<![\d.])(\d\.\d{6,})[eE]\+?(\d{1,2})(?!\d)")
 _LANDLINE = re.compile(r"(?<!\d)(0\d{2,3})[-－ ](\d{7,8})(?!\d)")
-_DIGITS = re.compile(r"(?<![\d*])(\d{7,16})(?![\d*])")
+_DIGITS = re.compile(r"(?<![\d*])(\d{7,})(?![\d*])")      # any run, however long
 
 
 def mask_text(text: object) -> str:
