@@ -162,3 +162,12 @@ def test_mask_text_never_leaves_an_id_or_phone(id_number, phone, before, after):
     assert mask_id(id_number) in masked and mask_phone(phone) in masked
     glued = mask_text(f"{before}{id_number}{phone}{after}")     # no separator at all
     assert id_number not in glued and phone not in glued
+
+
+def test_imap_folder_names_in_modified_utf7():
+    from toolkit.mail_imap import imap_utf7_decode, imap_utf7_encode
+    assert imap_utf7_encode("INBOX") == "INBOX"
+    assert imap_utf7_encode("A&B") == "A&-B"
+    assert imap_utf7_encode("台账") == "&U,CNJg-"            # RFC 3501 5.1.3: "," for "/"
+    for name in ("已处理台账", "收件箱/村级台账 2010", "A&B 东村"):
+        assert imap_utf7_decode(imap_utf7_encode(name)) == name
