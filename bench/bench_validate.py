@@ -54,23 +54,35 @@ def _generate(folder: Path, villages: int, cases: int) -> None:
 
 def calamine_floor(paths: list[Path]) -> float:
     from python_calamine import CalamineWorkbook
-    t = time.perf_counter()
-    cells = 0
-    for p in paths:
-        wb = CalamineWorkbook.from_path(str(p))
-        for name in wb.sheet_names:
-            rows = wb.get_sheet_by_name(name).to_python()
-            cells += sum(len(r) for r in rows)
-    elapsed = time.perf_counter() - t
-    print(f"floor     python-calamine, {len(paths)} files, {cells:,} cells: {elapsed:6.2f} s")
+
+    def read_all() -> int:
+        cells = 0
+        for p in paths:
+            wb = CalamineWorkbook.from_path(str(p))
+            for name in wb.sheet_names:
+                cells += sum(len(r) for r in wb.get_sheet_by_name(name).to_python())
+        return cells
+    elapsed, cells = timed("floor", read_all)
+    print(f"          python-calamine, {len(paths)} files, {cells:,} cells, one process")
     return elapsed
 
 
+def cpu_seconds() -> float:
+    """CPU time of this process and its finished children (0 where unknown)."""
+    try:
+        import resource
+    except ImportError:
+        return 0.0
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def timed(label: str, fn):
-    t = time.perf_counter()
+    """Run fn; print wall time and CPU time (this process + workers: less sensitive to a busy machine)."""
+    cpu, t = cpu_seconds(), time.perf_counter()
     result = fn()
-    elapsed = time.perf_counter() - t
-    print(f"{label:9} {elapsed:6.2f} s")
+    elapsed, used = time.perf_counter() - t, cpu_seconds() - cpu
+    print(f"{label:9} {elapsed:6.2f} s wall  {used:6.2f} s CPU")
     return elapsed, result
 
 

@@ -28,6 +28,7 @@ import tempfile
 import threading
 import time
 import traceback
+from collections import deque
 from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing.connection import wait
@@ -168,6 +169,8 @@ def _main_not_reimported():
 
 
 class _Worker:
+    """Parent-side handle of one worker process and the tickets it holds, oldest first."""
+
     def __init__(self, ctx, func_path: str, factory_arg: Any, memory_limit_mb: int | None) -> None:
         fd, self.stderr_path = tempfile.mkstemp(prefix="taizhang-worker-", suffix=".log")
         os.close(fd)
@@ -180,14 +183,25 @@ class _Worker:
         child_conn.close()
         self.ready = False
         self.retiring = False           # exits after its current reply (after a MemoryError)
-        self.ticket: int | None = None
-        self.started = 0.0
+        self.queue: deque[int] = deque()
+        self.started = 0.0              # when the oldest ticket became the one being worked on
         self.killed_for: str | None = None
         self._ps = None
 
+    @property
+    def ticket(self) -> int | None:
+        return self.queue[0] if self.queue else None
+
     def give(self, ticket: int, item: Any) -> None:
-        self.ticket, self.started = ticket, time.monotonic()
         self.conn.send(item)
+        if not self.queue:
+            self.started = time.monotonic()
+        self.queue.append(ticket)
+
+    def answered(self) -> int:
+        ticket = self.queue.popleft()
+        self.started = time.monotonic()
+        return ticket
 
     def rss(self) -> int:
         import psutil
@@ -210,13 +224,16 @@ class _Worker:
         except OSError:
             return ""
 
-    def dispose(self) -> None:
+    def ask_to_stop(self) -> None:
         if self.proc.is_alive():
             try:
                 self.conn.send(None)
             except (OSError, ValueError):
                 pass
-            self.proc.join(0.5)
+
+    def dispose(self, grace: float = 0.5) -> None:
+        self.ask_to_stop()
+        self.proc.join(grace)
         if self.proc.is_alive():
             self.proc.kill()
         self.proc.join(5)
@@ -236,7 +253,13 @@ class WorkerPool:
     ``submit`` returns a ticket; ``drain`` waits for every item and returns
     {ticket: Outcome}. Always use as a context manager: leaving it kills and
     reaps every worker, also on KeyboardInterrupt.
+
+    Each worker holds up to ``depth`` items (one being worked on, the next already
+    in its pipe) so it never waits for the parent between files; when it dies, the
+    oldest unanswered item is the one that killed it and the others go back in line.
     """
+
+    depth = 2
 
     def __init__(self, func_path: str, *, factory_arg: Any = None, workers: int = 1,
                  time_limit: float = 60, memory_limit_mb: int = 1024,
@@ -246,7 +269,7 @@ class WorkerPool:
         self.address_space_limit = address_space_limit     # False: the RSS watchdog alone
         self._ctx = multiprocessing.get_context("spawn")
         self._workers: list[_Worker] = []
-        self._pending: list[tuple[int, Any]] = []
+        self._pending: deque[int] = deque()
         self._items: dict[int, Any] = {}
         self.outcomes: dict[int, Outcome] = {}
         self._start_failures = 0
@@ -261,7 +284,7 @@ class WorkerPool:
     def submit(self, item: Any) -> int:
         ticket = len(self._items)
         self._items[ticket] = item
-        self._pending.append((ticket, item))
+        self._pending.append(ticket)
         self._dispatch()
         return ticket
 
@@ -273,8 +296,7 @@ class WorkerPool:
     def poll(self, timeout: float) -> None:
         """Handle whatever the workers said or did, waiting at most ``timeout`` seconds."""
         self._dispatch()
-        busy = [w for w in self._workers if w.ticket is not None]
-        if busy:
+        if any(w.queue for w in self._workers):
             timeout = min(timeout, _WATCH_INTERVAL)
         waitables: dict[Any, _Worker] = {}
         for w in self._workers:
@@ -293,19 +315,22 @@ class WorkerPool:
     def close(self) -> None:
         workers, self._workers = self._workers, []
         for w in workers:
+            w.ask_to_stop()
+        for w in workers:
             w.dispose()
 
     # -- internals ---------------------------------------------------------
 
     def _dispatch(self) -> None:
-        for w in self._workers:
-            if w.ready and w.ticket is None and self._pending:
-                ticket, item = self._pending.pop(0)
-                try:
-                    w.give(ticket, item)
-                except OSError:     # died between items: its sentinel will bury it
-                    w.ticket, w.ready, w.retiring = None, False, True
-                    self._pending.insert(0, (ticket, item))
+        for depth in range(1, self.depth + 1):        # first one item each, then a second
+            for w in self._workers:
+                if self._pending and w.ready and len(w.queue) < depth:
+                    ticket = self._pending.popleft()
+                    try:
+                        w.give(ticket, self._items[ticket])
+                    except OSError:     # died between items: its sentinel will bury it
+                        self._pending.appendleft(ticket)
+                        w.ready, w.retiring = False, True
         waiting = len(self._pending) - sum(1 for w in self._workers if not w.ready)
         while waiting > 0 and len(self._workers) < self.max_workers:
             rlimit = self.memory_limit_mb if self.address_space_limit else None
@@ -329,9 +354,9 @@ class WorkerPool:
             return
         if kind == "fatal":
             raise RuntimeError(f"读取程序 {self.func_path}({self.factory_arg or ''}) 无法加载：\n{msg[1]}")
-        ticket, w.ticket = w.ticket, None
-        if ticket is None:
+        if not w.queue:
             return
+        ticket = w.answered()
         if kind == ERROR:
             log.warning("reading %s failed: %s\n%s", self._items[ticket], msg[1], msg[2])
             self.outcomes[ticket] = Outcome(ERROR, detail=msg[1])
@@ -342,34 +367,33 @@ class WorkerPool:
             self.outcomes[ticket] = Outcome(OK, value=msg[1])
 
     def _buried(self, w: _Worker) -> None:
-        """A worker is gone: its current item gets the blame, a new worker the rest."""
+        """A worker is gone: its current item gets the blame, the rest go back in line."""
         self._workers.remove(w)
         tail = w.stderr_tail()
-        ticket, code = w.ticket, w.proc.exitcode
+        code = w.proc.exitcode
         w.dispose()
-        if ticket is None:
-            if not w.ready and not w.retiring:
-                self._start_failures += 1
-                if self._start_failures >= 3:
-                    raise RuntimeError(f"读取进程无法启动（退出代码 {code}）：{tail[-500:]}")
-            return
-        status = w.killed_for or (MEMORY if any(m in tail for m in _MEMORY_WORDS) else CRASHED)
-        detail = f"exit code {code}" + (f": {tail.strip()[-300:]}" if tail.strip() else "")
-        log.warning("worker died on %s (%s, %s)", self._items[ticket], status, detail)
-        self.outcomes[ticket] = Outcome(status, detail=detail)
+        queue = list(w.queue)
+        if queue and not w.retiring:
+            ticket = queue.pop(0)
+            status = w.killed_for or (MEMORY if any(m in tail for m in _MEMORY_WORDS) else CRASHED)
+            detail = f"exit code {code}" + (f": {tail.strip()[-300:]}" if tail.strip() else "")
+            log.warning("worker died on %s (%s, %s)", self._items[ticket], status, detail)
+            self.outcomes[ticket] = Outcome(status, detail=detail)
+        elif not queue and not w.ready and not w.retiring:
+            self._start_failures += 1
+            if self._start_failures >= 3:
+                raise RuntimeError(f"读取进程无法启动（退出代码 {code}）：{tail[-500:]}")
+        self._pending.extendleft(reversed(queue))
 
     def _watch(self) -> None:
         now = time.monotonic()
         for w in self._workers:
-            if w.ticket is None or w.killed_for:
-                continue
-            if now - w.started > self.time_limit:
+            if w.queue and not w.killed_for and now - w.started > self.time_limit:
                 w.kill(TIMEOUT)
         if now - self._last_watch < _WATCH_INTERVAL:
             return
         self._last_watch = now
         limit = self.memory_limit_mb * 2**20
         for w in self._workers:
-            if w.ticket is not None and not w.killed_for and w.rss() > limit:
+            if w.queue and not w.killed_for and w.rss() > limit:
                 w.kill(MEMORY)
-
