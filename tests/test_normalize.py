@@ -72,7 +72,6 @@ def test_check_digit_examples():
     assert id_check_digit("44052418800101001") == "4"
 
 
-seventeen = st.text(alphabet="0123456789", min_size=17, max_size=17)
 birth = st.dates(min_value=date(1900, 1, 1), max_value=date(2009, 12, 31))
 
 

@@ -494,3 +494,17 @@ def test_bracketed_notes_after_headers_are_ignored(tmp_path):
     lg = read_ledger(path)
     assert [lg.columns.get(k) for k in ("case_id", "petitioner", "matter", "phone", "first_petition_date",
                                          "extension_days", "status")] == list(range(7))
+
+
+def test_a_ledger_sheet_named_like_instructions_is_read_when_it_is_the_only_one(tmp_path):
+    path = write_ledger(tmp_path / "x.xlsx", sheet_name="台账（含填表说明）")
+    lg = read_ledger(path)
+    assert lg.sheet == "台账（含填表说明）" and lg.n_cases == 3
+
+
+def test_workbook_with_only_the_marker_sheet(tmp_path):
+    path = write_rows(tmp_path / "x.xlsx", {F.TEMPLATE_MARKER_SHEET: [["taizhang", "1"], ["village", "东村"]]})
+    lg = read_ledger(path)
+    assert (lg.village, lg.village_source) == ("东村", "marker")
+    assert codes(lg) == [("no_ledger_sheet", None)] and lg.n_cases == 0
+    assert list(lg.cases.columns) == list(F.ALL_INPUT_KEYS)

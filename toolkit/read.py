@@ -23,7 +23,7 @@ from pathlib import Path
 
 from . import fields as F
 from .dates import parse_date_value
-from .issues import Issue, make_issue
+from .issues import make_issue
 from .ledger import Ledger, cell_ref
 from .normalize import clean_text, fold_code, normalize_id_number, number_to_digits
 
@@ -293,19 +293,22 @@ def read_workbook(wb, ledger: Ledger) -> None:
     marker_village = None
     if F.TEMPLATE_MARKER_SHEET in wb.sheet_names:
         marker_village = _read_marker(wb, ledger)
-    candidates = [m for m in metas if m.typ == SheetTypeEnum.WorkSheet
-                  and m.name != F.TEMPLATE_MARKER_SHEET and not _is_instructions(m.name)]
-    chosen = _choose_sheet(wb, candidates, SheetVisibleEnum.Visible)
+    sheets = [m for m in metas if m.typ == SheetTypeEnum.WorkSheet and m.name != F.TEMPLATE_MARKER_SHEET]
+    chosen = _choose_sheet(wb, [m for m in sheets if not _is_instructions(m.name)],
+                           SheetVisibleEnum.Visible)
+    if chosen is None:      # a sheet named like 说明 is a ledger only when nothing else is
+        chosen = _choose_sheet(wb, [m for m in sheets if _is_instructions(m.name)],
+                               SheetVisibleEnum.Visible)
     if chosen is None:
-        visible = [m.name for m in metas if m.visible == SheetVisibleEnum.Visible
-                   and m.name != F.TEMPLATE_MARKER_SHEET] or wb.sheet_names
-        if not visible:
-            ledger.issues.append(make_issue("no_ledger_sheet", file=str(ledger.path)))
-            return
-        ledger.sheet = next((n for n in visible if not _is_instructions(n)), visible[0])
-        _missing_columns(ledger, {})
-        _identify_village(ledger, marker_village, [], {})
+        visible = [m.name for m in sheets if m.visible == SheetVisibleEnum.Visible] \
+            or [m.name for m in sheets]
         ledger.cases = _frame({}, [])
+        if visible:
+            ledger.sheet = next((n for n in visible if not _is_instructions(n)), visible[0])
+            _missing_columns(ledger, {})
+        else:
+            ledger.issues.append(make_issue("no_ledger_sheet", file=str(ledger.path)))
+        _identify_village(ledger, marker_village, [], {})
         return
     sheet, rows, anchor = chosen
     ledger.sheet = sheet.name
@@ -343,6 +346,8 @@ def _read_marker(wb, ledger: Ledger) -> str | None:
 
 def _choose_sheet(wb, candidates, visible_enum):
     """(sheet, rows, header row) of the best-scoring candidate, or None if none has a header."""
+    if not candidates:
+        return None
     if len(candidates) == 1:
         sheet = wb.get_sheet_by_name(candidates[0].name)
         rows = sheet.to_python(skip_empty_area=False)
@@ -690,7 +695,6 @@ def _ticks(key: str, raw: list, problems: list) -> list:
 
 # --- the village -------------------------------------------------------------------
 _LABEL_TAIL = re.compile(r"^\s*(?:[（(][^）)]{0,8}[）)])?\s*[:：]?\s*")
-_VILLAGE_END = ("社区", "村", "居")
 _STOP_WORDS = F.REPORTER_LABELS + F.REPORT_DATE_LABELS + ("填表人", "联系电话", "审核人", "负责人")
 _FILE_VILLAGE = re.compile(r"[\u4e00-\u9fff]{1,15}?(?:社区|村|居)")
 
