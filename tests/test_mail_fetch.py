@@ -166,6 +166,8 @@ def test_messages_from_every_client_and_every_bad_case(tmp_path, mailbox, outbox
     mailbox.append(build_message(sender=ADDR["东村"], subject="工具", attachments=[("setup.exe", b"MZ\x90\x00" * 10)]))
     mailbox.append(build_message(sender=ADDR["北村"], subject="大表格",
                                  attachments=[("北村大表.xlsx", b"PK\x03\x04" + bytes(200_000))]))
+    mailbox.append(build_message(sender=ADDR["北村"], subject="巨大邮件",     # not even downloaded
+                                 attachments=[("北村巨表.xlsx", b"PK\x03\x04" + bytes(2_000_000))]))
     mailbox.append(b"From: " + ADDR["南村"].encode() + b"\r\nSubject: broken\r\nMessage-ID: <broken@x>\r\n"
                    b"MIME-Version: 1.0\r\nContent-Type: multipart/mixed\r\n\r\nno boundary at all\r\n")
     mailbox.append(build_message(sender=ADDR["新桥村"], subject="只有正文"))
@@ -186,19 +188,20 @@ def test_messages_from_every_client_and_every_bad_case(tmp_path, mailbox, outbox
     assert got == {}
     skipped = {(s["file"], s["code"]) for s in result.skipped}
     assert skipped == {("西村台账.zip/说明.txt", "not_spreadsheet"), ("setup.exe", "not_spreadsheet"),
-                       ("北村大表.xlsx", "attachment_too_large"), ("", "malformed_message"),
+                       ("北村大表.xlsx", "attachment_too_large"), ("巨大邮件", "attachment_too_large"),
+                       ("", "malformed_message"),
                        ("", "no_attachment")}
     held = {f["sender"]: f["message"] for f in result.files if f["outcome"] == "held"}
     assert "stranger@qq.com" in held["stranger@qq.com"] and "北村" in held[ADDR["南村"]]
     assert result.exit_code == 1
     # every message flagged, none deleted
     flags = mailbox.messages()
-    assert len(flags) == 16 and all(KEYWORD in f and "\\Deleted" not in f for _, f in flags)
+    assert len(flags) == 17 and all(KEYWORD in f and "\\Deleted" not in f for _, f in flags)
     # receipts: one per message (新桥村 is told nothing was attached), none to the auto-reply
     by_to = {}
     for _, to, raw in outbox.messages:
         by_to.setdefault(to[0], []).append(email.message_from_bytes(raw, policy=email.policy.default))
-    assert sum(len(v) for v in by_to.values()) == 15
+    assert sum(len(v) for v in by_to.values()) == 16
     assert not any("休假" in m["Subject"] for v in by_to.values() for m in v)
     stranger = body_of(by_to["stranger@qq.com"][0])
     assert "暂存" in stranger and not list(by_to["stranger@qq.com"][0].iter_attachments())

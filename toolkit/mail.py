@@ -251,7 +251,7 @@ def _download(box: Mailbox, mc: MailConfig, archive, state: MailState, m: _Incom
     limit = int(mc.max_attachment_mb * 2**20)
     try:
         if m.env.size > 6 * limit + 2**20:          # far beyond any allowed attachment
-            raw = _header_block(box, m.env.uid)
+            raw = box.fetch(m.env.uid, header_only=True)
             _describe(m, _headers_only(raw), raw, archive)
             m.skipped.append(SkippedFile(m.subject, make_issue(
                 "attachment_too_large", file=f"邮件“{m.subject}”", size=f"{m.env.size / 2**20:.1f}",
@@ -293,12 +293,6 @@ def _download(box: Mailbox, mc: MailConfig, archive, state: MailState, m: _Incom
         log.exception("message %s", m.env.uid)
         result.problems.append(f"邮件 UID {m.env.uid}（{m.subject or '主题未知'}）处理出错：{e}。"
                                "下次收取时重试；如反复出现请联系技术支持。")
-
-
-def _header_block(box: Mailbox, uid: int) -> bytes:
-    from .mail_imap import _fetch_items
-    data = box._ok(*box.imap.uid("FETCH", str(uid), "(UID BODY.PEEK[HEADER])"), "读取邮件头失败")
-    return next((lit for _, lit in _fetch_items(data) if lit is not None), b"")
 
 
 def _headers_only(raw: bytes):

@@ -234,8 +234,10 @@ class Mailbox:
                 out.append(Envelope(uid, _int_after(meta, rb"RFC822\.SIZE (\d+)") or 0, when, mid))
         return out
 
-    def fetch(self, uid: int) -> bytes:
-        data = self._ok(*self.imap.uid("FETCH", str(uid), "(UID BODY.PEEK[])"), "下载邮件失败")
+    def fetch(self, uid: int, *, header_only: bool = False) -> bytes:
+        """The whole message (or only its header block), leaving \\Seen as it was."""
+        part = "BODY.PEEK[HEADER]" if header_only else "BODY.PEEK[]"
+        data = self._ok(*self.imap.uid("FETCH", str(uid), f"(UID {part})"), "下载邮件失败")
         for meta, literal in _fetch_items(data):
             if literal is not None:
                 return literal
