@@ -262,13 +262,13 @@ def ledger_from_values(book_name: str, sheet_name: str, grid: list[list],
     file name); ``marker`` is the template's hidden marker sheet, if the book has one.
     """
     from .ledger import Ledger
-    from .read import _read_workbook
+    from .read import read_workbook
 
     sheets = {sheet_name: grid}
     if marker is not None:
         sheets[F.TEMPLATE_MARKER_SHEET] = marker
     ledger = Ledger(path=Path(book_name))
-    _read_workbook(_GridWorkbook(sheets), ledger)
+    read_workbook(_GridWorkbook(sheets), ledger)
     return ledger
 
 

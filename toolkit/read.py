@@ -328,7 +328,6 @@ def read_workbook(wb, ledger: Ledger) -> None:
     ledger.cases = _frame(data, index)
 
 
-_read_workbook = read_workbook   # the name toolkit.macros imported first
 
 
 def _is_instructions(name: str) -> bool:
