@@ -351,3 +351,22 @@ def far_cell_xls(path: Path, source: Path) -> Path:
         struct.pack_into("<HH", data, last + 4, 65535, 255)
         ole.write_stream("Workbook", bytes(data))
     return path
+
+
+def encrypted_xls(path: Path, source: Path) -> Path:
+    """Copy an .xls and turn its WRITEACCESS record into a FILEPASS (RC4) one, as Excel's
+    "encrypt with password" leaves it (the rest stays readable: only the marker matters here)."""
+    import olefile
+    import shutil
+    shutil.copyfile(source, path)
+    with olefile.OleFileIO(str(path), write_mode=True) as ole:
+        data = bytearray(ole.openstream("Workbook").read())
+        pos = 0
+        while pos + 4 <= len(data):
+            rtype, size = struct.unpack_from("<HH", data, pos)
+            if rtype == 0x005C:                              # WRITEACCESS
+                struct.pack_into("<HHH", data, pos, 0x002F, size, 1)
+                break
+            pos += 4 + size
+        ole.write_stream("Workbook", bytes(data))
+    return path

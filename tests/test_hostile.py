@@ -126,11 +126,13 @@ def test_sandbox_holds_without_preflight(tmp_path, huge_string_xlsx):
 @pytest.mark.slow
 @pytest.mark.libreoffice
 @needs_soffice
-def test_legacy_xls_good_and_far_cell(tmp_path):
+def test_legacy_xls_good_far_cell_and_encrypted(tmp_path):
     source = hf.good_workbook(tmp_path / "西村.xlsx")
     [xls] = hf.to_xls([source], tmp_path)
     far = hf.far_cell_xls(tmp_path / "远处.xls", xls)
-    good_lg, far_lg = read_ledgers([xls, far], reader=READER)
+    locked = hf.encrypted_xls(tmp_path / "加密.xls", xls)
+    good_lg, far_lg, locked_lg = read_ledgers([xls, far, locked], reader=READER)
     assert good_lg.readable, good_lg.issues
     [issue] = far_lg.issues
     assert issue.code == "too_large" and "IV65536" in issue.message and "台账" in issue.message
+    assert [i.code for i in locked_lg.issues] == ["encrypted"]

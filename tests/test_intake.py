@@ -138,6 +138,8 @@ def test_grid_limits(tmp_path, cells, word):
     '<worksheet {ns}><sheetData><row r="1048576"><c/>' + "<c/>" * 2100 + '</row></sheetData></worksheet>',
     '<worksheet {ns}><sheetData><row r="1"><c r="xfd1048576"/></row></sheetData></worksheet>',
     '<worksheet {ns}><sheetData><row r="1"><c\n r = "XFD1048576"/></row></sheetData></worksheet>',
+    "<!--" + "填充" * 3000 + '--><worksheet {ns}><sheetData><row r="1"><c r="XFD1048576"/></row>'
+    "</sheetData></worksheet>",                                  # root element beyond the first 4 KB
 ])
 def test_far_cells_in_unusual_spellings(tmp_path, sheet):
     ns = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'

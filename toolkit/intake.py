@@ -378,10 +378,10 @@ class _PartScanner:
         self._xml = stripped.startswith(b"<")
         if not self._xml:
             return
-        root = _root(stripped)
-        if self.kind == "xlsx" and root in (b"worksheet", b"dialogsheet", b"macrosheet"):
+        root = _root(stripped)             # None: not within the first 4 KB, so measure it too
+        if self.kind == "xlsx" and root in (None, b"worksheet", b"dialogsheet", b"macrosheet"):
             self.grid = _SheetGrid(self.name)
-        elif self.kind == "ods" and root == b"document-content":
+        elif self.kind == "ods" and root in (None, b"document-content"):
             self.grid = _OdsGrid(self.name)
         self._scan(text, final)
 
@@ -398,7 +398,8 @@ class _PartScanner:
         self._carry = buf[cut:][:4096]
         chunk = buf[:cut]
         if _DTD.search(chunk):
-            raise _Refused("unreadable", f"其中 {self.name} 含有 DTD/实体声明，正常表格不会有，疑似恶意文件；请勿打开，请报送人重新制作")
+            raise _Refused("unreadable", f"其中 {self.name} 含有 DTD/实体声明，正常表格不会有，"
+                                         "疑似恶意文件；请勿打开，请报送人重新制作")
         if self.grid is not None:
             self.grid.feed(chunk)
 
@@ -588,7 +589,7 @@ def _xml_unescape(s: str) -> str:
 
 _BIFF_CELLS = {0x0006, 0x00FD, 0x0201, 0x0203, 0x0204, 0x0205, 0x027E, 0x00D6, 0x0406}
 _BIFF_MULTI = {0x00BD, 0x00BE}         # MULRK, MULBLANK: row, first col, ..., last col
-_BIFF_BOF, _BIFF_DIM, _BIFF_SHEET = 0x0809, 0x0200, 0x0085
+_BIFF_BOF, _BIFF_DIM, _BIFF_SHEET, _BIFF_FILEPASS = 0x0809, 0x0200, 0x0085, 0x002F
 
 
 def _check_ole(path: Path) -> None:
@@ -641,6 +642,8 @@ def _check_biff(data: bytes) -> None:
             if rtype in _BIFF_MULTI and size >= 6:
                 col = unpack("<H", data, body + size - 2)[0]
             grid.rows, grid.cols = max(grid.rows, row + 1), max(grid.cols, col + 1)
+        elif rtype == _BIFF_FILEPASS:                  # msoffcrypto missed it: still encrypted
+            raise _Refused("encrypted")
         elif grid is not None and rtype == _BIFF_DIM and size >= 12:
             _, rmac, _, cmac = unpack("<IIHH", data, body)
             grid.declared = (rmac, cmac)
