@@ -226,7 +226,7 @@ def _check_zip(path: Path) -> None:
             raise _Refused("too_large", f"压缩包内有 {len(infos)} 个部件，远多于正常表格")
         kind = _zip_kind(raw, infos)
         if sum(i.file_size for i in infos) > MAX_UNCOMPRESSED:   # a claim may only refuse
-            raise _Refused("too_large", f"解压后超过 {_mb(MAX_UNCOMPRESSED)}")
+            raise _Refused("too_large", f"解压后超过 {_mb(MAX_UNCOMPRESSED)}，远超正常台账，疑似“压缩炸弹”")
         total = 0
         for info in infos:
             total = _scan_member(raw, info, kind, total, zf)
