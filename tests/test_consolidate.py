@@ -11,7 +11,7 @@ from python_calamine import CalamineWorkbook
 
 from ledger_factory import sample_case, write_ledger
 from toolkit.archive import SubmissionArchive
-from toolkit.consolidate import ConsolidationBusy, consolidate, run_lock
+from toolkit.consolidate import ConsolidationBusy, ParseCache, consolidate, run_lock
 from toolkit.settings import RosterEntry, Settings
 
 AS_OF = date(2010, 10, 20)
@@ -65,6 +65,8 @@ def test_good_faulty_and_hostile_files(town):
     (town.inbox / "截断.xlsx").write_bytes(good[: len(good) // 2])
 
     result = town.run()
+    again = town.run()                      # a daily re-run: parsed files come from the cache
+    assert again.villages == result.villages and again.rejected == result.rejected
     d = result.to_dict()
     assert json.loads(json.dumps(d, ensure_ascii=False)) == d
     assert list(d) == ["master", "as_of", "cases", "overdue", "due_soon", "villages", "rejected",
@@ -93,7 +95,10 @@ def test_good_faulty_and_hostile_files(town):
     assert reports["东村"]["报送情况"] == "已报" and reports["东村"]["联系人"] == "陈建国"
     assert reports["北村"]["报送情况"] == "未报"
     assert {r["文件"] for r in town.sheet("报送情况") if r["报送情况"] == "被拒收"} == {"假表.xlsx", "截断.xlsx"}
-    assert [r["村（社区）"] for r in town.sheet("汇总")] == ["东村", "西村", "南村", "合计"]
+    summary = town.sheet("汇总")
+    assert [r["村（社区）"] for r in summary] == ["东村", "西村", "南村", "合计"]
+    assert summary[0]["填报日期"] == date(2010, 9, 18) and summary[0]["采用文件"] == "东村.xlsx"
+    assert reports["东村"]["填报日期"] == date(2010, 9, 18)
     assert town.archive.verify() == []
 
 
@@ -157,3 +162,16 @@ def test_missing_inbox_is_a_clear_error(town):
     with pytest.raises(ConsolidationError, match="收件夹"):
         consolidate(town.root / "nowhere", town.out, as_of=AS_OF, settings=SETTINGS,
                     archive_root=town.root / "archive")
+
+
+def test_parse_cache_follows_the_reader(tmp_path, monkeypatch):
+    from toolkit.ledger import Ledger
+    cache = ParseCache(tmp_path / "parsed")
+    cache.put("ab" * 32, Ledger(tmp_path / "东村.xlsx", village="东村"))
+    cache.put("cd" * 32, Ledger(tmp_path / "坏.xlsx", readable=False))      # never kept
+    assert cache.get("ab" * 32).village == "东村" and cache.get("cd" * 32) is None
+    monkeypatch.setattr(ParseCache, "MODULES", ("read", "a_changed_reader"))
+    newer = ParseCache(tmp_path / "parsed")
+    assert newer.get("ab" * 32) is None
+    newer.put("ef" * 32, Ledger(tmp_path / "西村.xlsx"))
+    assert [p.name for p in (tmp_path / "parsed").iterdir()] == [newer.folder.name]

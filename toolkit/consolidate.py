@@ -169,6 +169,7 @@ class _Run:
         self.result = ConsolidationResult(master=None, as_of=as_of)
         self.ledgers: dict[int, Ledger] = {}
         self.rejected: list[Submission] = []
+        self.cache = ParseCache(state_dir / "parsed")
         self.computed: dict[int, object] = {}
 
     def execute(self, inbox: Path | None) -> ConsolidationResult:
@@ -229,22 +230,36 @@ class _Run:
 
     # --- reading --------------------------------------------------------------------
     def _read(self, subs: Sequence[Submission]) -> None:
-        """Read archived originals under their own file names (the reader may need them)."""
+        """Read archived originals under their own file names (the reader may need them).
+
+        An original never changes, so what the reader made of it is kept (ParseCache)
+        and the daily run re-reads only what is new or what a newer reader would see
+        differently.
+        """
         from .intake import read_ledgers
         if not subs:
             return
         self.progress("读取台账", 0, len(subs))
-        with tempfile.TemporaryDirectory(prefix="taizhang-") as work:
-            paths = [_materialise(s, Path(work)) for s in subs]
-            ledgers = read_ledgers(paths)
-        for sub, lg, path in zip(subs, ledgers, paths):
-            lg.path = Path(sub.filename)
-            for i in lg.issues:    # messages name the file as the village sent it
-                i.file = sub.filename
-                i.message = i.message.replace(str(path), sub.filename)
-            if lg.readable and not lg.village:
-                lg.village = Path(sub.filename).stem
-            self.ledgers[sub.id] = lg
+        todo = []
+        for sub in subs:
+            lg = self.cache.get(sub.sha256)
+            if lg is None:
+                todo.append(sub)
+            else:
+                self.ledgers[sub.id] = lg
+        if todo:
+            with tempfile.TemporaryDirectory(prefix="taizhang-") as work:
+                paths = [_materialise(s, Path(work)) for s in todo]
+                ledgers = read_ledgers(paths)
+            for sub, lg, path in zip(todo, ledgers, paths):
+                lg.path = Path(sub.filename)
+                for i in lg.issues:    # messages name the file as the village sent it
+                    i.file = sub.filename
+                    i.message = i.message.replace(str(path), sub.filename)
+                if lg.readable and not lg.village:
+                    lg.village = Path(sub.filename).stem
+                self.ledgers[sub.id] = lg
+                self.cache.put(sub.sha256, lg)
         self.progress("读取台账", len(subs), len(subs))
 
     def _check(self, subs: Sequence[Submission]) -> None:
@@ -322,11 +337,12 @@ class _Run:
 
     def _reject_list(self, inbox_subs: Sequence[Submission], pending: Sequence[Submission]) -> None:
         seen = set()
+        now = {s.id: s for s in self.archive.history()}
         for sub in [*pending, *inbox_subs]:
             if sub.id in seen:
                 continue
             seen.add(sub.id)
-            fresh = self.archive.get(sub.id)
+            fresh = now.get(sub.id)
             if fresh is not None and fresh.outcome == "rejected":
                 self.result.rejected.append({"file": fresh.filename, "code": fresh.code,
                                              "message": fresh.message})
@@ -345,7 +361,8 @@ class _Run:
     # --- vanished cases ---------------------------------------------------------------
     def _vanished(self, counted: dict[str, Submission]) -> list[dict]:
         found = []
-        pairs = [(v, cur, self.archive.previous_counted(cur)) for v, cur in counted.items()]
+        history = self.archive.history()
+        pairs = [(v, cur, self.archive.previous_counted(cur, history)) for v, cur in counted.items()]
         pairs = [(v, cur, prev) for v, cur, prev in pairs if prev is not None]
         unknown = [prev for _, _, prev in pairs if prev.case_index is None and prev.id not in self.ledgers]
         self._read(unknown)        # only submissions judged by an older version or another tool
@@ -368,7 +385,7 @@ class _Run:
         from .report import issue_rows
         self.progress("整理总台账", 0, 1)
         cases = self._case_table(counted)
-        columns = tuple(self.settings.township_columns)
+        columns = self._township_columns()
         values, extra = read_township_values(self.out, columns)
         if extra:
             self.result.notes.append(f"上一版总台账中的列“{'、'.join(extra)}”不在设置的乡级列中，"
@@ -385,6 +402,15 @@ class _Run:
         return MasterBook(as_of=self.as_of, township=self.settings.campaign.township, cases=cases,
                           township_columns=columns, reports=reports, issues=issue_rows(shown),
                           changes=changes)
+
+    def _township_columns(self) -> tuple[str, ...]:
+        from .master import CASE_COLUMNS, CHANGE_COLUMNS
+        ours = {h for _, h, _ in CASE_COLUMNS} | set(CHANGE_COLUMNS)
+        clash = [c for c in self.settings.township_columns if c in ours]
+        if clash:
+            self.result.notes.append(f"设置的乡级列“{'、'.join(clash)}”与总台账已有的列同名，未单独列出；"
+                                     f"请在设置工作簿中改用其他列名（如“乡级{clash[0]}”）。")
+        return tuple(dict.fromkeys(c for c in self.settings.township_columns if c not in ours))
 
     def _case_table(self, counted: dict[str, Submission]):
         import pandas as pd
@@ -451,6 +477,64 @@ class _Run:
         os.replace(tmp, path)
 
 
+# --- what the reader made of each original ----------------------------------------------
+class ParseCache:
+    """Ledgers as read (before validation), by the original's hash and the reader's code.
+
+    Validation and computing depend on the date and the settings and always run;
+    reading depends only on the bytes and the reader, so it is done once per file.
+    A change to any reading module starts a new cache (the old one is removed).
+    Unreadable results are not kept: a time-out may depend on how busy the PC was.
+    """
+    MODULES = ("read", "intake", "dates", "normalize", "fields", "ledger", "issues", "sandbox")
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.folder = self.root / _reader_version(self.MODULES)
+
+    def get(self, sha: str) -> Ledger | None:
+        import pickle
+        try:
+            with open(self.folder / f"{sha}.pickle", "rb") as f:
+                lg = pickle.load(f)
+            return lg if isinstance(lg, Ledger) else None
+        except Exception:          # missing, torn by a crash, or from another version
+            return None
+
+    def put(self, sha: str, ledger: Ledger) -> None:
+        import pickle
+        if not ledger.readable:
+            return
+        try:
+            if not self.folder.exists():
+                shutil.rmtree(self.root, ignore_errors=True)    # results of an older reader
+                self.folder.mkdir(parents=True)
+            tmp = self.folder / f".{sha}.{os.getpid()}.tmp"
+            tmp.write_bytes(pickle.dumps(ledger, protocol=pickle.HIGHEST_PROTOCOL))
+            os.replace(tmp, self.folder / f"{sha}.pickle")
+        except OSError:
+            pass                   # a cache that cannot be written only costs time
+
+
+def _reader_version(modules: Sequence[str]) -> str:
+    import hashlib
+    import sys
+    digest = hashlib.sha256(sys.version.encode())
+    here = Path(__file__).resolve().parent
+    for name in modules:
+        try:
+            digest.update((here / f"{name}.py").read_bytes())
+        except OSError:
+            digest.update(name.encode())
+    from importlib import metadata
+    for dist in ("pandas", "python-calamine"):
+        try:
+            digest.update(f"{dist} {metadata.version(dist)}".encode())
+        except metadata.PackageNotFoundError:
+            pass
+    return digest.hexdigest()[:16]
+
+
 # --- helpers ---------------------------------------------------------------------------
 _BAD_NAME = re.compile(r'[<>:"/\\|?*\x00-\x1f]')
 
@@ -470,6 +554,8 @@ def _materialise(sub: Submission, work: Path) -> Path:
     folder.mkdir()
     target = folder / name
     try:
+        if os.name == "nt":      # a link shares the read-only attribute: cleanup would fail
+            raise OSError("copy on Windows")
         os.link(sub.stored_path, target)
     except OSError:
         shutil.copyfile(sub.stored_path, target)
@@ -607,6 +693,11 @@ def _when(iso: str | None) -> str:
     return (iso or "").replace("T", " ")[:16]
 
 
+def _report_date(lg: Ledger | None):
+    d = getattr(lg, "report_date", None)
+    return d if isinstance(d, date) else None
+
+
 def _report_row(village: str, entry, good: Submission | None, last: Submission | None,
                 ledgers: dict[int, Ledger]) -> dict:
     row = {"村（社区）": village, "联系人": entry.contact if entry else "",
@@ -614,11 +705,16 @@ def _report_row(village: str, entry, good: Submission | None, last: Submission |
     shown = last or good
     if shown is not None:
         lg = ledgers.get(shown.id)
-        row.update({"最近报送时间": _when(shown.received), "来源": SOURCE_LABELS.get(shown.source, shown.source),
+        row.update({"最近报送时间": _when(shown.received),
+                    "来源": SOURCE_LABELS.get(shown.source, shown.source),
                     "文件": shown.filename, "结果": OUTCOME_LABELS.get(shown.outcome, shown.outcome),
+                    "填报日期": _report_date(lg),
                     "案件数": lg.n_cases if lg is not None and lg.readable else shown.cases,
                     "错误": lg.errors if lg is not None else shown.errors,
                     "提醒": lg.warnings if lg is not None else shown.warnings})
+    if good is not None:    # what the master uses (汇总 shows it)
+        row.update({"_counted_file": good.filename, "_counted_received": _when(good.received),
+                    "_counted_report_date": _report_date(ledgers.get(good.id))})
     notes = []
     if entry is None:
         notes.append("不在名册中：请在设置工作簿“名册”中核对村名")

@@ -15,12 +15,13 @@ columns the township types into it (督办意见 …) survive a rebuild.
 """
 from __future__ import annotations
 
+import numbers
 import os
 import shutil
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 from .fields import (ALERT_CLOSED, ALERT_DUE_SOON, ALERT_OVERDUE, ALERT_SUSPENDED, CHECKLISTS,
                      COMPUTED, FIELDS, header_for)
@@ -50,11 +51,12 @@ _WIDTH = {"text": 14, "date": 11, "int": 7, "tick": 6}
 _WIDE = {"matter": 30, "progress": 30, "measures": 24, "stability_measures": 20, "plan": 20,
          "address": 20, "id_number": 20, "source_file": 22, "missing_items": 28, "can_close": 20,
          "flags": 30, "responsible_unit": 16, "remarks": 16, "in_scope": 10, "phone": 13}
+_TEXT_KEYS = ("case_id", "id_number", "phone")
 ALERT_ORDER = {ALERT_OVERDUE: 0, ALERT_DUE_SOON: 1}
 _ALERT_COLOURS = {ALERT_OVERDUE: ("#FFC7CE", "#9C0006"), ALERT_DUE_SOON: ("#FFEB9C", "#9C5700"),
                   ALERT_CLOSED: ("#C6EFCE", "#006100"), ALERT_SUSPENDED: ("#D9D9D9", "#595959")}
 
-REPORT_COLUMNS = ("村（社区）", "联系人", "报送情况", "最近报送时间", "来源", "文件", "结果", "案件数",
+REPORT_COLUMNS = ("村（社区）", "联系人", "报送情况", "最近报送时间", "来源", "文件", "结果", "填报日期", "案件数",
                   "错误", "提醒", "说明")
 CHANGE_COLUMNS = ("变更类型", "村（社区）", "案件编号", "信访人", "原状态", "现状态", "来源文件", "说明")
 
@@ -176,8 +178,9 @@ def summary_rows(cases, reports: Sequence[dict]) -> list[dict]:
         for grp in CHECKLISTS:
             row[f"{grp.header}完成率"] = _ratio(list(g[f"{grp.key}_done"]))
         row["错误"] = int(sum(int(x or 0) for x in g["n_errors"])) if "n_errors" in g else 0
-        row["最近报送时间"] = rep.get("最近报送时间", "")
-        row["文件"] = rep.get("文件", "")
+        row["填报日期"] = rep.get("_counted_report_date")       # the counted sheet's own date
+        row["收到时间"] = rep.get("_counted_received", "")
+        row["采用文件"] = rep.get("_counted_file", "")
         out.append(row)
     return out
 
@@ -186,7 +189,8 @@ def alert_rows(cases) -> list[dict]:
     """逾期 then 临期, most urgent (fewest working days left, earliest deadline) first."""
     if not len(cases):
         return []
-    hot = cases[cases["alert"].isin(list(ALERT_ORDER))]
+    hot = cases.loc[cases["alert"].isin(list(ALERT_ORDER)), [k for k in _ALERT_KEYS.values()
+                                                              if k in cases.columns]]
     recs = hot.to_dict("records")
     far = date.max
 
@@ -201,7 +205,7 @@ def alert_rows(cases) -> list[dict]:
 class _Styles:
     def __init__(self, wb) -> None:
         f = wb.add_format
-        self.title = f({"bold": True, "font_size": 16, "align": "center", "valign": "vcenter"})
+        self.title = f({"bold": True, "font_size": 16, "valign": "vcenter"})
         self.head = f({"bold": True, "bg_color": "#D9E1F2", "border": 1, "text_wrap": True,
                        "align": "center", "valign": "vcenter"})
         self.head_township = f({"bold": True, "bg_color": "#FCE4D6", "border": 1, "text_wrap": True,
@@ -234,39 +238,20 @@ def _hf(text: str) -> str:
 
 
 def _title(ws, st: _Styles, text: str, ncols: int) -> None:
+    """The dated title in A1, left-aligned so it shows on the first printed page too."""
     ws.set_row(0, 28)
-    if ncols > 1:
-        ws.merge_range(0, 0, 0, ncols - 1, text, st.title)
-    else:
-        ws.write_string(0, 0, text, st.title)
-
-
-def _cell_writer(ws, st: _Styles, kind: str) -> Callable[[int, int, object], None]:
-    """Write one value by column kind; village text always as a string."""
-    def write(r: int, c: int, v: object) -> None:
-        if v is None or v == "" or (isinstance(v, float) and v != v):
-            return
-        if kind == "tick":
-            if v is True:
-                ws.write_string(r, c, "√", st.tick)
-        elif kind == "date" and isinstance(v, (date, datetime)):
-            ws.write_datetime(r, c, v, st.date)
-        elif kind == "int" and isinstance(v, (int, float)) and not isinstance(v, bool):
-            ws.write_number(r, c, v, st.int)
-        else:
-            _write_any(ws, st, r, c, v)
-    return write
+    ws.write_string(0, 0, text, st.title)
 
 
 def _write_any(ws, st: _Styles, r: int, c: int, v: object, fmt=None) -> None:
     """Dates as dates, numbers as numbers, everything else as text (never a formula)."""
     if isinstance(v, (date, datetime)):
         ws.write_datetime(r, c, v, fmt or st.date)
-    elif isinstance(v, (int, float)) and not isinstance(v, bool):
+    elif isinstance(v, numbers.Real) and not isinstance(v, bool):
         if v == v:
             ws.write_number(r, c, v, fmt)
     elif v is not None:
-        ws.write_string(r, c, str(v), fmt or st.text)
+        ws.write_string(r, c, str(v), fmt)
 
 
 def _write_cases(wb, st: _Styles, book: MasterBook) -> None:
@@ -274,36 +259,40 @@ def _write_cases(wb, st: _Styles, book: MasterBook) -> None:
     cols = list(CASE_COLUMNS) + [(h, h, "any") for h in book.township_columns]
     _title(ws, st, book.title, len(cols))
     ws.set_row(1, 48)
-    writers = []
     for c, (key, head, kind) in enumerate(cols):
         township = kind == "any"
         ws.write_string(1, c, head, st.head_township if township else st.head)
-        ws.set_column(c, c, 20 if township else _WIDE.get(key, _WIDTH[kind]))
-        writers.append(_cell_writer(ws, st, kind) if not township
-                       else (lambda r, c, v: _write_any(ws, st, r, c, v)))
-    keys = [k for k, _, _ in cols]
-    present = [k in book.cases.columns for k in keys]
-    alert_col = keys.index("alert")
-    flag_col = keys.index("flags")
+        ws.set_column(c, c, 20 if township else _WIDE.get(key, _WIDTH[kind]),
+                      st.text if key in _TEXT_KEYS else None)   # typed later: stays text
     data = book.cases
-    columns = [data[k].tolist() if p else None for k, p in zip(keys, present)]
+    plan = [(c, kind if key not in ("alert", "flags") else key, data[key].tolist())
+            for c, (key, _, kind) in enumerate(cols) if key in data.columns]
+    text, number, when = ws.write_string, ws.write_number, ws.write_datetime
     for i in range(len(data)):
         r = i + 2
-        for c, values in enumerate(columns):
-            if values is None:
-                continue
+        for c, kind, values in plan:
             v = values[i]
-            if v is None or v != v:        # blank (None or NaN)
+            if v is None or v == "" or v != v:            # blank (None, "", NaN)
                 continue
-            if c == alert_col and v in st.alert:
-                ws.write_string(r, c, v, st.alert[v])
-            elif c == flag_col and v:
-                ws.write_string(r, c, str(v), st.flag)
+            cls = v.__class__
+            if kind == "tick":
+                if v is True:
+                    text(r, c, "√")
+            elif cls is str:
+                if kind == "alert":
+                    text(r, c, v, st.alert.get(v))
+                else:
+                    text(r, c, v, st.flag if kind == "flags" else None)   # never a formula
+            elif cls is date or cls is datetime:
+                when(r, c, v, st.date)
+            elif cls is int or cls is float:
+                number(r, c, v)
             else:
-                writers[c](r, c, v)
+                _write_any(ws, st, r, c, v)
     ws.freeze_panes(2, 4)
     ws.autofilter(1, 0, max(len(data), 1) + 1, len(cols) - 1)
     _page(ws, book, SHEET_CASES, fit_width=False)
+    ws.fit_to_pages(4, 0)                # ~16 columns a page, rows flow down
     ws.repeat_columns(0, 3)
 
 
@@ -334,9 +323,9 @@ def _write_summary(wb, st: _Styles, book: MasterBook) -> None:
     rows = summary_rows(book.cases, book.reports)
     rates = [f"{g.header}完成率" for g in CHECKLISTS]
     headers = ["村（社区）", "案件数", "待化解", "化解中", "已化解", "已销号", "中止", "逾期", "临期",
-               *rates, "错误", "最近报送时间", "文件"]
+               *rates, "错误", "填报日期", "收到时间", "采用文件"]
     ws = _write_table(wb, st, book, SHEET_SUMMARY, headers, rows,
-                      widths={"最近报送时间": 18, "文件": 26},
+                      widths={"填报日期": 11, "收到时间": 17, "采用文件": 30},
                       formats={r: st.pct for r in rates})
     n = len(rows)
     total_row = n + 2
@@ -347,7 +336,7 @@ def _write_summary(wb, st: _Styles, book: MasterBook) -> None:
             r = _ratio(list(book.cases[f"{grp.key}_done"])) if len(book.cases) else None
             if r is not None:
                 ws.write_number(total_row, c, r, st.total_pct)
-        elif h not in ("最近报送时间", "文件"):
+        elif h not in ("填报日期", "收到时间", "采用文件"):
             ws.write_number(total_row, c, sum(int(x.get(h) or 0) for x in rows), st.total)
     if n:
         _summary_chart(wb, ws, headers, n, total_row + 2)
@@ -411,7 +400,7 @@ def render_master(path: Path, book: MasterBook) -> Path:
     _write_alerts(wb, st, book)
     _write_issues(wb, st, book)
     _write_table(wb, st, book, SHEET_REPORTS, REPORT_COLUMNS, book.reports,
-                 widths={"最近报送时间": 18, "文件": 26, "说明": 50, "结果": 9})
+                 widths={"最近报送时间": 17, "文件": 30, "说明": 50, "结果": 9, "填报日期": 11})
     _write_table(wb, st, book, SHEET_CHANGES, (*CHANGE_COLUMNS, *book.township_columns),
                  book.changes, widths={"说明": 50, "来源文件": 26, "变更类型": 16})
     wb.close()
