@@ -23,7 +23,7 @@ import os
 import sqlite3
 import stat
 import tempfile
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -127,6 +127,7 @@ class SubmissionArchive:
         self.root = Path(root)
         self.objects = self.root / "objects"
         self.db_path = self.root / "submissions.sqlite"
+        self._conn: sqlite3.Connection | None = None
         self.objects.mkdir(parents=True, exist_ok=True)
         with self._db() as db:
             db.executescript(_SCHEMA)
@@ -134,12 +135,29 @@ class SubmissionArchive:
     # --- database -------------------------------------------------------------
     @contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
-        """One connection per operation, one transaction, closed afterwards."""
-        with closing(sqlite3.connect(self.db_path, timeout=30)) as db:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=FULL")
-            with db:
-                yield db
+        """One transaction on this archive's connection (opened on first use).
+
+        WAL with synchronous=NORMAL: a killed process never corrupts the
+        database or loses a commit; only a power cut may undo the last few
+        commits, and their files are simply registered again on the next run.
+        """
+        if self._conn is None:
+            self._conn = sqlite3.connect(self.db_path, timeout=30)
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+        with self._conn:
+            yield self._conn
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def __enter__(self) -> "SubmissionArchive":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
     def _row(self, row: tuple) -> Submission:
         d = dict(zip(_COLUMNS, row))
@@ -261,11 +279,13 @@ class SubmissionArchive:
             latest[sub.village] = sub
         return latest
 
-    def previous_counted(self, current: Submission) -> Submission | None:
-        """The village's counted submission just before ``current``."""
-        earlier = [s for s in self.history(current.village)
-                   if s.counted and s.order < current.order]
-        return earlier[-1] if earlier else None
+    def previous_counted(self, current: Submission,
+                         history: list[Submission] | None = None) -> Submission | None:
+        """The village's counted submission just before ``current`` (``history``: all rows, if at hand)."""
+        rows = self.history(current.village) if history is None else history
+        earlier = [s for s in rows if s.village == current.village and s.counted
+                   and s.order < current.order]
+        return max(earlier, key=lambda s: s.order) if earlier else None
 
     def latest_per_village(self) -> dict[str, Submission]:
         """Per village, the latest submission of any outcome (for 报送情况)."""
