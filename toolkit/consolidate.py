@@ -85,6 +85,9 @@ class ConsolidationResult:
                  f"已报 {len(self.villages)} 个村（社区）"
                  + (f"，未报 {len(self.missing_villages)} 个：{'、'.join(self.missing_villages)}"
                     if self.missing_villages else "，名册中的村（社区）均已报送") + "。"]
+        faulty = [f"{v['village']} {v['errors']} 处" for v in self.villages if v["errors"]]
+        if faulty:
+            lines.append(f"台账有错误：{'，'.join(faulty)}（详见总台账“校验问题”表）。")
         if self.new_cases or self.status_changes:
             lines.append(f"比上次汇总：新增 {self.new_cases} 件，状态变化 {self.status_changes} 件。")
         for r in self.rejected:
@@ -469,8 +472,7 @@ class _Run:
     def _save_snapshot(self, cases) -> None:
         state = {"as_of": self.as_of.isoformat(), "run_at": datetime.now().isoformat(timespec="seconds"),
                  "master": str(self.result.master),
-                 "cases": {f"{v}\x1f{c}": s for v, c, s in
-                           zip(cases["village"], cases["case_id"], cases["status"]) if c}}
+                 "cases": {k: s for k, s in zip(_case_keys(cases), cases["status"]) if k}}
         path = self.state_dir / SNAPSHOT_NAME
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(state, ensure_ascii=False), encoding="utf-8")
@@ -647,6 +649,20 @@ def _carry_township(cases, columns: Sequence[str], values: dict) -> dict:
     return {k: v for k, v in values.items() if id(v) not in used}
 
 
+def _case_keys(cases) -> list[str | None]:
+    """village + case number per row; a number repeated within a village gets #2, #3 …"""
+    seen: dict[str, int] = {}
+    keys: list[str | None] = []
+    for v, c in zip(cases["village"], cases["case_id"]):
+        if c is None:
+            keys.append(None)
+            continue
+        key = f"{v}\x1f{c}"
+        seen[key] = seen.get(key, 0) + 1
+        keys.append(key if seen[key] == 1 else f"{key}\x1f{seen[key]}")
+    return keys
+
+
 def _load_snapshot(state_dir: Path) -> dict | None:
     try:
         return json.loads((state_dir / SNAPSHOT_NAME).read_text(encoding="utf-8"))
@@ -667,10 +683,10 @@ def _changes(snapshot: dict | None, cases, vanished: list[dict], orphans: dict,
     if snapshot is not None:
         before = snapshot.get("cases", {})
         since = snapshot.get("as_of", "")
-        for rec in cases.to_dict("records"):
-            if rec["case_id"] is None:
+        wanted = ["village", "case_id", "petitioner", "status", "source_file"]
+        for key, rec in zip(_case_keys(cases), cases[wanted].to_dict("records")):
+            if key is None:
                 continue
-            key = f"{rec['village']}\x1f{rec['case_id']}"
             base = {"村（社区）": rec["village"], "案件编号": rec["case_id"], "信访人": rec["petitioner"],
                     "现状态": rec["status"], "来源文件": rec["source_file"]}
             if key not in before:

@@ -135,6 +135,10 @@ class DailyJob:
         from .settings_workbook import load_settings
         settings = load_settings(self.cfg.settings_workbook)
         fetch_mail_if_configured(self.cfg, settings)
+        if self.cfg.is_demo and not self.cfg.inbox.exists():
+            from .samples import build_demo_inbox    # a checkout without the generated demo
+            log.info("演示收件夹不存在，正在生成：%s", self.cfg.inbox)
+            build_demo_inbox(self.cfg.inbox)
         return run_configured(self.cfg, settings)
 
     def serve(self, *, sleep: Callable[[float], None] = time.sleep,
