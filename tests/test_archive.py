@@ -27,7 +27,7 @@ def test_original_stored_by_hash_and_read_only(archive, tmp_path):
     assert sub.stored_path.read_bytes() == data
     assert not sub.stored_path.stat().st_mode & stat.S_IWUSR
     assert archive.has_message("<m1@example.com>") and not archive.has_message("<m2@example.com>")
-    assert not list(sub.stored_path.parent.glob(".incoming-*"))
+    assert not list((tmp_path / "archive" / "objects").rglob(".incoming-*"))
 
 
 def test_same_bytes_twice_is_a_no_op(archive, tmp_path):

@@ -147,6 +147,10 @@ def test_resubmissions_over_several_runs(town):
     assert third.vanished == [{"case_id": "DC-003", "village": "东村"}]
     assert any(c["督办意见"] == "请加快办理DC-003" for c in town.sheet("变更记录"))
     assert town.archive.verify() == []
+    # without an inbox (mail and buttons only) the master still holds every counted sheet
+    archived_only = consolidate(None, town.out, as_of=AS_OF, settings=SETTINGS,
+                                archive_root=town.root / "archive", state_dir=town.root / "state")
+    assert archived_only.cases == 2 and archived_only.rejected == []
 
 
 def test_a_second_caller_is_told_another_run_is_going(town):

@@ -103,6 +103,22 @@ class Submission:
         return (self.received, self.id)
 
 
+def _chunks(data: bytes | Path | str, size: int = 1 << 20) -> Iterator[bytes]:
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        yield bytes(data)
+        return
+    with open(data, "rb") as f:
+        while chunk := f.read(size):
+            yield chunk
+
+
+def _sha256(data: bytes | Path | str) -> str:
+    digest = hashlib.sha256()
+    for chunk in _chunks(data):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
 def _now_iso() -> str:
     return datetime.now().isoformat(timespec="seconds")
 
@@ -131,6 +147,7 @@ class SubmissionArchive:
         self.objects.mkdir(parents=True, exist_ok=True)
         with self._db() as db:
             db.executescript(_SCHEMA)
+        self._sweep()
 
     # --- database -------------------------------------------------------------
     @contextmanager
@@ -179,45 +196,64 @@ class SubmissionArchive:
             suffix = ".bin"
         return self.objects / sha[:2] / f"{sha}{suffix}"
 
-    def _store(self, data: bytes, target: Path) -> None:
-        """Write once: temp file in the same folder, fsync, os.replace, read-only."""
-        if target.exists():
-            return
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".incoming-", dir=target.parent)
+    def _store(self, data: bytes | Path, filename: str) -> tuple[str, int, Path]:
+        """Write once: copy to a temp name while hashing, fsync, read-only, os.replace."""
+        fd, tmp = tempfile.mkstemp(prefix=".incoming-", dir=self.objects)
         try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
+            digest, size = hashlib.sha256(), 0
+            with os.fdopen(fd, "wb") as out:
+                for chunk in _chunks(data):
+                    digest.update(chunk)
+                    out.write(chunk)
+                    size += len(chunk)
+                out.flush()
+                os.fsync(out.fileno())
+            sha = digest.hexdigest()
+            target = self._object_path(sha, filename)
+            if target.exists():               # an earlier run was killed before its record
+                Path(tmp).unlink()
+                return sha, size, target
+            target.parent.mkdir(parents=True, exist_ok=True)
             os.chmod(tmp, stat.S_IREAD | stat.S_IRGRP | stat.S_IROTH)
             os.replace(tmp, target)
+            return sha, size, target
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+
+    def _sweep(self) -> None:
+        """Temp files left by a killed process (a day old: never one being written now)."""
+        limit = datetime.now().timestamp() - 86400
+        for stale in self.objects.glob(".incoming-*"):
+            try:
+                if stale.stat().st_mtime < limit:
+                    stale.unlink()
+            except OSError:
+                pass
 
     # --- public API -----------------------------------------------------------
     def add(self, data: bytes | Path, *, filename: str, source: str, sender: str | None = None,
             subject: str | None = None, message_id: str | None = None,
             received: datetime | str | None = None) -> Submission:
-        """Keep one submitted file; the same bytes again return the first record."""
+        """Keep one submitted file; the same bytes again return the first record.
+
+        A file is hashed in chunks first (a daily run re-offers every inbox file:
+        nothing is written for those), and only new bytes are copied.
+        """
         if source not in SOURCES:
             raise ValueError(f"unknown source {source!r}")
-        if isinstance(data, (str, Path)):
-            data = Path(data).read_bytes()
-        sha = hashlib.sha256(data).hexdigest()
+        sha = _sha256(data)
         found = self._select("WHERE sha256 = ?", (sha,))
         if found:
             self._remember_message(message_id, found[0].id, received)
             return found[0]
-        target = self._object_path(sha, filename)
-        self._store(data, target)
+        sha, size, target = self._store(data, filename)   # the bytes really kept
         rel = target.relative_to(self.root).as_posix()
         with self._db() as db:
             cur = db.execute(
                 "INSERT OR IGNORE INTO submissions (filename, source, sender, subject, message_id,"
                 " received, sha256, size, stored) VALUES (?,?,?,?,?,?,?,?,?)",
-                (filename, source, sender, subject, message_id, _iso(received), sha, len(data), rel))
+                (filename, source, sender, subject, message_id, _iso(received), sha, size, rel))
             inserted = cur.rowcount == 1
         sub = self._select("WHERE sha256 = ?", (sha,))[0]
         self._remember_message(message_id, sub.id, received)

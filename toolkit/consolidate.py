@@ -228,6 +228,9 @@ class _Run:
         p = path.resolve()
         if p == out or p.parent.name == "历史版本" and p.parent.parent == out.parent:
             return True
+        for folder in (self.archive.root, self.state_dir):   # an inbox that holds our folders
+            if p.is_relative_to(Path(folder).resolve()):
+                return True
         return p.parent == out.parent and re.fullmatch(
             re.escape(out.stem) + r"_\d{8}-\d{6}" + re.escape(out.suffix), p.name) is not None
 
