@@ -14,6 +14,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from toolkit.fields import FIELDS, STATUSES
+from toolkit.normalize import id_number_valid, phone_valid
 
 # check name (as pandera reports it) -> issue code
 CHECK_CODES = {
@@ -33,7 +34,6 @@ PROVINCE_CODES = frozenset(
 
 
 def _id_ok(value: object) -> bool:
-    from toolkit.normalize import id_number_valid
     return value is None or id_number_valid(str(value))
 
 
@@ -42,7 +42,6 @@ def _area_ok(value: object) -> bool:
 
 
 def _phone_ok(value: object) -> bool:
-    from toolkit.normalize import phone_valid
     return value is None or phone_valid(str(value))
 
 

@@ -92,38 +92,42 @@ def _cell_issue(code: str, lg: Ledger, key: str, row: int, value, combined, pos)
 
 
 def _rule_issues(combined, where, ledgers, as_of: date, settings: Settings) -> list[tuple[int, Issue]]:
+    """Date order, future dates, scope and closing rules, on plain lists (fast)."""
     out: list[tuple[int, Issue]] = []
-    first, assigned, closed = (combined[k] for k in ("first_petition_date", "assigned_date",
-                                                      "closed_date"))
-    status = combined["status"]
+    cols = {k: combined[k].tolist() for k in ("case_id", "first_petition_date", "assigned_date",
+                                                "closed_date", "status", *_ARCHIVE_ITEMS)}
     cutoff = settings.campaign.cutoff
-    for pos in range(len(combined)):
-        n, row = where[pos]
-        lg = ledgers[n]
-        cid = combined.at[pos, "case_id"]
-
-        def issue(code, key, value=None, **params):
-            out.append((n, make_issue(code, sheet=lg.sheet, cell=lg.cell(key, row), row=row,
-                                      column=header_for(key), case_id=cid, value=value,
-                                      file=str(lg.path), **params)))
-
-        f, a, c, s = first[pos], assigned[pos], closed[pos], status[pos]
-        for key, d in (("first_petition_date", f), ("assigned_date", a), ("closed_date", c)):
+    dated = ("first_petition_date", "assigned_date", "closed_date")
+    for pos, (first, assigned, closed, status) in enumerate(zip(
+            cols["first_petition_date"], cols["assigned_date"], cols["closed_date"], cols["status"])):
+        found = []
+        for key, d in zip(dated, (first, assigned, closed)):
             if d is not None and d > as_of:
-                issue("date_order", key, d, reason=f"{header_for(key)} {d} 晚于核对日期 {as_of}。")
-        if f is not None and a is not None and f > a:
-            issue("date_order", "assigned_date", a, reason=f"交办日期 {a} 早于首次信访时间 {f}。")
-        if a is not None and c is not None and a > c:
-            issue("date_order", "closed_date", c, reason=f"办结日期 {c} 早于交办日期 {a}。")
-        if f is not None and f > cutoff and "first_petition_date" in lg.columns:
-            issue("out_of_scope", "first_petition_date", f, cutoff=cutoff)
-        if s in CLOSED_STATUSES and c is None and "status" in lg.columns:
-            issue("closed_date_missing", "status", s, status=s)
-        if s == "已销号":
-            missing = [header_for(k).split("·")[-1] for k in _ARCHIVE_ITEMS
-                       if combined.at[pos, k] is not True]
+                found.append(("date_order", key, d,
+                              {"reason": f"{header_for(key)} {d} 晚于核对日期 {as_of}。"}))
+        if first is not None and assigned is not None and first > assigned:
+            found.append(("date_order", "assigned_date", assigned,
+                          {"reason": f"交办日期 {assigned} 早于首次信访时间 {first}。"}))
+        if assigned is not None and closed is not None and assigned > closed:
+            found.append(("date_order", "closed_date", closed,
+                          {"reason": f"办结日期 {closed} 早于交办日期 {assigned}。"}))
+        if first is not None and first > cutoff:
+            found.append(("out_of_scope", "first_petition_date", first, {"cutoff": cutoff}))
+        if status in CLOSED_STATUSES and closed is None:
+            found.append(("closed_date_missing", "status", status, {"status": status}))
+        if status == "已销号":
+            missing = [header_for(k).split("·")[-1] for k in _ARCHIVE_ITEMS if cols[k][pos] is not True]
             if missing:
-                issue("archive_incomplete", "status", s, missing="、".join(missing))
+                found.append(("archive_incomplete", "status", status, {"missing": "、".join(missing)}))
+        if found:
+            n, row = where[pos]
+            lg = ledgers[n]
+            for code, key, value, params in found:
+                if key not in lg.columns:
+                    continue
+                out.append((n, make_issue(code, sheet=lg.sheet, cell=lg.cell(key, row), row=row,
+                                          column=header_for(key), case_id=cols["case_id"][pos],
+                                          value=value, file=str(lg.path), **params)))
     return out
 
 
