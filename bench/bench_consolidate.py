@@ -134,8 +134,9 @@ def bench(villages: int, cases: int, cache: Path) -> None:
     print(f"汇总峰值内存（本进程 + 读取子进程之和）: {peak / 2**20:.0f} MiB（上限 1024 MiB）")
     print(f"结果：{result.cases} 件，逾期 {result.overdue}，临期 {result.due_soon}，"
           f"被拒收 {len(result.rejected)}，重复编号 {len(result.duplicates)}")
-    ok = first / f_sec <= 2 and peak < 2**30
-    print("达标（对 floor A）" if ok else "未达标（目标：对 floor A 比值 <= 2，内存 < 1 GiB）")
+    for name, sec in (("首次", first), ("再次（每日）", second)):
+        ok = sec / f_sec <= 2 and peak < 2**30
+        print(f"{name}：{'达标' if ok else '未达标'}（目标：对 floor A 比值 <= 2，内存 < 1 GiB）")
 
 
 def main() -> None:
@@ -149,9 +150,9 @@ def main() -> None:
     if args.fresh:
         shutil.rmtree(args.cache, ignore_errors=True)
     args.cache.mkdir(parents=True, exist_ok=True)
-    bench(args.villages, args.cases, args.cache)
-    if not args.no_township:
+    if not args.no_township:     # first: its peak memory is not inflated by the big run
         bench(30, 40, args.cache)
+    bench(args.villages, args.cases, args.cache)
 
 
 if __name__ == "__main__":    # readers run in spawned processes
