@@ -6,7 +6,6 @@ import subprocess
 import sys
 import types
 from datetime import date, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
