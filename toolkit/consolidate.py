@@ -216,9 +216,11 @@ class _Run:
                 subs.append(self.archive.add(path, filename=_display_name(path, inbox),
                                              source="inbox", received=received))
             except OSError as e:   # locked by Excel on Windows, vanished meanwhile, no permission
+                reason = ("文件正被其他程序占用或没有读取权限，请关闭该文件后重新汇总"
+                          if isinstance(e, PermissionError) else f"无法打开（{e.strerror or e}）")
                 self.result.rejected.append({"file": _display_name(path, inbox), "code": "unreadable",
                                              "message": make_issue("unreadable", file=path.name,
-                                                                   reason=str(e)).message})
+                                                                   reason=reason).message})
         self.progress("登记来件", len(paths), len(paths))
         return subs
 
