@@ -409,27 +409,9 @@ def render_master(path: Path, book: MasterBook) -> Path:
 
 # --- publishing --------------------------------------------------------------------
 def workbook_in_use(path: Path) -> bool:
-    """True when Excel/WPS/LibreOffice has the workbook open (lock file, or Windows share lock)."""
-    try:
-        from .fill import workbook_in_use as in_use
-    except ImportError:
-        in_use = None
-    if in_use is not None:
-        return bool(in_use(path))
-    return _in_use(Path(path))
-
-
-def _in_use(path: Path) -> bool:
-    for lock in (path.with_name("~$" + path.name), path.with_name(f".~lock.{path.name}#")):
-        if lock.exists():
-            return True
-    if os.name == "nt" and path.exists():  # pragma: no cover - Windows only
-        try:
-            with open(path, "r+b"):
-                pass
-        except PermissionError:
-            return True
-    return False
+    """Open in Excel/WPS/LibreOffice? (one implementation, shared with write-back)."""
+    from .writeback import workbook_in_use as in_use
+    return in_use(path)
 
 
 def write_master(out: Path, book: MasterBook, *, keep: int = 30) -> Published:
