@@ -161,15 +161,17 @@ def fetch_mail_if_configured(cfg: Config, settings) -> None:
     """Fetch villages' mail first; a missing module or a mail failure never stops the run."""
     if not cfg.mail.enabled:
         return
+    from .mail import fetch_mail
     try:
-        from .mail import fetch_mail
-    except ImportError:
-        log.warning("已配置邮箱，但本版本没有邮件收取模块，跳过收取邮件。")
-        return
-    try:
-        fetch_mail(cfg, settings)
+        result = fetch_mail(cfg, settings)
     except Exception as e:
         log.exception("收取邮件失败（%s），本次只汇总收件夹和已存档的报送。", e)
+        return
+    text = result.summary_text()
+    if result.exit_code:
+        log.warning("收取邮件有问题，本次照常汇总：\n%s", text)
+    else:
+        log.info("%s", text)
 
 
 def _config_path(given: str | None) -> Path | None:
