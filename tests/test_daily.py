@@ -102,10 +102,8 @@ def test_a_run_from_the_cli_or_a_button_blocks_the_job(cfg):
     assert job.not_before == clock.now + timedelta(minutes=5)
 
 
-def test_mail_is_optional_and_its_failure_is_not_fatal(cfg, monkeypatch, caplog):
+def test_mail_failure_is_not_fatal_and_problems_are_logged(cfg, monkeypatch, caplog):
     cfg.mail.host = "imap.example.com"
-    monkeypatch.setitem(sys.modules, "toolkit.mail", None)       # module absent
-    fetch_mail_if_configured(cfg, Settings())
     failing = types.ModuleType("toolkit.mail")
 
     def fetch_mail(cfg, settings):
@@ -115,6 +113,18 @@ def test_mail_is_optional_and_its_failure_is_not_fatal(cfg, monkeypatch, caplog)
     with caplog.at_level(logging.ERROR, logger="taizhang.daily"):
         fetch_mail_if_configured(cfg, Settings())
     assert "收取邮件失败" in caplog.text
+
+    class Result:                                   # fetch_mail's answer when IMAP refuses
+        exit_code = 2
+        def summary_text(self):
+            return "无法连接邮箱 imap.example.com"
+    partial = types.ModuleType("toolkit.mail")
+    partial.fetch_mail = lambda cfg, settings: Result()
+    monkeypatch.setitem(sys.modules, "toolkit.mail", partial)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="taizhang.daily"):
+        fetch_mail_if_configured(cfg, Settings())
+    assert "无法连接邮箱 imap.example.com" in caplog.text
 
 
 def test_log_is_utf8_and_rotating(cfg):
