@@ -205,3 +205,13 @@ def test_file_sha256(tmp_path):
     path = tmp_path / "a.xlsx"
     path.write_bytes(b"abc" * 1_000_000)
     assert file_sha256(path) == hashlib.sha256(b"abc" * 1_000_000).hexdigest()
+
+
+def test_toolkit_own_backup_and_history_folders_are_not_submissions(tmp_path):
+    from toolkit.config import OWN_FOLDERS
+    from toolkit.intake import find_workbooks
+    (tmp_path / "东村.xlsx").write_bytes(b"x")
+    for folder in OWN_FOLDERS:
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "东村_20101020-083000.xlsx").write_bytes(b"x")
+    assert [p.name for p in find_workbooks([tmp_path])] == ["东村.xlsx"]

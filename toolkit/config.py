@@ -20,6 +20,10 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 WORKBOOKS = PROJECT_ROOT / "workbooks"
 DEMO_INBOX = WORKBOOKS / "demo_inbox"
 DEMO_AS_OF = date(2010, 10, 20)   # a morning of the 督导检查 phase: the demo's fixed date
+# Folders the toolkit itself writes beside workbooks; never read back as submissions.
+BACKUP_DIR = "备份"          # originals kept before an in-place fill
+HISTORY_DIR = "历史版本"     # previous masters
+OWN_FOLDERS = (BACKUP_DIR, HISTORY_DIR)
 
 
 class ConfigError(Exception):

@@ -35,6 +35,7 @@ import zlib
 from pathlib import Path
 from typing import Iterable, Sequence
 
+from .config import OWN_FOLDERS
 from .issues import Issue, make_issue
 from .ledger import Ledger, column_index, column_letter
 
@@ -64,8 +65,8 @@ class _Refused(Exception):
 def find_workbooks(paths: Iterable[Path | str]) -> list[Path]:
     """Files named explicitly, plus spreadsheets found (recursively, sorted) in folders.
 
-    Lock files of Office/WPS/LibreOffice (``~$x.xlsx``, ``.~lock.x.xlsx#``) and hidden
-    files are skipped in folders; a file named explicitly is always returned, so that
+    Lock files of Office/WPS/LibreOffice (``~$x.xlsx``, ``.~lock.x.xlsx#``), hidden
+    files and the toolkit's own 备份/历史版本 folders are skipped in folders; a file named explicitly is always returned, so that
     a text file named .xlsx, or a missing one, gets reported rather than ignored.
     """
     found: list[Path] = []
@@ -82,7 +83,7 @@ def find_workbooks(paths: Iterable[Path | str]) -> list[Path]:
 def _walk(root: Path) -> list[Path]:
     out = []
     for folder, dirs, files in os.walk(root):
-        dirs[:] = [d for d in dirs if not _hidden(Path(folder, d))]
+        dirs[:] = [d for d in dirs if not _hidden(Path(folder, d)) and d not in OWN_FOLDERS]
         out += [Path(folder, n) for n in files if _is_candidate(Path(folder, n))]
     return sorted(out, key=lambda f: [s.casefold() for s in f.relative_to(root).parts])
 

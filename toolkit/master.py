@@ -23,6 +23,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Sequence
 
+from .config import HISTORY_DIR
 from .fields import (ALERT_CLOSED, ALERT_DUE_SOON, ALERT_OVERDUE, ALERT_SUSPENDED, CHECKLISTS,
                      COMPUTED, FIELDS, header_for)
 
@@ -32,7 +33,6 @@ SHEET_ALERTS = "预警"
 SHEET_ISSUES = "校验问题"
 SHEET_REPORTS = "报送情况"
 SHEET_CHANGES = "变更记录"
-HISTORY_DIR = "历史版本"
 
 H_VILLAGE, H_FILE, H_ROW, H_FLAGS = "村（社区）", "来源文件", "行号", "核查提示"
 H_CASE_ID = header_for("case_id")

@@ -42,9 +42,9 @@ from typing import Mapping, Sequence
 
 from lxml import etree
 
+from .config import BACKUP_DIR
 from .ledger import cell_ref, column_index, column_letter
 
-BACKUP_DIR = "备份"
 TEMP_PREFIX = ".~taizhang-"
 PATCHABLE_SUFFIXES = (".xlsx", ".xlsm", ".xltx", ".xltm")
 
