@@ -120,3 +120,19 @@ def test_bad_as_of_date_is_a_chinese_usage_error(inbox):
     r = taizhang("validate", str(inbox), "--as-of", "2010-13-01")
     assert r.returncode == 2
     assert "不是有效日期" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_a_bad_settings_workbook_is_explained_not_a_traceback(inbox, tmp_path):
+    import xlsxwriter
+    bad = tmp_path / "设置.xlsx"
+    wb = xlsxwriter.Workbook(str(bad))
+    ws = wb.add_worksheet("节假日")
+    for c, v in enumerate(["日期", "类型", "说明"]):
+        ws.write(0, c, v)
+    ws.write(1, 0, "2027年13月5日")
+    ws.write(1, 1, "放假")
+    wb.close()
+    r = taizhang("validate", str(inbox), "--as-of", AS_OF, "--settings", str(bad))
+    assert r.returncode == 2
+    assert "节假日" in r.stderr and "A2" in r.stderr and "意外" not in r.stderr
+    assert "Traceback" not in r.stderr

@@ -373,6 +373,14 @@ def fetch_mail_cmd(config_path, as_json):
     return result.exit_code
 
 
+def _explains_itself(e: Exception) -> bool:
+    """Errors whose message is already a Chinese sentence telling the clerk what to do."""
+    from .calendar import CalendarYearMissing
+    from .config import ConfigError
+    from .settings_workbook import SettingsError
+    return isinstance(e, (ConfigError, SettingsError, CalendarYearMissing))
+
+
 def main(argv: list[str] | None = None) -> int:
     _console_safe()
     try:
@@ -388,6 +396,9 @@ def main(argv: list[str] | None = None) -> int:
         click.echo("已中断。", err=True)
         return 2
     except Exception as e:  # never a traceback to a clerk
+        if _explains_itself(e):
+            click.echo(str(e), err=True)
+            return 2
         log.exception("unexpected error")
         click.echo(f"出现意外错误：{e}。请把本条信息和所用文件发给技术支持。", err=True)
         return 2
