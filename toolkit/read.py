@@ -24,7 +24,7 @@ from pathlib import Path
 from . import fields as F
 from .dates import parse_date_value
 from .issues import make_issue
-from .ledger import Ledger, cell_ref
+from .ledger import CaseColumns, Ledger, cell_ref
 from .normalize import clean_text, fold_code, normalize_id_number, number_to_digits
 
 HEAD_ROWS = 20          # header rows are looked for in the first rows only
@@ -252,6 +252,17 @@ _TEXT_ITEM = {it.text_field: it.key for it in F.CHECKLIST_ITEMS.values() if it.t
 # --- the ledger ------------------------------------------------------------------
 def read_ledger(path: Path) -> Ledger:
     """Read one workbook (already through pre-flight) into a Ledger with value-level issues."""
+    ledger = read_ledger_plain(path)
+    ledger.cases = ledger.cases.to_frame()
+    return ledger
+
+
+def read_ledger_plain(path: Path) -> Ledger:
+    """``read_ledger`` with ``cases`` left as plain ``CaseColumns`` (no pandas).
+
+    The sandboxed workers of ``toolkit.intake.read_ledgers`` use this one: they
+    start without pandas and send small pickles; the parent builds the DataFrame.
+    """
     from python_calamine import CalamineError, CalamineWorkbook, PasswordError
 
     path = Path(path)
@@ -261,7 +272,7 @@ def read_ledger(path: Path) -> Ledger:
         ledger.issues.append(make_issue("macros_present", file=str(path)))
     try:
         with CalamineWorkbook.from_path(str(path)) as wb:
-            read_workbook(wb, ledger)
+            _read_workbook(wb, ledger)
     except PasswordError:
         ledger.readable = False
         ledger.issues.append(make_issue("encrypted", file=str(path)))
@@ -269,7 +280,7 @@ def read_ledger(path: Path) -> Ledger:
         ledger.readable = False
         ledger.issues.append(make_issue("unreadable", file=str(path), reason=_reason(e)))
     if ledger.cases is None:
-        ledger.cases = _frame({}, [])
+        ledger.cases = CaseColumns({}, [])
     return ledger
 
 
@@ -287,6 +298,13 @@ def read_workbook(wb, ledger: Ledger) -> None:
     ``name``, ``to_python(skip_empty_area=False, nrows=None)`` and
     ``merged_cell_ranges``.
     """
+    _read_workbook(wb, ledger)
+    if isinstance(ledger.cases, CaseColumns):
+        ledger.cases = ledger.cases.to_frame()
+
+
+def _read_workbook(wb, ledger: Ledger) -> None:
+    """``read_workbook`` leaving ``ledger.cases`` as ``CaseColumns``."""
     from python_calamine import SheetTypeEnum, SheetVisibleEnum
 
     metas = wb.sheets_metadata
@@ -302,7 +320,7 @@ def read_workbook(wb, ledger: Ledger) -> None:
     if chosen is None:
         visible = [m.name for m in sheets if m.visible == SheetVisibleEnum.Visible] \
             or [m.name for m in sheets]
-        ledger.cases = _frame({}, [])
+        ledger.cases = CaseColumns({}, [])
         if visible:
             ledger.sheet = next((n for n in visible if not _is_instructions(n)), visible[0])
             _missing_columns(ledger, {})
@@ -325,7 +343,7 @@ def read_workbook(wb, ledger: Ledger) -> None:
     if not case_rows:
         ledger.issues.append(make_issue("empty_ledger", sheet=sheet.name, file=str(ledger.path)))
     _identify_village(ledger, marker_village, rows[:header.rows[0]], data)
-    ledger.cases = _frame(data, index)
+    ledger.cases = CaseColumns(data, index)
 
 
 
@@ -494,26 +512,6 @@ def _cases(ledger: Ledger, rows: list[list], case_rows: list[int]) -> tuple[dict
             code, sheet=sheet, cell=cell_ref(cols[key], r), row=r, column=F.header_for(key),
             case_id=case_ids[i], value=value, file=name, **params))
     return data, index
-
-
-def _frame(data: dict[str, list], index: list[int]):
-    """The case table: index = Excel row, one object column per input key (built once)."""
-    import numpy as np
-    import pandas as pd
-
-    table = np.empty((len(F.ALL_INPUT_KEYS), len(index)), dtype=object)   # filled with None
-    for j, key in enumerate(F.ALL_INPUT_KEYS):
-        values = data.get(key)
-        if values is not None:
-            table[j] = values
-    return pd.DataFrame(table.T, index=np.array(index, dtype=np.int64), columns=_columns_index(),
-                        dtype=object, copy=False)
-
-
-@lru_cache(maxsize=1)
-def _columns_index():
-    import pandas as pd
-    return pd.Index(list(F.ALL_INPUT_KEYS), dtype=object)
 
 
 def _convert(key: str, raw: list, problems: list) -> list:
