@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import random
 import shutil
 import subprocess
@@ -854,6 +855,13 @@ DEMO_VILLAGES: tuple[DemoVillage, ...] = (
 )
 # The same case number in two villages: a 山林权属 dispute both sides report.
 DEMO_SHARED_CASE = ("南村", "北村")
+# 东村's September ledger: an earlier submission the archive keeps. The master
+# counts the October file and reports the case that vanished in between.
+DEMO_EARLIER_FILE = "东村2010年9月台账.xlsx"     # sorts before 东村信访积案台账.xlsx (bytes and casefold)
+DEMO_EARLIER_REPORT = date(2010, 9, 20)
+DEMO_EARLIER_RECEIVED = datetime(2010, 9, 20, 16, 30)    # its modified time after build_demo_inbox
+# 前垟村 sent its ledger again as .xlsx and the mail cut it off: rejected, the .xlsm still counts.
+DEMO_DAMAGED = ("前垟村", "前垟村信访台账（重发）.xlsx")
 
 
 def _demo_plans(rng: random.Random, n: int) -> list[str]:
@@ -890,6 +898,77 @@ def _demo_cases(rng: random.Random) -> dict[str, list[dict]]:
     return cases
 
 
+def _reopen(case: dict, rng: random.Random, status: str) -> None:
+    """``case`` as it stood before it was closed (化解中) or worked on (待化解)."""
+    case.update(status=status, closed_date=None, settled=None if status == "待化解" else "否")
+    unit = (case.get("responsible_unit") or "").split(" ")[0]
+    case["progress"] = _progress(rng, status, MATTER_BY_NAME[case["_kind"]], unit)
+    if status == "待化解":
+        case["resolution_type"] = None
+
+
+def demo_earlier_cases(current: Sequence[dict] | None = None) -> list[dict]:
+    """东村's September ledger (填报日期 DEMO_EARLIER_REPORT), made from its October cases.
+
+    Cases assigned after that day are not in it yet; a case closed after it is
+    still 化解中, and the newest open case still 待化解. Two more cases are in it
+    only: NJ2010-092 (已化解; the October file dropped it without 已销号, so the
+    master reports it as vanished) and NJ2010-093 (已销号; dropping it is fine).
+    A separate RNG: the other demo files keep their bytes.
+    """
+    village = DEMO_VILLAGES[0].village
+    if current is None:
+        current = _demo_cases(random.Random(DEMO_SEED))[village]
+    report = DEMO_EARLIER_REPORT
+    rng = random.Random(f"{DEMO_SEED}:{village}:earlier")
+    earlier = []
+    for c in current:
+        if c["assigned_date"] is None or c["assigned_date"] > report:
+            continue
+        e = dict(c)
+        if e["closed_date"] is not None and e["closed_date"] > report:
+            _reopen(e, rng, "化解中")
+        earlier.append(e)
+    open_now = {c["case_id"] for c in current if c["status"] == "化解中"}
+    waiting = max((e for e in earlier if e["case_id"] in open_now), key=lambda e: e["assigned_date"])
+    _reopen(waiting, rng, "待化解")
+    first = sum(v.n_cases for v in DEMO_VILLAGES) + 1
+    for n, plan in enumerate(("resolved", "struck_off")):
+        earlier.append(make_case(rng, village=village, case_id=f"NJ2010-{first + n:03d}", plan=plan,
+                                 as_of=DEMO_AS_OF, report_date=report))
+    return earlier
+
+
+def demo_vanished_case() -> tuple[str, str]:
+    """(village, case number) the master must report as vanished."""
+    gone = [c for c in demo_earlier_cases() if c["status"] != "已销号"]
+    current = {c["case_id"] for c in _demo_cases(random.Random(DEMO_SEED))[DEMO_VILLAGES[0].village]}
+    (case,) = [c for c in gone if c["case_id"] not in current]
+    return DEMO_VILLAGES[0].village, case["case_id"]
+
+
+def _write_demo_earlier(folder: Path, cases: Sequence[dict], contact: str | None) -> SampleLedger:
+    v = DEMO_VILLAGES[0]
+    sample = make_ledger(folder / DEMO_EARLIER_FILE, village=v.village, cases=demo_earlier_cases(cases),
+                         seed=DEMO_SEED, layout=replace(v.layout, report_date=DEMO_EARLIER_REPORT),
+                         contact=contact)
+    stamp = DEMO_EARLIER_RECEIVED.timestamp()
+    os.utime(sample.path, (stamp, stamp))
+    return sample
+
+
+def _write_demo_damaged(folder: Path, cases: Sequence[dict], contact: str | None) -> Path:
+    """The resubmission as .xlsx, cut off after three fifths of its bytes (no zip directory)."""
+    village, filename = DEMO_DAMAGED
+    v = next(d for d in DEMO_VILLAGES if d.village == village)
+    with tempfile.TemporaryDirectory(prefix="taizhang-demo-") as tmp:
+        whole = make_ledger(Path(tmp) / filename, village=village, cases=cases, seed=DEMO_SEED,
+                            layout=replace(v.layout, fmt="xlsx"), contact=contact).path.read_bytes()
+    path = folder / filename
+    path.write_bytes(whole[:len(whole) * 3 // 5])
+    return path
+
+
 def build_demo_inbox(folder: Path | str | None = None) -> list[SampleLedger]:
     """Write the bundled demo inbox (default ``workbooks/demo_inbox``); deterministic.
 
@@ -921,6 +1000,21 @@ def build_demo_inbox(folder: Path | str | None = None) -> list[SampleLedger]:
       used twice (duplicate_case_id).
     - 南村 and 北村 both report the same case number (a 山林权属 dispute between
       them): the master lists it as a duplicate across villages.
+
+    Two more files show the submission archive at work (``demo_filenames`` lists
+    them; the return value holds the seven counted ledgers only):
+
+    - 东村 东村2010年9月台账.xlsx: its earlier submission (填报日期 2010-09-20,
+      same template; see ``demo_earlier_cases``). The master counts the October
+      file and reports NJ2010-092 (已化解 in September, then dropped without
+      已销号) as vanished in 变更记录; NJ2010-093, dropped after 已销号, is not.
+      It counts as earlier both here (written first, modified time set to
+      2010-09-20 16:30) and in a fresh git clone (no kept times: checkout writes
+      in path byte order, and the archive breaks a tie of seconds by the order
+      files are found, casefolded names; the name sorts first in both).
+    - 前垟村 前垟村信访台账（重发）.xlsx: a resubmission cut off in transit (the
+      first 3/5 of the .xlsx, no zip directory): listed as rejected (unreadable);
+      前垟村's .xlsm still counts.
     """
     from .config import DEMO_INBOX
     folder = Path(folder) if folder is not None else DEMO_INBOX
@@ -928,13 +1022,18 @@ def build_demo_inbox(folder: Path | str | None = None) -> list[SampleLedger]:
     rng = random.Random(DEMO_SEED)
     cases = _demo_cases(rng)
     contacts = {r.village: r.contact for r in DEMO_ROSTER}
-    return [make_ledger(folder / v.filename, village=v.village, cases=cases[v.village], seed=DEMO_SEED,
-                        layout=v.layout, contact=contacts.get(v.village))
-            for v in DEMO_VILLAGES]
+    east = DEMO_VILLAGES[0].village      # the September file first: it must not look newer
+    _write_demo_earlier(folder, cases[east], contacts.get(east))
+    ledgers = [make_ledger(folder / v.filename, village=v.village, cases=cases[v.village],
+                           seed=DEMO_SEED, layout=v.layout, contact=contacts.get(v.village))
+               for v in DEMO_VILLAGES]
+    _write_demo_damaged(folder, cases[DEMO_DAMAGED[0]], contacts.get(DEMO_DAMAGED[0]))
+    return ledgers
 
 
 def demo_filenames() -> list[str]:
-    return [v.filename for v in DEMO_VILLAGES]
+    """Every file of the demo inbox: the villages' current ledgers, then the two extra files."""
+    return [v.filename for v in DEMO_VILLAGES] + [DEMO_EARLIER_FILE, DEMO_DAMAGED[1]]
 
 
 # --- the benchmark inbox -----------------------------------------------------------------
