@@ -6,11 +6,12 @@ ledger, sheet and cell through the combined table's position index.
 """
 from __future__ import annotations
 
+import threading
 from datetime import date
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from .fields import (CLOSED_STATUSES, CHECKLIST_BY_KEY, FIELD_BY_KEY, REQUIRED_KEYS, header_for)
+from .fields import (ALL_INPUT_KEYS, CLOSED_STATUSES, CHECKLIST_BY_KEY, FIELD_BY_KEY, REQUIRED_KEYS, header_for)
 from .issues import Issue, make_issue
 from .ledger import Ledger
 from .settings import Settings
@@ -22,7 +23,20 @@ _ARCHIVE_ITEMS = tuple(i.key for i in CHECKLIST_BY_KEY["archive"].items)
 def validate_paths(paths: Iterable[Path | str], *, as_of: date, settings: Settings) -> list[Ledger]:
     """Find the workbooks under ``paths``, read them safely and validate them."""
     from .intake import find_workbooks, read_ledgers
-    return validate_ledgers(read_ledgers(find_workbooks(paths)), as_of=as_of, settings=settings)
+    warm = threading.Thread(target=prepare, name="taizhang-prepare", daemon=True)
+    warm.start()        # pandas + pandera load while the workers read (the parent mostly waits)
+    ledgers = read_ledgers(find_workbooks(paths))
+    warm.join()
+    return validate_ledgers(ledgers, as_of=as_of, settings=settings)
+
+
+def prepare() -> None:
+    """Import pandas and pandera and build the schema (about 0.5 s cold), e.g. in a thread."""
+    try:
+        from schemas.ledger import ledger_schema
+        ledger_schema()
+    except Exception:   # noqa: BLE001 - validate_ledgers will meet (and report) it again
+        pass
 
 
 def validate_ledgers(ledgers: Sequence[Ledger], *, as_of: date, settings: Settings) -> list[Ledger]:
@@ -37,18 +51,30 @@ def validate_ledgers(ledgers: Sequence[Ledger], *, as_of: date, settings: Settin
 
 
 def _combine(ledgers: Sequence[Ledger]):
-    """One table of all cases; ``where[pos] = (ledger no, excel row)``."""
+    """One table of all cases; ``where[pos] = (ledger no, excel row)``.
+
+    Columns: every input key (blank where a ledger lacks one), then ``case_key``;
+    missing values are None. Built as one object array (no per-ledger copies).
+    """
+    import numpy as np
     import pandas as pd
 
-    frames, where = [], []
+    keys = list(ALL_INPUT_KEYS)
+    blocks, where, case_keys = [], [], []
     for n, lg in enumerate(ledgers):
-        df = lg.cases.copy()
-        ids = df["case_id"]
-        df["case_key"] = [None if v is None else f"{n}\x1f{v}" for v in ids]
-        frames.append(df)
-        where.extend((n, int(r)) for r in df.index)
-    combined = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0].reset_index(drop=True)
-    combined = combined.astype(object).where(combined.notna(), None)
+        df = lg.cases
+        if list(df.columns) != keys:
+            df = df.reindex(columns=keys)
+        blocks.append(df.to_numpy(dtype=object))
+        rows = [int(r) for r in df.index]
+        where.extend(zip([n] * len(rows), rows))
+        case_keys.extend(None if v is None or v != v else f"{n}\x1f{v}" for v in df["case_id"].tolist())
+    table = np.concatenate(blocks) if len(blocks) > 1 else blocks[0].copy()
+    missing = pd.isna(table)
+    if missing.any():
+        table[missing] = None
+    combined = pd.DataFrame(table, columns=keys, dtype=object, copy=False)
+    combined["case_key"] = pd.Series(case_keys, dtype=object)
     return combined, where
 
 
