@@ -17,10 +17,6 @@ Layouts of the header:
 """
 from __future__ import annotations
 
-import shutil
-import subprocess
-import tempfile
-import zipfile
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -300,30 +296,14 @@ def write_rows(path: Path, sheets: dict[str, list[list]], merges: dict[str, list
 # --- helpers for other formats ---------------------------------------------------
 def xlwings_vba_project(out_dir: Path) -> Path:
     """Extract the vbaProject.bin of xlwings' bundled quickstart_standalone.xlsm (BSD)."""
-    import xlwings
-
-    src = Path(xlwings.__file__).parent / "quickstart_standalone.xlsm"
+    from toolkit.samples import xlwings_vba_project as vba_bytes
     out = Path(out_dir) / "vbaProject.bin"
-    with zipfile.ZipFile(src) as z:
-        out.write_bytes(z.read("xl/vbaProject.bin"))
+    out.write_bytes(vba_bytes())
     return out
 
 
 def convert_with_soffice(files: Sequence[Path], fmt: str, out_dir: Path, timeout: float = 180) -> list[Path]:
     """Convert many files in ONE LibreOffice call (own profile dir: safe beside other runs)."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    soffice = shutil.which("soffice") or shutil.which("libreoffice")
-    if soffice is None:
-        raise RuntimeError("soffice not found")
+    from toolkit.samples import convert_with_libreoffice
     target = {"xls": "xls:MS Excel 97"}.get(fmt, fmt)
-    with tempfile.TemporaryDirectory(prefix="lo-profile-") as profile:
-        subprocess.run([soffice, f"-env:UserInstallation={Path(profile).as_uri()}", "--headless",
-                        "--norestore", "--convert-to", target, "--outdir", str(out_dir),
-                        *map(str, files)], check=True, capture_output=True, timeout=timeout)
-    ext = fmt.split(":")[0]
-    out = [out_dir / (Path(f).stem + "." + ext) for f in files]
-    missing = [p for p in out if not p.exists()]
-    if missing:
-        raise RuntimeError(f"soffice did not write {missing}")
-    return out
+    return convert_with_libreoffice(files, target, outdir=out_dir, timeout=timeout)

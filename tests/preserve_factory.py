@@ -78,9 +78,8 @@ def tiny_png() -> bytes:
 
 def vba_project_bin() -> bytes:
     """vbaProject.bin from xlwings' bundled (BSD) quickstart_standalone.xlsm."""
-    import xlwings
-    with zipfile.ZipFile(Path(xlwings.__file__).parent / "quickstart_standalone.xlsm") as z:
-        return z.read("xl/vbaProject.bin")
+    from toolkit.samples import xlwings_vba_project
+    return xlwings_vba_project()
 
 
 def headers(*, with_checklists: bool = True, computed: tuple[str, ...] = ()) -> list[str]:

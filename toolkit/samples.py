@@ -33,6 +33,7 @@ from typing import Iterable, Sequence
 from . import fields
 from .config import DEMO_AS_OF
 from .ledger import cell_ref
+from .normalize import id_check_digit
 from .settings import DEMO_ROSTER, Campaign
 from . import template as tpl
 
@@ -164,20 +165,11 @@ PLAN_STATUS = {"overdue": "化解中", "due_soon": "化解中", "normal": "化�
 
 
 # --- small generators ------------------------------------------------------------
-def _check_digit(first17: str) -> str:
-    try:
-        from .normalize import id_check_digit
-    except ImportError:  # the reader's module may not exist yet
-        weights = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-        return "10X98765432"[sum(int(c) * w for c, w in zip(first17, weights)) % 11]
-    return id_check_digit(first17)
-
-
 def make_id_number(rng: random.Random, *, male: bool = True, area: str = AREA_CODE) -> str:
     born = date(1935, 1, 1) + timedelta(days=rng.randrange(365 * 45))
     seq = rng.randrange(100) * 10 + rng.choice((1, 3, 5, 7, 9) if male else (0, 2, 4, 6, 8))
     first17 = f"{area}{born:%Y%m%d}{seq:03d}"
-    return first17 + _check_digit(first17)
+    return first17 + id_check_digit(first17)
 
 
 def make_name(rng: random.Random, *, male: bool = True) -> str:
@@ -646,7 +638,7 @@ def _blank_after(i: int, n: int, layout: LedgerStyle) -> int:
     return 2 if i == 10 else (1 if i % 6 == 5 else 0)
 
 
-def _vba_project() -> bytes:
+def xlwings_vba_project() -> bytes:
     """The vbaProject.bin of xlwings' bundled quickstart_standalone.xlsm (BSD)."""
     import xlwings
     src = Path(xlwings.__file__).parent / "quickstart_standalone.xlsm"
@@ -660,7 +652,7 @@ def _new_workbook(path: Path, *, title: str, macros: bool):
                                         "strings_to_urls": False})
     wb.set_properties({"title": title, "author": "村信访信息员", "created": tpl.FIXED_CREATED})
     if macros:
-        wb.add_vba_project(io.BytesIO(_vba_project()), is_stream=True)
+        wb.add_vba_project(io.BytesIO(xlwings_vba_project()), is_stream=True)
         wb.set_vba_name("ThisWorkbook")
     return wb
 
