@@ -257,7 +257,7 @@ class _Run:
                 self.ledgers[sub.id] = lg
         if todo:
             with tempfile.TemporaryDirectory(prefix="taizhang-") as work:
-                paths = [_materialise(s, Path(work)) for s in todo]
+                paths = [materialise(s, Path(work)) for s in todo]
                 ledgers = read_ledgers(paths)
             for sub, lg, path in zip(todo, ledgers, paths):
                 lg.path = Path(sub.filename)
@@ -309,7 +309,7 @@ class _Run:
 
     # --- outcomes -------------------------------------------------------------------
     def _decide(self, sub: Submission, lg: Ledger) -> None:
-        fatal = _fatal_issue(lg)
+        fatal = fatal_issue(lg)
         village = lg.village if lg.readable else None
         if fatal is not None:
             self.archive.set_outcome(sub.id, village=village, outcome="rejected",
@@ -320,13 +320,13 @@ class _Run:
         outcome = "has_errors" if lg.errors else "ok"
         self.archive.set_outcome(sub.id, village=village, outcome=outcome, cases=lg.n_cases,
                                  errors=lg.errors, warnings=lg.warnings,
-                                 case_index=_case_index(lg))
+                                 case_index=case_index_of(lg))
         sub.outcome = outcome
 
     def _remember_indexes(self, counted: dict[str, Submission]) -> None:
         for sub in counted.values():
             if sub.case_index is None and self.ledgers.get(sub.id) is not None:
-                sub.case_index = _case_index(self.ledgers[sub.id])
+                sub.case_index = case_index_of(self.ledgers[sub.id])
                 self.archive.set_case_index(sub.id, sub.case_index)
 
     def _order(self, counted: dict[str, Submission]) -> dict[str, Submission]:
@@ -377,7 +377,7 @@ class _Run:
         for village, cur, prev in pairs:
             before = prev.case_index
             if before is None:
-                before = _case_index(self.ledgers[prev.id])
+                before = case_index_of(self.ledgers[prev.id])
                 self.archive.set_case_index(prev.id, before)
             now = set(cur.case_index or {})
             for case_id, status in before.items():
@@ -553,7 +553,7 @@ def _display_name(path: Path, inbox: Path) -> str:
         return path.name
 
 
-def _materialise(sub: Submission, work: Path) -> Path:
+def materialise(sub: Submission, work: Path) -> Path:
     """The archived original under its own file name, in a private folder."""
     name = _BAD_NAME.sub("_", Path(sub.filename.replace("\\", "/")).name).strip(" .") \
         or f"{sub.id}{sub.stored_path.suffix}"
@@ -569,7 +569,7 @@ def _materialise(sub: Submission, work: Path) -> Path:
     return target
 
 
-def _fatal_issue(lg: Ledger) -> Issue | None:
+def fatal_issue(lg: Ledger) -> Issue | None:
     if not lg.readable:
         return next((i for i in lg.issues if i.severity == ERROR), None) or make_issue(
             "unreadable", file=Path(lg.path).name, reason="原因不明")
@@ -583,7 +583,7 @@ def _fatal_issue(lg: Ledger) -> Issue | None:
     return None
 
 
-def _case_index(lg: Ledger) -> dict[str, str | None]:
+def case_index_of(lg: Ledger) -> dict[str, str | None]:
     if not lg.readable or not lg.n_cases or "case_id" not in lg.cases:
         return {}
     statuses = lg.cases["status"] if "status" in lg.cases else [None] * lg.n_cases

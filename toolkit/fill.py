@@ -181,13 +181,9 @@ class FillPlan:
 
 def plan_fill(ledger: Ledger, computed) -> FillPlan:
     """The cell edits that put ``computed`` (compute_cases' frame) into the ledger sheet."""
-    columns = dict(ledger.computed_columns)
-    missing = [c.key for c in F.COMPUTED if c.key not in columns]
     rows = [int(r) for r in ledger.cases.index]
-    first_free = max(ledger.last_column,
-                     used_column_bound(ledger.path, ledger.sheet, set(rows) | set(ledger.header_rows))) + 1
-    for n, key in enumerate(missing):
-        columns[key] = first_free + n
+    used = used_column_bound(ledger.path, ledger.sheet, set(rows) | set(ledger.header_rows))
+    columns, missing = computed_layout(ledger, used)
     edits: dict[str, CellEdit] = {}
     merges: list[str] = []
     if missing:
@@ -197,10 +193,22 @@ def plan_fill(ledger: Ledger, computed) -> FillPlan:
     for key in (c.key for c in F.COMPUTED):
         col = columns[key]
         for row, value in zip(rows, computed[key].tolist()):
-            edits[cell_ref(col, row)] = _value_edit(key, _plain(value), cell_ref(last, row)
+            edits[cell_ref(col, row)] = _value_edit(key, plain_value(value), cell_ref(last, row)
                                                     if key in appended else None)
     widths = {columns[k]: COMPUTED_WIDTHS.get(k, DEFAULT_WIDTH) for k in missing}
     return FillPlan(edits, columns, [F.COMPUTED_BY_KEY[k].header for k in missing], widths, merges)
+
+
+def computed_layout(ledger: Ledger, last_used: int) -> tuple[dict[str, int], list[str]]:
+    """(computed key -> 0-based column, keys to append): the sheet's own computed
+    columns are reused; the missing ones follow the last used column (``last_used``
+    is 0-based, -1 for an empty sheet), so nothing a person typed is covered."""
+    columns = dict(ledger.computed_columns)
+    missing = [c.key for c in F.COMPUTED if c.key not in columns]
+    first_free = max(ledger.last_column, last_used) + 1
+    for n, key in enumerate(missing):
+        columns[key] = first_free + n
+    return columns, missing
 
 
 def _header_edits(ledger: Ledger, columns, missing, edits, merges) -> None:
@@ -233,7 +241,7 @@ def _value_edit(key: str, value, style_from: str | None) -> CellEdit:
     return CellEdit(value, number_format=fmt, style_from=style_from)
 
 
-def _plain(value):
+def plain_value(value):
     """pandas/numpy scalars and missing markers -> plain Python values or None."""
     if value is None:
         return None
@@ -267,7 +275,7 @@ def annotate_file(ledger: Ledger, out_dir: Path) -> Path:
     patchable = src.suffix.lower() in PATCHABLE_SUFFIXES and zipfile.is_zipfile(src)
     suffix = src.suffix if patchable else ".xlsx"
     out = out_dir / f"{src.stem}{ANNOTATED_SUFFIX}{suffix}"
-    sheet = _issue_sheet(ledger)
+    sheet = issue_sheet(ledger)
     if patchable and ledger.readable:
         patch_workbook(src, out, _issue_cell_edits(ledger), new_sheets=[sheet])
         return out
@@ -288,7 +296,7 @@ def _issue_cell_edits(ledger: Ledger) -> dict[str, dict[str, CellEdit]]:
         sheet = issue.sheet or ledger.sheet
         if not sheet or not issue.cell:
             continue
-        for ref in _cells_of(issue.cell):
+        for ref in cells_of(issue.cell):
             key = (sheet, ref)
             if worst.get(key) != ERROR:
                 worst[key] = issue.severity
@@ -309,7 +317,7 @@ def _only_existing_sheets(ledger: Ledger, edits):
     return {s: e for s, e in edits.items() if s in names}
 
 
-def _cells_of(ref: str, limit: int = 200) -> list[str]:
+def cells_of(ref: str, limit: int = 200) -> list[str]:
     a, _, b = ref.replace("$", "").partition(":")
     try:
         c0, r0 = parse_ref(a)
@@ -321,7 +329,7 @@ def _cells_of(ref: str, limit: int = 200) -> list[str]:
     return cells[:limit]
 
 
-def _issue_sheet(ledger: Ledger) -> NewSheet:
+def issue_sheet(ledger: Ledger) -> NewSheet:
     """The 校验结果 sheet: a summary line, then one row per issue (file-level first)."""
     from .report import SEVERITY_WORD, issue_rows
 

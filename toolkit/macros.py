@@ -344,7 +344,7 @@ def _paint(sheet, cells: list[str], color: str) -> None:
 
 # --- 校验本表 --------------------------------------------------------------------------
 def _validate(caller) -> None:
-    from .fill import ERROR_FILL, WARNING_FILL, _cells_of
+    from .fill import ERROR_FILL, WARNING_FILL, cells_of
     from .issues import ERROR
     from .validate import validate_ledgers
 
@@ -355,7 +355,7 @@ def _validate(caller) -> None:
     worst: dict[str, str] = {}
     for issue in ledger.issues:
         if issue.cell and (issue.sheet in (None, ledger.sheet)):
-            for ref in _cells_of(issue.cell):
+            for ref in cells_of(issue.cell):
                 if worst.get(ref) != ERROR:
                     worst[ref] = issue.severity
     colours = {ref: "#" + (ERROR_FILL if sev == ERROR else WARNING_FILL) for ref, sev in worst.items()}
@@ -441,7 +441,7 @@ def _read_records(book) -> list[tuple[str, str, str, str]]:
 
 
 def _write_result_sheet(target: Target, ledger, records: list[tuple]) -> None:
-    from .fill import ISSUE_SHEET, _issue_sheet
+    from .fill import ISSUE_SHEET, issue_sheet
 
     assert ISSUE_SHEET == RESULT_SHEET
     book = target.book
@@ -450,7 +450,7 @@ def _write_result_sheet(target: Target, ledger, records: list[tuple]) -> None:
         sheet.clear()
     else:
         sheet = book.sheets.add(RESULT_SHEET, after=book.sheets[len(book.sheets) - 1])
-    spec = _issue_sheet(ledger)
+    spec = issue_sheet(ledger)
     values, fills = [], {}
     for r, row in enumerate(spec.rows):
         out = []
@@ -491,7 +491,7 @@ def column_letter(col: int) -> str:
 def _fill(caller) -> None:
     from .calendar import CalendarYearMissing
     from .compute import compute_cases
-    from .fill import ALERT_COLOURS, HEADER_FILL, _plain
+    from .fill import ALERT_COLOURS, HEADER_FILL, plain_value, computed_layout
 
     target = _target(caller)
     cfg = _config(caller)
@@ -503,12 +503,12 @@ def _fill(caller) -> None:
     except CalendarYearMissing as e:
         raise ButtonError(str(e)) from None
     used_width = max((len(r) for r in target.grid), default=0)
-    columns, missing = computed_layout(ledger, used_width)
+    columns, missing = computed_layout(ledger, used_width - 1)
     sheet = target.sheet
     if missing:
         _write_headers(sheet, ledger, columns, missing, "#" + HEADER_FILL)
     rows = [int(r) for r in ledger.cases.index]
-    table = {key: [_plain(v) for v in computed[key].tolist()] for key in columns}
+    table = {key: [plain_value(v) for v in computed[key].tolist()] for key in columns}
     by_row = dict(zip(rows, range(len(rows))))
     for first, last in _runs(rows):
         for c0, c1 in _runs(list(columns.values())):
@@ -537,18 +537,6 @@ def _fill(caller) -> None:
         text += (f"\n{len(issues)} 个案件缺少节假日安排，办结期限暂空："
                  f"{issues[0].message}{issues[0].action}")
     _alert(caller, text)
-
-
-def computed_layout(ledger, used_width: int) -> tuple[dict[str, int], list[str]]:
-    """(computed key -> 0-based column, keys appended) as toolkit.fill.plan_fill lays
-    them out: the sheet's own computed columns are reused, the missing ones follow
-    the last used column."""
-    columns = dict(ledger.computed_columns)
-    missing = [c.key for c in F.COMPUTED if c.key not in columns]
-    first_free = max(ledger.last_column, used_width - 1) + 1
-    for n, key in enumerate(missing):
-        columns[key] = first_free + n
-    return columns, missing
 
 
 def _write_headers(sheet, ledger, columns: dict[str, int], missing: list[str], fill: str) -> None:

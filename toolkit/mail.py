@@ -337,13 +337,13 @@ def _is_automatic(msg, sender: str) -> bool:
 def _judge(cfg: Config, settings: Settings, as_of: date, archive, msgs: list[_Incoming],
            work: Path) -> None:
     """Read and validate every new file at once, then decide each one's outcome."""
-    from .consolidate import _materialise
+    from .consolidate import materialise
     from .intake import read_ledgers
     from .validate import validate_ledgers
     subs = {sub.id: sub for m in msgs for _, sub, _ in m.items}
     if not subs:
         return
-    paths = {sid: _materialise(sub, work) for sid, sub in subs.items()}
+    paths = {sid: materialise(sub, work) for sid, sub in subs.items()}
     ledgers = dict(zip(paths, read_ledgers(list(paths.values()))))
     validate_ledgers(list(ledgers.values()), as_of=as_of, settings=settings)
     for sid, lg in ledgers.items():
@@ -361,7 +361,7 @@ def _report(cfg: Config, settings: Settings, archive, m: _Incoming, att: Attachm
     import dataclasses
 
     from .archive import COUNTED
-    from .consolidate import _case_index, _fatal_issue
+    from .consolidate import case_index_of, fatal_issue
     from .issues import count
     village, outcome, extra = decide_village(lg, m.sender, settings, filename=att.filename)
     issues = lg.issues + ([extra] if extra else [])
@@ -369,11 +369,11 @@ def _report(cfg: Config, settings: Settings, archive, m: _Incoming, att: Attachm
     same_as = None
     current = archive.get(sub.id)       # fresh: an earlier message of this run may have judged it
     if current.outcome is None or (current.outcome == "held" and outcome in COUNTED):
-        why = extra if outcome == "held" else (_fatal_issue(lg) if outcome == "rejected" else None)
+        why = extra if outcome == "held" else (fatal_issue(lg) if outcome == "rejected" else None)
         archive.set_outcome(sub.id, village=village, outcome=outcome, cases=lg.n_cases,
                             errors=errors, warnings=warnings, code=why.code if why else None,
                             message=why.message if why else None,
-                            case_index=_case_index(lg) if outcome in COUNTED else None)
+                            case_index=case_index_of(lg) if outcome in COUNTED else None)
     else:       # the same bytes came before: that judgement stands (held yields to a roster sender)
         village, outcome = current.village, current.outcome
         same_as = current.received.replace("T", " ")[:16]
@@ -399,12 +399,12 @@ def decide_village(lg, sender: str, settings: Settings, *,
     (marker, 填报单位, column; not a guess from the file name) must agree.
     Unknown sender or a disagreement: ``held`` for the township to look at.
     """
-    from .consolidate import _fatal_issue
+    from .consolidate import fatal_issue
     expected = settings.village_for_email(sender) if sender else None
     own = lg.village if lg.readable and lg.village_source not in (None, "filename") else None
     unknown = None if expected else make_issue("unknown_sender", sender=sender or "（未知）",
                                                file=filename or str(lg.path))
-    if _fatal_issue(lg) is not None:
+    if fatal_issue(lg) is not None:
         return expected or own, "rejected", unknown
     if expected is None:
         return own, "held", unknown
