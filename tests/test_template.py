@@ -175,12 +175,14 @@ def test_print_setup_and_panes(blank):
     sheet = _xml(blank, _ledger_part(blank))
     setup = sheet.find("m:pageSetup", NS)
     assert setup.get("orientation") == "landscape" and setup.get("paperSize") == "9"
-    # one page wide (fitToWidth defaults to 1), as many pages down as needed
-    assert setup.get("fitToWidth", "1") == "1" and setup.get("fitToHeight") == "0"
+    # three pages wide (one page would print at ~30%), as many pages down as needed
+    assert setup.get("fitToWidth") == "3" and setup.get("fitToHeight") == "0"
     assert sheet.find("m:sheetPr/m:pageSetUpPr", NS).get("fitToPage") == "1"
     names = {(d.get("name"), d.text) for d in _xml(blank, "xl/workbook.xml").findall(
         "m:definedNames/m:definedName", NS)}
-    assert ("_xlnm.Print_Titles", f"{LEDGER_SHEET}!$3:$4") in names
+    # header rows and the columns up to 信访人 repeat on every printed page
+    last = chr(ord("A") + KEYS.index("petitioner"))
+    assert ("_xlnm.Print_Titles", f"{LEDGER_SHEET}!$A:${last},{LEDGER_SHEET}!$3:$4") in names
     pane = sheet.find("m:sheetViews/m:sheetView/m:pane", NS)
     assert pane.get("state") == "frozen"
     assert pane.get("ySplit") == "4" and pane.get("xSplit") == str(KEYS.index("petitioner") + 1)

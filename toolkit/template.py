@@ -296,15 +296,18 @@ def _write_ledger_sheet(wb, fmt: _Formats, village: str | None, campaign: Campai
             ws.set_row(FIRST_DATA_ROW + r, height)
     frozen_col = next(i for i, c in enumerate(cols) if c.key == FROZEN_AFTER_KEY) + 1
     ws.freeze_panes(FIRST_DATA_ROW, frozen_col)
-    _page_setup(ws, last, FIRST_DATA_ROW + n_rows - 1)
+    _page_setup(ws, last, FIRST_DATA_ROW + n_rows - 1, frozen_col)
     ws.activate()
 
 
-def _page_setup(ws, last_col: int, last_row: int) -> None:
+def _page_setup(ws, last_col: int, last_row: int, frozen_col: int) -> None:
     ws.set_landscape()
     ws.set_paper(9)                       # A4
-    ws.fit_to_pages(1, 0)                 # fit to width, as many pages down as needed
+    # 55 columns on one A4 width print at ~30%: unreadable. Three pages across,
+    # each repeating the header rows and the columns up to 信访人, stay legible.
+    ws.fit_to_pages(3, 0)
     ws.repeat_rows(GROUP_ROW, HEADER_ROW)
+    ws.repeat_columns(0, frozen_col - 1)
     ws.print_area(0, 0, last_row, last_col)
     ws.set_margins(left=0.3, right=0.3, top=0.5, bottom=0.5)
     ws.center_horizontally()
