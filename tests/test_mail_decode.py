@@ -21,20 +21,23 @@ def _part(name: str, style: str):
     return email.message_from_bytes(raw, policy=email.policy.compat32)
 
 
-@pytest.mark.parametrize("style", STYLES)
-@pytest.mark.parametrize("name", NAMES)
-def test_attachment_filename_every_client_style(style, name):
-    if style in ("outlook", "gb2312_q") and not all(_in_gb2312(ch) for ch in name):
-        pytest.skip("name has characters outside GB2312; Outlook would pick another charset")
-    assert attachment_filename(_part(name, style)) == name
-
-
 def _in_gb2312(ch: str) -> bool:
     try:
         ch.encode("gb2312")
         return True
     except UnicodeEncodeError:
         return False
+
+
+# Outlook and the quoted-printable gb2312 style only ever carry names GB2312 can
+# encode (a client picks another charset otherwise), so those pairs are not made.
+CASES = [(style, name) for style in STYLES for name in NAMES
+         if style not in ("outlook", "gb2312_q") or all(_in_gb2312(ch) for ch in name)]
+
+
+@pytest.mark.parametrize("style,name", CASES)
+def test_attachment_filename_every_client_style(style, name):
+    assert attachment_filename(_part(name, style)) == name
 
 
 def test_gb18030_only_character():
