@@ -520,7 +520,7 @@ def _convert(key: str, raw: list, problems: list) -> list:
         return _ticks(key, raw, problems)
     kind = field_.kind
     if key == "case_id" or kind == "phone":
-        return [None if v == "" else fold_code(v, keep_spaces=True) for v in raw]
+        return _codes(raw)
     if kind == "date":
         return _dates(key, raw, problems)
     if kind == "status":
@@ -532,6 +532,23 @@ def _convert(key: str, raw: list, problems: list) -> list:
     if kind == "choice":
         return _choices(field_, raw, problems)
     return _texts(raw)
+
+
+def _plain_ascii(raw: list) -> str | None:
+    """All cells joined when every one is text of printable ASCII without spaces, else None:
+    then ``fold_code`` would return each unchanged (blank -> None), so a column needs no folding."""
+    try:
+        joined = "".join(raw)
+    except TypeError:        # a number, date or bool among them
+        return None
+    return joined if joined.isascii() and joined.isprintable() and " " not in joined else None
+
+
+def _codes(raw: list) -> list:
+    """Case numbers and phones: ``fold_code`` keeping inner spaces; blank -> None."""
+    if _plain_ascii(raw) is not None:
+        return [v or None for v in raw]
+    return [None if v == "" else fold_code(v, keep_spaces=True) for v in raw]
 
 
 def _texts(raw: list) -> list:
@@ -560,16 +577,38 @@ def _dates(key: str, raw: list, problems: list) -> list:
         elif v == "":
             out.append(None)
         else:
-            d, reason = parse_date_value(v)
+            if t is str:             # text dates repeat within and across ledgers
+                parsed = _DATE_TEXTS.get(v)
+                if parsed is None:
+                    parsed = _DATE_TEXTS[v] = parse_date_value(v)
+                    _bound(_DATE_TEXTS)
+            else:
+                parsed = parse_date_value(v)
+            d, reason = parsed
             out.append(d)
             if reason:
                 problems.append((key, i, "invalid_date", v, {"reason": reason}))
     return out
 
 
+_DATE_TEXTS: dict[str, tuple] = {}      # text cell -> parse_date_value (a pure function)
+_CACHE_LIMIT = 20_000
+
+
+def _bound(cache: dict) -> None:
+    """Keep a per-process cache of cell values small whatever the files hold."""
+    if len(cache) > _CACHE_LIMIT:
+        cache.clear()
+
+
 def _statuses(key: str, raw: list, problems: list) -> list:
     out = []
     for i, v in enumerate(raw):
+        if type(v) is str and v in _STATUS_CACHE:    # keyed by the cell's own text
+            canon = _STATUS_CACHE[v]
+            if canon is not None:
+                out.append(canon)
+                continue
         text = clean_text(v) if v != "" else None
         if text is None:
             out.append(None)
@@ -577,6 +616,9 @@ def _statuses(key: str, raw: list, problems: list) -> list:
         canon = _STATUS_CACHE.get(text, "")
         if canon == "":
             canon = _STATUS_CACHE[text] = F.canonical_status(text)
+            if type(v) is str:
+                _STATUS_CACHE[v] = canon
+            _bound(_STATUS_CACHE)
         out.append(canon)
         if canon is None:
             problems.append((key, i, "unknown_status", text, {}))
@@ -587,6 +629,9 @@ _SCI = re.compile(r"\d(?:\.\d+)?[eE]\+?\d+")
 
 
 def _id_numbers(key: str, raw: list, problems: list) -> list:
+    joined = _plain_ascii(raw)
+    if joined is not None and "e" not in joined and "E" not in joined:
+        return [v.upper() or None for v in raw]     # the usual column: typed as text
     out = []
     for i, v in enumerate(raw):
         if v == "":
@@ -636,8 +681,14 @@ def _ints(key: str, raw: list, problems: list) -> list:
 
 def _choices(field_: F.Field, raw: list, problems: list) -> list:
     canon = _choice_index(field_.key)
+    seen = _choice_cells(field_.key)
     out = []
     for i, v in enumerate(raw):
+        if type(v) is str:              # a cell text already met: its canonical choice
+            hit = seen.get(v)
+            if hit is not None:
+                out.append(hit)
+                continue
         text = clean_text(v) if v != "" else None
         if text is None:
             out.append(None)
@@ -645,6 +696,10 @@ def _choices(field_: F.Field, raw: list, problems: list) -> list:
         hit = canon.get(text)
         if hit is None:
             hit = canon[text] = _choice(field_, v, text)
+            _bound(canon)
+        if hit is not False and type(v) is str:
+            seen[v] = hit
+            _bound(seen)
         if hit is False:
             problems.append((field_.key, i, "invalid_choice", text,
                              {"choices": "、".join(field_.choices)}))
@@ -656,6 +711,12 @@ def _choices(field_: F.Field, raw: list, problems: list) -> list:
 @lru_cache(maxsize=None)
 def _choice_index(key: str) -> dict:
     return {c: c for c in F.FIELD_BY_KEY[key].choices}
+
+
+@lru_cache(maxsize=None)
+def _choice_cells(key: str) -> dict:
+    """Cell text -> canonical choice, for texts that are a valid choice."""
+    return {}
 
 
 def _choice(field_: F.Field, v: object, text: str) -> str | bool:
