@@ -398,7 +398,7 @@ class _PartScanner:
                 cut = lt                   # an unfinished tag waits for the next piece
         self._carry = buf[cut:][:4096]
         chunk = buf[:cut]
-        if _DTD.search(chunk):
+        if b"!" in chunk and _DTD.search(chunk):        # memchr first: "!" is rare in XML
             raise _Refused("unreadable", f"其中 {self.name} 含有 DTD/实体声明，正常表格不会有，"
                                          "疑似恶意文件；请勿打开，请报送人重新制作")
         if self.grid is not None:
@@ -493,18 +493,24 @@ class _SheetGrid(_Grid):
             self.rows, self.cols = max(self.rows, row), max(self.cols, col)
 
 
-_FOLD = bytes.maketrans(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ\t\r\n/>'",
-                        b"0" * 10 + b"A" * 26 + b"     " + b'"')
+_FOLD = bytes.maketrans(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ\t\r\n/>':",
+                        b"0" * 10 + b"A" * 26 + b"     " + b'"<')
 
 
 def _small_and_usual(chunk: bytes) -> bool:
     """True when every cell/row tag is <c r="A1"...>/<row r="1"...> with at most
-    two letters and three digits: then no reference can reach row 1000 or column AAA."""
-    t = chunk.translate(_FOLD)          # letters -> A, digits -> 0, "<c>" "<c/>" "<c\n" -> "<c "
+    two letters and three digits: then no reference can reach row 1000 or column AAA.
+
+    Each test is a pass over the chunk, so they are few. Every cell tag must start
+    its reference with one or two capitals and then a digit (calamine also reads
+    lower-case letters: "Xfd1" is column 16384); a prefixed tag (x:c) folds to
+    "x<c" and is held to the same form; "A0000" anywhere (which a reference of
+    four or more digits contains) sends the chunk to the exact reading.
+    """
+    t = chunk.translate(_FOLD)   # letters -> A, digits -> 0, "<c>" "<c/>" "<c\n" -> "<c ", ":" -> "<"
     n = t.count
-    return (n(b"<c ") == n(b'<c r="A') and n(b"<row ") == n(b'<row r="0')
-            and b'<c r="AAA' not in t and b'<c r="A0000' not in t and b'<c r="AA0000' not in t
-            and b'<row r="0000' not in t and b":c " not in t and b":row " not in t)
+    return (n(b"<c ") == n(b'<c r="A0') + n(b'<c r="AA0') and n(b"<row ") == n(b'<row r="0')
+            and b"A0000" not in t and b'<row r="0000' not in t)
 
 
 def _col(letters: bytes) -> int:

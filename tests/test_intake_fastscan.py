@@ -1,0 +1,60 @@
+"""The pre-flight's fast "small grid" proof never vouches for a sheet that reaches far.
+
+``_small_and_usual`` folds a chunk of sheet XML and proves with a few byte counts
+that no cell or row reference reaches row 1000 or column AAA. Whenever it says so,
+the token walk (the slow, conservative reading) must agree, whatever the spelling.
+"""
+from __future__ import annotations
+
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from toolkit.intake import _SheetGrid, _small_and_usual
+
+_LETTERS = st.text(alphabet="ABXZab", min_size=0, max_size=3)
+_DIGITS = st.text(alphabet="0123456789", min_size=0, max_size=4)
+
+
+@st.composite
+def _tag(draw) -> str:
+    name = draw(st.sampled_from(["c", "row", "x:c", "x:row", "ns0:c", "c", "row", "col", "cols"]))
+    quote = draw(st.sampled_from(['"', "'"]))
+    ref = draw(_LETTERS) + draw(_DIGITS) if "c" in name.split(":")[-1][:1] else draw(_DIGITS)
+    attrs = [f"r{draw(st.sampled_from(['=', ' = ']))}{quote}{ref}{quote}"] if draw(st.booleans()) else []
+    if draw(st.booleans()):
+        attrs.insert(draw(st.integers(0, len(attrs))), 's="1"')
+    sep = draw(st.sampled_from([" ", "\n", "\t"]))
+    end = draw(st.sampled_from(["/>", ">", " />"]))
+    return f"<{name}{sep if attrs else ''}{sep.join(attrs)}{end}"
+
+
+@settings(max_examples=300, deadline=None)
+@example(['<c r="AAa0"/>'], "")                 # calamine reads lower-case letters too
+@example(['<x:row r="1">', '<x:c r="Xfd1"/>'], "")
+@given(st.lists(_tag(), min_size=1, max_size=12), st.sampled_from(["", "<v>12345</v>", "<t>NJ2010</t>"]))
+def test_small_proof_agrees_with_the_walk(tags, filler):
+    chunk = filler.join(tags).encode()
+    if not _small_and_usual(chunk):
+        return          # the exact reading or the walk measures it instead
+    grid = _SheetGrid("xl/worksheets/sheet1.xml")
+    grid._walk(chunk)
+    assert grid.rows < 1000 and grid.cols < 703, chunk
+
+
+def test_prefixed_and_long_references_are_not_small():
+    assert _small_and_usual(b'<row r="1"><c r="A1" s="1"/><c r="AB999"/></row>')
+    for far in (b'<row r="1"><x:c r="XFD1"/></row>', b'<x:row r="1000"><x:c r="A1000"/></x:row>',
+                b'<row r="1"><c r="AA1000"/></row>', b'<row r="1"><x:c s="1" r="A1"/></row>',
+                b'<x:row r="1"><x:c/></x:row>'):
+        assert not _small_and_usual(far), far
+
+
+def test_mixed_case_reference_is_measured(tmp_path):
+    """calamine reads "Xfd999" as column XFD: a sheet of two cells that would make it
+    materialise 999 x 16384 cells is refused before any parser sees it."""
+    import hostile_factory as hf
+
+    from toolkit.intake import preflight
+    sheet = hf.sheet_xml([[("A1", 1)], [("Xfd999", 2)]])
+    issue = preflight(hf.hand_xlsx(tmp_path / "大小写.xlsx", sheet))
+    assert issue is not None and issue.code == "too_large" and "16384" in issue.message
