@@ -702,7 +702,7 @@ def read_ledgers(paths: Sequence[Path], *, reader: str = "toolkit.read:read_ledg
                 ledgers[i] = Ledger(path=path, readable=False, issues=[issue])
             else:
                 tickets[pool.submit(path)] = i
-        for ticket, outcome in pool.drain().items():
+        for ticket, outcome in pool.completed():       # each one as it comes
             i = tickets[ticket]
             ledgers[i] = _ledger_from(paths[i], outcome, time_limit, memory_limit_mb)
     return ledgers  # type: ignore[return-value]

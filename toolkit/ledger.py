@@ -62,6 +62,13 @@ def cases_frame(data: dict[str, list], index: list[int]) -> "pd.DataFrame":
                         dtype=object, copy=False)
 
 
+def is_reader_frame(frame) -> bool:
+    """True for a table made by ``cases_frame`` whose columns nobody has changed since:
+    every input key in order, None (never NaN) for blanks. (The columns object is
+    shared by all such tables; adding, dropping or renaming a column replaces it.)"""
+    return frame.columns is _columns_index()
+
+
 @lru_cache(maxsize=1)
 def _columns_index():
     import pandas as pd

@@ -32,7 +32,7 @@ from collections import deque
 from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing.connection import wait
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 log = logging.getLogger("taizhang")
 
@@ -272,6 +272,7 @@ class WorkerPool:
         self._pending: deque[int] = deque()
         self._items: dict[int, Any] = {}
         self.outcomes: dict[int, Outcome] = {}
+        self._finished: list[int] = []          # tickets in the order they finished
         self._start_failures = 0
         self._last_watch = 0.0
 
@@ -289,9 +290,22 @@ class WorkerPool:
         return ticket
 
     def drain(self) -> dict[int, Outcome]:
-        while len(self.outcomes) < len(self._items):
-            self.poll(0.5)
+        for _ in self.completed():
+            pass
         return self.outcomes
+
+    def completed(self) -> Iterator[tuple[int, Outcome]]:
+        """(ticket, outcome) of each item as it finishes, until every item submitted has one;
+        the caller can use each result while the workers go on with the next ones."""
+        done = 0
+        while True:
+            while done < len(self._finished):
+                ticket = self._finished[done]
+                done += 1
+                yield ticket, self.outcomes[ticket]
+            if len(self.outcomes) >= len(self._items):
+                return
+            self.poll(0.5)
 
     def poll(self, timeout: float) -> None:
         """Handle whatever the workers said or did, waiting at most ``timeout`` seconds."""
@@ -359,12 +373,16 @@ class WorkerPool:
         ticket = w.answered()
         if kind == ERROR:
             log.warning("reading %s failed: %s\n%s", self._items[ticket], msg[1], msg[2])
-            self.outcomes[ticket] = Outcome(ERROR, detail=msg[1])
+            self._settle(ticket, Outcome(ERROR, detail=msg[1]))
         elif kind == MEMORY:
             w.ready, w.retiring = False, True
-            self.outcomes[ticket] = Outcome(MEMORY, detail=msg[1])
+            self._settle(ticket, Outcome(MEMORY, detail=msg[1]))
         else:
-            self.outcomes[ticket] = Outcome(OK, value=msg[1])
+            self._settle(ticket, Outcome(OK, value=msg[1]))
+
+    def _settle(self, ticket: int, outcome: Outcome) -> None:
+        self.outcomes[ticket] = outcome
+        self._finished.append(ticket)
 
     def _buried(self, w: _Worker) -> None:
         """A worker is gone: its current item gets the blame, the rest go back in line."""
@@ -378,7 +396,7 @@ class WorkerPool:
             status = w.killed_for or (MEMORY if any(m in tail for m in _MEMORY_WORDS) else CRASHED)
             detail = f"exit code {code}" + (f": {tail.strip()[-300:]}" if tail.strip() else "")
             log.warning("worker died on %s (%s, %s)", self._items[ticket], status, detail)
-            self.outcomes[ticket] = Outcome(status, detail=detail)
+            self._settle(ticket, Outcome(status, detail=detail))
         elif not queue and not w.ready and not w.retiring:
             self._start_failures += 1
             if self._start_failures >= 3:

@@ -7,17 +7,21 @@ ledger, sheet and cell through the combined table's position index.
 from __future__ import annotations
 
 import threading
+from itertools import repeat
 from datetime import date
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from .fields import (ALL_INPUT_KEYS, CLOSED_STATUSES, CHECKLIST_BY_KEY, FIELD_BY_KEY, REQUIRED_KEYS, header_for)
+from .fields import (ALL_INPUT_KEYS, CHECKLIST_BY_KEY, CLOSED_STATUSES, FIELD_BY_KEY, FIELDS,
+                     REQUIRED_KEYS, header_for)
 from .issues import Issue, make_issue
-from .ledger import Ledger
+from .ledger import Ledger, is_reader_frame
 from .settings import Settings
 
 # Rules that only make sense when these keys' cells were read without error.
 _ARCHIVE_ITEMS = tuple(i.key for i in CHECKLIST_BY_KEY["archive"].items)
+# The columns validation looks at: every field (schema and rules) and the 六有 items.
+_CHECKED_KEYS = tuple(f.key for f in FIELDS) + _ARCHIVE_ITEMS
 
 
 def validate_paths(paths: Iterable[Path | str], *, as_of: date, settings: Settings) -> list[Ledger]:
@@ -31,10 +35,19 @@ def validate_paths(paths: Iterable[Path | str], *, as_of: date, settings: Settin
 
 
 def prepare() -> None:
-    """Import pandas and pandera and build the schema (about 0.5 s cold), e.g. in a thread."""
+    """Import pandas and pandera, build the schema and run it once on one blank row
+    (about 0.5 s cold: pandera sets itself up on first use), e.g. in a thread."""
     try:
+        import pandas as pd
+        import pandera.errors as pe
+
         from schemas.ledger import ledger_schema
-        ledger_schema()
+        schema = ledger_schema()
+        blank = pd.DataFrame([[None] * len(schema.columns)], columns=list(schema.columns), dtype=object)
+        try:
+            schema.validate(blank, lazy=True)
+        except pe.SchemaErrors as err:
+            err.failure_cases  # noqa: B018 - built lazily by some versions
     except Exception:   # noqa: BLE001 - validate_ledgers will meet (and report) it again
         pass
 
@@ -53,29 +66,33 @@ def validate_ledgers(ledgers: Sequence[Ledger], *, as_of: date, settings: Settin
 def _combine(ledgers: Sequence[Ledger]):
     """One table of all cases; ``where[pos] = (ledger no, excel row)``.
 
-    Columns: every input key (blank where a ledger lacks one), then ``case_key``;
-    missing values are None. Built as one object array (no per-ledger copies).
+    Columns: the keys validation looks at (blank where a ledger lacks one), then
+    ``case_key``; missing values are None. Built as one object array.
     """
     import numpy as np
     import pandas as pd
 
     keys = list(ALL_INPUT_KEYS)
-    blocks, where, case_keys = [], [], []
+    take = [keys.index(k) for k in _CHECKED_KEYS]
+    id_at = _CHECKED_KEYS.index("case_id")
+    blocks, where = [], []
     for n, lg in enumerate(ledgers):
         df = lg.cases
-        if list(df.columns) != keys:
-            df = df.reindex(columns=keys)
-        blocks.append(df.to_numpy(dtype=object))
-        rows = [int(r) for r in df.index]
-        where.extend(zip([n] * len(rows), rows))
-        case_keys.extend(None if v is None or v != v else f"{n}\x1f{v}" for v in df["case_id"].tolist())
-    table = np.concatenate(blocks) if len(blocks) > 1 else blocks[0].copy()
-    missing = pd.isna(table)
-    if missing.any():
-        table[missing] = None
-    combined = pd.DataFrame(table, columns=keys, dtype=object, copy=False)
-    combined["case_key"] = pd.Series(case_keys, dtype=object)
-    return combined, where
+        block = np.empty((len(df), len(take) + 1), dtype=object)
+        if is_reader_frame(df):         # the reader's own table: None for blanks, never NaN
+            block[:, :-1] = df.to_numpy(dtype=object)[:, take]
+        else:                           # unpickled or built elsewhere: maybe NaN, other columns
+            values = (df.to_numpy(dtype=object)[:, take] if list(df.columns) == keys
+                      else df.reindex(columns=list(_CHECKED_KEYS)).to_numpy(dtype=object))
+            missing = pd.isna(values)
+            if missing.any():
+                values[missing] = None
+            block[:, :-1] = values
+        block[:, -1] = [None if v is None else f"{n}\x1f{v}" for v in block[:, id_at].tolist()]
+        blocks.append(block)
+        where.extend(zip(repeat(n), df.index.tolist()))
+    table = np.concatenate(blocks) if len(blocks) > 1 else blocks[0]
+    return pd.DataFrame(table, columns=[*_CHECKED_KEYS, "case_key"], dtype=object, copy=False), where
 
 
 def _schema_issues(combined, where, ledgers) -> list[tuple[int, Issue]]:
