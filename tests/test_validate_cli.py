@@ -136,3 +136,21 @@ def test_a_bad_settings_workbook_is_explained_not_a_traceback(inbox, tmp_path):
     assert r.returncode == 2
     assert "节假日" in r.stderr and "A2" in r.stderr and "意外" not in r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_annotate_writes_the_copy_a_village_gets_back(inbox, tmp_path):
+    out = tmp_path / "发回"
+    r = taizhang("validate", str(inbox), "--as-of", AS_OF, "--annotate", str(out))
+    assert r.returncode == 1, r.stderr
+    copies = sorted(p.name for p in out.iterdir())
+    assert copies == ["西村_校验结果.xlsx"]          # the clean 东村 file needs no copy
+    assert "标注副本" in r.stdout
+    wb = CalamineWorkbook.from_path(str(out / copies[0]))
+    assert wb.sheet_names[-1] == "校验结果"
+    listed = wb.get_sheet_by_name("校验结果").to_python()
+    text = "\n".join(str(v) for row in listed for v in row)
+    assert "2010年没有13月" in text and "身份证号被 Excel 存成了数字" in text
+    # the village's own sheet is still there with its values
+    original = CalamineWorkbook.from_path(str(inbox / "西村.xlsx"))
+    sheet = original.sheet_names[0]
+    assert wb.get_sheet_by_name(sheet).to_python() == original.get_sheet_by_name(sheet).to_python()
