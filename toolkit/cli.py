@@ -268,7 +268,7 @@ def demo(out, force):
     from pathlib import Path
 
     from .config import DEMO_AS_OF, DEMO_INBOX
-    from .samples import build_demo_inbox, demo_filenames
+    from .samples import DEMO_DAMAGED, DEMO_EARLIER_FILE, build_demo_inbox, demo_filenames
 
     folder = Path(out) if out else DEMO_INBOX
     if folder.exists() and not force:
@@ -281,6 +281,8 @@ def demo(out, force):
     ledgers = build_demo_inbox(folder)
     for lg in ledgers:
         click.echo(f"  {lg.village}\t{len(lg.cases)} 件\t{lg.path.name}")
+    click.echo(f"  另有：{DEMO_EARLIER_FILE}（东村上月报送的旧台账，用来演示“案件消失”）、"
+               f"{DEMO_DAMAGED[1]}（传输中断的重发件，用来演示“被拒收”）")
     total = sum(len(lg.cases) for lg in ledgers)
     click.echo(f"演示收件箱已生成：{folder}（{len(ledgers)} 个村（社区），{total} 件，"
                f"演示日期 {DEMO_AS_OF:%Y-%m-%d}）")
