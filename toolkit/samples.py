@@ -181,12 +181,13 @@ def make_phone(rng: random.Random) -> str:
 
 
 def is_workday(d: date) -> bool:
-    """Whether the township office works that day (official calendar when known)."""
-    try:
-        import chinese_calendar
-        return chinese_calendar.is_workday(d)
-    except (ImportError, NotImplementedError):
-        return d.weekday() < 5
+    """Whether a made-up date looks like an office day: the toolkit's official calendar
+    where it knows the year; Monday to Friday for the early 2000s of old petitions
+    (only sample data is drawn this way, never a deadline)."""
+    from .calendar import calendar_for
+    from .settings import DEFAULT_SETTINGS
+    cal = calendar_for(DEFAULT_SETTINGS)
+    return cal.is_workday(d) if cal.knows(d.year) else d.weekday() < 5
 
 
 def _workday_between(rng: random.Random, lo: date, hi: date) -> date:
