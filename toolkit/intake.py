@@ -33,7 +33,7 @@ import struct
 import zipfile
 import zlib
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable, Iterator, Sequence
 
 from .config import OWN_FOLDERS
 from .issues import Issue, make_issue
@@ -689,23 +689,37 @@ def read_ledgers(paths: Sequence[Path], *, reader: str = "toolkit.read:read_ledg
     zip member decompressed and scanned, the OLE streams) run in the worker just
     before the reader: in parallel, and sandboxed like the parser itself.
     """
-    from .sandbox import WorkerPool
     paths = [Path(p) for p in paths]
     ledgers: list[Ledger | None] = [None] * len(paths)
+    for i, ledger in iter_ledgers(paths, reader=reader, workers=workers, time_limit=time_limit,
+                                  memory_limit_mb=memory_limit_mb):
+        ledgers[i] = ledger
+    return ledgers  # type: ignore[return-value]
+
+
+def iter_ledgers(paths: Sequence[Path], *, reader: str = "toolkit.read:read_ledger",
+                 workers: int | None = None, time_limit: float = 60,
+                 memory_limit_mb: int = 1024) -> Iterator[tuple[int, Ledger]]:
+    """``read_ledgers`` one ledger at a time as each is ready: (its position in
+    ``paths``, Ledger), files refused by the cheap checks first, then in the order
+    the workers finish them; the caller can use each while the others are read."""
+    from .sandbox import WorkerPool
+    paths = [Path(p) for p in paths]
     tickets: dict[int, int] = {}
+    refused: list[tuple[int, Ledger]] = []
     n = workers or min(len(paths), os.cpu_count() or 1)
     with WorkerPool("toolkit.intake:checked_reader", factory_arg=reader, workers=max(1, n),
                     time_limit=time_limit, memory_limit_mb=memory_limit_mb) as pool:
         for i, path in enumerate(paths):
             issue = _guarded(path, _check_file)
             if issue is not None:
-                ledgers[i] = Ledger(path=path, readable=False, issues=[issue])
+                refused.append((i, Ledger(path=path, readable=False, issues=[issue])))
             else:
                 tickets[pool.submit(path)] = i
-        for ticket, outcome in pool.completed():       # each one as it comes
+        yield from refused
+        for ticket, outcome in pool.completed():
             i = tickets[ticket]
-            ledgers[i] = _ledger_from(paths[i], outcome, time_limit, memory_limit_mb)
-    return ledgers  # type: ignore[return-value]
+            yield i, _ledger_from(paths[i], outcome, time_limit, memory_limit_mb)
 
 
 # Readers with a variant that returns the case table as plain CaseColumns: workers

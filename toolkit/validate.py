@@ -6,6 +6,7 @@ ledger, sheet and cell through the combined table's position index.
 """
 from __future__ import annotations
 
+import queue
 import threading
 from itertools import repeat
 from datetime import date
@@ -25,13 +26,55 @@ _CHECKED_KEYS = tuple(f.key for f in FIELDS) + _ARCHIVE_ITEMS
 
 
 def validate_paths(paths: Iterable[Path | str], *, as_of: date, settings: Settings) -> list[Ledger]:
-    """Find the workbooks under ``paths``, read them safely and validate them."""
-    from .intake import find_workbooks, read_ledgers
-    warm = threading.Thread(target=prepare, name="taizhang-prepare", daemon=True)
-    warm.start()        # pandas + pandera load while the workers read (the parent mostly waits)
-    ledgers = read_ledgers(find_workbooks(paths))
-    warm.join()
-    return validate_ledgers(ledgers, as_of=as_of, settings=settings)
+    """Find the workbooks under ``paths``, read them safely and validate them.
+
+    The parent mostly waits while the sandboxed workers read, so a thread loads
+    pandas and pandera meanwhile and validates the ledgers read so far in batches
+    (each ledger is validated on its own rows, so batches give the same issues).
+    """
+    from .intake import find_workbooks, iter_ledgers
+    found = find_workbooks(paths)
+    ledgers: list[Ledger | None] = [None] * len(found)
+    checker = _Checker(as_of, settings)
+    checker.start()
+    try:
+        for i, ledger in iter_ledgers(found):
+            ledgers[i] = ledger
+            checker.inbox.put(ledger)
+    finally:
+        checker.inbox.put(None)
+        checker.join()
+    if checker.error is not None:
+        raise checker.error
+    return ledgers  # type: ignore[return-value]
+
+
+class _Checker(threading.Thread):
+    """Validates ledgers put in ``inbox`` in batches, until it gets None."""
+
+    batch = 60
+
+    def __init__(self, as_of: date, settings: Settings) -> None:
+        super().__init__(name="taizhang-validate", daemon=True)
+        self.as_of, self.settings = as_of, settings
+        self.inbox: queue.SimpleQueue = queue.SimpleQueue()
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        waiting: list[Ledger] = []
+        try:
+            prepare()
+            while True:
+                ledger = self.inbox.get()
+                if ledger is not None:
+                    waiting.append(ledger)
+                if waiting and (ledger is None or len(waiting) >= self.batch):
+                    validate_ledgers(waiting, as_of=self.as_of, settings=self.settings)
+                    waiting = []
+                if ledger is None:
+                    return
+        except BaseException as e:      # noqa: BLE001 - re-raised by validate_paths
+            self.error = e
 
 
 def prepare() -> None:
