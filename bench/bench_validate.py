@@ -28,28 +28,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def build_inbox(villages: int, cases: int, fresh: bool = False) -> list[Path]:
+    """The inbox of toolkit.samples.make_bench_inbox, kept under the system temp folder
+    (make_bench_inbox keeps files made earlier with the same parameters)."""
+    from toolkit.samples import make_bench_inbox
     folder = Path(tempfile.gettempdir()) / f"taizhang-bench-{villages}x{cases}"
-    done = folder / ".complete"
-    if fresh or not done.exists():
+    if fresh:
         import shutil
         shutil.rmtree(folder, ignore_errors=True)
-        folder.mkdir(parents=True)
-        t = time.perf_counter()
-        _generate(folder, villages, cases)
-        done.write_text("ok", encoding="utf-8")
+    t = time.perf_counter()
+    make_bench_inbox(folder, villages=villages, cases=cases)
+    if time.perf_counter() - t > 1:
         print(f"built {villages} ledgers x {cases} cases in {folder} ({time.perf_counter() - t:.1f} s)")
     from toolkit.intake import find_workbooks
     return find_workbooks([folder])
-
-
-def _generate(folder: Path, villages: int, cases: int) -> None:
-    from toolkit import samples
-    if hasattr(samples, "make_bench_inbox"):
-        samples.make_bench_inbox(folder, villages=villages, cases=cases)
-        return
-    for i in range(villages):        # fallback until make_bench_inbox exists
-        samples.make_ledger(folder / f"村{i + 1:03d}.xlsx", village=f"村{i + 1:03d}", n_cases=cases,
-                            seed=i, prefix=f"B{i + 1:03d}-")
 
 
 def calamine_floor(paths: list[Path]) -> float:
@@ -106,8 +97,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--as-of", default="2010-10-20")
     args = ap.parse_args(argv)
     paths = build_inbox(args.villages, args.cases, args.fresh)
+    load = "load average %.2f %.2f %.2f" % os.getloadavg() if hasattr(os, "getloadavg") else ""
     print(f"{len(paths)} files, {sum(p.stat().st_size for p in paths) / 2**20:.1f} MB, "
-          f"{os.cpu_count()} CPUs")
+          f"{os.cpu_count()} CPUs {load}")
 
     floor = calamine_floor(paths)
     from toolkit.intake import preflight, read_ledgers
