@@ -32,6 +32,7 @@ from collections import deque
 from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing.connection import wait
+from multiprocessing.reduction import ForkingPickler
 from typing import Any, Callable, Iterator
 
 log = logging.getLogger("taizhang")
@@ -354,7 +355,13 @@ class WorkerPool:
     def _hear(self, w: _Worker) -> None:
         try:
             while w.conn.poll():
-                self._handle(w, w.conn.recv())
+                raw = w.conn.recv_bytes()
+                if w.ready and w.queue:     # a reply to its oldest item
+                    ticket = w.answered()
+                    self._dispatch()        # its next item first: it never waits on the parent
+                    self._reply(w, ticket, ForkingPickler.loads(raw))
+                else:
+                    self._handle(w, ForkingPickler.loads(raw))
         except (EOFError, OSError):
             pass
         if not w.proc.is_alive() and w in self._workers:
@@ -368,9 +375,9 @@ class WorkerPool:
             return
         if kind == "fatal":
             raise RuntimeError(f"读取程序 {self.func_path}({self.factory_arg or ''}) 无法加载：\n{msg[1]}")
-        if not w.queue:
-            return
-        ticket = w.answered()
+
+    def _reply(self, w: _Worker, ticket: int, msg: tuple) -> None:
+        kind = msg[0]
         if kind == ERROR:
             log.warning("reading %s failed: %s\n%s", self._items[ticket], msg[1], msg[2])
             self._settle(ticket, Outcome(ERROR, detail=msg[1]))
