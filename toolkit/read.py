@@ -615,10 +615,10 @@ def _statuses(key: str, raw: list, problems: list) -> list:
             continue
         canon = _STATUS_CACHE.get(text, "")
         if canon == "":
-            canon = _STATUS_CACHE[text] = F.canonical_status(text)
-            if type(v) is str:
-                _STATUS_CACHE[v] = canon
             _bound(_STATUS_CACHE)
+            canon = _STATUS_CACHE[text] = F.canonical_status(text)
+        if type(v) is str:
+            _STATUS_CACHE[v] = canon
         out.append(canon)
         if canon is None:
             problems.append((key, i, "unknown_status", text, {}))

@@ -3,7 +3,7 @@
 calamine aborts the whole process, uncatchably, on some hostile files; a parser
 may also loop forever or eat all memory. So parsing happens in child processes
 started with the "spawn" method (the only one Windows has), each handling many
-files in turn (starting Python with pandas costs about a second), under:
+files in turn (starting a Python process costs about 0.1 s), under:
 
 - a memory limit: RLIMIT_AS in the child on POSIX (address space at start-up
   plus ``memory_limit_mb``), and everywhere a parent-side psutil watchdog that

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import queue
 import threading
-from itertools import repeat
 from datetime import date
+from itertools import repeat
 from pathlib import Path
 from typing import Iterable, Sequence
 
