@@ -32,6 +32,7 @@ import stat
 import struct
 import zipfile
 import zlib
+from contextlib import closing
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
@@ -691,9 +692,10 @@ def read_ledgers(paths: Sequence[Path], *, reader: str = "toolkit.read:read_ledg
     """
     paths = [Path(p) for p in paths]
     ledgers: list[Ledger | None] = [None] * len(paths)
-    for i, ledger in iter_ledgers(paths, reader=reader, workers=workers, time_limit=time_limit,
-                                  memory_limit_mb=memory_limit_mb):
-        ledgers[i] = ledger
+    with closing(iter_ledgers(paths, reader=reader, workers=workers, time_limit=time_limit,
+                              memory_limit_mb=memory_limit_mb)) as arriving:
+        for i, ledger in arriving:
+            ledgers[i] = ledger
     return ledgers  # type: ignore[return-value]
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import queue
 import threading
+from contextlib import closing
 from datetime import date
 from itertools import repeat
 from pathlib import Path
@@ -38,9 +39,10 @@ def validate_paths(paths: Iterable[Path | str], *, as_of: date, settings: Settin
     checker = _Checker(as_of, settings)
     checker.start()
     try:
-        for i, ledger in iter_ledgers(found):
-            ledgers[i] = ledger
-            checker.inbox.put(ledger)
+        with closing(iter_ledgers(found)) as arriving:     # closing it stops the workers
+            for i, ledger in arriving:
+                ledgers[i] = ledger
+                checker.inbox.put(ledger)
     finally:
         checker.inbox.put(None)
         checker.join()
