@@ -337,20 +337,29 @@ class WorkerPool:
     # -- internals ---------------------------------------------------------
 
     def _dispatch(self) -> None:
+        """Give waiting items to workers, starting new ones while items are left over.
+
+        A starting worker gets its items at once: they wait in its pipe until it
+        is ready, so it starts on them without waiting for the parent, which may
+        be busy (loading pandas in a thread, say). Its time limit starts when it
+        says it is ready, and if it dies before that, no item is blamed.
+        """
+        self._give()
+        while self._pending and len(self._workers) < self.max_workers:
+            rlimit = self.memory_limit_mb if self.address_space_limit else None
+            self._workers.append(_Worker(self._ctx, self.func_path, self.factory_arg, rlimit))
+            self._give()
+
+    def _give(self) -> None:
         for depth in range(1, self.depth + 1):        # first one item each, then a second
             for w in self._workers:
-                if self._pending and w.ready and len(w.queue) < depth:
+                if self._pending and not w.retiring and len(w.queue) < depth:
                     ticket = self._pending.popleft()
                     try:
                         w.give(ticket, self._items[ticket])
                     except OSError:     # died between items: its sentinel will bury it
                         self._pending.appendleft(ticket)
                         w.ready, w.retiring = False, True
-        waiting = len(self._pending) - sum(1 for w in self._workers if not w.ready)
-        while waiting > 0 and len(self._workers) < self.max_workers:
-            rlimit = self.memory_limit_mb if self.address_space_limit else None
-            self._workers.append(_Worker(self._ctx, self.func_path, self.factory_arg, rlimit))
-            waiting -= 1
 
     def _hear(self, w: _Worker) -> None:
         try:
@@ -372,6 +381,7 @@ class WorkerPool:
         kind = msg[0]
         if kind == "ready":
             w.ready, self._start_failures = True, 0
+            w.started = time.monotonic()      # the time limit counts from here
             return
         if kind == "fatal":
             raise RuntimeError(f"读取程序 {self.func_path}({self.factory_arg or ''}) 无法加载：\n{msg[1]}")
@@ -398,13 +408,13 @@ class WorkerPool:
         code = w.proc.exitcode
         w.dispose()
         queue = list(w.queue)
-        if queue and not w.retiring:
+        if queue and w.ready and not w.retiring:
             ticket = queue.pop(0)
             status = w.killed_for or (MEMORY if any(m in tail for m in _MEMORY_WORDS) else CRASHED)
             detail = f"exit code {code}" + (f": {tail.strip()[-300:]}" if tail.strip() else "")
             log.warning("worker died on %s (%s, %s)", self._items[ticket], status, detail)
             self._settle(ticket, Outcome(status, detail=detail))
-        elif not queue and not w.ready and not w.retiring:
+        elif not w.ready and not w.retiring:           # died while starting: no item to blame
             self._start_failures += 1
             if self._start_failures >= 3:
                 raise RuntimeError(f"读取进程无法启动（退出代码 {code}）：{tail[-500:]}")
@@ -413,7 +423,7 @@ class WorkerPool:
     def _watch(self) -> None:
         now = time.monotonic()
         for w in self._workers:
-            if w.queue and not w.killed_for and now - w.started > self.time_limit:
+            if w.ready and w.queue and not w.killed_for and now - w.started > self.time_limit:
                 w.kill(TIMEOUT)
         if now - self._last_watch < _WATCH_INTERVAL:
             return
