@@ -255,12 +255,13 @@ class WorkerPool:
     {ticket: Outcome}. Always use as a context manager: leaving it kills and
     reaps every worker, also on KeyboardInterrupt.
 
-    Each worker holds up to ``depth`` items (one being worked on, the next already
-    in its pipe) so it never waits for the parent between files; when it dies, the
+    Each worker holds up to ``depth`` items (one being worked on, the next ones
+    already in its pipe) so it never waits for the parent between files, even when
+    a thread of the parent holds the GIL for a few milliseconds; when it dies, the
     oldest unanswered item is the one that killed it and the others go back in line.
     """
 
-    depth = 2
+    depth = 3
 
     def __init__(self, func_path: str, *, factory_arg: Any = None, workers: int = 1,
                  time_limit: float = 60, memory_limit_mb: int = 1024,
@@ -351,7 +352,7 @@ class WorkerPool:
             self._give()
 
     def _give(self) -> None:
-        for depth in range(1, self.depth + 1):        # first one item each, then a second
+        for depth in range(1, self.depth + 1):        # first one item each, then a second, …
             for w in self._workers:
                 if self._pending and not w.retiring and len(w.queue) < depth:
                     ticket = self._pending.popleft()
