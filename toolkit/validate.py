@@ -54,7 +54,7 @@ def validate_paths(paths: Iterable[Path | str], *, as_of: date, settings: Settin
 class _Checker(threading.Thread):
     """Validates ledgers put in ``inbox`` in batches, until it gets None."""
 
-    batch = 60
+    batch = 100          # pandera costs ~10 ms a call when it has failures to report
 
     def __init__(self, as_of: date, settings: Settings) -> None:
         super().__init__(name="taizhang-validate", daemon=True)
