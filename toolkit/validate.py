@@ -14,8 +14,7 @@ from itertools import repeat
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from .fields import (ALL_INPUT_KEYS, CHECKLIST_BY_KEY, CLOSED_STATUSES, FIELD_BY_KEY, FIELDS,
-                     REQUIRED_KEYS, header_for)
+from .fields import ALL_INPUT_KEYS, CHECKLIST_BY_KEY, CLOSED_STATUSES, FIELDS, header_for
 from .issues import Issue, make_issue
 from .ledger import Ledger, is_reader_frame
 from .settings import Settings
