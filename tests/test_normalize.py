@@ -122,3 +122,11 @@ def test_phone_shapes_refused(bad):
 
 def test_phone_numbers_split():
     assert phone_numbers("13857712345，0577-88123456") == ["13857712345", "0577-88123456"]
+
+
+@pytest.mark.parametrize("value,expected", [
+    (5, 5), (5.0, 5), ("5", 5), ("５天", 5), ("10个工作日", 10), (" 30 日 ", 30),
+    (5.5, None), (True, None), ("五天", None), ("5-10", None), (None, None)])
+def test_day_counts_as_clerks_type_them(value, expected):
+    from toolkit.normalize import parse_day_count
+    assert parse_day_count(value) == expected

@@ -160,3 +160,23 @@ def phone_valid(s: str) -> bool:
     """Each number is an 11-digit mobile (1[3-9]…) or a fixed line (0577-88123456, 88123456)."""
     parts = phone_numbers(s)
     return bool(parts) and all(_phone_ok(p) for p in parts)
+
+
+# --- whole numbers of days ---------------------------------------------------------
+_INT_TEXT = re.compile(r"(\d+)\s*(?:个)?(?:工作日|天|日)?")
+
+
+def parse_day_count(v: object) -> int | None:
+    """A whole number of days as a clerk types it: 5, 5.0, "5", "５天", "5个工作日".
+
+    None for anything else (booleans, fractions, words); blank is the caller's business."""
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, int):
+        return v
+    if isinstance(v, float):
+        return int(v) if v.is_integer() else None
+    if isinstance(v, str):
+        m = _INT_TEXT.fullmatch(fold_code(v) or "")
+        return int(m.group(1)) if m else None
+    return None

@@ -25,7 +25,7 @@ from . import fields as F
 from .dates import parse_date_value
 from .issues import make_issue
 from .ledger import CaseColumns, Ledger, cell_ref
-from .normalize import clean_text, fold_code, normalize_id_number, number_to_digits
+from .normalize import clean_text, fold_code, normalize_id_number, number_to_digits, parse_day_count
 
 HEAD_ROWS = 20          # header rows are looked for in the first rows only
 MIN_HEADER_KEYS = 3     # a row is a header when it names at least this many fields
@@ -649,29 +649,16 @@ def _id_numbers(key: str, raw: list, problems: list) -> list:
     return out
 
 
-_INT_TEXT = re.compile(r"(\d+)\s*(?:个?工作日|天|日)?")
-
-
 def _ints(key: str, raw: list, problems: list) -> list:
     out = []
     for i, v in enumerate(raw):
         if v == "" or v is None:
             out.append(None)
             continue
-        n = None
-        if isinstance(v, bool):
-            n = None
-        elif isinstance(v, int):
-            n = v
-        elif isinstance(v, float) and v.is_integer():
-            n = int(v)
-        elif isinstance(v, str):
-            s = fold_code(v) or ""
-            if not s:
-                out.append(None)
-                continue
-            m = _INT_TEXT.fullmatch(s)
-            n = int(m.group(1)) if m else None
+        if isinstance(v, str) and not fold_code(v):
+            out.append(None)
+            continue
+        n = parse_day_count(v)
         out.append(n)
         if n is None or n < 0:
             out[-1] = None

@@ -31,7 +31,7 @@ from .calendar import NamedHolidayYear
 from .dates import parse_date_value
 from .fields import match_header, normalize_header
 from .ledger import cell_ref
-from .normalize import clean_text
+from .normalize import clean_text, parse_day_count
 from .settings import (DEFAULT_SETTINGS, DEMO_ROSTER, Campaign, HolidayYear, Phase, RosterEntry,
                        Settings)
 
@@ -60,7 +60,6 @@ _KIND_WORDS = {**{normalize_header(w): KIND_OFF for w in (KIND_OFF, "休", "休�
                **{normalize_header(w): KIND_WORK for w in (KIND_WORK, "上班", "补班", "班")}}
 _EMAIL_SPLIT = re.compile(r"[;；,，、\s]+")
 _EMAIL_OK = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
-_INT_TEXT = re.compile(r"(\d+)\s*(?:个)?(?:工作日|天|日)?")
 
 
 class SettingsError(Exception):
@@ -153,19 +152,10 @@ def _date_at(book: _Book, sheet: str, row: list, r: int, col: int | None, what: 
 
 def _int_at(book: _Book, sheet: str, row: list, r: int, col: int | None, what: str, least: int) -> int:
     v = _cell(row, col)
-    n: int | None = None
-    if isinstance(v, bool):
-        n = None
-    elif isinstance(v, int):
-        n = v
-    elif isinstance(v, float) and v.is_integer():
-        n = int(v)
-    elif isinstance(v, str):
-        m = _INT_TEXT.fullmatch(unicodedata.normalize("NFKC", v).strip())
-        n = int(m.group(1)) if m else None
+    n = parse_day_count(v)
     if n is None or n < least:
         shown = "没有填写" if v is None else f"的“{clean_text(v)}”不是整数（至少为 {least}）"
-        raise book.error(sheet, col, r, f"“{what}”{shown}", f"请填写整数（工作日天数），如 60。")
+        raise book.error(sheet, col, r, f"“{what}”{shown}", "请填写整数（工作日天数），如 60。")
     return n
 
 
