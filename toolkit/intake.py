@@ -23,6 +23,7 @@ Limits, and why:
 """
 from __future__ import annotations
 
+import abc
 import codecs
 import hashlib
 import logging
@@ -414,7 +415,7 @@ def _root(text: bytes) -> bytes | None:
     return None
 
 
-class _Grid:
+class _Grid(abc.ABC):
     """Tracks the rectangle a sheet uses and declares; ``check`` refuses absurd ones."""
 
     def __init__(self, part: str, name: str | None = None) -> None:
@@ -431,8 +432,9 @@ class _Grid:
                                             f"{column_letter(max(cols, 1) - 1)}{rows}（{rows} 行 × {cols} 列），"
                                             "远超台账的正常大小；请删除远处误填的内容，用 Excel 另存后报送")
 
+    @abc.abstractmethod
     def feed(self, chunk: bytes) -> None:
-        raise NotImplementedError
+        """Take the next decompressed chunk of the sheet part."""
 
 
 class _SheetGrid(_Grid):
