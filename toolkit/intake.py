@@ -23,7 +23,6 @@ Limits, and why:
 """
 from __future__ import annotations
 
-import abc
 import codecs
 import hashlib
 import logging
@@ -415,8 +414,11 @@ def _root(text: bytes) -> bytes | None:
     return None
 
 
-class _Grid(abc.ABC):
-    """Tracks the rectangle a sheet uses and declares; ``check`` refuses absurd ones."""
+class _Grid:
+    """Tracks the rectangle a sheet uses and declares; ``check`` refuses absurd ones.
+
+    Used as is for .xls (cells come from BIFF records); the OOXML and ODS scanners
+    below add a ``feed(chunk)`` for streamed sheet XML."""
 
     def __init__(self, part: str, name: str | None = None) -> None:
         self.part, self.name = part, name
@@ -432,9 +434,6 @@ class _Grid(abc.ABC):
                                             f"{column_letter(max(cols, 1) - 1)}{rows}（{rows} 行 × {cols} 列），"
                                             "远超台账的正常大小；请删除远处误填的内容，用 Excel 另存后报送")
 
-    @abc.abstractmethod
-    def feed(self, chunk: bytes) -> None:
-        """Take the next decompressed chunk of the sheet part."""
 
 
 class _SheetGrid(_Grid):
