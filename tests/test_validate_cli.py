@@ -154,3 +154,22 @@ def test_annotate_writes_the_copy_a_village_gets_back(inbox, tmp_path):
     original = CalamineWorkbook.from_path(str(inbox / "西村.xlsx"))
     sheet = original.sheet_names[0]
     assert wb.get_sheet_by_name(sheet).to_python() == original.get_sheet_by_name(sheet).to_python()
+
+
+@pytest.mark.parametrize("args,words", [
+    (["validate"], "缺少要检查的文件或文件夹"),
+    (["validate", "/没有这个文件夹"], "找不到 /没有这个文件夹"),
+    (["consolidate", "x", "--jso"], "是不是想写"),
+    (["没有的命令"], "没有这个命令"),
+])
+def test_usage_mistakes_are_answered_in_chinese(args, words):
+    from toolkit.cli import main
+    import contextlib
+    import io
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        code = main(args)
+    assert code == 2
+    text = err.getvalue()
+    assert words in text and "-h 查看用法" in text
+    assert "Error" not in text and "Usage" not in text

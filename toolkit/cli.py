@@ -375,6 +375,49 @@ def fetch_mail_cmd(config_path, as_json):
     return result.exit_code
 
 
+def usage_message(e: click.UsageError) -> str:
+    """click's usage errors in Chinese (click itself speaks English), with where to get help."""
+    cmd = e.ctx.command_path if e.ctx else "taizhang"
+    name = ""
+    param = getattr(e, "param", None)
+    if param is not None:
+        name = _ARGUMENT_WORDS.get(param.name) or "、".join(param.opts) or param.human_readable_name
+    if isinstance(e, click.MissingParameter):
+        what = f"缺少{name or '必需的参数'}"
+    elif isinstance(e, click.NoSuchOption):
+        what = f"没有“{e.option_name}”这个选项"
+        if e.possibilities:
+            what += f"，是不是想写“{'”或“'.join(sorted(e.possibilities))}”？"
+    elif isinstance(e, click.BadParameter):
+        what = f"“{name}”的值不对：{_chinese_detail(e.message)}"
+    elif isinstance(e, click.BadOptionUsage):
+        what = f"选项“{e.option_name}”用法不对"
+    elif "No such command" in e.message:
+        what = f"没有这个命令（{e.message.split(chr(39))[1] if chr(39) in e.message else e.message}）"
+    else:
+        what = e.message
+    what = what.rstrip("。.")
+    end = "" if what.endswith("？") else "。"
+    return f"命令写得不对：{what}{end}\n请运行 {cmd} -h 查看用法和示例。"
+
+
+# What a command's positional arguments are, in the words of its help text.
+_ARGUMENT_WORDS = {"paths": "要检查的文件或文件夹", "files": "要处理的台账文件", "inbox": "收件箱文件夹",
+                   "start": "起算日期"}
+
+
+def _chinese_detail(message: str) -> str:
+    if " does not exist" in message:
+        return f"找不到 {message.split(chr(39))[1] if chr(39) in message else message}，请检查路径"
+    if " is a directory" in message:
+        return "这里要写文件，不是文件夹"
+    if " is a file" in message:
+        return "这里要写文件夹，不是文件"
+    if "is not a valid integer" in message or "is not in the range" in message:
+        return "要写一个合适的整数"
+    return message
+
+
 def _explains_itself(e: Exception) -> bool:
     """Errors whose message is already a Chinese sentence telling the clerk what to do."""
     from .calendar import CalendarYearMissing
@@ -390,6 +433,9 @@ def main(argv: list[str] | None = None) -> int:
         return int(rv or 0)
     except click.exceptions.Abort:
         click.echo("已取消。", err=True)
+        return 2
+    except click.UsageError as e:
+        click.echo(usage_message(e), err=True)
         return 2
     except click.ClickException as e:
         e.show()
