@@ -174,6 +174,14 @@ def fetch_mail_if_configured(cfg: Config, settings) -> None:
         log.info("%s", text)
 
 
+class _ChineseParser(argparse.ArgumentParser):
+    """argparse speaks English on a mistyped option; a clerk gets Chinese and exit code 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"命令写得不对（{message}）。用法：python run_daily.py [--once] [--if-due] "
+                     "[--config taizhang.toml]；运行 python run_daily.py -h 查看说明。\n")
+
+
 def _config_path(given: str | None) -> Path | None:
     """--config, else TAIZHANG_CONFIG, else ./taizhang.toml, else the one beside run_daily.py.
 
@@ -191,7 +199,7 @@ def _config_path(given: str | None) -> Path | None:
 def main(argv: list[str] | None = None) -> int:
     from .cli import _console_safe
     _console_safe()
-    parser = argparse.ArgumentParser(prog="run_daily.py", description="每日汇总乡级总台账。")
+    parser = _ChineseParser(prog="run_daily.py", description="每日汇总乡级总台账。")
     parser.add_argument("--once", action="store_true", help="立即汇总一次后退出")
     parser.add_argument("--if-due", action="store_true",
                         help="与 --once 合用：今天已成功汇总过、或未到每日时间则不汇总（供任务计划补跑）")
