@@ -7,7 +7,7 @@ copy and the e-mail receipt all draw their words from here.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 ERROR = "error"

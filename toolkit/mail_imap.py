@@ -195,9 +195,9 @@ class Mailbox:
     def select(self, folder: str) -> int:
         """Open the folder read-write; returns its UIDVALIDITY."""
         try:
-            typ, data = self.imap.select(quote(folder))
-        except imaplib.IMAP4.error as e:
-            typ, data = "NO", [str(e).encode()]
+            typ, _ = self.imap.select(quote(folder))
+        except imaplib.IMAP4.error:
+            typ = "NO"
         if typ != "OK":
             raise MailConnectError(f"邮箱 {self.host} 中打不开文件夹“{folder}”，请检查 [mail] folder "
                                    "的名称（收件箱一般为 INBOX）。")

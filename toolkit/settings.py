@@ -7,7 +7,7 @@ the default, so a newcomer needs nothing to see the demo.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
