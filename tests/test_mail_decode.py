@@ -174,3 +174,13 @@ def test_imap_folder_names_in_modified_utf7():
     assert imap_utf7_encode("台账") == "&U,CNJg-"            # RFC 3501 5.1.3: "," for "/"
     for name in ("已处理台账", "收件箱/村级台账 2010", "A&B 东村"):
         assert imap_utf7_decode(imap_utf7_encode(name)) == name
+
+
+def test_receipt_lines_never_show_the_townships_folders():
+    from toolkit.issues import make_issue
+    from toolkit.receipt import quote_issue
+    for path in ("/srv/taizhang/archive/work/17/前垟村信访台账.xlsm",
+                 "C:\\台账\\存档\\前垟村信访台账.xlsm"):
+        line = quote_issue(make_issue("macros_present", file=path))
+        assert "前垟村信访台账.xlsm" in line
+        assert "archive" not in line and "存档" not in line

@@ -65,6 +65,9 @@ class SkippedFile:
 def quote_issue(issue: Issue) -> str:
     """One issue as a line of the receipt: where, what, what to do; personal data masked."""
     text = issue.message
+    if issue.file and ("/" in issue.file or "\\" in issue.file):
+        # name the file as the village sent it, never the township's folders
+        text = text.replace(issue.file, issue.file.replace("\\", "/").rsplit("/", 1)[-1])
     if issue.column in _ADDRESS_COLUMNS and issue.value:
         text = text.replace(str(issue.value), mask_address(issue.value))
     where = "，".join(x for x in (
