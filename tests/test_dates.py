@@ -124,3 +124,28 @@ def test_arbitrary_text_never_raises(s):
 def test_arbitrary_numbers_never_raise(v):
     d, reason = parse_date_value(v)
     assert (d is None) != (reason is None)
+
+
+_CN = "〇一二三四五六七八九"
+
+
+def _cn_small(n: int) -> str:
+    """Month/day in Chinese numerals the way documents write them: 七, 十, 十二, 二十一, 三十."""
+    tens, ones = divmod(n, 10)
+    return (("" if tens == 1 else _CN[tens]) + "十" if tens else "") + (_CN[ones] if ones else "")
+
+
+@given(d=st.dates(min_value=date(1900, 1, 1), max_value=date(2100, 12, 31)),
+       day_word=st.sampled_from("日号"), zero=st.sampled_from("〇零"))
+def test_chinese_numeral_dates_round_trip(d, day_word, zero):
+    year = "".join(_CN[int(c)] for c in str(d.year)).replace("〇", zero)
+    assert parse_date_text(f"{year}年{_cn_small(d.month)}月{_cn_small(d.day)}{day_word}") == d
+
+
+@pytest.mark.parametrize("text,reason", [
+    ("二〇一〇年十三月五日", "（2010年没有13月）"),
+    ("二〇一〇年二月三十日", "（2010年2月没有30日）"),
+    ("二〇一〇年七月十十日", "（无法识别的日期写法）"),
+])
+def test_impossible_chinese_numeral_dates_are_refused(text, reason):
+    assert parse_date_value(text) == (None, reason)

@@ -99,6 +99,8 @@ def _parse_text(s: str) -> tuple[date | None, str | None]:
     if not text.isascii():
         text = unicodedata.normalize("NFKC", text).strip()
     text = _SPACES.sub(" ", text)
+    if _CN_DATE.fullmatch(text):
+        return _parse_chinese_numerals(text)
     for pat in _PATTERNS:
         m = pat.fullmatch(text)
         if m:
@@ -108,6 +110,31 @@ def _parse_text(s: str) -> tuple[date | None, str | None]:
     if _YEAR_ONLY.fullmatch(text):
         return None, "（只有年份，缺少月、日）"
     return None, "（无法识别的日期写法）"
+
+
+# 二〇一〇年七月一日 / 二零一零年十二月三十一号: formal documents write dates in Chinese numerals.
+_CN_DIGITS = {c: n for n, c in enumerate("〇一二三四五六七八九")} | {"零": 0, "○": 0, "O": 0}
+_CN_DATE = re.compile(r"([〇○零O一二三四五六七八九]{4})\s?年\s?([一二三四五六七八九十]{1,3})\s?月"
+                      r"\s?([一二三四五六七八九十]{1,4})\s?[日号]")
+
+
+def _cn_number(text: str) -> int | None:
+    """一..九, 十, 十一..十九, 二十..三十一 (month and day numbers)."""
+    if "十" not in text:
+        return _CN_DIGITS.get(text) if len(text) == 1 else None
+    tens, _, ones = text.partition("十")
+    if len(tens) > 1 or len(ones) > 1 or (tens and tens not in _CN_DIGITS) or (ones and ones not in _CN_DIGITS):
+        return None
+    return (_CN_DIGITS[tens] if tens else 1) * 10 + (_CN_DIGITS[ones] if ones else 0)
+
+
+def _parse_chinese_numerals(text: str) -> tuple[date | None, str | None]:
+    m = _CN_DATE.fullmatch(text)
+    year = int("".join(str(_CN_DIGITS[c]) for c in m[1]))
+    month, day = _cn_number(m[2]), _cn_number(m[3])
+    if month is None or day is None:
+        return None, "（无法识别的日期写法）"
+    return _ymd(year, month, day)
 
 
 def _from_match(m: re.Match) -> tuple[date | None, str | None]:
