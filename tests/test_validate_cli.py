@@ -173,3 +173,36 @@ def test_usage_mistakes_are_answered_in_chinese(args, words):
     text = err.getvalue()
     assert words in text and "-h 查看用法" in text
     assert "Error" not in text and "Usage" not in text
+
+
+def test_an_unexpected_error_is_logged_for_support_not_shown(monkeypatch, tmp_path, inbox):
+    import contextlib
+    import io
+    import toolkit.validate
+    from toolkit.cli import main
+    (tmp_path / "taizhang.toml").write_text('[paths]\nlogs = "日志"\n', encoding="utf-8")
+    monkeypatch.setenv("TAIZHANG_CONFIG", str(tmp_path / "taizhang.toml"))
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("磁盘出错")
+    monkeypatch.setattr(toolkit.validate, "validate_paths", broken)
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        assert main(["validate", str(inbox)]) == 2
+    shown = err.getvalue()
+    assert "出现意外错误：磁盘出错" in shown and "Traceback" not in shown
+    logged = (tmp_path / "日志" / "taizhang.log").read_text(encoding="utf-8")
+    assert "Traceback" in logged and "磁盘出错" in logged
+    assert str(tmp_path / "日志" / "taizhang.log") in shown
+
+
+def test_help_pages_are_chinese():
+    import contextlib
+    import io
+    from toolkit.cli import main
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        main(["validate", "-h"])
+    text = out.getvalue()
+    assert text.startswith("用法：") and "选项：" in text and "显示本说明并退出。" in text
+    assert "Show this message" not in text

@@ -40,8 +40,43 @@ class DateParam(click.ParamType):
 DATE = DateParam()
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="taizhang")
+class _ChineseHelp(click.HelpFormatter):
+    """`-h` pages in Chinese: click writes its headings in English."""
+
+    _HEADINGS = {"Options": "选项", "Commands": "命令", "Arguments": "参数"}
+
+    def write_usage(self, prog: str, args: str = "", prefix: str | None = None) -> None:
+        super().write_usage(prog, args, prefix="用法：")
+
+    def write_heading(self, heading: str) -> None:
+        self.write(f"{'':>{self.current_indent}}{self._HEADINGS.get(heading, heading)}：\n")
+
+
+class _Context(click.Context):
+    formatter_class = _ChineseHelp
+
+
+class _ChineseHelpOption:
+    context_class = _Context
+
+    def get_help_option(self, ctx):
+        opt = super().get_help_option(ctx)  # type: ignore[misc]
+        if opt is not None:
+            opt.help = "显示本说明并退出。"
+        return opt
+
+
+class _Command(_ChineseHelpOption, click.Command):
+    pass
+
+
+class _Group(_ChineseHelpOption, click.Group):
+    command_class = _Command
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="taizhang", message="%(prog)s %(version)s",
+                      help="显示版本号并退出。")
 def cli() -> None:
     """信访积案台账工具：校验村级台账、计算办结期限、汇总乡级总台账。"""
 
@@ -418,6 +453,18 @@ def _chinese_detail(message: str) -> str:
     return message
 
 
+def _log_unexpected() -> str:
+    """Keep the traceback for support in the log file (never on a clerk's screen)."""
+    try:
+        from .config import load_config
+        from .daily import setup_logging
+        path = setup_logging(load_config().logs, "taizhang.log")
+        log.exception("unexpected error")
+        return str(path)
+    except Exception:  # a broken config or a read-only folder must not hide the first error
+        return "（日志无法写入）"
+
+
 def _explains_itself(e: Exception) -> bool:
     """Errors whose message is already a Chinese sentence telling the clerk what to do."""
     from .calendar import CalendarYearMissing
@@ -447,8 +494,8 @@ def main(argv: list[str] | None = None) -> int:
         if _explains_itself(e):
             click.echo(str(e), err=True)
             return 2
-        log.exception("unexpected error")
-        click.echo(f"出现意外错误：{e}。请把本条信息和所用文件发给技术支持。", err=True)
+        where = _log_unexpected()
+        click.echo(f"出现意外错误：{e}。请把本条信息、所用文件和日志 {where} 发给技术支持。", err=True)
         return 2
 
 

@@ -37,11 +37,11 @@ RETRY_WHEN_BUSY = timedelta(minutes=5)
 CHECK_EVERY_MINUTES = 5
 
 
-def setup_logging(logs: Path) -> Path:
-    """Log to ``logs/daily.log`` (UTF-8, 2 MB x 10 files)."""
+def setup_logging(logs: Path, name: str = "daily.log") -> Path:
+    """Log to ``logs/<name>`` (UTF-8, 2 MB x 10 files)."""
     logs = Path(logs)
     logs.mkdir(parents=True, exist_ok=True)
-    path = logs / "daily.log"
+    path = logs / name
     root = logging.getLogger("taizhang")
     if not any(isinstance(h, RotatingFileHandler) and Path(h.baseFilename) == path.resolve()
                for h in root.handlers):
