@@ -18,43 +18,13 @@ import argparse
 import shutil
 import sys
 import tempfile
-import threading
 import time
 from datetime import date
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-
-class PeakMemory:
-    """Peak of the summed RSS of this process and all its children, sampled every 50 ms."""
-
-    def __init__(self) -> None:
-        import psutil
-        self.me = psutil.Process()
-        self.peak = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._watch, daemon=True)
-
-    def _watch(self) -> None:
-        import psutil
-        while not self._stop.is_set():
-            total = 0
-            for p in [self.me, *self.me.children(recursive=True)]:
-                try:
-                    total += p.memory_info().rss
-                except psutil.Error:
-                    pass
-            self.peak = max(self.peak, total)
-            self._stop.wait(0.05)
-
-    def __enter__(self) -> "PeakMemory":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join()
+from memory import MemorySampler  # noqa: E402  (bench/ is this script's folder)
 
 
 def _write_rows(rows: list[list], out: Path) -> float:
@@ -102,14 +72,14 @@ def consolidation(inbox: Path, work: Path) -> tuple[float, float, int, object]:
     out = work / "总台账.xlsx"
     kw = dict(as_of=date(2010, 10, 20), settings=Settings(), archive_root=work / "archive",
               state_dir=work / "state")
-    with PeakMemory() as mem:
+    with MemorySampler() as mem:
         t0 = time.perf_counter()
         result = consolidate(inbox, out, **kw)
         first = time.perf_counter() - t0
         t0 = time.perf_counter()
         consolidate(inbox, out, **kw)
         second = time.perf_counter() - t0
-    return first, second, mem.peak, result
+    return first, second, mem.total, result
 
 
 def bench(villages: int, cases: int, cache: Path) -> None:
@@ -120,14 +90,14 @@ def bench(villages: int, cases: int, cache: Path) -> None:
     print(f"\n== {villages} 个村 x {cases} 件（收件夹 {inbox}，生成/复用 {time.perf_counter() - t0:.1f} 秒）")
     with tempfile.TemporaryDirectory(prefix="taizhang-bench-") as tmp:
         work = Path(tmp)
-        with PeakMemory() as fmem:
+        with MemorySampler() as fmem:
             read, write, rows = floor(paths, work / "floor.xlsx")
         f_sec = read + write
         first, second, peak, result = consolidation(inbox, work)
         m_rows = master_rows(work / "总台账.xlsx")
         b_sec = read + _write_rows(m_rows, work / "floor_b.xlsx")
     print(f"floor A（calamine 读 {read:.2f} 秒 + xlsxwriter 写回读到的 {rows} 行 {write:.2f} 秒）: "
-          f"{f_sec:6.2f} 秒，峰值内存 {fmem.peak / 2**20:.0f} MiB")
+          f"{f_sec:6.2f} 秒，峰值内存 {fmem.total / 2**20:.0f} MiB")
     print(f"floor B（calamine 读 + xlsxwriter 无格式写总台账的 {len(m_rows)} 行）: {b_sec:6.2f} 秒")
     print(f"汇总（首次，空存档）: {first:6.2f} 秒，比值 A {first / f_sec:.2f}x，B {first / b_sec:.2f}x")
     print(f"汇总（再次，已存档）: {second:6.2f} 秒，比值 A {second / f_sec:.2f}x，B {second / b_sec:.2f}x")

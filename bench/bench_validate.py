@@ -30,6 +30,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from memory import MemorySampler  # noqa: E402  (bench/ is this script's folder)
+
 
 def build_inbox(villages: int, cases: int, fresh: bool = False) -> list[Path]:
     """The inbox of toolkit.samples.make_bench_inbox, kept under the system temp folder
@@ -81,35 +83,7 @@ def timed(label: str, fn):
     return elapsed, result
 
 
-class WorkerMemory:
-    """Samples the resident memory of this process's children every 50 ms while active."""
-
-    def __init__(self) -> None:
-        import threading
-        self.peak, self._stop = 0, threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def __enter__(self) -> "WorkerMemory":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _run(self) -> None:
-        import psutil
-        me = psutil.Process()
-        while not self._stop.wait(0.05):
-            for child in me.children(recursive=True):
-                try:      # a child between fork and exec still shows the parent's pages
-                    if "spawn_main" in " ".join(child.cmdline()):
-                        self.peak = max(self.peak, child.memory_info().rss)
-                except psutil.Error:
-                    pass
-
-
-def peak_memory(workers: WorkerMemory) -> str:
+def peak_memory(workers: MemorySampler) -> str:
     import psutil
     info = psutil.Process().memory_info()
     own = getattr(info, "peak_wset", None)          # Windows
@@ -117,7 +91,7 @@ def peak_memory(workers: WorkerMemory) -> str:
         import resource
         scale = 1 if sys.platform == "darwin" else 1024    # ru_maxrss: bytes on macOS, KB on Linux
         own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
-    return f"peak memory: this process {own / 2**20:.0f} MB, largest worker {workers.peak / 2**20:.0f} MB"
+    return f"peak memory: this process {own / 2**20:.0f} MB, largest worker {workers.worker / 2**20:.0f} MB"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -138,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     from toolkit.validate import validate_paths
     as_of = date.fromisoformat(args.as_of)
     floors, totals = [], []
-    with WorkerMemory() as workers:
+    with MemorySampler() as workers:
         for n in range(max(1, args.repeat)):
             floors.append(calamine_floor(paths))
             if n == 0:
