@@ -27,14 +27,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from toolkit.samples import LedgerStyle, make_ledger  # noqa: E402
-from toolkit.server import vba_payload  # noqa: E402
+from toolkit.shells.server import vba_payload  # noqa: E402
 
 HEAVY = ("pandas", "numpy", "pandera", "openpyxl", "xlsxwriter", "python_calamine")
 
 RUN_HANDLER = """
 import json, sys
 import xlwings as xw
-from toolkit import macros
+from toolkit.shells import buttons as macros
 book = xw.Book(json=json.load(open(sys.argv[1], encoding="utf-8")))
 book.set_mock_caller()
 getattr(macros, sys.argv[2])()

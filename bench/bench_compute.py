@@ -16,10 +16,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import pandas as pd  # noqa: E402
 
-from toolkit.calendar import WorkCalendar  # noqa: E402
-from toolkit.compute import compute_cases  # noqa: E402
-from toolkit.fields import ALL_INPUT_KEYS, ALL_ITEM_KEYS  # noqa: E402
-from toolkit.settings import DEFAULT_SETTINGS  # noqa: E402
+from toolkit.compute.calendar import WorkCalendar  # noqa: E402
+from toolkit.compute.cases import compute_cases  # noqa: E402
+from toolkit.core.fields import ALL_INPUT_KEYS, ALL_ITEM_KEYS  # noqa: E402
+from toolkit.core.settings import DEFAULT_SETTINGS  # noqa: E402
 
 N = 30_000
 

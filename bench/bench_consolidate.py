@@ -8,7 +8,7 @@ every row read into one workbook (one process, nothing else). Floor B = the same
 reading + xlsxwriter writing, without formats, every row of the master's 总台账
 (the master has more columns than a village sheet: computed columns, village,
 file, row). Consolidation =
-``toolkit.consolidate.consolidate`` from an empty archive (first run) and again
+``toolkit.pipeline.consolidate.consolidate`` from an empty archive (first run) and again
 with everything archived (the daily case). Target: ratio <= 2, peak memory
 (this process plus its reader processes, sampled) < 1 GiB.
 """
@@ -67,8 +67,8 @@ def master_rows(master: Path) -> list[list]:
 
 def consolidation(inbox: Path, work: Path) -> tuple[float, float, int, object]:
     """Seconds of a first run (empty archive), of a second run, peak bytes, result."""
-    from toolkit.consolidate import consolidate
-    from toolkit.settings import Settings
+    from toolkit.pipeline.consolidate import consolidate
+    from toolkit.core.settings import Settings
     out = work / "总台账.xlsx"
     kw = dict(as_of=date(2010, 10, 20), settings=Settings(), archive_root=work / "archive",
               state_dir=work / "state")

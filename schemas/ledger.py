@@ -1,6 +1,6 @@
 """The pandera schema of a village ledger's case table.
 
-Built from the field registry (toolkit.fields), so a new field or variant is
+Built from the field registry (toolkit.core.fields), so a new field or variant is
 added in one place. Checks run on the *normalised* case table the reader
 produces (dates already parsed, statuses already canonical); cross-field rules
 (date order, closing rules, scope) live in toolkit/validate.py.
@@ -16,8 +16,8 @@ from datetime import date
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from toolkit.fields import FIELDS, STATUSES
-from toolkit.normalize import id_number_valid, phone_valid
+from toolkit.core.fields import FIELDS, STATUSES
+from toolkit.core.normalize import id_number_valid, phone_valid
 
 if TYPE_CHECKING:
     import pandas as pd

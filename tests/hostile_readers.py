@@ -1,6 +1,6 @@
 """Stand-in reader functions for the sandbox tests (imported by name in worker processes).
 
-Each takes a path, like ``toolkit.read.read_ledger``, and either returns a
+Each takes a path, like ``toolkit.read.workbook.read_ledger``, and either returns a
 Ledger or misbehaves in one particular way.
 """
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from toolkit.ledger import Ledger
+from toolkit.core.ledger import Ledger
 
 
 def small_ledger(path: Path) -> Ledger:

@@ -22,8 +22,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from toolkit import fields as F
-from toolkit.normalize import id_check_digit
+from toolkit.core import fields as F
+from toolkit.core.normalize import id_check_digit
 
 NAMES = ("张三", "李四", "王五", "赵六", "钱七", "孙八", "周九", "吴十", "郑十一", "冯十二")
 MATTERS = ("征地补偿款未足额发放", "宅基地界址纠纷", "企业改制职工安置", "拆迁安置房分配不公",

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from toolkit import fields as F
+from toolkit.core import fields as F
 
 STATUS_OPTIONS = ("待化解", "化解中", "已化解", "已销号", "中止")
 
@@ -126,7 +126,7 @@ def build_ledger(path: Path, cases: list[Case] | None = None, *, village: str = 
 
 
 def _col(c: int) -> str:
-    from toolkit.ledger import column_letter
+    from toolkit.core.ledger import column_letter
     return column_letter(c)
 
 

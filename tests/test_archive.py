@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from toolkit.archive import SubmissionArchive
+from toolkit.intake.archive import SubmissionArchive
 
 
 @pytest.fixture

@@ -9,10 +9,10 @@ from datetime import date
 
 from click.testing import CliRunner
 
-from toolkit.calendar import NamedHolidayYear
-from toolkit.cli import cli
-from toolkit.settings import Settings
-from toolkit.settings_workbook import write_settings_workbook
+from toolkit.compute.calendar import NamedHolidayYear
+from toolkit.shells.cli import cli
+from toolkit.core.settings import Settings
+from toolkit.core.settings_workbook import write_settings_workbook
 
 
 def run(*args):
@@ -69,7 +69,7 @@ def test_bad_settings_workbook_exits_2(tmp_path):
 
 def test_real_console_command():
     exe = shutil.which("taizhang")
-    cmd = [exe] if exe else [sys.executable, "-c", "import sys; from toolkit.cli import main; sys.exit(main())"]
+    cmd = [exe] if exe else [sys.executable, "-c", "import sys; from toolkit.shells.cli import main; sys.exit(main())"]
     env = {**os.environ, "PYTHONIOENCODING": "utf-8"}
     p = subprocess.run([*cmd, "deadline", "2010-07-01", "--workdays", "60"], capture_output=True,
                        timeout=60, env=env)

@@ -7,10 +7,10 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from toolkit.calendar import WorkCalendar
-from toolkit.compute import can_close, compute_cases
-from toolkit.fields import ALL_INPUT_KEYS, CHECKLISTS, COMPUTED
-from toolkit.settings import DEFAULT_SETTINGS, Campaign, HolidayYear, Settings
+from toolkit.compute.calendar import WorkCalendar
+from toolkit.compute.cases import can_close, compute_cases
+from toolkit.core.fields import ALL_INPUT_KEYS, CHECKLISTS, COMPUTED
+from toolkit.core.settings import DEFAULT_SETTINGS, Campaign, HolidayYear, Settings
 
 ALL_ITEMS = [it.key for g in CHECKLISTS for it in g.items]
 

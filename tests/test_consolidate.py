@@ -10,9 +10,9 @@ import pytest
 from python_calamine import CalamineWorkbook
 
 from ledger_factory import sample_case, write_ledger
-from toolkit.archive import SubmissionArchive
-from toolkit.consolidate import ConsolidationBusy, ParseCache, consolidate, run_lock
-from toolkit.settings import RosterEntry, Settings
+from toolkit.intake.archive import SubmissionArchive
+from toolkit.pipeline.consolidate import ConsolidationBusy, ParseCache, consolidate, run_lock
+from toolkit.core.settings import RosterEntry, Settings
 
 AS_OF = date(2010, 10, 20)
 SETTINGS = Settings(roster=(RosterEntry("东村", "陈建国"), RosterEntry("西村"), RosterEntry("南村"),
@@ -162,20 +162,30 @@ def test_a_second_caller_is_told_another_run_is_going(town):
 
 
 def test_missing_inbox_is_a_clear_error(town):
-    from toolkit.consolidate import ConsolidationError
+    from toolkit.pipeline.consolidate import ConsolidationError
     with pytest.raises(ConsolidationError, match="收件夹"):
         consolidate(town.root / "nowhere", town.out, as_of=AS_OF, settings=SETTINGS,
                     archive_root=town.root / "archive")
 
 
 def test_parse_cache_follows_the_reader(tmp_path, monkeypatch):
-    from toolkit.ledger import Ledger
+    from toolkit.core.ledger import Ledger
     cache = ParseCache(tmp_path / "parsed")
     cache.put("ab" * 32, Ledger(tmp_path / "东村.xlsx", village="东村"))
     cache.put("cd" * 32, Ledger(tmp_path / "坏.xlsx", readable=False))      # never kept
     assert cache.get("ab" * 32).village == "东村" and cache.get("cd" * 32) is None
-    monkeypatch.setattr(ParseCache, "MODULES", ("read", "a_changed_reader"))
+    monkeypatch.setattr(ParseCache, "MODULES", ("toolkit.read.workbook",))    # another reader
     newer = ParseCache(tmp_path / "parsed")
     assert newer.get("ab" * 32) is None
     newer.put("ef" * 32, Ledger(tmp_path / "西村.xlsx"))
     assert [p.name for p in (tmp_path / "parsed").iterdir()] == [newer.folder.name]
+
+
+def test_parse_cache_names_modules_that_exist():
+    """A moved or renamed reading module must fail loudly, not drop out of the digest."""
+    import importlib
+    for name in ParseCache.MODULES:
+        importlib.import_module(name)
+    from toolkit.pipeline.consolidate import _reader_version
+    with pytest.raises(ModuleNotFoundError):
+        _reader_version(("toolkit.read.no_such_module",))

@@ -6,8 +6,8 @@ import json
 import pytest
 
 from ledger_factory import sample_cases, write_ledger
-from toolkit.cli import main
-from toolkit.consolidate import run_lock
+from toolkit.shells.cli import main
+from toolkit.pipeline.consolidate import run_lock
 
 
 @pytest.fixture
@@ -36,7 +36,7 @@ def test_json_is_exactly_one_object(township, capsys):
 
 
 def test_summary_in_chinese_and_busy_exit_code(township, capsys, monkeypatch):
-    monkeypatch.setattr("toolkit.consolidate.LOCK_WAIT", 0.1)
+    monkeypatch.setattr("toolkit.pipeline.consolidate.LOCK_WAIT", 0.1)
     out = township / "总台账.xlsx"
     rc = main(["consolidate", str(township / "inbox"), "--out", str(out), "--as-of", "2010-10-20"])
     text = capsys.readouterr().out

@@ -13,8 +13,8 @@ import pytest
 from python_calamine import CalamineWorkbook
 
 from ledger_factory import sample_case, write_ledger
-from toolkit.archive import SubmissionArchive
-from toolkit.config import PROJECT_ROOT
+from toolkit.intake.archive import SubmissionArchive
+from toolkit.core.config import PROJECT_ROOT
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(os.name != "posix", reason="kills a process group (POSIX)")]
@@ -23,8 +23,8 @@ SCRIPT = """
 import sys
 from datetime import date
 from pathlib import Path
-from toolkit.consolidate import consolidate
-from toolkit.settings import Settings
+from toolkit.pipeline.consolidate import consolidate
+from toolkit.core.settings import Settings
 root = Path(sys.argv[1])
 consolidate(root / "inbox", root / "out" / "总台账.xlsx", as_of=date(2010, 10, 20),
             settings=Settings(), archive_root=root / "archive", state_dir=root / "state",

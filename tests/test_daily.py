@@ -9,10 +9,10 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
-from toolkit.config import PROJECT_ROOT, Config
-from toolkit.consolidate import run_configured, run_lock
-from toolkit.daily import DailyJob, fetch_mail_if_configured, setup_logging
-from toolkit.settings import Settings
+from toolkit.core.config import PROJECT_ROOT, Config
+from toolkit.pipeline.consolidate import run_configured, run_lock
+from toolkit.shells.daily import DailyJob, fetch_mail_if_configured, setup_logging
+from toolkit.core.settings import Settings
 
 
 class Clock:
@@ -104,12 +104,12 @@ def test_a_run_from_the_cli_or_a_button_blocks_the_job(cfg):
 
 def test_mail_failure_is_not_fatal_and_problems_are_logged(cfg, monkeypatch, caplog):
     cfg.mail.host = "imap.example.com"
-    failing = types.ModuleType("toolkit.mail")
+    failing = types.ModuleType("toolkit.pipeline.mail")
 
     def fetch_mail(cfg, settings):
         raise OSError("连接被拒绝")
     failing.fetch_mail = fetch_mail
-    monkeypatch.setitem(sys.modules, "toolkit.mail", failing)
+    monkeypatch.setitem(sys.modules, "toolkit.pipeline.mail", failing)
     with caplog.at_level(logging.ERROR, logger="taizhang.daily"):
         fetch_mail_if_configured(cfg, Settings())
     assert "收取邮件失败" in caplog.text
@@ -118,9 +118,9 @@ def test_mail_failure_is_not_fatal_and_problems_are_logged(cfg, monkeypatch, cap
         exit_code = 2
         def summary_text(self):
             return "无法连接邮箱 imap.example.com"
-    partial = types.ModuleType("toolkit.mail")
+    partial = types.ModuleType("toolkit.pipeline.mail")
     partial.fetch_mail = lambda cfg, settings: Result()
-    monkeypatch.setitem(sys.modules, "toolkit.mail", partial)
+    monkeypatch.setitem(sys.modules, "toolkit.pipeline.mail", partial)
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="taizhang.daily"):
         fetch_mail_if_configured(cfg, Settings())

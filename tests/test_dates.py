@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from toolkit.dates import excel_serial, parse_date_text, parse_date_value
+from toolkit.core.dates import excel_serial, parse_date_text, parse_date_value
 
 JULY_1 = date(2010, 7, 1)
 

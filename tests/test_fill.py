@@ -4,7 +4,7 @@ Fixture ledgers are built with xlsxwriter plus hand-added parts (tests/preserve_
 and carry VBA, a form button, an image, a text box, notes, a threaded comment, plain and
 x14 data validation, plain and x14 conditional formats, defined names, a table, print
 settings, frozen panes and other sheets. Results are read back by python-calamine
-(directly and through toolkit.read), by openpyxl for colours, and by LibreOffice.
+(directly and through toolkit.read.workbook), by openpyxl for colours, and by LibreOffice.
 """
 from __future__ import annotations
 
@@ -16,14 +16,14 @@ import pytest
 from python_calamine import CalamineWorkbook
 
 import preserve_factory as pf
-from toolkit import fields as F
-from toolkit.compute import compute_cases
-from toolkit.fill import (ALERT_COLOURS, ANNOTATED_SUFFIX, ERROR_FILL, HEADER_FILL, ISSUE_SHEET,
+from toolkit.core import fields as F
+from toolkit.compute.cases import compute_cases
+from toolkit.outputs.fill import (ALERT_COLOURS, ANNOTATED_SUFFIX, ERROR_FILL, HEADER_FILL, ISSUE_SHEET,
                           WARNING_FILL, annotate_file, fill_files, plan_fill)
-from toolkit.issues import make_issue
-from toolkit.read import read_ledger
-from toolkit.settings import DEFAULT_SETTINGS
-from toolkit.writeback import BACKUP_DIR, parse_ref
+from toolkit.core.issues import make_issue
+from toolkit.read.workbook import read_ledger
+from toolkit.core.settings import DEFAULT_SETTINGS
+from toolkit.outputs.writeback import BACKUP_DIR, parse_ref
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*extension is not supported:UserWarning")
 
@@ -167,7 +167,7 @@ def test_two_header_rows_get_the_group_header(filled):
     upper = ledger.header_rows[0]
     first_new = ledger.computed_columns["workdays_left"]
     rows = sheet_rows(path, "台账")
-    from toolkit.ledger import cell_ref
+    from toolkit.core.ledger import cell_ref
     assert at(rows, cell_ref(first_new, upper)) == F.COMPUTED_GROUP_HEADER
     import openpyxl
     merged = [str(m) for m in openpyxl.load_workbook(path)["台账"].merged_cells.ranges]
@@ -225,7 +225,7 @@ def test_refusals_leave_files_alone(filled, tmp_path):
 
 
 def test_failure_midway_leaves_the_original(filled, tmp_path, monkeypatch):
-    from toolkit import writeback as W
+    from toolkit.outputs import writeback as W
     path = Path(shutil.copy(filled["orig"]["xlsm"], tmp_path / "东村台账.xlsm"))
     before = path.read_bytes()
     real = W._Sheet.finish
@@ -241,7 +241,7 @@ def test_failure_midway_leaves_the_original(filled, tmp_path, monkeypatch):
 
 
 def test_cli_fill(filled, tmp_path, capsys):
-    from toolkit.cli import main
+    from toolkit.shells.cli import main
     ok = Path(shutil.copy(filled["orig"]["plain"], tmp_path / "南村台账.xlsx"))
     assert main(["fill", str(ok), "--as-of", "2010-10-20"]) == 0
     assert "南村台账.xlsx：已写入 6 个案件的期限和预警" in capsys.readouterr().out
@@ -307,7 +307,7 @@ def test_annotated_cells_and_issue_sheet(annotated):
 
 
 def test_annotate_unreadable_file_gives_an_issue_workbook(tmp_path):
-    from toolkit.ledger import Ledger
+    from toolkit.core.ledger import Ledger
     bad = tmp_path / "乱码.xlsx"
     bad.write_bytes(b"not a workbook")
     ledger = Ledger(bad, readable=False,

@@ -7,13 +7,13 @@ import random
 import pytest
 
 import hostile_factory as hf
-from toolkit.intake import read_ledgers
-from toolkit.issues import CATALOGUE
-from toolkit.ledger import Ledger
+from toolkit.intake.preflight import read_ledgers
+from toolkit.core.issues import CATALOGUE
+from toolkit.core.ledger import Ledger
 
 try:
-    import toolkit.read  # noqa: F401
-    READER = "toolkit.read:read_ledger"
+    import toolkit.read.workbook  # noqa: F401
+    READER = "toolkit.read.workbook:read_ledger"
 except ImportError:
     READER = "hostile_readers:calamine_ledger"
 

@@ -15,12 +15,12 @@ import pytest
 
 import hostile_factory as hf
 from conftest import needs_soffice
-from toolkit.intake import read_ledgers
-from toolkit.sandbox import CRASHED, MEMORY, OK, WorkerPool
+from toolkit.intake.preflight import read_ledgers
+from toolkit.intake.sandbox import CRASHED, MEMORY, OK, WorkerPool
 
 try:
-    import toolkit.read  # noqa: F401
-    READER = "toolkit.read:read_ledger"
+    import toolkit.read.workbook  # noqa: F401
+    READER = "toolkit.read.workbook:read_ledger"
 except ImportError:        # until the reader lands: calamine reading every sheet
     READER = "hostile_readers:calamine_ledger"
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 import hostile_factory as hf
-from toolkit import intake
-from toolkit.intake import file_sha256, find_workbooks, preflight
-from toolkit.issues import CATALOGUE
+from toolkit.intake import preflight as intake
+from toolkit.intake.preflight import file_sha256, find_workbooks, preflight
+from toolkit.core.issues import CATALOGUE
 
 
 # --------------------------------------------------------------------------- find_workbooks
@@ -208,8 +208,8 @@ def test_file_sha256(tmp_path):
 
 
 def test_toolkit_own_backup_and_history_folders_are_not_submissions(tmp_path):
-    from toolkit.config import OWN_FOLDERS
-    from toolkit.intake import find_workbooks
+    from toolkit.core.config import OWN_FOLDERS
+    from toolkit.intake.preflight import find_workbooks
     (tmp_path / "东村.xlsx").write_bytes(b"x")
     for folder in OWN_FOLDERS:
         (tmp_path / folder).mkdir()

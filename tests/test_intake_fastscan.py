@@ -9,7 +9,7 @@ from __future__ import annotations
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from toolkit.intake import _SheetGrid, _small_and_usual
+from toolkit.intake.preflight import _SheetGrid, _small_and_usual
 
 _LETTERS = st.text(alphabet="ABXZab", min_size=0, max_size=3)
 _DIGITS = st.text(alphabet="0123456789", min_size=0, max_size=4)
@@ -54,7 +54,7 @@ def test_mixed_case_reference_is_measured(tmp_path):
     materialise 999 x 16384 cells is refused before any parser sees it."""
     import hostile_factory as hf
 
-    from toolkit.intake import preflight
+    from toolkit.intake.preflight import preflight
     sheet = hf.sheet_xml([[("A1", 1)], [("Xfd999", 2)]])
     issue = preflight(hf.hand_xlsx(tmp_path / "大小写.xlsx", sheet))
     assert issue is not None and issue.code == "too_large" and "16384" in issue.message

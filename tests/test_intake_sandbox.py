@@ -1,6 +1,6 @@
 """read_ledgers and the worker pool: whatever a reader does, the parent carries on.
 
-The readers in hostile_readers.py stand in for toolkit.read: one returns a small
+The readers in hostile_readers.py stand in for toolkit.read.workbook: one returns a small
 Ledger, others abort, segfault, allocate 4 GiB, sleep forever or raise.
 """
 from __future__ import annotations
@@ -18,9 +18,9 @@ import psutil
 import pytest
 
 import hostile_factory as hf
-from toolkit.intake import read_ledgers
-from toolkit.ledger import Ledger
-from toolkit.sandbox import MEMORY, WorkerPool
+from toolkit.intake.preflight import read_ledgers
+from toolkit.core.ledger import Ledger
+from toolkit.intake.sandbox import MEMORY, WorkerPool
 
 
 def _workers_left() -> list[psutil.Process]:
@@ -116,7 +116,7 @@ def test_workers_exit_when_the_parent_is_killed(tmp_path):
         import sys
         sys.path[:0] = {[str(Path(__file__).parent), str(Path(__file__).parents[1])]!r}
         from pathlib import Path
-        from toolkit.intake import read_ledgers
+        from toolkit.intake.preflight import read_ledgers
         read_ledgers([Path({str(path)!r})], reader="hostile_readers:by_name", time_limit=600)
     """)
     parent = subprocess.Popen([sys.executable, "-c", script])
@@ -139,7 +139,7 @@ def test_workers_exit_when_the_parent_is_killed(tmp_path):
 
 
 def test_real_reader_reads_a_good_ledger(tmp_path):
-    pytest.importorskip("toolkit.read")
+    pytest.importorskip("toolkit.read.workbook")
     samples = pytest.importorskip("toolkit.samples")
     good = samples.make_ledger(tmp_path / "东村.xlsx", village="东村", n_cases=12).path
     text = hf.disguised(tmp_path / "西村.xlsx", "text")

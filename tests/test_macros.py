@@ -1,7 +1,7 @@
 """The Excel button handlers, driven through xlwings' remote interpreter.
 
 Real parts: ledger workbooks written by toolkit.samples, read back with
-python-calamine into the JSON xlwings' VBA client sends (toolkit.server.vba_payload),
+python-calamine into the JSON xlwings' VBA client sends (toolkit.shells.server.vba_payload),
 ``xw.Book(json=...)`` with ``set_mock_caller()``, the handlers called with no
 argument as RunPython calls them, and the actions xlwings returns.
 
@@ -18,11 +18,11 @@ from pathlib import Path
 
 import pytest
 
-from toolkit import fields as F
-from toolkit import macros
-from toolkit.ledger import cell_ref, column_index
+from toolkit.core import fields as F
+from toolkit.shells import buttons as macros
+from toolkit.core.ledger import cell_ref, column_index
 from toolkit.samples import LedgerStyle, make_ledger
-from toolkit.server import ensure_remote_engine, vba_payload
+from toolkit.shells.server import ensure_remote_engine, vba_payload
 
 AS_OF = date(2010, 10, 20)
 REMOTE_BAS = Path(macros.__file__).parent / "vba" / "xlwings" / "Remote.bas"
@@ -331,11 +331,11 @@ def test_a_sheet_without_a_header_is_refused_politely(xw):
 
 
 def test_unexpected_error_is_an_alert_and_a_log(xw, ledger_file, monkeypatch, tmp_path):
-    import toolkit.validate
+    import toolkit.validation.rules
 
     def boom(*a, **k):
         raise ValueError("模拟故障")
-    monkeypatch.setattr(toolkit.validate, "validate_ledgers", boom)
+    monkeypatch.setattr(toolkit.validation.rules, "validate_ledgers", boom)
     payload = vba_payload(ledger_file.path, active_sheet=ledger_file.sheet)
     (alert,) = click(xw, "validate_active_sheet", payload)["actions"]
     assert alert["func"] == "alert" and alert["args"][3] == "critical"
@@ -346,9 +346,9 @@ def test_unexpected_error_is_an_alert_and_a_log(xw, ledger_file, monkeypatch, tm
 
 # --- 计算期限 ---------------------------------------------------------------------------------
 def test_fill_appends_the_computed_columns_like_the_file_fill(xw, ledger_file):
-    from toolkit.compute import compute_cases
-    from toolkit.read import read_ledger
-    from toolkit.settings import DEFAULT_SETTINGS
+    from toolkit.compute.cases import compute_cases
+    from toolkit.read.workbook import read_ledger
+    from toolkit.core.settings import DEFAULT_SETTINGS
 
     payload = vba_payload(ledger_file.path, active_sheet=ledger_file.sheet)
     out = click(xw, "fill_active_sheet", payload)
@@ -410,7 +410,7 @@ def test_fill_reuses_the_template_columns(xw, tmp_path):
     LedgerStyle(template=True),
 ], ids=["grouped", "flat-messy", "template"])
 def test_values_from_the_client_read_like_the_file(xw, tmp_path, layout):
-    from toolkit.read import read_ledger
+    from toolkit.read.workbook import read_ledger
 
     sample = make_ledger(tmp_path / "北村.xlsx", village="北村", n_cases=12, seed=5, layout=layout)
     from_file = read_ledger(sample.path)

@@ -7,9 +7,9 @@ import email.policy
 import pytest
 
 from mailserver import STYLES, attachment_headers, build_message, zip_bytes
-from toolkit.mail_decode import (MalformedMessage, attachment_filename, decode_words,
+from toolkit.intake.mail.decode import (MalformedMessage, attachment_filename, decode_words,
                                  extract_attachments, parse_message)
-from toolkit.privacy import mask_address, mask_id, mask_phone, mask_text
+from toolkit.outputs.privacy import mask_address, mask_id, mask_phone, mask_text
 
 NAMES = ["东村信访积案台账（2010年9月）.xlsx", "前垟村台账.xls", "江滨社区·积案台账 第3版.xlsm",
          "后垟村2010年9月18日信访积案化解工作台账（报乡信访办）终稿.xlsx"]
@@ -145,7 +145,7 @@ def test_masks():
 
 @pytest.mark.parametrize("text", ["伪装.xlsx", "东村", "后垟村台账", "台账"])
 def test_undeclared_bytes_gbk_or_utf8(text):
-    from toolkit.mail_decode import decode_bytes
+    from toolkit.intake.mail.decode import decode_bytes
     assert decode_bytes(text.encode("gbk")) == text
     assert decode_bytes(text.encode("utf-8")) == text
     assert decode_bytes(text.encode("gbk"), "gb2312") == text      # GBK mislabelled gb2312
@@ -168,7 +168,7 @@ def test_mask_text_never_leaves_an_id_or_phone(id_number, phone, before, after):
 
 
 def test_imap_folder_names_in_modified_utf7():
-    from toolkit.mail_imap import imap_utf7_decode, imap_utf7_encode
+    from toolkit.intake.mail.imap import imap_utf7_decode, imap_utf7_encode
     assert imap_utf7_encode("INBOX") == "INBOX"
     assert imap_utf7_encode("A&B") == "A&-B"
     assert imap_utf7_encode("台账") == "&U,CNJg-"            # RFC 3501 5.1.3: "," for "/"
@@ -177,8 +177,8 @@ def test_imap_folder_names_in_modified_utf7():
 
 
 def test_receipt_lines_never_show_the_townships_folders():
-    from toolkit.issues import make_issue
-    from toolkit.receipt import quote_issue
+    from toolkit.core.issues import make_issue
+    from toolkit.outputs.receipt import quote_issue
     for path in ("/srv/taizhang/archive/work/17/前垟村信访台账.xlsm",
                  "C:\\台账\\存档\\前垟村信访台账.xlsm"):
         line = quote_issue(make_issue("macros_present", file=path))

@@ -10,12 +10,12 @@ import pytest
 
 from mailserver import (PASSWORD_ENV, build_message, dovecot_server, mailbox, outbox,  # noqa: F401
                         smtp_server, zip_bytes)
-from toolkit.archive import SubmissionArchive
-from toolkit.config import DEMO_AS_OF, Config, MailConfig
-from toolkit.mail import fetch_mail, same_village
-from toolkit.mail_imap import KEYWORD, imap_utf7_decode, imap_utf7_encode
+from toolkit.intake.archive import SubmissionArchive
+from toolkit.core.config import DEMO_AS_OF, Config, MailConfig
+from toolkit.pipeline.mail import fetch_mail, same_village
+from toolkit.intake.mail.imap import KEYWORD, imap_utf7_decode, imap_utf7_encode
 from toolkit.samples import LedgerStyle, make_ledger
-from toolkit.settings import DEMO_ROSTER, Settings
+from toolkit.core.settings import DEMO_ROSTER, Settings
 
 pytestmark = pytest.mark.mail
 SETTINGS = Settings(roster=DEMO_ROSTER)
@@ -82,7 +82,7 @@ def test_round_trip_fetch_archive_consolidate_receipt(tmp_path, mailbox, outbox)
     # consolidation puts it into the master
     from python_calamine import CalamineWorkbook
 
-    from toolkit.consolidate import consolidate
+    from toolkit.pipeline.consolidate import consolidate
     out = tmp_path / "output" / "总台账.xlsx"
     res = consolidate(None, out, as_of=DEMO_AS_OF, settings=SETTINGS, archive_root=cfg.archive,
                       state_dir=cfg.state)
@@ -209,7 +209,7 @@ def test_messages_from_every_client_and_every_bad_case(tmp_path, mailbox, outbox
     assert "setup.exe" in body_of(exe) and "可执行程序" in body_of(exe)
 
     # the master holds the accepted villages, not the held files
-    from toolkit.consolidate import consolidate
+    from toolkit.pipeline.consolidate import consolidate
     res = consolidate(None, tmp_path / "m.xlsx", as_of=DEMO_AS_OF, settings=SETTINGS,
                       archive_root=cfg.archive, state_dir=cfg.state)
     files = {v["village"]: v["file"] for v in res.villages}
@@ -332,7 +332,7 @@ def test_receipt_waits_for_smtp_then_goes_once(tmp_path, mailbox, outbox):
 
 @pytest.mark.slow
 def test_server_without_keywords_still_ingests_once(tmp_path, mailbox, outbox, monkeypatch):
-    from toolkit import mail_imap
+    from toolkit.intake.mail import imap as mail_imap
     real_select = mail_imap.Mailbox.select
 
     def select_without_keywords(self, folder):
@@ -355,7 +355,7 @@ def test_server_without_keywords_still_ingests_once(tmp_path, mailbox, outbox, m
 def test_cli_fetch_mail_json_and_summary(tmp_path, mailbox, outbox, monkeypatch, capsys):
     import json
 
-    from toolkit.cli import main
+    from toolkit.shells.cli import main
     toml = tmp_path / "taizhang.toml"
     toml.write_text(f"""
 [paths]

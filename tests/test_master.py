@@ -12,7 +12,7 @@ import pytest
 from python_calamine import CalamineWorkbook
 
 from conftest import needs_soffice
-from toolkit.master import (CASE_COLUMNS, HISTORY_DIR, MasterBook, publish, read_township_values,
+from toolkit.outputs.master import (CASE_COLUMNS, HISTORY_DIR, MasterBook, publish, read_township_values,
                             write_master)
 
 AS_OF = date(2010, 10, 20)

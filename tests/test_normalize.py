@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from toolkit.normalize import (clean_text, fold_code, id_check_digit, id_number_problem,
+from toolkit.core.normalize import (clean_text, fold_code, id_check_digit, id_number_problem,
                                id_number_valid, normalize_id_number, number_to_digits,
                                phone_numbers, phone_valid)
 
@@ -128,5 +128,5 @@ def test_phone_numbers_split():
     (5, 5), (5.0, 5), ("5", 5), ("５天", 5), ("10个工作日", 10), (" 30 日 ", 30),
     (5.5, None), (True, None), ("五天", None), ("5-10", None), (None, None)])
 def test_day_counts_as_clerks_type_them(value, expected):
-    from toolkit.normalize import parse_day_count
+    from toolkit.core.normalize import parse_day_count
     assert parse_day_count(value) == expected

@@ -10,8 +10,8 @@ import pytest
 from ledger_factory import (Col, ledger_columns, sample_case, sample_cases, valid_id, write_ledger,
                             write_rows)
 
-from toolkit import fields as F
-from toolkit.read import read_ledger, village_from_filename
+from toolkit.core import fields as F
+from toolkit.read.workbook import read_ledger, village_from_filename
 
 
 def codes(lg, code=None):

@@ -8,8 +8,8 @@ import pytest
 from ledger_factory import (convert_with_soffice, sample_case, sample_cases, write_ledger,
                             xlwings_vba_project)
 
-from toolkit import fields as F
-from toolkit.read import read_ledger, sniff_format
+from toolkit.core import fields as F
+from toolkit.read.workbook import read_ledger, sniff_format
 
 
 @pytest.fixture(scope="module")

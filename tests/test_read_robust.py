@@ -9,8 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ledger_factory import write_rows
 
-from toolkit import fields as F
-from toolkit.read import read_ledger
+from toolkit.core import fields as F
+from toolkit.read.workbook import read_ledger
 
 WORDS = sorted({n for f in F.FIELDS for n in f.names}
                | {n for g in F.CHECKLISTS for i in g.items for n in i.names}

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from python_calamine import CalamineWorkbook
 
-from toolkit import fields
-from toolkit.calendar import WorkCalendar
-from toolkit.config import DEMO_AS_OF
-from toolkit.normalize import id_number_valid, number_to_digits, phone_valid
+from toolkit.core import fields
+from toolkit.compute.calendar import WorkCalendar
+from toolkit.core.config import DEMO_AS_OF
+from toolkit.core.normalize import id_number_valid, number_to_digits, phone_valid
 from toolkit.samples import (FAULTS, IMPOSSIBLE_DATE, INVALID_TICK, PLANS, UNKNOWN_STATUS, LedgerStyle,
                              make_bench_inbox, make_case, make_cases, make_ledger, render_date)
 

@@ -13,11 +13,11 @@ from python_calamine import CalamineWorkbook
 
 from conftest import needs_soffice
 from test_samples_demo_master import assert_every_feature, consolidate_demo
-from toolkit import fields
-from toolkit.config import DEMO_AS_OF, DEMO_INBOX
+from toolkit.core import fields
+from toolkit.core.config import DEMO_AS_OF, DEMO_INBOX
 from toolkit.samples import (DEMO_EARLIER_FILE, DEMO_EARLIER_RECEIVED, DEMO_SILENT_VILLAGE, DEMO_VILLAGES,
                              build_demo_inbox, demo_filenames)
-from toolkit.settings import DEFAULT_SETTINGS, DEMO_ROSTER
+from toolkit.core.settings import DEFAULT_SETTINGS, DEMO_ROSTER
 
 pytestmark = [pytest.mark.slow, pytest.mark.libreoffice, needs_soffice]
 
@@ -90,9 +90,9 @@ def test_one_case_number_in_two_villages(demo):
 
 def test_reader_validator_and_calculator_see_the_demo(demo):
     """Every planted fault is reported at its cell; clean villages have no errors; all alerts show."""
-    from toolkit.compute import compute_cases
-    from toolkit.read import read_ledger
-    from toolkit.validate import validate_ledgers
+    from toolkit.compute.cases import compute_cases
+    from toolkit.read.workbook import read_ledger
+    from toolkit.validation.rules import validate_ledgers
 
     settings = dataclasses.replace(DEFAULT_SETTINGS, roster=DEMO_ROSTER)
     ledgers = validate_ledgers([read_ledger(lg.path) for lg in demo], as_of=DEMO_AS_OF,

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from python_calamine import CalamineWorkbook
 
-from toolkit.config import DEMO_AS_OF, DEMO_INBOX, WORKBOOKS
-from toolkit.consolidate import ConsolidationResult, consolidate
+from toolkit.core.config import DEMO_AS_OF, DEMO_INBOX, WORKBOOKS
+from toolkit.pipeline.consolidate import ConsolidationResult, consolidate
 from toolkit.samples import (DEMO_DAMAGED, DEMO_EARLIER_FILE, DEMO_EARLIER_REPORT, DEMO_SILENT_VILLAGE,
                              DEMO_VILLAGES, demo_earlier_cases, demo_filenames, demo_vanished_case)
-from toolkit.settings_workbook import load_settings
+from toolkit.core.settings_workbook import load_settings
 
 EAST = DEMO_VILLAGES[0]
 TOTAL_CASES = sum(v.n_cases for v in DEMO_VILLAGES)
@@ -71,7 +71,7 @@ def test_demo_file_names_sort_the_september_ledger_first():
 
 
 def test_september_ledger_holds_the_vanished_case_and_earlier_statuses():
-    from toolkit.read import read_ledger
+    from toolkit.read.workbook import read_ledger
     lg = read_ledger(DEMO_INBOX / DEMO_EARLIER_FILE)
     assert lg.village == EAST.village and lg.report_date == DEMO_EARLIER_REPORT
     earlier = demo_earlier_cases()

@@ -6,7 +6,7 @@ import os
 import time
 from pathlib import Path
 
-from toolkit.sandbox import OK, WorkerPool
+from toolkit.intake.sandbox import OK, WorkerPool
 
 
 def flaky_factory(marker: str):

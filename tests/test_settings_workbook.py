@@ -10,11 +10,11 @@ import pytest
 from click.testing import CliRunner
 from python_calamine import CalamineWorkbook
 
-from toolkit.calendar import NamedHolidayYear, calendar_for
-from toolkit.cli import cli
-from toolkit.config import WORKBOOKS
-from toolkit.settings import DEFAULT_SETTINGS, DEMO_ROSTER, Campaign, Phase, RosterEntry, Settings
-from toolkit.settings_workbook import (SettingsError, create_settings_workbook, default_workbook_settings,
+from toolkit.compute.calendar import NamedHolidayYear, calendar_for
+from toolkit.shells.cli import cli
+from toolkit.core.config import WORKBOOKS
+from toolkit.core.settings import DEFAULT_SETTINGS, DEMO_ROSTER, Campaign, Phase, RosterEntry, Settings
+from toolkit.core.settings_workbook import (SettingsError, create_settings_workbook, default_workbook_settings,
                                        load_settings, write_settings_workbook)
 
 CUSTOM = Settings(

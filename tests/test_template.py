@@ -12,12 +12,12 @@ from lxml import etree
 from python_calamine import CalamineWorkbook, SheetVisibleEnum
 
 from conftest import needs_soffice
-from toolkit import fields
-from toolkit.cli import main
-from toolkit.config import WORKBOOKS
-from toolkit.ledger import column_letter
+from toolkit.core import fields
+from toolkit.shells.cli import main
+from toolkit.core.config import WORKBOOKS
+from toolkit.core.ledger import column_letter
 from toolkit.samples import convert_with_libreoffice
-from toolkit.template import (FIRST_DATA_ROW, LEDGER_SHEET, template_columns,
+from toolkit.outputs.template import (FIRST_DATA_ROW, LEDGER_SHEET, template_columns,
                               write_template)
 
 NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main"}

@@ -19,7 +19,7 @@ KEYS = {"severity", "code", "sheet", "cell", "row", "column", "case_id", "value"
 
 
 def taizhang(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "toolkit.cli", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "toolkit.shells.cli", *args], capture_output=True,
                           text=True, encoding="utf-8", cwd=cwd, timeout=120)
 
 
@@ -54,7 +54,7 @@ def test_json_is_one_object_with_the_promised_shape(inbox):
     # the cell named really holds the value complained about (second reader)
     ws = CalamineWorkbook.from_path(str(inbox / "西村.xlsx")).get_sheet_by_name(bad_date["sheet"])
     rows = ws.to_python()
-    from toolkit.ledger import column_index
+    from toolkit.core.ledger import column_index
     letters = "".join(ch for ch in bad_date["cell"] if ch.isalpha())
     assert rows[bad_date["row"] - 1][column_index(letters)] == "2010年13月5日"
 
@@ -163,7 +163,7 @@ def test_annotate_writes_the_copy_a_village_gets_back(inbox, tmp_path):
     (["没有的命令"], "没有这个命令"),
 ])
 def test_usage_mistakes_are_answered_in_chinese(args, words):
-    from toolkit.cli import main
+    from toolkit.shells.cli import main
     import contextlib
     import io
     err = io.StringIO()
@@ -178,14 +178,14 @@ def test_usage_mistakes_are_answered_in_chinese(args, words):
 def test_an_unexpected_error_is_logged_for_support_not_shown(monkeypatch, tmp_path, inbox):
     import contextlib
     import io
-    import toolkit.validate
-    from toolkit.cli import main
+    import toolkit.validation.rules
+    from toolkit.shells.cli import main
     (tmp_path / "taizhang.toml").write_text('[paths]\nlogs = "日志"\n', encoding="utf-8")
     monkeypatch.setenv("TAIZHANG_CONFIG", str(tmp_path / "taizhang.toml"))
 
     def broken(*args, **kwargs):
         raise RuntimeError("磁盘出错")
-    monkeypatch.setattr(toolkit.validate, "validate_paths", broken)
+    monkeypatch.setattr(toolkit.validation.rules, "validate_paths", broken)
     err = io.StringIO()
     with contextlib.redirect_stderr(err):
         assert main(["validate", str(inbox)]) == 2
@@ -199,7 +199,7 @@ def test_an_unexpected_error_is_logged_for_support_not_shown(monkeypatch, tmp_pa
 def test_help_pages_are_chinese():
     import contextlib
     import io
-    from toolkit.cli import main
+    from toolkit.shells.cli import main
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         main(["validate", "-h"])

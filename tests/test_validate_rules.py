@@ -12,11 +12,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from toolkit.fields import ALL_INPUT_KEYS, CHECKLIST_BY_KEY, FIELDS
-from toolkit.issues import make_issue
-from toolkit.ledger import Ledger
-from toolkit.settings import DEFAULT_SETTINGS
-from toolkit.validate import exit_code, validate_ledgers
+from toolkit.core.fields import ALL_INPUT_KEYS, CHECKLIST_BY_KEY, FIELDS
+from toolkit.core.issues import make_issue
+from toolkit.core.ledger import Ledger
+from toolkit.core.settings import DEFAULT_SETTINGS
+from toolkit.validation.rules import exit_code, validate_ledgers
 
 AS_OF = date(2010, 10, 20)
 ARCHIVE = [i.key for i in CHECKLIST_BY_KEY["archive"].items]
@@ -45,7 +45,7 @@ def codes(lg):
 
 
 def col(key):
-    from toolkit.ledger import column_letter
+    from toolkit.core.ledger import column_letter
     return column_letter(ALL_INPUT_KEYS.index(key))
 
 
@@ -109,7 +109,7 @@ def test_id_cell_already_flagged_by_the_reader_is_not_reported_twice():
 
 def test_unknown_province_code_is_a_warning():
     # 99xxxx does not exist; check digit computed to be valid otherwise
-    from toolkit.normalize import id_check_digit
+    from toolkit.core.normalize import id_check_digit
     first17 = "99010519491231002"
     lg = ledger(good_case(id_number=first17 + id_check_digit(first17)))
     run(lg)
@@ -166,7 +166,7 @@ def test_unreadable_file_gives_exit_code_2():
 
 def test_schema_holds_the_checks_it_promises():
     from schemas.ledger import CHECK_CODES, ledger_schema
-    from toolkit.issues import CATALOGUE
+    from toolkit.core.issues import CATALOGUE
     schema = ledger_schema()
     names = {c.name for col in schema.columns.values() for c in col.checks}
     assert names >= {"gb11643", "id_area_code", "phone_shape", "known_status", "extension_range",

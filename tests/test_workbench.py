@@ -17,8 +17,8 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import needs_soffice
-from toolkit import workbench as W
-from toolkit.cli import cli
+from toolkit.shells import workbench as W
+from toolkit.shells.cli import cli
 
 COMMITTED = W.WORKBENCH
 

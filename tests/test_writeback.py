@@ -16,8 +16,8 @@ from lxml import etree
 from python_calamine import CalamineWorkbook
 
 import preserve_factory as pf
-from toolkit import writeback as W
-from toolkit.writeback import CellEdit, NewSheet, patch_workbook
+from toolkit.outputs import writeback as W
+from toolkit.outputs.writeback import CellEdit, NewSheet, patch_workbook
 
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 
@@ -267,7 +267,7 @@ def test_stale_temp_of_a_killed_run_is_cleared(simple):
 KILL_SCRIPT = """
 import sys
 from pathlib import Path
-from toolkit import writeback as W
+from toolkit.outputs import writeback as W
 
 real_write = W._write_temp
 

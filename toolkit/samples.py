@@ -9,7 +9,7 @@ fault the validator must catch. ``build_demo_inbox`` writes the bundled demo
 inbox (see its docstring for what it holds); ``make_bench_inbox`` writes the
 300 x 100 benchmark inbox.
 
-Case dicts use the registry's keys (``toolkit.fields``): every field plus every
+Case dicts use the registry's keys (``toolkit.core.fields``): every field plus every
 checklist item that has its own tick column (items that are a text column —
 包案领导, 化解方案, 稳控措施 — are counted from that text). Values are typed:
 ``date`` for dates, ``bool`` for ticks, canonical words for statuses. The key
@@ -30,12 +30,12 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from . import fields
-from .config import DEMO_AS_OF
-from .ledger import cell_ref
-from .normalize import id_check_digit
-from .settings import DEMO_ROSTER, Campaign
-from . import template as tpl
+from toolkit.core import fields
+from toolkit.core.config import DEMO_AS_OF
+from toolkit.core.ledger import cell_ref
+from toolkit.core.normalize import id_check_digit
+from toolkit.core.settings import DEMO_ROSTER, Campaign
+from toolkit.outputs import template as tpl
 
 AREA_CODE = "330302"                    # 温州市鹿城区
 CITY = "温州市鹿城区"
@@ -184,8 +184,8 @@ def is_workday(d: date) -> bool:
     """Whether a made-up date looks like an office day: the toolkit's official calendar
     where it knows the year; Monday to Friday for the early 2000s of old petitions
     (only sample data is drawn this way, never a deadline)."""
-    from .calendar import calendar_for
-    from .settings import DEFAULT_SETTINGS
+    from toolkit.compute.calendar import calendar_for
+    from toolkit.core.settings import DEFAULT_SETTINGS
     cal = calendar_for(DEFAULT_SETTINGS)
     return cal.is_workday(d) if cal.knows(d.year) else d.weekday() < 5
 
@@ -1009,7 +1009,7 @@ def build_demo_inbox(folder: Path | str | None = None) -> list[SampleLedger]:
       first 3/5 of the .xlsx, no zip directory): listed as rejected (unreadable);
       前垟村's .xlsm still counts.
     """
-    from .config import DEMO_INBOX
+    from toolkit.core.config import DEMO_INBOX
     folder = Path(folder) if folder is not None else DEMO_INBOX
     folder.mkdir(parents=True, exist_ok=True)
     rng = random.Random(DEMO_SEED)

@@ -1,0 +1,117 @@
+"""Issue reports for people: the text report, the issue workbook, the rows the
+master's 校验问题 sheet shares. All words come from the issue catalogue."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+from toolkit.core.issues import ERROR
+from toolkit.core.ledger import Ledger
+
+SEVERITY_WORD = {ERROR: "错误", "warning": "提醒"}
+
+ISSUE_COLUMNS = ("文件", "村（社区）", "工作表", "单元格", "行", "列", "案件编号", "级别", "代码",
+                 "问题", "怎么改", "值")
+_WIDTHS = (28, 10, 12, 8, 6, 12, 12, 6, 18, 50, 50, 20)
+
+
+def issue_rows(ledgers: Sequence[Ledger]) -> list[dict]:
+    """One dict per issue, keyed by ISSUE_COLUMNS, errors first within each file."""
+    rows = []
+    for lg in ledgers:
+        ordered = sorted(lg.issues, key=lambda i: (i.severity != ERROR, i.row or 0, i.cell or ""))
+        for i in ordered:
+            rows.append({
+                "文件": Path(lg.path).name, "村（社区）": lg.village or "", "工作表": i.sheet or "",
+                "单元格": i.cell or "", "行": i.row, "列": i.column or "", "案件编号": i.case_id or "",
+                "级别": SEVERITY_WORD.get(i.severity, i.severity), "代码": i.code,
+                "问题": i.message, "怎么改": i.action,
+                "值": "" if i.value is None else str(i.value),
+            })
+    return rows
+
+
+def write_issue_sheet(workbook, name: str, rows: Sequence[dict]):
+    """Write ``rows`` as a filterable, printable sheet into an xlsxwriter workbook."""
+    ws = workbook.add_worksheet(name)
+    head = workbook.add_format({"bold": True, "bg_color": "#D9E1F2", "border": 1,
+                                "text_wrap": True, "valign": "vcenter"})
+    wrap = workbook.add_format({"text_wrap": True, "valign": "top"})
+    err = workbook.add_format({"font_color": "#9C0006", "bg_color": "#FFC7CE", "valign": "top"})
+    warn = workbook.add_format({"font_color": "#9C5700", "bg_color": "#FFEB9C", "valign": "top"})
+    for c, (title, width) in enumerate(zip(ISSUE_COLUMNS, _WIDTHS)):
+        ws.write_string(0, c, title, head)
+        ws.set_column(c, c, width, wrap if title in ("问题", "怎么改") else None)
+    for r, row in enumerate(rows, start=1):
+        for c, title in enumerate(ISSUE_COLUMNS):
+            v = row.get(title)
+            if title == "级别":
+                ws.write_string(r, c, v, err if v == "错误" else warn)
+            elif isinstance(v, int):
+                ws.write_number(r, c, v)
+            elif v is not None:
+                ws.write_string(r, c, str(v))   # village text is never a formula
+    ws.freeze_panes(1, 0)
+    ws.autofilter(0, 0, max(len(rows), 1), len(ISSUE_COLUMNS) - 1)
+    ws.set_landscape()
+    ws.set_paper(9)
+    ws.fit_to_pages(1, 0)
+    ws.repeat_rows(0)
+    return ws
+
+
+def write_issue_report(path: Path, ledgers: Sequence[Ledger]) -> Path:
+    """`taizhang validate --report OUT.xlsx`: a 校验问题 sheet and a per-file 汇总."""
+    import xlsxwriter
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
+    wb = xlsxwriter.Workbook(str(tmp))
+    write_issue_sheet(wb, "校验问题", issue_rows(ledgers))
+    ws = wb.add_worksheet("文件汇总")
+    head = wb.add_format({"bold": True, "bg_color": "#D9E1F2", "border": 1})
+    for c, t in enumerate(("文件", "村（社区）", "工作表", "案件数", "错误", "提醒", "结果")):
+        ws.write_string(0, c, t, head)
+    for r, lg in enumerate(ledgers, start=1):
+        ws.write_string(r, 0, Path(lg.path).name)
+        ws.write_string(r, 1, lg.village or "")
+        ws.write_string(r, 2, lg.sheet or "")
+        ws.write_number(r, 3, lg.n_cases)
+        ws.write_number(r, 4, lg.errors)
+        ws.write_number(r, 5, lg.warnings)
+        ws.write_string(r, 6, _verdict(lg))
+    ws.set_column(0, 0, 30)
+    ws.set_column(1, 6, 10)
+    wb.close()
+    tmp.replace(path)
+    return path
+
+
+def _verdict(lg: Ledger) -> str:
+    if not lg.readable:
+        return "无法读取"
+    return "有错误" if lg.errors else ("有提醒" if lg.warnings else "通过")
+
+
+def format_text_report(ledgers: Sequence[Ledger], *, limit: int = 200) -> str:
+    """The readable Chinese report `taizhang validate` prints."""
+    lines: list[str] = []
+    for lg in ledgers:
+        name = Path(lg.path).name
+        head = f"【{_verdict(lg)}】{name}"
+        if lg.readable:
+            head += (f"　村（社区）：{lg.village or '未知'}　工作表：{lg.sheet or '—'}"
+                     f"　案件 {lg.n_cases} 件　错误 {lg.errors} 处　提醒 {lg.warnings} 处")
+        lines.append(head)
+        rows = issue_rows([lg])
+        for row in rows[:limit]:
+            where = f"{row['工作表']}!{row['单元格']}" if row["单元格"] else (row["工作表"] or "整个文件")
+            lines.append(f"  {row['级别']} {where}：{row['问题']} {row['怎么改']}")
+        if len(rows) > limit:
+            lines.append(f"  ……另有 {len(rows) - limit} 条，请用 --report 导出完整清单。")
+    total_e = sum(lg.errors for lg in ledgers)
+    total_w = sum(lg.warnings for lg in ledgers)
+    bad = sum(1 for lg in ledgers if not lg.readable)
+    lines.append(f"共检查 {len(ledgers)} 个文件：错误 {total_e} 处，提醒 {total_w} 处，无法读取 {bad} 个。")
+    return "\n".join(lines)

@@ -1,0 +1,234 @@
+"""The daily run: rebuild the township master every morning, unattended.
+
+``python run_daily.py`` stays running and consolidates once a day at
+``daily_time`` (taizhang.toml ``[daily] time``) with ``schedule``;
+``python run_daily.py --once`` runs now and exits (exit 0 when the master was
+written). What ``schedule`` alone does not give, this module adds:
+
+- the job is wrapped: an exception is logged and retried later, never fatal;
+- at most one successful run a day: a stamp file in the state folder;
+- catch-up: at start-up (and every few minutes) a run missed today after the
+  daily time is made up;
+- no overlap with a run from the command line or an Excel button: the run
+  lock of :mod:`toolkit.pipeline.consolidate` (a second caller is told, and retried);
+- a rotating UTF-8 log under the logs folder.
+
+With mail configured, incoming mail is fetched first (``toolkit.pipeline.mail``); a
+failure there is logged and the consolidation still runs.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+from datetime import date, datetime, timedelta
+from logging.handlers import RotatingFileHandler
+from pathlib import Path
+from typing import Callable
+
+from toolkit.core.config import DEMO_AS_OF, PROJECT_ROOT, Config, ConfigError, load_config
+
+log = logging.getLogger("taizhang.daily")
+STAMP_NAME = "daily_last_success.txt"
+RETRY_AFTER_ERROR = timedelta(minutes=30)
+RETRY_WHEN_BUSY = timedelta(minutes=5)
+CHECK_EVERY_MINUTES = 5
+
+
+def setup_logging(logs: Path, name: str = "daily.log") -> Path:
+    """Log to ``logs/<name>`` (UTF-8, 2 MB x 10 files)."""
+    logs = Path(logs)
+    logs.mkdir(parents=True, exist_ok=True)
+    path = logs / name
+    root = logging.getLogger("taizhang")
+    if not any(isinstance(h, RotatingFileHandler) and Path(h.baseFilename) == path.resolve()
+               for h in root.handlers):
+        handler = RotatingFileHandler(path, maxBytes=2 * 1024 * 1024, backupCount=10,
+                                      encoding="utf-8")
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    return path
+
+
+def parse_time(text: str) -> tuple[int, int]:
+    """'07:30' -> (7, 30); a Chinese ConfigError otherwise."""
+    try:
+        hh, mm = text.strip().split(":")
+        h, m = int(hh), int(mm)
+        if 0 <= h < 24 and 0 <= m < 60:
+            return h, m
+    except ValueError:
+        pass
+    raise ConfigError(f"配置文件 [daily] time 的值“{text}”不是时间，请写作 07:30。")
+
+
+class DailyJob:
+    """One consolidation a day; ``clock`` and ``runner`` can be replaced in tests."""
+
+    def __init__(self, cfg: Config, *, clock: Callable[[], datetime] = datetime.now,
+                 runner: Callable[[], object] | None = None) -> None:
+        self.cfg = cfg
+        self.clock = clock
+        self.runner = runner or self.consolidate
+        self.hour, self.minute = parse_time(cfg.daily_time)
+        self.not_before: datetime | None = None   # after a failure: when to try again
+        self.last_error = ""                      # Chinese, for --once
+        self.stamp = Path(cfg.state) / STAMP_NAME
+
+    # --- the once-a-day stamp ----------------------------------------------------
+    def last_success(self) -> date | None:
+        try:
+            return date.fromisoformat(self.stamp.read_text(encoding="utf-8").strip()[:10])
+        except (OSError, ValueError):
+            return None
+
+    def _mark_success(self, day: date) -> None:
+        self.stamp.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.stamp.with_suffix(".tmp")
+        tmp.write_text(day.isoformat(), encoding="utf-8")
+        os.replace(tmp, self.stamp)
+
+    def due(self, now: datetime | None = None) -> bool:
+        """Past today's time, not yet done today, and not waiting to retry."""
+        now = now or self.clock()
+        start = now.replace(hour=self.hour, minute=self.minute, second=0, microsecond=0)
+        if now < start or self.last_success() == now.date():
+            return False
+        return self.not_before is None or now >= self.not_before
+
+    # --- running -------------------------------------------------------------------
+    def run_if_due(self) -> object | None:
+        return self.run() if self.due() else None
+
+    def run(self) -> object | None:
+        """Run once, whatever happens inside; the result, or None after a failure."""
+        from toolkit.pipeline.consolidate import ConsolidationBusy
+        started = self.clock()
+        log.info("开始汇总")
+        try:
+            result = self.runner()
+        except ConsolidationBusy as e:
+            self.not_before = started + RETRY_WHEN_BUSY
+            self.last_error = str(e)
+            log.warning("%s 将于 %s 重试。", e, self.not_before.strftime("%H:%M"))
+            return None
+        except Exception as e:   # never let the scheduler die
+            self.not_before = started + RETRY_AFTER_ERROR
+            self.last_error = f"汇总失败：{e}"
+            log.exception("汇总失败：%s；将于 %s 重试。", e, self.not_before.strftime("%H:%M"))
+            return None
+        if getattr(result, "written", False):
+            self._mark_success(started.date())
+            self.not_before = None
+            log.info("汇总完成：%s", getattr(result, "summary_text", lambda: result)())
+        else:
+            self.not_before = started + RETRY_AFTER_ERROR
+            log.error("汇总未写出总台账；将于 %s 重试。", self.not_before.strftime("%H:%M"))
+        return result
+
+    def consolidate(self):
+        """The real job: fetch mail when configured, then rebuild the master."""
+        from toolkit.pipeline.consolidate import run_configured
+        from toolkit.core.settings_workbook import load_settings
+        settings = load_settings(self.cfg.settings_workbook)
+        fetch_mail_if_configured(self.cfg, settings)
+        if self.cfg.is_demo and not self.cfg.inbox.exists():
+            from toolkit.samples import build_demo_inbox    # a checkout without the generated demo
+            log.info("演示收件夹不存在，正在生成：%s", self.cfg.inbox)
+            build_demo_inbox(self.cfg.inbox)
+        return run_configured(self.cfg, settings)
+
+    def serve(self, *, sleep: Callable[[float], None] = time.sleep,
+              stop: Callable[[], bool] = lambda: False) -> None:
+        """Run forever: at the daily time, plus catch-up and retries every few minutes."""
+        import schedule
+        sched = schedule.Scheduler()
+        sched.every().day.at(f"{self.hour:02d}:{self.minute:02d}").do(self.run_if_due)
+        sched.every(CHECK_EVERY_MINUTES).minutes.do(self.run_if_due)
+        self.run_if_due()                      # catch up a run missed before start-up
+        while not stop():
+            try:
+                sched.run_pending()
+            except Exception:                  # pragma: no cover - run_if_due catches all
+                log.exception("定时任务出错")
+            sleep(30)
+
+
+def fetch_mail_if_configured(cfg: Config, settings) -> None:
+    """Fetch villages' mail first; a missing module or a mail failure never stops the run."""
+    if not cfg.mail.enabled:
+        return
+    from toolkit.pipeline.mail import fetch_mail
+    try:
+        result = fetch_mail(cfg, settings)
+    except Exception as e:
+        log.exception("收取邮件失败（%s），本次只汇总收件夹和已存档的报送。", e)
+        return
+    text = result.summary_text()
+    if result.exit_code:
+        log.warning("收取邮件有问题，本次照常汇总：\n%s", text)
+    else:
+        log.info("%s", text)
+
+
+class _ChineseParser(argparse.ArgumentParser):
+    """argparse speaks English on a mistyped option; a clerk gets Chinese and exit code 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"命令写得不对（{message}）。用法：python run_daily.py [--once] [--if-due] "
+                     "[--config taizhang.toml]；运行 python run_daily.py -h 查看说明。\n")
+
+
+def _config_path(given: str | None) -> Path | None:
+    """--config, else TAIZHANG_CONFIG, else ./taizhang.toml, else the one beside run_daily.py.
+
+    Task Scheduler starts programs in C:\\Windows\\System32, so the folder of the
+    toolkit itself is searched too.
+    """
+    if given:
+        return Path(given)
+    if os.environ.get("TAIZHANG_CONFIG"):
+        return Path(os.environ["TAIZHANG_CONFIG"])
+    here = Path.cwd() / "taizhang.toml"
+    return here if here.exists() else PROJECT_ROOT / "taizhang.toml"
+
+
+def main(argv: list[str] | None = None) -> int:
+    from toolkit.shells.cli import _console_safe
+    _console_safe()
+    parser = _ChineseParser(prog="run_daily.py", description="每日汇总乡级总台账。")
+    parser.add_argument("--once", action="store_true", help="立即汇总一次后退出")
+    parser.add_argument("--if-due", action="store_true",
+                        help="与 --once 合用：今天已成功汇总过、或未到每日时间则不汇总（供任务计划补跑）")
+    parser.add_argument("--config", help="taizhang.toml 的路径")
+    args = parser.parse_args(argv)
+    try:
+        cfg = load_config(_config_path(args.config))
+        job = DailyJob(cfg)
+    except ConfigError as e:
+        print(e, file=sys.stderr)
+        return 2
+    logfile = setup_logging(cfg.logs)
+    if not args.once:
+        print(f"每日汇总已启动：每天 {job.hour:02d}:{job.minute:02d} 汇总到 {cfg.master}；"
+              f"日志在 {logfile}。按 Ctrl+C 结束。")
+        try:
+            job.serve()
+        except KeyboardInterrupt:
+            print("已结束。")
+        return 0
+    if args.if_due and not job.due():
+        print(f"今天（{date.today().isoformat()}）已汇总过或未到 {cfg.daily_time}，本次不汇总。")
+        return 0
+    if cfg.source is None and cfg.is_demo:
+        print(f"未找到 taizhang.toml：使用内置演示收件夹 {cfg.inbox}，"
+              f"按演示日期 {DEMO_AS_OF.isoformat()} 汇总。")
+    result = job.run()
+    if result is None:
+        print(f"{job.last_error}\n汇总未完成，详情见日志 {logfile}。", file=sys.stderr)
+        return 1
+    print(result.summary_text())
+    return 0 if result.written else 1

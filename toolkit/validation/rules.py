@@ -1,0 +1,248 @@
+"""Validation: the pandera schema of schemas/ledger.py plus the cross-field rules.
+
+All ledgers of a run are validated together in one combined table (one
+pandera call, vectorised rules), and every failure is mapped back to its
+ledger, sheet and cell through the combined table's position index.
+"""
+from __future__ import annotations
+
+import queue
+import threading
+from contextlib import closing
+from datetime import date
+from itertools import repeat
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from toolkit.core.fields import ALL_INPUT_KEYS, CHECKLIST_BY_KEY, CLOSED_STATUSES, FIELDS, header_for
+from toolkit.core.issues import Issue, make_issue
+from toolkit.core.ledger import Ledger, is_reader_frame
+from toolkit.core.settings import Settings
+
+# Rules that only make sense when these keys' cells were read without error.
+_ARCHIVE_ITEMS = tuple(i.key for i in CHECKLIST_BY_KEY["archive"].items)
+# The columns validation looks at: every field (schema and rules) and the 六有 items.
+_CHECKED_KEYS = tuple(f.key for f in FIELDS) + _ARCHIVE_ITEMS
+
+
+def validate_paths(paths: Iterable[Path | str], *, as_of: date, settings: Settings) -> list[Ledger]:
+    """Find the workbooks under ``paths``, read them safely and validate them.
+
+    The parent mostly waits while the sandboxed workers read, so a thread loads
+    pandas and pandera meanwhile and validates the ledgers read so far in batches
+    (each ledger is validated on its own rows, so batches give the same issues).
+    """
+    from toolkit.intake.preflight import find_workbooks, iter_ledgers
+    found = find_workbooks(paths)
+    ledgers: list[Ledger | None] = [None] * len(found)
+    checker = _Checker(as_of, settings)
+    checker.start()
+    try:
+        with closing(iter_ledgers(found)) as arriving:     # closing it stops the workers
+            for i, ledger in arriving:
+                ledgers[i] = ledger
+                checker.inbox.put(ledger)
+    finally:
+        checker.inbox.put(None)
+        checker.join()
+    if checker.error is not None:
+        raise checker.error
+    return ledgers  # type: ignore[return-value]
+
+
+class _Checker(threading.Thread):
+    """Validates ledgers put in ``inbox`` in batches, until it gets None."""
+
+    batch = 100          # pandera costs ~10 ms a call when it has failures to report
+
+    def __init__(self, as_of: date, settings: Settings) -> None:
+        super().__init__(name="taizhang-validate", daemon=True)
+        self.as_of, self.settings = as_of, settings
+        self.inbox: queue.SimpleQueue = queue.SimpleQueue()
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        waiting: list[Ledger] = []
+        try:
+            prepare()
+            while True:
+                ledger = self.inbox.get()
+                if ledger is not None:
+                    waiting.append(ledger)
+                if waiting and (ledger is None or len(waiting) >= self.batch):
+                    validate_ledgers(waiting, as_of=self.as_of, settings=self.settings)
+                    waiting = []
+                if ledger is None:
+                    return
+        except BaseException as e:      # noqa: BLE001 - re-raised by validate_paths
+            self.error = e
+
+
+def prepare() -> None:
+    """Import pandas and pandera, build the schema and run it once on one blank row
+    (about 0.5 s cold: pandera sets itself up on first use), e.g. in a thread."""
+    try:
+        import pandas as pd
+        import pandera.errors as pe
+
+        from schemas.ledger import ledger_schema
+        schema = ledger_schema()
+        blank = pd.DataFrame([[None] * len(schema.columns)], columns=list(schema.columns), dtype=object)
+        try:
+            schema.validate(blank, lazy=True)
+        except pe.SchemaErrors as err:
+            err.failure_cases  # noqa: B018 - built lazily by some versions
+    except Exception:   # noqa: BLE001 - validate_ledgers will meet (and report) it again
+        pass
+
+
+def validate_ledgers(ledgers: Sequence[Ledger], *, as_of: date, settings: Settings) -> list[Ledger]:
+    """Append schema and rule issues to every readable ledger, in place."""
+    readable = [lg for lg in ledgers if lg.readable and lg.n_cases]
+    if readable:
+        combined, where = _combine(readable)
+        found = _schema_issues(combined, where, readable) + _rule_issues(combined, where, readable,
+                                                                         as_of, settings)
+        _attach(found, readable)
+    return list(ledgers)
+
+
+def _combine(ledgers: Sequence[Ledger]):
+    """One table of all cases; ``where[pos] = (ledger no, excel row)``.
+
+    Columns: the keys validation looks at (blank where a ledger lacks one), then
+    ``case_key``; missing values are None. Built as one object array.
+    """
+    import numpy as np
+    import pandas as pd
+
+    keys = list(ALL_INPUT_KEYS)
+    take = [keys.index(k) for k in _CHECKED_KEYS]
+    id_at = _CHECKED_KEYS.index("case_id")
+    blocks, where = [], []
+    for n, lg in enumerate(ledgers):
+        df = lg.cases
+        block = np.empty((len(df), len(take) + 1), dtype=object)
+        if is_reader_frame(df):         # the reader's own table: None for blanks, never NaN
+            block[:, :-1] = df.to_numpy(dtype=object)[:, take]
+        else:                           # unpickled or built elsewhere: maybe NaN, other columns
+            values = (df.to_numpy(dtype=object)[:, take] if list(df.columns) == keys
+                      else df.reindex(columns=list(_CHECKED_KEYS)).to_numpy(dtype=object))
+            missing = pd.isna(values)
+            if missing.any():
+                values[missing] = None
+            block[:, :-1] = values
+        block[:, -1] = [None if v is None else f"{n}\x1f{v}" for v in block[:, id_at].tolist()]
+        blocks.append(block)
+        where.extend(zip(repeat(n), df.index.tolist()))
+    table = np.concatenate(blocks) if len(blocks) > 1 else blocks[0]
+    return pd.DataFrame(table, columns=[*_CHECKED_KEYS, "case_key"], dtype=object, copy=False), where
+
+
+def _schema_issues(combined, where, ledgers) -> list[tuple[int, Issue]]:
+    import pandera.errors as pe
+    from schemas.ledger import CHECK_CODES, ledger_schema
+
+    try:
+        ledger_schema().validate(combined, lazy=True)
+        return []
+    except pe.SchemaErrors as err:
+        failures = err.failure_cases
+    out = []
+    for col, check, pos, value in zip(failures["column"], failures["check"], failures["index"],
+                                      failures["failure_case"]):
+        name = str(check).split("(")[0]
+        code = CHECK_CODES.get(name)
+        if code is None or pos is None or pos != pos:
+            continue
+        pos = int(pos)
+        key = "case_id" if col == "case_key" else col
+        n, row = where[pos]
+        lg = ledgers[n]
+        if key not in lg.columns:
+            continue  # a missing column is reported once, by the reader
+        out.append((n, _cell_issue(code, lg, key, row, combined.at[pos, key], combined, pos)))
+    return out
+
+
+def _cell_issue(code: str, lg: Ledger, key: str, row: int, value, combined, pos) -> Issue:
+    extra = {}
+    if code == "invalid_id_number":
+        from toolkit.core.normalize import id_number_problem
+        extra["reason"] = id_number_problem(str(value)) or "校验位不符"
+    elif code == "duplicate_case_id":
+        rows = [r for r, v in zip(lg.cases.index, lg.cases["case_id"]) if v == value]
+        extra["where"] = "、".join(f"第{r}行" for r in rows)
+    return make_issue(code, sheet=lg.sheet, cell=lg.cell(key, row), row=row,
+                      column=header_for(key), case_id=combined.at[pos, "case_id"], value=value,
+                      file=str(lg.path), **extra)
+
+
+def _rule_issues(combined, where, ledgers, as_of: date, settings: Settings) -> list[tuple[int, Issue]]:
+    """Date order, future dates, scope and closing rules, on plain lists (fast)."""
+    out: list[tuple[int, Issue]] = []
+    cols = {k: combined[k].tolist() for k in ("case_id", "first_petition_date", "assigned_date",
+                                                "closed_date", "status", *_ARCHIVE_ITEMS)}
+    cutoff = settings.campaign.cutoff
+    dated = ("first_petition_date", "assigned_date", "closed_date")
+    for pos, (first, assigned, closed, status) in enumerate(zip(
+            cols["first_petition_date"], cols["assigned_date"], cols["closed_date"], cols["status"])):
+        found = []
+        for key, d in zip(dated, (first, assigned, closed)):
+            if d is not None and d > as_of:
+                found.append(("date_order", key, d,
+                              {"reason": f"{header_for(key)} {d} 晚于核对日期 {as_of}。"}))
+        if first is not None and assigned is not None and first > assigned:
+            found.append(("date_order", "assigned_date", assigned,
+                          {"reason": f"交办日期 {assigned} 早于首次信访时间 {first}。"}))
+        if assigned is not None and closed is not None and assigned > closed:
+            found.append(("date_order", "closed_date", closed,
+                          {"reason": f"办结日期 {closed} 早于交办日期 {assigned}。"}))
+        if first is not None and first > cutoff:
+            found.append(("out_of_scope", "first_petition_date", first, {"cutoff": cutoff}))
+        if status in CLOSED_STATUSES and closed is None:
+            found.append(("closed_date_missing", "status", status, {"status": status}))
+        if status == "已销号":
+            missing = [header_for(k).split("·")[-1] for k in _ARCHIVE_ITEMS if cols[k][pos] is not True]
+            if missing:
+                found.append(("archive_incomplete", "status", status, {"missing": "、".join(missing)}))
+        if found:
+            n, row = where[pos]
+            lg = ledgers[n]
+            for code, key, value, params in found:
+                if key not in lg.columns:
+                    continue
+                out.append((n, make_issue(code, sheet=lg.sheet, cell=lg.cell(key, row), row=row,
+                                          column=header_for(key), case_id=cols["case_id"][pos],
+                                          value=value, file=str(lg.path), **params)))
+    return out
+
+
+def _attach(found: list[tuple[int, Issue]], ledgers: Sequence[Ledger]) -> None:
+    """Add issues to their ledgers; a cell the reader already flagged keeps only its first issue."""
+    flagged = [{i.cell for i in lg.issues if i.cell and i.is_error} for lg in ledgers]
+    for n, issue in sorted(found, key=lambda t: (t[0], t[1].row or 0)):
+        lg = ledgers[n]
+        if issue.code in _SUPPRESSED_BY:
+            cells = {lg.cell(k, issue.row) for k in _SUPPRESSED_BY[issue.code]}
+        else:
+            cells = {issue.cell}
+        if cells & flagged[n]:
+            continue
+        lg.issues.append(issue)
+
+
+# A rule issue is not repeated where the reader already reported an error at the
+# cell it depends on (an unreadable 办结日期 is not also "missing").
+_SUPPRESSED_BY = {
+    "closed_date_missing": ("closed_date",),
+    "archive_incomplete": (),
+    "date_order": (),
+}
+
+
+def exit_code(ledgers: Sequence[Ledger]) -> int:
+    """0 no errors, 1 some errors, 2 some file could not be read (issue 2)."""
+    if any(not lg.readable for lg in ledgers):
+        return 2
+    return 1 if any(lg.errors for lg in ledgers) else 0
