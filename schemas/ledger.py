@@ -18,19 +18,20 @@ from typing import TYPE_CHECKING
 
 from toolkit.core.fields import FIELDS, STATUSES
 from toolkit.core.normalize import id_number_valid, phone_valid
+from toolkit.core.issues import Code
 
 if TYPE_CHECKING:
     import pandas as pd
 
 # check name (as pandera reports it) -> issue code
 CHECK_CODES = {
-    "not_nullable": "missing_value",
-    "unique_in_file": "duplicate_case_id",
-    "gb11643": "invalid_id_number",
-    "id_area_code": "unknown_area_code",
-    "phone_shape": "invalid_phone",
-    "known_status": "unknown_status",
-    "extension_range": "invalid_number",
+    "not_nullable": Code.MISSING_VALUE,
+    "unique_in_file": Code.DUPLICATE_CASE_ID,
+    "gb11643": Code.INVALID_ID_NUMBER,
+    "id_area_code": Code.UNKNOWN_AREA_CODE,
+    "phone_shape": Code.INVALID_PHONE,
+    "known_status": Code.UNKNOWN_STATUS,
+    "extension_range": Code.INVALID_NUMBER,
 }
 
 # First two digits of GB/T 2260 province-level codes (current and retired ones).

@@ -174,3 +174,25 @@ def test_schema_holds_the_checks_it_promises():
     assert set(CHECK_CODES.values()) <= set(CATALOGUE)
     required = {f.key for f in FIELDS if f.required}
     assert {k for k, c in schema.columns.items() if not c.nullable} == required
+
+
+def test_every_issue_code_has_a_name_and_no_name_is_unused():
+    from toolkit.core.issues import CATALOGUE, Code
+    named = {v for k, v in vars(Code).items() if k.isupper()}
+    assert named == set(CATALOGUE)
+    assert all(getattr(Code, c.upper()) == c for c in CATALOGUE)
+
+
+def test_product_code_names_issue_codes_instead_of_spelling_them():
+    """A bare "date_order" in code can be misspelt silently; Code.DATE_ORDER cannot."""
+    import re
+    from pathlib import Path
+
+    import toolkit
+    from toolkit.core.issues import CATALOGUE
+    root = Path(toolkit.__file__).parent
+    bare = re.compile(r"[\"'](" + "|".join(CATALOGUE) + r")[\"']")
+    found = [f"{p.relative_to(root)}:{n}" for p in root.rglob("*.py") if p.name != "issues.py"
+             for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
+             if bare.search(line)]
+    assert found == []

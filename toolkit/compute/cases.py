@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 from toolkit.compute.calendar import CalendarYearMissing, WorkCalendar, calendar_for
 from toolkit.core.fields import (ALERT_CLOSED, ALERT_DUE_SOON, ALERT_NORMAL, ALERT_OVERDUE, ALERT_SUSPENDED,
                      CHECKLISTS, CLOSED_STATUSES, COMPUTED, COMPUTED_BY_KEY, SUSPENDED_STATUS)
-from toolkit.core.issues import Issue, make_issue
+from toolkit.core.issues import Code, Issue, make_issue
 from toolkit.core.settings import Settings
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -137,7 +137,7 @@ def _deadline_issue(row, case_id, assigned: date, n: int, year: int) -> Issue:
     cid = "" if case_id is None else str(case_id)
     reason = (f"案件“{cid}”交办日期 {assigned.isoformat()} 起算 {n} 个工作日，要用到 {year} 年的"
               f"法定节假日安排，工具还没有该年的安排，办结期限暂不计算（不会按周末猜测）。")
-    return make_issue("deadline_unavailable", row=_row(row), case_id=case_id,
+    return make_issue(Code.DEADLINE_UNAVAILABLE, row=_row(row), case_id=case_id,
                       column=COMPUTED_BY_KEY["deadline"].header,
                       value=assigned.isoformat(), reason=reason, year=year)
 

@@ -14,6 +14,44 @@ ERROR = "error"
 WARNING = "warning"
 
 
+class Code:
+    """Every issue code by name: code writes ``Code.DATE_ORDER``, never the bare string,
+    so a misspelt code fails at import time (tests check this list equals the catalogue)."""
+    UNREADABLE = "unreadable"
+    ENCRYPTED = "encrypted"
+    TOO_LARGE = "too_large"
+    NOT_SPREADSHEET = "not_spreadsheet"
+    MACROS_PRESENT = "macros_present"
+    NO_LEDGER_SHEET = "no_ledger_sheet"
+    EMPTY_LEDGER = "empty_ledger"
+    VILLAGE_UNKNOWN = "village_unknown"
+    MISSING_COLUMN = "missing_column"
+    DUPLICATE_COLUMN = "duplicate_column"
+    MISSING_VALUE = "missing_value"
+    DUPLICATE_CASE_ID = "duplicate_case_id"
+    INVALID_ID_NUMBER = "invalid_id_number"
+    UNKNOWN_AREA_CODE = "unknown_area_code"
+    ID_NUMBER_AS_NUMBER = "id_number_as_number"
+    INVALID_PHONE = "invalid_phone"
+    INVALID_DATE = "invalid_date"
+    DATE_ORDER = "date_order"
+    UNKNOWN_STATUS = "unknown_status"
+    INVALID_CHOICE = "invalid_choice"
+    INVALID_NUMBER = "invalid_number"
+    INVALID_TICK = "invalid_tick"
+    OUT_OF_SCOPE = "out_of_scope"
+    CLOSED_DATE_MISSING = "closed_date_missing"
+    ARCHIVE_INCOMPLETE = "archive_incomplete"
+    DEADLINE_UNAVAILABLE = "deadline_unavailable"
+    VILLAGE_MISMATCH = "village_mismatch"
+    CASE_VANISHED = "case_vanished"
+    UNKNOWN_SENDER = "unknown_sender"
+    ATTACHMENT_TOO_LARGE = "attachment_too_large"
+    UNSAFE_ARCHIVE = "unsafe_archive"
+    MALFORMED_MESSAGE = "malformed_message"
+    NO_ATTACHMENT = "no_attachment"
+
+
 @dataclass(frozen=True)
 class IssueKind:
     code: str

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
 from toolkit.core.config import OWN_FOLDERS
-from toolkit.core.issues import Issue, make_issue
+from toolkit.core.issues import Code, Issue, make_issue
 from toolkit.core.ledger import CaseColumns, Ledger, column_index, column_letter
 
 log = logging.getLogger("taizhang")
@@ -131,29 +131,29 @@ def _guarded(path: Path, check) -> Issue | None:
     except _Refused as r:
         return make_issue(r.code, file=str(path), reason=r.reason)
     except PermissionError:
-        return make_issue("unreadable", file=str(path),
+        return make_issue(Code.UNREADABLE, file=str(path),
                           reason="没有读取权限，或文件正被其他程序独占打开，请关闭后重试")
     except Exception:       # noqa: BLE001 - a hostile file must never crash the run
         log.warning("pre-flight of %s failed", path, exc_info=True)
-        return make_issue("unreadable", file=str(path), reason=_DAMAGED)
+        return make_issue(Code.UNREADABLE, file=str(path), reason=_DAMAGED)
     return None
 
 
 def _check_file(path: Path) -> bytes:
     """Cheap checks (existence, size, magic bytes); returns the file's first 4 KB."""
     if not path.exists():
-        raise _Refused("unreadable", "找不到该文件，请检查文件名和所在文件夹")
+        raise _Refused(Code.UNREADABLE, "找不到该文件，请检查文件名和所在文件夹")
     if path.is_dir():
-        raise _Refused("not_spreadsheet", "这是一个文件夹")
+        raise _Refused(Code.NOT_SPREADSHEET, "这是一个文件夹")
     size = path.stat().st_size
     if size == 0:
-        raise _Refused("unreadable", "文件是空的（0 字节），可能没有保存完整或传输中断")
+        raise _Refused(Code.UNREADABLE, "文件是空的（0 字节），可能没有保存完整或传输中断")
     if size > MAX_FILE_BYTES:
-        raise _Refused("too_large", f"文件有 {_mb(size)}，超过 {_mb(MAX_FILE_BYTES)} 的上限")
+        raise _Refused(Code.TOO_LARGE, f"文件有 {_mb(size)}，超过 {_mb(MAX_FILE_BYTES)} 的上限")
     with open(path, "rb") as f:
         head = f.read(4096)
     if not head.startswith(_ZIP_MAGIC + (_OLE_MAGIC,)):
-        raise _Refused("not_spreadsheet", _looks_like(head))
+        raise _Refused(Code.NOT_SPREADSHEET, _looks_like(head))
     return head
 
 
@@ -221,14 +221,14 @@ def _check_zip(path: Path) -> None:
     try:
         zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError, OSError):
-        raise _Refused("unreadable", _DAMAGED) from None
+        raise _Refused(Code.UNREADABLE, _DAMAGED) from None
     with zf, open(path, "rb") as raw:
         infos = zf.infolist()
         if len(infos) > MAX_MEMBERS:
-            raise _Refused("too_large", f"压缩包内有 {len(infos)} 个部件，远多于正常表格")
+            raise _Refused(Code.TOO_LARGE, f"压缩包内有 {len(infos)} 个部件，远多于正常表格")
         kind = _zip_kind(raw, infos)
         if sum(i.file_size for i in infos) > MAX_UNCOMPRESSED:   # a claim may only refuse
-            raise _Refused("too_large", f"解压后超过 {_mb(MAX_UNCOMPRESSED)}，远超正常台账，疑似“压缩炸弹”")
+            raise _Refused(Code.TOO_LARGE, f"解压后超过 {_mb(MAX_UNCOMPRESSED)}，远超正常台账，疑似“压缩炸弹”")
         total = 0
         for info in infos:
             total = _scan_member(raw, info, kind, total, zf)
@@ -237,7 +237,7 @@ def _check_zip(path: Path) -> None:
 def _zip_kind(raw, infos: list[zipfile.ZipInfo]) -> str:
     names = [i.filename.replace("\\", "/").casefold() for i in infos]
     if "xl/workbook.bin" in names:
-        raise _Refused("not_spreadsheet", "是 Excel 二进制工作簿（.xlsb），请另存为 .xlsx")
+        raise _Refused(Code.NOT_SPREADSHEET, "是 Excel 二进制工作簿（.xlsb），请另存为 .xlsx")
     if any(n.startswith("xl/") for n in names):
         return "xlsx"
     if "mimetype" in names:
@@ -246,16 +246,16 @@ def _zip_kind(raw, infos: list[zipfile.ZipInfo]) -> str:
         if mime == "application/vnd.oasis.opendocument.spreadsheet":
             return "ods"
         if "opendocument.text" in mime:
-            raise _Refused("not_spreadsheet", "是 OpenDocument 文字文档")
+            raise _Refused(Code.NOT_SPREADSHEET, "是 OpenDocument 文字文档")
         if "opendocument.presentation" in mime:
-            raise _Refused("not_spreadsheet", "是 OpenDocument 演示文稿")
+            raise _Refused(Code.NOT_SPREADSHEET, "是 OpenDocument 演示文稿")
     if any(n.startswith("word/") for n in names):
-        raise _Refused("not_spreadsheet", "是 Word 文档（.docx）")
+        raise _Refused(Code.NOT_SPREADSHEET, "是 Word 文档（.docx）")
     if any(n.startswith("ppt/") for n in names):
-        raise _Refused("not_spreadsheet", "是 PowerPoint 演示文稿（.pptx）")
+        raise _Refused(Code.NOT_SPREADSHEET, "是 PowerPoint 演示文稿（.pptx）")
     if any(n.endswith((".xlsx", ".xlsm", ".xls", ".et", ".ods")) for n in names):
-        raise _Refused("not_spreadsheet", "是压缩包，里面装着表格文件；请解压后报送表格本身")
-    raise _Refused("not_spreadsheet", "是压缩包，里面没有 Excel 工作簿")
+        raise _Refused(Code.NOT_SPREADSHEET, "是压缩包，里面装着表格文件；请解压后报送表格本身")
+    raise _Refused(Code.NOT_SPREADSHEET, "是压缩包，里面没有 Excel 工作簿")
 
 
 def _member_bytes(raw, info: zipfile.ZipInfo, limit: int) -> bytearray:
@@ -270,13 +270,13 @@ def _member_bytes(raw, info: zipfile.ZipInfo, limit: int) -> bytearray:
 def _inflate(raw, info: zipfile.ZipInfo):
     """Yield (output piece, compressed bytes consumed so far) of one member, never trusting sizes."""
     if info.flag_bits & 0x1:
-        raise _Refused("encrypted")
+        raise _Refused(Code.ENCRYPTED)
     if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-        raise _Refused("unreadable", f"使用了不常见的压缩方式（{info.compress_type}），请用 Excel 另存后报送")
+        raise _Refused(Code.UNREADABLE, f"使用了不常见的压缩方式（{info.compress_type}），请用 Excel 另存后报送")
     raw.seek(info.header_offset)
     local = raw.read(30)
     if len(local) < 30 or local[:4] != b"PK\x03\x04":
-        raise _Refused("unreadable", _DAMAGED)
+        raise _Refused(Code.UNREADABLE, _DAMAGED)
     name_len, extra_len = struct.unpack("<HH", local[26:30])
     raw.seek(info.header_offset + 30 + name_len + extra_len)
     if info.compress_type == zipfile.ZIP_STORED:
@@ -284,7 +284,7 @@ def _inflate(raw, info: zipfile.ZipInfo):
         while left > 0:
             piece = raw.read(min(left, _OUT_CHUNK))
             if not piece:
-                raise _Refused("unreadable", _DAMAGED)
+                raise _Refused(Code.UNREADABLE, _DAMAGED)
             left, used = left - len(piece), used + len(piece)
             yield piece, used
         return
@@ -292,13 +292,13 @@ def _inflate(raw, info: zipfile.ZipInfo):
     while not d.eof:
         data = raw.read(_IN_CHUNK)
         if not data:
-            raise _Refused("unreadable", _DAMAGED)
+            raise _Refused(Code.UNREADABLE, _DAMAGED)
         used += len(data)
         while data and not d.eof:
             try:
                 piece = d.decompress(data, _OUT_CHUNK)
             except zlib.error:
-                raise _Refused("unreadable", _DAMAGED) from None
+                raise _Refused(Code.UNREADABLE, _DAMAGED) from None
             data = d.unconsumed_tail
             if piece:
                 yield piece, used - len(data) - len(d.unused_data)
@@ -311,14 +311,14 @@ def _scan_member(raw, info: zipfile.ZipInfo, kind: str, total: int, zf) -> int:
         produced += len(piece)
         total += len(piece)
         if total > MAX_UNCOMPRESSED:
-            raise _Refused("too_large", f"解压后超过 {_mb(MAX_UNCOMPRESSED)}，疑似“压缩炸弹”")
+            raise _Refused(Code.TOO_LARGE, f"解压后超过 {_mb(MAX_UNCOMPRESSED)}，疑似“压缩炸弹”")
         if produced > RATIO_FLOOR and produced > MAX_RATIO * max(used, 1):
-            raise _Refused("too_large", f"部件 {info.filename} 解压后是压缩前的 {produced // max(used, 1)} 倍，"
+            raise _Refused(Code.TOO_LARGE, f"部件 {info.filename} 解压后是压缩前的 {produced // max(used, 1)} 倍，"
                                         "疑似“压缩炸弹”")
         crc = zlib.crc32(piece, crc)
         scanner.feed(piece)
     if crc != info.CRC:
-        raise _Refused("unreadable", _DAMAGED)
+        raise _Refused(Code.UNREADABLE, _DAMAGED)
     scanner.finish()
     if scanner.grid is not None:
         scanner.grid.check(lambda: _sheet_name(raw, zf, info.filename))
@@ -400,7 +400,7 @@ class _PartScanner:
         self._carry = buf[cut:][:4096]
         chunk = buf[:cut]
         if b"!" in chunk and _DTD.search(chunk):        # memchr first: "!" is rare in XML
-            raise _Refused("unreadable", f"其中 {self.name} 含有 DTD/实体声明，正常表格不会有，"
+            raise _Refused(Code.UNREADABLE, f"其中 {self.name} 含有 DTD/实体声明，正常表格不会有，"
                                          "疑似恶意文件；请勿打开，请报送人重新制作")
         if self.grid is not None:
             self.grid.feed(chunk)
@@ -430,7 +430,7 @@ class _Grid:
                                  (*(self.declared or (0, 0)), "声明的范围达到")):
             if rows > MAX_ROWS or cols > MAX_COLUMNS or rows * cols > MAX_CELLS:
                 where = self.name or name_of() or self.part
-                raise _Refused("too_large", f"工作表“{where}”{what}单元格 "
+                raise _Refused(Code.TOO_LARGE, f"工作表“{where}”{what}单元格 "
                                             f"{column_letter(max(cols, 1) - 1)}{rows}（{rows} 行 × {cols} 列），"
                                             "远超台账的正常大小；请删除远处误填的内容，用 Excel 另存后报送")
 
@@ -606,20 +606,20 @@ def _check_ole(path: Path) -> None:
     try:
         ole = olefile.OleFileIO(str(path))
     except Exception:       # noqa: BLE001 - olefile raises many kinds on damage
-        raise _Refused("unreadable", _DAMAGED) from None
+        raise _Refused(Code.UNREADABLE, _DAMAGED) from None
     with ole:
         streams = {"/".join(s).casefold(): s for s in ole.listdir(streams=True, storages=False)}
         if "encryptedpackage" in streams or "encryptioninfo" in streams or _ole_encrypted(path):
-            raise _Refused("encrypted")
+            raise _Refused(Code.ENCRYPTED)
         book = streams.get("workbook") or streams.get("book")
         if book is None:
             if "worddocument" in streams:
-                raise _Refused("not_spreadsheet", "是 Word 文档（.doc）")
+                raise _Refused(Code.NOT_SPREADSHEET, "是 Word 文档（.doc）")
             if "powerpoint document" in streams:
-                raise _Refused("not_spreadsheet", "是 PowerPoint 演示文稿（.ppt）")
-            raise _Refused("not_spreadsheet", "是 Office 复合文档，但里面没有 Excel 工作簿；请另存为 .xlsx")
+                raise _Refused(Code.NOT_SPREADSHEET, "是 PowerPoint 演示文稿（.ppt）")
+            raise _Refused(Code.NOT_SPREADSHEET, "是 Office 复合文档，但里面没有 Excel 工作簿；请另存为 .xlsx")
         if ole.get_size(book) > MAX_FILE_BYTES:
-            raise _Refused("too_large", "工作簿数据流超过上限")
+            raise _Refused(Code.TOO_LARGE, "工作簿数据流超过上限")
         data = ole.openstream(book).read()
     _check_biff(data)
 
@@ -652,7 +652,7 @@ def _check_biff(data: bytes) -> None:
                 col = unpack("<H", data, body + size - 2)[0]
             grid.rows, grid.cols = max(grid.rows, row + 1), max(grid.cols, col + 1)
         elif rtype == _BIFF_FILEPASS:                  # msoffcrypto missed it: still encrypted
-            raise _Refused("encrypted")
+            raise _Refused(Code.ENCRYPTED)
         elif grid is not None and rtype == _BIFF_DIM and size >= 12:
             _, rmac, _, cmac = unpack("<IIHH", data, body)
             grid.declared = (rmac, cmac)
@@ -752,17 +752,17 @@ def _ledger_from(path: Path, outcome, time_limit: float, memory_limit_mb: int) -
             lg.cases = lg.cases.to_frame()
         return lg
     if outcome.status == MEMORY:
-        issue = make_issue("too_large", file=str(path),
+        issue = make_issue(Code.TOO_LARGE, file=str(path),
                            reason=f"读取时所需内存超过 {memory_limit_mb} MB 的上限")
     elif outcome.status == TIMEOUT:
-        issue = make_issue("too_large", file=str(path),
+        issue = make_issue(Code.TOO_LARGE, file=str(path),
                            reason=f"读取超过 {time_limit:g} 秒仍未完成")
     elif outcome.status == CRASHED:
-        issue = make_issue("unreadable", file=str(path),
+        issue = make_issue(Code.UNREADABLE, file=str(path),
                            reason="读取程序在解析时异常退出，文件可能已损坏或含有异常内容；"
                                   "请用 Excel 打开确认后另存为 .xlsx")
     else:
         detail = (outcome.detail or "读取结果无效")[:150]
-        issue = make_issue("unreadable", file=str(path),
+        issue = make_issue(Code.UNREADABLE, file=str(path),
                            reason=f"文件内容损坏或格式不规范（技术信息：{detail}）")
     return Ledger(path=path, readable=False, issues=[issue])

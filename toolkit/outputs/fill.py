@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Sequence
 
 from toolkit.core import fields as F
-from toolkit.core.issues import ERROR, Issue, make_issue
+from toolkit.core.issues import ERROR, Code, Issue, make_issue
 from toolkit.core.ledger import Ledger, cell_ref
 from toolkit.core.settings import Settings
 from toolkit.outputs.writeback import KEEP as KEEP_VALUE
@@ -149,7 +149,7 @@ def _fill_ledger(ledger: Ledger, *, as_of: date, settings: Settings) -> FillResu
 def _why_unreadable(ledger: Ledger) -> str:
     errors = [i for i in ledger.issues if i.severity == ERROR]
     if ledger.readable or not errors:   # readable, but no ledger header anywhere
-        errors = [make_issue("no_ledger_sheet", file=Path(ledger.path).name)]
+        errors = [make_issue(Code.NO_LEDGER_SHEET, file=Path(ledger.path).name)]
     return f"{errors[0].message}{errors[0].action}"
 
 

@@ -23,7 +23,7 @@ from email.mime.text import MIMEText
 from email.utils import formataddr, formatdate, make_msgid
 from pathlib import Path
 
-from toolkit.core.issues import ERROR, Issue
+from toolkit.core.issues import ERROR, Code, Issue
 from toolkit.outputs.privacy import mask_address, mask_text
 
 MAX_ISSUES = 20
@@ -83,8 +83,8 @@ def quote_issue(issue: Issue) -> str:
 
 # Why a file is held, told to the sender (the catalogue's action addresses the township).
 _HELD_ADVICE = {
-    "unknown_sender": "请用乡信访办登记的本村（社区）邮箱重新发送，或请乡信访办登记这个邮箱。",
-    "village_mismatch": "请确认是否发错了文件；如确是本村台账，请改正表头“填报单位”中的村名后重新报送。",
+    Code.UNKNOWN_SENDER: "请用乡信访办登记的本村（社区）邮箱重新发送，或请乡信访办登记这个邮箱。",
+    Code.VILLAGE_MISMATCH: "请确认是否发错了文件；如确是本村台账，请改正表头“填报单位”中的村名后重新报送。",
 }
 
 

@@ -24,7 +24,7 @@ from typing import Callable, Sequence
 
 from toolkit.intake.archive import OUTCOME_LABELS, SOURCE_LABELS, Submission, SubmissionArchive
 from toolkit.core.fields import ALERT_DUE_SOON, ALERT_OVERDUE, COMPUTED
-from toolkit.core.issues import CATALOGUE, ERROR, Issue, make_issue
+from toolkit.core.issues import CATALOGUE, ERROR, Code, Issue, make_issue
 from toolkit.core.ledger import Ledger
 from toolkit.core.settings import Settings
 
@@ -34,7 +34,7 @@ LOCK_WAIT = 5.0          # seconds a second caller waits for a running consolida
 SNAPSHOT_NAME = "last_run.json"
 STRUCK_OFF = "已销号"
 # a file without these cannot be put in the master: it is rejected, never counted
-_FATAL_CODES = ("no_ledger_sheet",)
+_FATAL_CODES = (Code.NO_LEDGER_SHEET,)
 
 
 class ConsolidationError(Exception):
@@ -218,8 +218,8 @@ class _Run:
             except OSError as e:   # locked by Excel on Windows, vanished meanwhile, no permission
                 reason = ("文件正被其他程序占用或没有读取权限，请关闭该文件后重新汇总"
                           if isinstance(e, PermissionError) else f"无法打开（{e.strerror or e}）")
-                self.result.rejected.append({"file": _display_name(path, inbox), "code": "unreadable",
-                                             "message": make_issue("unreadable", file=path.name,
+                self.result.rejected.append({"file": _display_name(path, inbox), "code": Code.UNREADABLE,
+                                             "message": make_issue(Code.UNREADABLE, file=path.name,
                                                                    reason=reason).message})
         self.progress("登记来件", len(paths), len(paths))
         return subs
@@ -361,7 +361,7 @@ class _Run:
         """A rejected file's issues go to 校验问题 (re-built when it was judged earlier)."""
         if sub.id in self.ledgers:
             return
-        kind = CATALOGUE.get(sub.code or "", CATALOGUE["unreadable"])
+        kind = CATALOGUE.get(sub.code or "", CATALOGUE[Code.UNREADABLE])
         self.ledgers[sub.id] = Ledger(Path(sub.filename), readable=False, issues=[Issue(
             severity=kind.severity, code=kind.code, message=sub.message or kind.title,
             action=kind.action, file=sub.filename)])
@@ -576,14 +576,14 @@ def materialise(sub: Submission, work: Path) -> Path:
 def fatal_issue(lg: Ledger) -> Issue | None:
     if not lg.readable:
         return next((i for i in lg.issues if i.severity == ERROR), None) or make_issue(
-            "unreadable", file=Path(lg.path).name, reason="原因不明")
+            Code.UNREADABLE, file=Path(lg.path).name, reason="原因不明")
     for i in lg.issues:
         if i.code in _FATAL_CODES:
             return i
     if "case_id" not in lg.columns:
-        return next((i for i in lg.issues if i.code == "missing_column" and i.column in
+        return next((i for i in lg.issues if i.code == Code.MISSING_COLUMN and i.column in
                      ("案件编号", "case_id")), None) or make_issue(
-            "missing_column", file=Path(lg.path).name, column="案件编号", variants="信访编号、积案编号、编号")
+            Code.MISSING_COLUMN, file=Path(lg.path).name, column="案件编号", variants="信访编号、积案编号、编号")
     return None
 
 

@@ -29,7 +29,7 @@ from email.utils import getaddresses, parsedate_to_datetime
 from pathlib import Path
 
 from toolkit.core.config import Config, MailConfig
-from toolkit.core.issues import Issue, make_issue
+from toolkit.core.issues import Code, Issue, make_issue
 from toolkit.intake.mail.decode import (Attachment, MalformedMessage, extract_attachments, header_text,
                           parse_message, raw_header)
 from toolkit.intake.mail.imap import Envelope, Mailbox, MailboxError, MailConnectError, imap_utf7_decode
@@ -238,7 +238,7 @@ def _hold_unjudged(archive, msgs: list[_Incoming], error: Exception, result: Mai
     for m in msgs:
         for _, sub, _ in m.items:
             if archive.get(sub.id).outcome is None:
-                archive.set_outcome(sub.id, village=None, outcome="held", code="unreadable",
+                archive.set_outcome(sub.id, village=None, outcome="held", code=Code.UNREADABLE,
                                     message=f"邮件收取时校验出错（{error}），暂存待核。")
     result.problems.append(f"校验邮件附件时出错：{error}。这些文件已暂存待核，邮件下次收取时重新处理；"
                            "如反复出现请联系技术支持。")
@@ -254,7 +254,7 @@ def _download(box: Mailbox, mc: MailConfig, archive, state: MailState, m: _Incom
             raw = box.fetch(m.env.uid, header_only=True)
             _describe(m, _headers_only(raw), raw, archive)
             m.skipped.append(SkippedFile(m.subject, make_issue(
-                "attachment_too_large", file=f"邮件“{m.subject}”", size=f"{m.env.size / 2**20:.1f}",
+                Code.ATTACHMENT_TOO_LARGE, file=f"邮件“{m.subject}”", size=f"{m.env.size / 2**20:.1f}",
                 limit=f"{mc.max_attachment_mb:g}")))
             m.ready = True
             return
@@ -263,7 +263,7 @@ def _download(box: Mailbox, mc: MailConfig, archive, state: MailState, m: _Incom
             msg = parse_message(raw)
         except MalformedMessage as e:
             _describe(m, _headers_only(raw), raw, archive)
-            m.skipped.append(SkippedFile("", make_issue("malformed_message", file=f"“{m.subject}”",
+            m.skipped.append(SkippedFile("", make_issue(Code.MALFORMED_MESSAGE, file=f"“{m.subject}”",
                                                         reason=str(e))))
             m.ready = True
             return
@@ -279,7 +279,7 @@ def _download(box: Mailbox, mc: MailConfig, archive, state: MailState, m: _Incom
                               subject=m.subject, message_id=m.message_id, received=m.received)
             m.items.append((att, sub, sub.outcome is not None))
         if not files:
-            m.skipped.append(SkippedFile("", make_issue("no_attachment", subject=m.subject)))
+            m.skipped.append(SkippedFile("", make_issue(Code.NO_ATTACHMENT, subject=m.subject)))
         m.ready = True
     except (imaplib.IMAP4.abort, ConnectionError, TimeoutError) as e:
         m.failed = box.broken = True
@@ -402,14 +402,14 @@ def decide_village(lg, sender: str, settings: Settings, *,
     from toolkit.pipeline.consolidate import fatal_issue
     expected = settings.village_for_email(sender) if sender else None
     own = lg.village if lg.readable and lg.village_source not in (None, "filename") else None
-    unknown = None if expected else make_issue("unknown_sender", sender=sender or "（未知）",
+    unknown = None if expected else make_issue(Code.UNKNOWN_SENDER, sender=sender or "（未知）",
                                                file=filename or str(lg.path))
     if fatal_issue(lg) is not None:
         return expected or own, "rejected", unknown
     if expected is None:
         return own, "held", unknown
     if own and not same_village(own, expected, settings.campaign.township):
-        return expected, "held", make_issue("village_mismatch", village=own, expected=expected,
+        return expected, "held", make_issue(Code.VILLAGE_MISMATCH, village=own, expected=expected,
                                             file=filename or str(lg.path))
     return expected, ("has_errors" if lg.errors else "ok"), None
 
@@ -452,7 +452,7 @@ def _record(cfg: Config, settings: Settings, state: MailState, m: _Incoming, uid
 
 
 def _why(rep: FileReport) -> str:
-    for code in ("unknown_sender", "village_mismatch"):
+    for code in (Code.UNKNOWN_SENDER, Code.VILLAGE_MISMATCH):
         hit = next((i for i in rep.issues if i.code == code), None)
         if hit is not None and rep.outcome == "held":
             return hit.message

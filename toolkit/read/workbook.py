@@ -23,7 +23,7 @@ from pathlib import Path
 
 from toolkit.core import fields as F
 from toolkit.core.dates import parse_date_value
-from toolkit.core.issues import make_issue
+from toolkit.core.issues import Code, make_issue
 from toolkit.core.ledger import CaseColumns, Ledger, cell_ref
 from toolkit.core.normalize import clean_text, fold_code, normalize_id_number, number_to_digits, parse_day_count
 
@@ -269,16 +269,16 @@ def read_ledger_plain(path: Path) -> Ledger:
     ledger = Ledger(path=path, cases=None)   # the table is built once, below
     ledger.file_format, ledger.has_macros = sniff_format(path)
     if ledger.has_macros:
-        ledger.issues.append(make_issue("macros_present", file=str(path)))
+        ledger.issues.append(make_issue(Code.MACROS_PRESENT, file=str(path)))
     try:
         with CalamineWorkbook.from_path(str(path)) as wb:
             _read_workbook(wb, ledger)
     except PasswordError:
         ledger.readable = False
-        ledger.issues.append(make_issue("encrypted", file=str(path)))
+        ledger.issues.append(make_issue(Code.ENCRYPTED, file=str(path)))
     except (CalamineError, OSError, ValueError) as e:
         ledger.readable = False
-        ledger.issues.append(make_issue("unreadable", file=str(path), reason=_reason(e)))
+        ledger.issues.append(make_issue(Code.UNREADABLE, file=str(path), reason=_reason(e)))
     if ledger.cases is None:
         ledger.cases = CaseColumns({}, [])
     return ledger
@@ -325,7 +325,7 @@ def _read_workbook(wb, ledger: Ledger) -> None:
             ledger.sheet = next((n for n in visible if not _is_instructions(n)), visible[0])
             _missing_columns(ledger, {})
         else:
-            ledger.issues.append(make_issue("no_ledger_sheet", file=str(ledger.path)))
+            ledger.issues.append(make_issue(Code.NO_LEDGER_SHEET, file=str(ledger.path)))
         _identify_village(ledger, marker_village, [], {})
         return
     sheet, rows, anchor = chosen
@@ -335,13 +335,13 @@ def _read_workbook(wb, ledger: Ledger) -> None:
     ledger.columns, ledger.computed_columns = header.columns, header.computed
     ledger.last_column = _last_column(rows, header.rows)
     for key, c, r in header.duplicates:
-        ledger.issues.append(make_issue("duplicate_column", sheet=sheet.name, cell=cell_ref(c, r + 1),
+        ledger.issues.append(make_issue(Code.DUPLICATE_COLUMN, sheet=sheet.name, cell=cell_ref(c, r + 1),
                                         row=r + 1, column=F.header_for(key), file=str(ledger.path)))
     _missing_columns(ledger, header.columns)
     case_rows = _case_rows(rows, header)
     data, index = _cases(ledger, rows, case_rows)
     if not case_rows:
-        ledger.issues.append(make_issue("empty_ledger", sheet=sheet.name, file=str(ledger.path)))
+        ledger.issues.append(make_issue(Code.EMPTY_LEDGER, sheet=sheet.name, file=str(ledger.path)))
     _identify_village(ledger, marker_village, rows[:header.rows[0]], data)
     ledger.cases = CaseColumns(data, index)
 
@@ -404,7 +404,7 @@ def _missing_columns(ledger: Ledger, columns: dict[str, int]) -> None:
         if key not in columns:
             f = F.FIELD_BY_KEY[key]
             ledger.issues.append(make_issue(
-                "missing_column", sheet=ledger.sheet, column=f.header, file=str(ledger.path),
+                Code.MISSING_COLUMN, sheet=ledger.sheet, column=f.header, file=str(ledger.path),
                 variants="、".join(f.names)))
 
 
@@ -587,7 +587,7 @@ def _dates(key: str, raw: list, problems: list) -> list:
             d, reason = parsed
             out.append(d)
             if reason:
-                problems.append((key, i, "invalid_date", v, {"reason": reason}))
+                problems.append((key, i, Code.INVALID_DATE, v, {"reason": reason}))
     return out
 
 
@@ -621,7 +621,7 @@ def _statuses(key: str, raw: list, problems: list) -> list:
             _STATUS_CACHE[v] = canon
         out.append(canon)
         if canon is None:
-            problems.append((key, i, "unknown_status", text, {}))
+            problems.append((key, i, Code.UNKNOWN_STATUS, text, {}))
     return out
 
 
@@ -640,12 +640,12 @@ def _id_numbers(key: str, raw: list, problems: list) -> list:
             digits = number_to_digits(v)
             out.append(digits)
             if len(digits) >= 16:
-                problems.append((key, i, "id_number_as_number", digits, {}))
+                problems.append((key, i, Code.ID_NUMBER_AS_NUMBER, digits, {}))
         else:
             n = normalize_id_number(v)
             out.append(n)
             if n and _SCI.fullmatch(n):
-                problems.append((key, i, "id_number_as_number", n, {}))
+                problems.append((key, i, Code.ID_NUMBER_AS_NUMBER, n, {}))
     return out
 
 
@@ -662,7 +662,7 @@ def _ints(key: str, raw: list, problems: list) -> list:
         out.append(n)
         if n is None or n < 0:
             out[-1] = None
-            problems.append((key, i, "invalid_number", v, {}))
+            problems.append((key, i, Code.INVALID_NUMBER, v, {}))
     return out
 
 
@@ -688,7 +688,7 @@ def _choices(field_: F.Field, raw: list, problems: list) -> list:
             seen[v] = hit
             _bound(seen)
         if hit is False:
-            problems.append((field_.key, i, "invalid_choice", text,
+            problems.append((field_.key, i, Code.INVALID_CHOICE, text,
                              {"choices": "、".join(field_.choices)}))
             hit = text
         out.append(hit)
@@ -732,7 +732,7 @@ def _ticks(key: str, raw: list, problems: list) -> list:
             if text_counts and clean_text(v):
                 done = True      # a filled text cell counts as done (DOMAIN.md)
             else:
-                problems.append((key, i, "invalid_tick", v, {}))
+                problems.append((key, i, Code.INVALID_TICK, v, {}))
                 done = False
         out[i] = done
     return out
@@ -762,7 +762,7 @@ def _identify_village(ledger: Ledger, marker: str | None, above: list[list],
         name = village_from_filename(ledger.path)
         ledger.village, ledger.village_source = name or ledger.path.stem, "filename"
         if not name:
-            ledger.issues.append(make_issue("village_unknown", file=str(ledger.path),
+            ledger.issues.append(make_issue(Code.VILLAGE_UNKNOWN, file=str(ledger.path),
                                             village=ledger.village))
     if data:
         n = len(next(iter(data.values())))

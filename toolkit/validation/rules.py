@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from toolkit.core.fields import ALL_INPUT_KEYS, CHECKLIST_BY_KEY, CLOSED_STATUSES, FIELDS, header_for
-from toolkit.core.issues import Issue, make_issue
+from toolkit.core.issues import Code, Issue, make_issue
 from toolkit.core.ledger import Ledger, is_reader_frame
 from toolkit.core.settings import Settings
 
@@ -167,10 +167,10 @@ def _schema_issues(combined, where, ledgers) -> list[tuple[int, Issue]]:
 
 def _cell_issue(code: str, lg: Ledger, key: str, row: int, value, combined, pos) -> Issue:
     extra = {}
-    if code == "invalid_id_number":
+    if code == Code.INVALID_ID_NUMBER:
         from toolkit.core.normalize import id_number_problem
         extra["reason"] = id_number_problem(str(value)) or "校验位不符"
-    elif code == "duplicate_case_id":
+    elif code == Code.DUPLICATE_CASE_ID:
         rows = [r for r, v in zip(lg.cases.index, lg.cases["case_id"]) if v == value]
         extra["where"] = "、".join(f"第{r}行" for r in rows)
     return make_issue(code, sheet=lg.sheet, cell=lg.cell(key, row), row=row,
@@ -190,22 +190,22 @@ def _rule_issues(combined, where, ledgers, as_of: date, settings: Settings) -> l
         found = []
         for key, d in zip(dated, (first, assigned, closed)):
             if d is not None and d > as_of:
-                found.append(("date_order", key, d,
+                found.append((Code.DATE_ORDER, key, d,
                               {"reason": f"{header_for(key)} {d} 晚于核对日期 {as_of}。"}))
         if first is not None and assigned is not None and first > assigned:
-            found.append(("date_order", "assigned_date", assigned,
+            found.append((Code.DATE_ORDER, "assigned_date", assigned,
                           {"reason": f"交办日期 {assigned} 早于首次信访时间 {first}。"}))
         if assigned is not None and closed is not None and assigned > closed:
-            found.append(("date_order", "closed_date", closed,
+            found.append((Code.DATE_ORDER, "closed_date", closed,
                           {"reason": f"办结日期 {closed} 早于交办日期 {assigned}。"}))
         if first is not None and first > cutoff:
-            found.append(("out_of_scope", "first_petition_date", first, {"cutoff": cutoff}))
+            found.append((Code.OUT_OF_SCOPE, "first_petition_date", first, {"cutoff": cutoff}))
         if status in CLOSED_STATUSES and closed is None:
-            found.append(("closed_date_missing", "status", status, {"status": status}))
+            found.append((Code.CLOSED_DATE_MISSING, "status", status, {"status": status}))
         if status == "已销号":
             missing = [header_for(k).split("·")[-1] for k in _ARCHIVE_ITEMS if cols[k][pos] is not True]
             if missing:
-                found.append(("archive_incomplete", "status", status, {"missing": "、".join(missing)}))
+                found.append((Code.ARCHIVE_INCOMPLETE, "status", status, {"missing": "、".join(missing)}))
         if found:
             n, row = where[pos]
             lg = ledgers[n]
@@ -235,9 +235,9 @@ def _attach(found: list[tuple[int, Issue]], ledgers: Sequence[Ledger]) -> None:
 # A rule issue is not repeated where the reader already reported an error at the
 # cell it depends on (an unreadable 办结日期 is not also "missing").
 _SUPPRESSED_BY = {
-    "closed_date_missing": ("closed_date",),
-    "archive_incomplete": (),
-    "date_order": (),
+    Code.CLOSED_DATE_MISSING: ("closed_date",),
+    Code.ARCHIVE_INCOMPLETE: (),
+    Code.DATE_ORDER: (),
 }
 
 

@@ -25,7 +25,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from toolkit.core.issues import Issue, make_issue
+from toolkit.core.issues import Code, Issue, make_issue
 
 SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls")
 ZIP_SUFFIXES = (".zip",)
@@ -281,12 +281,12 @@ def _take_part(part: email.message.Message, name: str, max_bytes: int) -> list[A
               if type(d).__name__ in ("InvalidBase64CharactersDefect", "InvalidBase64LengthDefect")]
     if data is None or broken:
         return [Attachment(name, problem=make_issue(
-            "malformed_message", file=name, reason="附件编码损坏，无法还原文件"))]
+            Code.MALFORMED_MESSAGE, file=name, reason="附件编码损坏，无法还原文件"))]
     if len(data) > max_bytes:
         return [Attachment(name, problem=_too_large(name, len(data), max_bytes))]
     if data[:2] == b"MZ":
         return [Attachment(name, problem=make_issue(
-            "not_spreadsheet", file=name, reason="文件内容是可执行程序，已拒收"))]
+            Code.NOT_SPREADSHEET, file=name, reason="文件内容是可执行程序，已拒收"))]
     if suffix in ZIP_SUFFIXES:
         return unzip_spreadsheets(data, name, max_bytes=max_bytes)
     return [Attachment(name, data=data)]
@@ -302,11 +302,11 @@ def _refuse_by_name(name: str) -> Issue | None:
         reason = f"{suffix} 压缩包无法读取，请直接附上表格或用 .zip 压缩"
     else:
         reason = f"附件类型为 {suffix or '未知'}"
-    return make_issue("not_spreadsheet", file=name, reason=reason)
+    return make_issue(Code.NOT_SPREADSHEET, file=name, reason=reason)
 
 
 def _too_large(name: str, size: int, limit: int) -> Issue:
-    return make_issue("attachment_too_large", file=name, size=f"{size / 2**20:.1f}",
+    return make_issue(Code.ATTACHMENT_TOO_LARGE, file=name, size=f"{size / 2**20:.1f}",
                       limit=f"{limit / 2**20:g}")
 
 
@@ -326,7 +326,7 @@ def zip_member_name(info: zipfile.ZipInfo) -> str:
 def unzip_spreadsheets(data: bytes, zip_name: str, *, max_bytes: int) -> list[Attachment]:
     """The spreadsheets inside an attached .zip, within zip-bomb limits."""
     def problem(reason: str) -> list[Attachment]:
-        return [Attachment(zip_name, problem=make_issue("unsafe_archive", file=zip_name,
+        return [Attachment(zip_name, problem=make_issue(Code.UNSAFE_ARCHIVE, file=zip_name,
                                                         reason=reason))]
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
@@ -356,29 +356,29 @@ def _take_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str, zip_name
     def skip(issue: Issue) -> Attachment:
         return Attachment(name, inside=zip_name, problem=issue)
     if _suffix(name) in ZIP_SUFFIXES:
-        return skip(make_issue("unsafe_archive", file=f"{zip_name}/{name}",
+        return skip(make_issue(Code.UNSAFE_ARCHIVE, file=f"{zip_name}/{name}",
                                reason="是压缩包里的压缩包，未解压"))
     refusal = _refuse_by_name(name)
     if refusal:
         return skip(refusal)
     if info.flag_bits & 0x1:
-        return skip(make_issue("unsafe_archive", file=f"{zip_name}/{name}",
+        return skip(make_issue(Code.UNSAFE_ARCHIVE, file=f"{zip_name}/{name}",
                                reason="设置了解压密码"))
     if info.file_size > max_bytes or total + info.file_size > 4 * max_bytes:
         return skip(_too_large(f"{zip_name}/{name}", info.file_size, max_bytes))
     if info.compress_size and info.file_size / info.compress_size > MAX_ZIP_RATIO:
-        return skip(make_issue("unsafe_archive", file=f"{zip_name}/{name}",
+        return skip(make_issue(Code.UNSAFE_ARCHIVE, file=f"{zip_name}/{name}",
                                reason="压缩比异常（疑似压缩炸弹）"))
     try:
         with zf.open(info) as fh:        # never trust the declared size
             data = fh.read(max_bytes + 1)
     except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError, EOFError,
             ValueError) as e:
-        return skip(make_issue("unsafe_archive", file=f"{zip_name}/{name}",
+        return skip(make_issue(Code.UNSAFE_ARCHIVE, file=f"{zip_name}/{name}",
                                reason=f"解压失败（{type(e).__name__}）"))
     if len(data) > max_bytes:
         return skip(_too_large(f"{zip_name}/{name}", len(data), max_bytes))
     if data[:2] == b"MZ":
-        return skip(make_issue("not_spreadsheet", file=f"{zip_name}/{name}",
+        return skip(make_issue(Code.NOT_SPREADSHEET, file=f"{zip_name}/{name}",
                                reason="文件内容是可执行程序，已拒收"))
     return Attachment(name, data=data, inside=zip_name)
