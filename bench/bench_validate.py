@@ -8,7 +8,7 @@ cases each, then in this same run measures:
   floor      python-calamine reading every sheet of every file to Python lists,
              in this process, one file after another;
   preflight  toolkit.intake.preflight on every file (parent side, informational);
-  read       toolkit.intake.preflight.read_ledgers (pre-flight + sandboxed workers);
+  read       toolkit.read.sandboxed.read_ledgers (pre-flight + sandboxed workers);
   validate   toolkit.validation.rules.validate_paths (find + read + validate);
 
 and prints each time, the ratio validate/floor (target <= 1.5x) and the peak
@@ -45,7 +45,7 @@ def build_inbox(villages: int, cases: int, fresh: bool = False) -> list[Path]:
     make_bench_inbox(folder, villages=villages, cases=cases)
     if time.perf_counter() - t > 1:
         print(f"built {villages} ledgers x {cases} cases in {folder} ({time.perf_counter() - t:.1f} s)")
-    from toolkit.intake.preflight import find_workbooks
+    from toolkit.intake.find import find_workbooks
     return find_workbooks([folder])
 
 
@@ -107,7 +107,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(paths)} files, {sum(p.stat().st_size for p in paths) / 2**20:.1f} MB, "
           f"{os.cpu_count()} CPUs {load}")
 
-    from toolkit.intake.preflight import preflight, read_ledgers
+    from toolkit.intake.preflight import preflight
+
+    from toolkit.read.sandboxed import read_ledgers
     from toolkit.core.settings import DEFAULT_SETTINGS
     from toolkit.validation.rules import validate_paths
     as_of = date.fromisoformat(args.as_of)

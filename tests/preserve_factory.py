@@ -126,7 +126,7 @@ def build_ledger(path: Path, cases: list[Case] | None = None, *, village: str = 
 
 
 def _col(c: int) -> str:
-    from toolkit.core.ledger import column_letter
+    from toolkit.core.cells import column_letter
     return column_letter(c)
 
 

@@ -7,9 +7,9 @@ from datetime import date, timedelta
 import chinese_calendar
 import pytest
 
-from toolkit.compute.calendar import (CalendarYearMissing, NamedHolidayYear, WorkCalendar, calendar_for,
-                              deadline_lines, package_years)
-from toolkit.core.settings import DEFAULT_SETTINGS, HolidayYear, Settings
+from toolkit.compute.calendar import (CalendarYearMissing, WorkCalendar, calendar_for, deadline_lines,
+                                      package_years)
+from toolkit.core.settings import DEFAULT_SETTINGS, HolidayYear, NamedHolidayYear, Settings
 
 CAL = WorkCalendar()
 KNOWN = list(range(2004, 2027))

@@ -9,7 +9,7 @@ from datetime import date
 
 from click.testing import CliRunner
 
-from toolkit.compute.calendar import NamedHolidayYear
+from toolkit.core.settings import NamedHolidayYear
 from toolkit.shells.cli import cli
 from toolkit.core.settings import Settings
 from toolkit.core.settings_workbook import write_settings_workbook

@@ -174,18 +174,25 @@ def test_parse_cache_follows_the_reader(tmp_path, monkeypatch):
     cache.put("ab" * 32, Ledger(tmp_path / "东村.xlsx", village="东村"))
     cache.put("cd" * 32, Ledger(tmp_path / "坏.xlsx", readable=False))      # never kept
     assert cache.get("ab" * 32).village == "东村" and cache.get("cd" * 32) is None
-    monkeypatch.setattr(ParseCache, "MODULES", ("toolkit.read.workbook",))    # another reader
+    monkeypatch.setattr(ParseCache, "PACKAGES", ("toolkit.read",))    # another reader
     newer = ParseCache(tmp_path / "parsed")
     assert newer.get("ab" * 32) is None
     newer.put("ef" * 32, Ledger(tmp_path / "西村.xlsx"))
     assert [p.name for p in (tmp_path / "parsed").iterdir()] == [newer.folder.name]
 
 
-def test_parse_cache_names_modules_that_exist():
-    """A moved or renamed reading module must fail loudly, not drop out of the digest."""
-    import importlib
-    for name in ParseCache.MODULES:
-        importlib.import_module(name)
+def test_parse_cache_follows_every_reading_module(tmp_path, monkeypatch):
+    """A module added, moved or changed in a reading package starts a new cache."""
+    import shutil
+
     from toolkit.pipeline.consolidate import _reader_version
-    with pytest.raises(ModuleNotFoundError):
-        _reader_version(("toolkit.read.no_such_module",))
+    pkg = tmp_path / "fakepkg"
+    shutil.copytree(Path(__file__).parent.parent / "toolkit" / "read", pkg / "read")
+    (pkg / "__init__.py").write_text("")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    before = _reader_version(("fakepkg",))
+    (pkg / "read" / "workbook.py").rename(pkg / "read" / "moved.py")
+    moved = _reader_version(("fakepkg",))
+    assert moved != before
+    (pkg / "read" / "moved.py").write_text((pkg / "read" / "moved.py").read_text() + "\n# changed\n")
+    assert _reader_version(("fakepkg",)) not in (before, moved)

@@ -167,7 +167,7 @@ def test_two_header_rows_get_the_group_header(filled):
     upper = ledger.header_rows[0]
     first_new = ledger.computed_columns["workdays_left"]
     rows = sheet_rows(path, "台账")
-    from toolkit.core.ledger import cell_ref
+    from toolkit.core.cells import cell_ref
     assert at(rows, cell_ref(first_new, upper)) == F.COMPUTED_GROUP_HEADER
     import openpyxl
     merged = [str(m) for m in openpyxl.load_workbook(path)["台账"].merged_cells.ranges]

@@ -7,7 +7,7 @@ import random
 import pytest
 
 import hostile_factory as hf
-from toolkit.intake.preflight import read_ledgers
+from toolkit.read.sandboxed import read_ledgers
 from toolkit.core.issues import CATALOGUE
 from toolkit.core.ledger import Ledger
 

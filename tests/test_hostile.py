@@ -15,7 +15,7 @@ import pytest
 
 import hostile_factory as hf
 from conftest import needs_soffice
-from toolkit.intake.preflight import read_ledgers
+from toolkit.read.sandboxed import read_ledgers
 from toolkit.intake.sandbox import CRASHED, MEMORY, OK, WorkerPool
 
 try:

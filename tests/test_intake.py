@@ -9,7 +9,9 @@ import pytest
 
 import hostile_factory as hf
 from toolkit.intake import preflight as intake
-from toolkit.intake.preflight import file_sha256, find_workbooks, preflight
+from toolkit.core.files import file_sha256
+from toolkit.intake.find import find_workbooks
+from toolkit.intake.preflight import preflight
 from toolkit.core.issues import CATALOGUE
 
 
@@ -209,7 +211,7 @@ def test_file_sha256(tmp_path):
 
 def test_toolkit_own_backup_and_history_folders_are_not_submissions(tmp_path):
     from toolkit.core.config import OWN_FOLDERS
-    from toolkit.intake.preflight import find_workbooks
+    from toolkit.intake.find import find_workbooks
     (tmp_path / "东村.xlsx").write_bytes(b"x")
     for folder in OWN_FOLDERS:
         (tmp_path / folder).mkdir()

@@ -18,7 +18,7 @@ import psutil
 import pytest
 
 import hostile_factory as hf
-from toolkit.intake.preflight import read_ledgers
+from toolkit.read.sandboxed import read_ledgers
 from toolkit.core.ledger import Ledger
 from toolkit.intake.sandbox import MEMORY, WorkerPool
 
@@ -116,7 +116,7 @@ def test_workers_exit_when_the_parent_is_killed(tmp_path):
         import sys
         sys.path[:0] = {[str(Path(__file__).parent), str(Path(__file__).parents[1])]!r}
         from pathlib import Path
-        from toolkit.intake.preflight import read_ledgers
+        from toolkit.read.sandboxed import read_ledgers
         read_ledgers([Path({str(path)!r})], reader="hostile_readers:by_name", time_limit=600)
     """)
     parent = subprocess.Popen([sys.executable, "-c", script])

@@ -20,7 +20,7 @@ import pytest
 
 from toolkit.core import fields as F
 from toolkit.shells import buttons as macros
-from toolkit.core.ledger import cell_ref, column_index
+from toolkit.core.cells import cell_ref, column_index
 from toolkit.samples import LedgerStyle, make_ledger
 from toolkit.shells.server import ensure_remote_engine, vba_payload
 

@@ -10,7 +10,8 @@ import pytest
 from click.testing import CliRunner
 from python_calamine import CalamineWorkbook
 
-from toolkit.compute.calendar import NamedHolidayYear, calendar_for
+from toolkit.compute.calendar import calendar_for
+from toolkit.core.settings import NamedHolidayYear
 from toolkit.shells.cli import cli
 from toolkit.core.config import WORKBOOKS
 from toolkit.core.settings import DEFAULT_SETTINGS, DEMO_ROSTER, Campaign, Phase, RosterEntry, Settings

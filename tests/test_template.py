@@ -15,7 +15,7 @@ from conftest import needs_soffice
 from toolkit.core import fields
 from toolkit.shells.cli import main
 from toolkit.core.config import WORKBOOKS
-from toolkit.core.ledger import column_letter
+from toolkit.core.cells import column_letter
 from toolkit.samples import convert_with_libreoffice
 from toolkit.outputs.template import (FIRST_DATA_ROW, LEDGER_SHEET, template_columns,
                               write_template)

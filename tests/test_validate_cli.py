@@ -54,7 +54,7 @@ def test_json_is_one_object_with_the_promised_shape(inbox):
     # the cell named really holds the value complained about (second reader)
     ws = CalamineWorkbook.from_path(str(inbox / "西村.xlsx")).get_sheet_by_name(bad_date["sheet"])
     rows = ws.to_python()
-    from toolkit.core.ledger import column_index
+    from toolkit.core.cells import column_index
     letters = "".join(ch for ch in bad_date["cell"] if ch.isalpha())
     assert rows[bad_date["row"] - 1][column_index(letters)] == "2010年13月5日"
 

@@ -45,7 +45,7 @@ def codes(lg):
 
 
 def col(key):
-    from toolkit.core.ledger import column_letter
+    from toolkit.core.cells import column_letter
     return column_letter(ALL_INPUT_KEYS.index(key))
 
 

@@ -32,7 +32,7 @@ from typing import Iterable, Sequence
 
 from toolkit.core import fields
 from toolkit.core.config import DEMO_AS_OF
-from toolkit.core.ledger import cell_ref
+from toolkit.core.cells import cell_ref
 from toolkit.core.normalize import id_check_digit
 from toolkit.core.settings import DEMO_ROSTER, Campaign
 from toolkit.outputs import template as tpl

@@ -22,6 +22,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Iterable
 
 from toolkit.core.settings import HolidayYear
+from toolkit.core.errors import TaizhangError
 
 if TYPE_CHECKING:  # pragma: no cover
     from toolkit.core.settings import Settings
@@ -44,7 +45,7 @@ NATIONAL_AND_MID_AUTUMN = "国庆中秋"
 SETTINGS_SHEET_HINT = "设置工作簿（workbooks/设置.xlsx）的“节假日”表"
 
 
-class CalendarYearMissing(Exception):
+class CalendarYearMissing(TaizhangError):
     """A computation needs a year whose official holidays nobody has supplied."""
 
     def __init__(self, year: int):
@@ -55,12 +56,6 @@ class CalendarYearMissing(Exception):
         return (f"工具还没有 {self.year} 年的法定节假日安排（国务院办公厅一般在上一年 11 月公布），"
                 f"无法按工作日推算，也不会按周末猜测。请在{SETTINGS_SHEET_HINT}中"
                 f"补充 {self.year} 年全部放假日期和调休上班日期，或升级 chinesecalendar 包。")
-
-
-@dataclass(frozen=True)
-class NamedHolidayYear(HolidayYear):
-    """A user-supplied year that also carries the 说明 of each date (for explanations)."""
-    names: tuple[tuple[date, str], ...] = ()
 
 
 @dataclass(frozen=True)

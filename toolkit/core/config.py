@@ -10,6 +10,7 @@ import os
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from toolkit.core.errors import TaizhangError
 
 try:  # Python 3.11+
     import tomllib
@@ -26,7 +27,7 @@ HISTORY_DIR = "历史版本"     # previous masters
 OWN_FOLDERS = (BACKUP_DIR, HISTORY_DIR)
 
 
-class ConfigError(Exception):
+class ConfigError(TaizhangError):
     """A problem in taizhang.toml; the message is Chinese and names the key."""
 
 

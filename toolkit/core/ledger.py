@@ -17,6 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from toolkit.core.cells import cell_ref
 from toolkit.core.issues import Issue, count
 
 if TYPE_CHECKING:  # pandas is imported lazily: button handlers must start fast
@@ -75,29 +76,6 @@ def _columns_index():
 
     from toolkit.core.fields import ALL_INPUT_KEYS
     return pd.Index(list(ALL_INPUT_KEYS), dtype=object)
-
-
-def column_letter(col: int) -> str:
-    """0-based column index -> Excel letters (0 -> A, 26 -> AA)."""
-    s = ""
-    col += 1
-    while col:
-        col, r = divmod(col - 1, 26)
-        s = chr(65 + r) + s
-    return s
-
-
-def column_index(letters: str) -> int:
-    """Excel letters -> 0-based column index (A -> 0)."""
-    n = 0
-    for ch in letters.upper():
-        n = n * 26 + (ord(ch) - 64)
-    return n - 1
-
-
-def cell_ref(col: int, row: int) -> str:
-    """0-based column, 1-based row -> "D5"."""
-    return f"{column_letter(col)}{row}"
 
 
 @dataclass

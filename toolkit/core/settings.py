@@ -62,6 +62,12 @@ class HolidayYear:
 
 
 @dataclass(frozen=True)
+class NamedHolidayYear(HolidayYear):
+    """A user-supplied year that also carries the 说明 of each date (for explanations)."""
+    names: tuple[tuple[date, str], ...] = ()
+
+
+@dataclass(frozen=True)
 class Settings:
     campaign: Campaign = Campaign()
     roster: tuple[RosterEntry, ...] = ()

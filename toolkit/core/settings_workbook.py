@@ -27,13 +27,13 @@ from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
 
-from toolkit.compute.calendar import NamedHolidayYear
 from toolkit.core.dates import parse_date_value
 from toolkit.core.fields import match_header, normalize_header
-from toolkit.core.ledger import cell_ref
+from toolkit.core.cells import cell_ref
 from toolkit.core.normalize import clean_text, parse_day_count
-from toolkit.core.settings import (DEFAULT_SETTINGS, DEMO_ROSTER, Campaign, HolidayYear, Phase, RosterEntry,
-                       Settings)
+from toolkit.core.errors import TaizhangError
+from toolkit.core.settings import (DEFAULT_SETTINGS, DEMO_ROSTER, Campaign, HolidayYear, NamedHolidayYear, Phase,
+                                   RosterEntry, Settings)
 
 SHEET_HELP = "说明"
 SHEET_CAMPAIGN = "活动设置"
@@ -62,7 +62,7 @@ _EMAIL_SPLIT = re.compile(r"[;；,，、\s]+")
 _EMAIL_OK = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
-class SettingsError(Exception):
+class SettingsError(TaizhangError):
     """A bad value in the settings workbook; the message is Chinese and names sheet and cell."""
 
 

@@ -24,25 +24,18 @@ Limits, and why:
 from __future__ import annotations
 
 import codecs
-import hashlib
 import logging
-import os
 import re
-import stat
 import struct
 import zipfile
 import zlib
-from contextlib import closing
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
 
-from toolkit.core.config import OWN_FOLDERS
 from toolkit.core.issues import Code, Issue, make_issue
-from toolkit.core.ledger import CaseColumns, Ledger, column_index, column_letter
+from toolkit.core.cells import column_index, column_letter
 
 log = logging.getLogger("taizhang")
 
-SPREADSHEET_SUFFIXES = frozenset({".xlsx", ".xlsm", ".xls", ".ods", ".et"})
 MAX_FILE_BYTES = 100 * 2**20
 MAX_MEMBERS = 5000
 MAX_UNCOMPRESSED = 256 * 2**20
@@ -61,68 +54,16 @@ class _Refused(Exception):
         self.code, self.reason = code, reason
 
 
-# --------------------------------------------------------------------------- finding files
-
-def find_workbooks(paths: Iterable[Path | str]) -> list[Path]:
-    """Files named explicitly, plus spreadsheets found (recursively, sorted) in folders.
-
-    Lock files of Office/WPS/LibreOffice (``~$x.xlsx``, ``.~lock.x.xlsx#``), hidden
-    files and the toolkit's own 备份/历史版本 folders are skipped in folders; a file named explicitly is always returned, so that
-    a text file named .xlsx, or a missing one, gets reported rather than ignored.
-    """
-    found: list[Path] = []
-    seen: set[str] = set()
-    for p in map(Path, paths):
-        for f in (_walk(p) if p.is_dir() else [p]):
-            key = os.path.normcase(os.path.abspath(f))
-            if key not in seen:
-                seen.add(key)
-                found.append(f)
-    return found
-
-
-def _walk(root: Path) -> list[Path]:
-    out = []
-    for folder, dirs, files in os.walk(root):
-        dirs[:] = [d for d in dirs if not _hidden(Path(folder, d)) and d not in OWN_FOLDERS]
-        out += [Path(folder, n) for n in files if _is_candidate(Path(folder, n))]
-    return sorted(out, key=lambda f: [s.casefold() for s in f.relative_to(root).parts])
-
-
-def _is_candidate(path: Path) -> bool:
-    name = path.name
-    if name.startswith(("~$", ".~lock.")) or _hidden(path):
-        return False
-    return path.suffix.lower() in SPREADSHEET_SUFFIXES
-
-
-def _hidden(path: Path) -> bool:
-    if path.name.startswith("."):
-        return True
-    attrs = getattr(_lstat(path), "st_file_attributes", 0)   # Windows only
-    return bool(attrs & getattr(stat, "FILE_ATTRIBUTE_HIDDEN", 0))
-
-
-def _lstat(path: Path):
-    try:
-        return path.lstat()
-    except OSError:
-        return None
-
-
-def file_sha256(path: Path | str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1024 * 1024), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 # --------------------------------------------------------------------------- pre-flight
 
 def preflight(path: Path | str) -> Issue | None:
     """None when the file may be handed to a parser, else the Issue that says why not."""
     return _guarded(Path(path), lambda p: _check_container(p, _check_file(p)))
+
+
+def cheap_check(path: Path | str) -> Issue | None:
+    """Only the checks worth doing before a worker starts: exists, size, magic bytes."""
+    return _guarded(Path(path), _check_file)
 
 
 def _guarded(path: Path, check) -> Issue | None:
@@ -674,95 +615,3 @@ def _biff_sheet_names(data: bytes) -> dict[int, str]:
             break
         pos += 4 + size
     return names
-
-
-# --------------------------------------------------------------------------- reading in a sandbox
-
-def read_ledgers(paths: Sequence[Path], *, reader: str = "toolkit.read.workbook:read_ledger",
-                 workers: int | None = None, time_limit: float = 60,
-                 memory_limit_mb: int = 1024) -> list[Ledger]:
-    """Pre-flight every file, then parse those that pass in sandboxed workers.
-
-    Returns one Ledger per path, in order. A file that fails pre-flight, kills
-    its worker, runs out of time or memory, or makes the reader raise becomes
-    ``Ledger(path, readable=False, issues=[...])``; the others are read as usual.
-
-    The cheap checks (exists, size, magic bytes) run here; the deep ones (every
-    zip member decompressed and scanned, the OLE streams) run in the worker just
-    before the reader: in parallel, and sandboxed like the parser itself.
-    """
-    paths = [Path(p) for p in paths]
-    ledgers: list[Ledger | None] = [None] * len(paths)
-    with closing(iter_ledgers(paths, reader=reader, workers=workers, time_limit=time_limit,
-                              memory_limit_mb=memory_limit_mb)) as arriving:
-        for i, ledger in arriving:
-            ledgers[i] = ledger
-    return ledgers  # type: ignore[return-value]
-
-
-def iter_ledgers(paths: Sequence[Path], *, reader: str = "toolkit.read.workbook:read_ledger",
-                 workers: int | None = None, time_limit: float = 60,
-                 memory_limit_mb: int = 1024) -> Iterator[tuple[int, Ledger]]:
-    """``read_ledgers`` one ledger at a time as each is ready: (its position in
-    ``paths``, Ledger), files refused by the cheap checks first, then in the order
-    the workers finish them; the caller can use each while the others are read."""
-    from toolkit.intake.sandbox import WorkerPool
-    paths = [Path(p) for p in paths]
-    tickets: dict[int, int] = {}
-    refused: list[tuple[int, Ledger]] = []
-    n = workers or min(len(paths), os.cpu_count() or 1)
-    with WorkerPool("toolkit.intake.preflight:checked_reader", factory_arg=reader, workers=max(1, n),
-                    time_limit=time_limit, memory_limit_mb=memory_limit_mb) as pool:
-        for i, path in enumerate(paths):
-            issue = _guarded(path, _check_file)
-            if issue is not None:
-                refused.append((i, Ledger(path=path, readable=False, issues=[issue])))
-            else:
-                tickets[pool.submit(path)] = i
-        yield from refused
-        for ticket, outcome in pool.completed():
-            i = tickets[ticket]
-            yield i, _ledger_from(paths[i], outcome, time_limit, memory_limit_mb)
-
-
-# Readers with a variant that returns the case table as plain CaseColumns: workers
-# then never import pandas (about 0.3 s each to start) and send smaller pickles.
-_PLAIN_READERS = {"toolkit.read.workbook:read_ledger": "toolkit.read.workbook:read_ledger_plain"}
-
-
-def checked_reader(reader: str):
-    """In a worker: the per-file function = deep pre-flight, then ``reader`` ("module:function")."""
-    from toolkit.intake.sandbox import resolve
-    read = resolve(_PLAIN_READERS.get(reader, reader))
-
-    def check_then_read(path: Path) -> Ledger:
-        issue = _guarded(Path(path), lambda p: _check_container(p, _check_file(p)))
-        if issue is not None:
-            return Ledger(path=Path(path), readable=False, issues=[issue], cases=CaseColumns({}, []))
-        return read(path)
-    return check_then_read
-
-
-def _ledger_from(path: Path, outcome, time_limit: float, memory_limit_mb: int) -> Ledger:
-    from toolkit.intake.sandbox import CRASHED, MEMORY, OK, TIMEOUT
-    if outcome.status == OK and isinstance(outcome.value, Ledger):
-        lg = outcome.value
-        lg.path = path
-        if isinstance(lg.cases, CaseColumns):
-            lg.cases = lg.cases.to_frame()
-        return lg
-    if outcome.status == MEMORY:
-        issue = make_issue(Code.TOO_LARGE, file=str(path),
-                           reason=f"读取时所需内存超过 {memory_limit_mb} MB 的上限")
-    elif outcome.status == TIMEOUT:
-        issue = make_issue(Code.TOO_LARGE, file=str(path),
-                           reason=f"读取超过 {time_limit:g} 秒仍未完成")
-    elif outcome.status == CRASHED:
-        issue = make_issue(Code.UNREADABLE, file=str(path),
-                           reason="读取程序在解析时异常退出，文件可能已损坏或含有异常内容；"
-                                  "请用 Excel 打开确认后另存为 .xlsx")
-    else:
-        detail = (outcome.detail or "读取结果无效")[:150]
-        issue = make_issue(Code.UNREADABLE, file=str(path),
-                           reason=f"文件内容损坏或格式不规范（技术信息：{detail}）")
-    return Ledger(path=path, readable=False, issues=[issue])

@@ -27,7 +27,8 @@ from typing import Sequence
 
 from toolkit.core import fields as F
 from toolkit.core.issues import ERROR, Code, Issue, make_issue
-from toolkit.core.ledger import Ledger, cell_ref
+from toolkit.core.ledger import Ledger
+from toolkit.core.cells import cell_ref
 from toolkit.core.settings import Settings
 from toolkit.outputs.writeback import KEEP as KEEP_VALUE
 from toolkit.outputs.writeback import (PATCHABLE_SUFFIXES, CellEdit, NewSheet, WritebackError, check_patchable,
@@ -105,7 +106,7 @@ def _read(paths: list[Path]) -> list[Ledger]:
     if not paths:
         return []
     try:
-        from toolkit.intake.preflight import read_ledgers
+        from toolkit.read.sandboxed import read_ledgers
     except ImportError:  # pragma: no cover - before intake existed
         from toolkit.read.workbook import read_ledger
         return [read_ledger(p) for p in paths]

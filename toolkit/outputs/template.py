@@ -421,7 +421,7 @@ def _write_instructions(wb, fmt: _Formats, campaign: Campaign) -> None:
     row += 1
     for i, head in enumerate(("列", "表头", "分组", "必填", "填写要求")):
         ws.write_string(row, i, head, fmt.note_head)
-    from toolkit.core.ledger import column_letter
+    from toolkit.core.cells import column_letter
     for i, c in enumerate(template_columns()):
         row += 1
         values = (column_letter(i), c.header, c.group, "是" if c.required else "",

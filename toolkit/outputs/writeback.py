@@ -43,7 +43,8 @@ from typing import Mapping, Sequence
 from lxml import etree
 
 from toolkit.core.config import BACKUP_DIR
-from toolkit.core.ledger import cell_ref, column_index, column_letter
+from toolkit.core.cells import cell_ref, column_index, column_letter
+from toolkit.core.errors import TaizhangError
 
 TEMP_PREFIX = ".~taizhang-"
 PATCHABLE_SUFFIXES = (".xlsx", ".xlsm", ".xltx", ".xltm")
@@ -73,7 +74,7 @@ _BUILTIN_DATE_IDS = frozenset([*range(14, 23), *range(27, 37), *range(45, 48), *
 DATE_FORMAT = "yyyy-mm-dd"
 
 
-class WritebackError(Exception):
+class WritebackError(TaizhangError):
     """A write-back the toolkit refuses or could not finish; str() is Chinese for a clerk."""
 
 

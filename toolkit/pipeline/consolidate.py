@@ -23,13 +23,14 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from toolkit.intake.archive import OUTCOME_LABELS, SOURCE_LABELS, Submission, SubmissionArchive
+from toolkit.core.errors import EXIT_ATTENTION, TaizhangError
 from toolkit.core.fields import ALERT_DUE_SOON, ALERT_OVERDUE, COMPUTED
 from toolkit.core.issues import CATALOGUE, ERROR, Code, Issue, make_issue
+from toolkit.core.files import RunBusy, run_lock
 from toolkit.core.ledger import Ledger
 from toolkit.core.settings import Settings
 
 Progress = Callable[[str, int, int], None]
-LOCK_NAME = "consolidate.lock"
 LOCK_WAIT = 5.0          # seconds a second caller waits for a running consolidation
 SNAPSHOT_NAME = "last_run.json"
 STRUCK_OFF = "已销号"
@@ -37,15 +38,12 @@ STRUCK_OFF = "已销号"
 _FATAL_CODES = (Code.NO_LEDGER_SHEET,)
 
 
-class ConsolidationError(Exception):
+class ConsolidationError(TaizhangError):
     """A run that could not write the master; the message is Chinese."""
+    exit_code = EXIT_ATTENTION
 
 
-class ConsolidationBusy(ConsolidationError):
-    def __init__(self, lock: Path) -> None:
-        super().__init__("另一汇总正在进行（可能来自每日任务、命令行或 Excel 按钮），"
-                         "请等它完成后再试。")
-        self.lock = lock
+ConsolidationBusy = RunBusy     # another run holds the one run lock (toolkit.core.files)
 
 
 @dataclass
@@ -120,15 +118,6 @@ class StageProgress:
             self.shown = target
 
 
-# --- the run lock -----------------------------------------------------------------
-def run_lock(state_dir: Path, timeout: float = 5.0):
-    """The one lock every caller shares (a filelock: works on Windows too)."""
-    from filelock import FileLock
-    state_dir = Path(state_dir)
-    state_dir.mkdir(parents=True, exist_ok=True)
-    return FileLock(str(state_dir / LOCK_NAME), timeout=timeout)
-
-
 def _default_dirs(archive_root: Path | None, state_dir: Path | None) -> tuple[Path, Path]:
     if archive_root is None:
         from toolkit.core.config import Config
@@ -148,19 +137,11 @@ def consolidate(inbox: Path | None, out: Path, *, as_of: date, settings: Setting
     Raises ConsolidationBusy when another run holds the lock, ConsolidationError
     when the master cannot be written.
     """
-    from filelock import Timeout
     archive_root, state_dir = _default_dirs(archive_root, state_dir)
-    lock = run_lock(state_dir, lock_timeout)
-    try:
-        lock.acquire()
-    except Timeout:
-        raise ConsolidationBusy(Path(lock.lock_file)) from None
-    try:
+    with run_lock(state_dir, lock_timeout):
         run = _Run(Path(out), as_of, settings, SubmissionArchive(archive_root), state_dir,
                    progress or (lambda stage, done, total: None), keep_versions)
         return run.execute(None if inbox is None else Path(inbox))
-    finally:
-        lock.release()
 
 
 # --- one run ------------------------------------------------------------------------
@@ -204,7 +185,7 @@ class _Run:
 
     # --- intake -------------------------------------------------------------------
     def _intake(self, inbox: Path) -> list[Submission]:
-        from toolkit.intake.preflight import find_workbooks
+        from toolkit.intake.find import find_workbooks
         if not inbox.exists():
             raise ConsolidationError(f"收件夹“{inbox}”不存在，请检查路径。")
         paths = [p for p in find_workbooks([inbox]) if not self._is_ours(p)]
@@ -244,7 +225,7 @@ class _Run:
         and the daily run re-reads only what is new or what a newer reader would see
         differently.
         """
-        from toolkit.intake.preflight import read_ledgers
+        from toolkit.read.sandboxed import read_ledgers
         if not subs:
             return
         self.progress("读取台账", 0, len(subs))
@@ -493,13 +474,13 @@ class ParseCache:
     A change to any reading module starts a new cache (the old one is removed).
     Unreadable results are not kept: a time-out may depend on how busy the PC was.
     """
-    MODULES = ("toolkit.read.workbook", "toolkit.intake.preflight", "toolkit.core.dates",
-               "toolkit.core.normalize", "toolkit.core.fields", "toolkit.core.ledger",
-               "toolkit.core.issues", "toolkit.intake.sandbox")
+    # Every module of these packages, found on disk: a module that is added, split or
+    # moved changes the digest without anyone having to remember this list.
+    PACKAGES = ("toolkit.core", "toolkit.intake", "toolkit.read")
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
-        self.folder = self.root / _reader_version(self.MODULES)
+        self.folder = self.root / _reader_version(self.PACKAGES)
 
     def get(self, sha: str) -> Ledger | None:
         import pickle
@@ -525,18 +506,18 @@ class ParseCache:
             pass                   # a cache that cannot be written only costs time
 
 
-def _reader_version(modules: Sequence[str]) -> str:
-    """A digest of the reading code (each module imported by name, so a moved or
-    renamed module fails loudly here instead of silently dropping out of the digest),
-    the Python version and the reading libraries' versions."""
+def _reader_version(packages: Sequence[str]) -> str:
+    """A digest of the reading code (every .py file of ``packages``, by its path inside
+    the package and its bytes), the Python version and the reading libraries' versions."""
     import hashlib
     import importlib
     import sys
     digest = hashlib.sha256(sys.version.encode())
-    for name in modules:
-        module = importlib.import_module(name)
-        digest.update(name.encode())
-        digest.update(Path(module.__file__).read_bytes())
+    for name in packages:
+        root = Path(importlib.import_module(name).__file__).parent
+        for f in sorted(root.rglob("*.py")):
+            digest.update(f"{name}/{f.relative_to(root).as_posix()}".encode())
+            digest.update(f.read_bytes())
     from importlib import metadata
     for dist in ("pandas", "python-calamine"):
         try:

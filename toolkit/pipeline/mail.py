@@ -195,42 +195,39 @@ def _new_messages(box: Mailbox, mc: MailConfig, state: MailState,
 def _ingest(box: Mailbox, cfg: Config, settings: Settings, as_of: date, state: MailState,
             todo: list[_Incoming], result: MailRunResult) -> None:
     """Download, archive, read, judge and record; under the consolidation lock."""
-    import shutil
-
-    from filelock import Timeout
-
-    from toolkit.intake.archive import SubmissionArchive
-    from toolkit.pipeline.consolidate import run_lock
+    from toolkit.core.files import RunBusy, run_lock
     fresh = [m for m in todo if not m.handled]
     if not fresh:
         return
-    lock = run_lock(cfg.state, timeout=120)
     try:
-        lock.acquire()
-    except Timeout:
-        result.problems.append("另一汇总正在进行（每日任务、命令行或 Excel 按钮），本次未收取新邮件；"
-                               "请等它完成后再运行 taizhang fetch-mail。")
-        return
+        with run_lock(cfg.state, timeout=120):
+            _ingest_locked(box, cfg, settings, as_of, state, fresh, result)
+    except RunBusy as e:
+        result.problems.append(f"{e}本次未收取新邮件；之后再运行 taizhang fetch-mail 即可。")
+
+
+def _ingest_locked(box: Mailbox, cfg: Config, settings: Settings, as_of: date, state: MailState,
+                   fresh: list[_Incoming], result: MailRunResult) -> None:
+    import shutil
+
+    from toolkit.intake.archive import SubmissionArchive
+    archive = SubmissionArchive(cfg.archive)
+    for m in fresh:
+        if box.broken:
+            break
+        _download(box, cfg.mail, archive, state, m, result)
+    ready = [m for m in fresh if m.ready and not m.failed]
+    work = Path(tempfile.mkdtemp(prefix="taizhang-mail-"))
     try:
-        archive = SubmissionArchive(cfg.archive)
-        for m in fresh:
-            if box.broken:
-                break
-            _download(box, cfg.mail, archive, state, m, result)
-        ready = [m for m in fresh if m.ready and not m.failed]
-        work = Path(tempfile.mkdtemp(prefix="taizhang-mail-"))
-        try:
-            _judge(cfg, settings, as_of, archive, [m for m in ready if m.items], work)
-        except Exception as e:      # a reader/validator bug: keep the files out of the master
-            log.exception("judging mailed files")
-            _hold_unjudged(archive, ready, e, result)
-            ready = [m for m in ready if not m.items]
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
-        for m in ready:
-            _record(cfg, settings, state, m, box.uidvalidity, result)
+        _judge(cfg, settings, as_of, archive, [m for m in ready if m.items], work)
+    except Exception as e:      # a reader/validator bug: keep the files out of the master
+        log.exception("judging mailed files")
+        _hold_unjudged(archive, ready, e, result)
+        ready = [m for m in ready if not m.items]
     finally:
-        lock.release()
+        shutil.rmtree(work, ignore_errors=True)
+    for m in ready:
+        _record(cfg, settings, state, m, box.uidvalidity, result)
 
 
 def _hold_unjudged(archive, msgs: list[_Incoming], error: Exception, result: MailRunResult) -> None:
@@ -338,7 +335,7 @@ def _judge(cfg: Config, settings: Settings, as_of: date, archive, msgs: list[_In
            work: Path) -> None:
     """Read and validate every new file at once, then decide each one's outcome."""
     from toolkit.pipeline.consolidate import materialise
-    from toolkit.intake.preflight import read_ledgers
+    from toolkit.read.sandboxed import read_ledgers
     from toolkit.validation.rules import validate_ledgers
     subs = {sub.id: sub for m in msgs for _, sub, _ in m.items}
     if not subs:

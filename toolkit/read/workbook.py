@@ -24,7 +24,8 @@ from pathlib import Path
 from toolkit.core import fields as F
 from toolkit.core.dates import parse_date_value
 from toolkit.core.issues import Code, make_issue
-from toolkit.core.ledger import CaseColumns, Ledger, cell_ref
+from toolkit.core.ledger import CaseColumns, Ledger
+from toolkit.core.cells import cell_ref
 from toolkit.core.normalize import clean_text, fold_code, normalize_id_number, number_to_digits, parse_day_count
 
 HEAD_ROWS = 20          # header rows are looked for in the first rows only
@@ -260,7 +261,7 @@ def read_ledger(path: Path) -> Ledger:
 def read_ledger_plain(path: Path) -> Ledger:
     """``read_ledger`` with ``cases`` left as plain ``CaseColumns`` (no pandas).
 
-    The sandboxed workers of ``toolkit.intake.preflight.read_ledgers`` use this one: they
+    The sandboxed workers of ``toolkit.read.sandboxed.read_ledgers`` use this one: they
     start without pandas and send small pickles; the parent builds the DataFrame.
     """
     from python_calamine import CalamineError, CalamineWorkbook, PasswordError

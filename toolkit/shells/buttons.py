@@ -36,6 +36,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 from toolkit.core import fields as F
+from toolkit.core.errors import TaizhangError
 
 log = logging.getLogger("taizhang.macros")
 
@@ -58,7 +59,7 @@ REMOTE_ACTIONS = frozenset({"setValues", "setRangeColor", "setNumberFormat", "ad
                             "setAutofit", "addHyperlink", "activateSheet", "runMacro", "alert"})
 
 
-class ButtonError(Exception):
+class ButtonError(TaizhangError):
     """A problem the clerk can fix; the message is Chinese and says what to do."""
 
 
@@ -423,7 +424,7 @@ def clear_fill(book, sheet, address: str) -> None:
 
 def _cell_key(ref: str) -> tuple[int, int]:
     letters, digits = re.fullmatch(r"([A-Z]+)(\d+)", ref).groups()
-    from toolkit.core.ledger import column_index
+    from toolkit.core.cells import column_index
     return int(digits), column_index(letters)
 
 
@@ -478,12 +479,12 @@ def _write_result_sheet(target: Target, ledger, records: list[tuple]) -> None:
 
 
 def _ref(col: int, row: int) -> str:
-    from toolkit.core.ledger import cell_ref
+    from toolkit.core.cells import cell_ref
     return cell_ref(col, row)
 
 
 def column_letter(col: int) -> str:
-    from toolkit.core.ledger import column_letter as letter
+    from toolkit.core.cells import column_letter as letter
     return letter(col)
 
 

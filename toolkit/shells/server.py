@@ -25,6 +25,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
+from toolkit.core.errors import TaizhangError
 
 log = logging.getLogger("taizhang.server")
 
@@ -35,7 +36,7 @@ SOCKET_TIMEOUT = 30.0
 HANDLERS = ("validate_active_sheet", "fill_active_sheet", "consolidate_all", "check_setup")
 
 
-class ServeError(Exception):
+class ServeError(TaizhangError):
     """Cannot start the server; Chinese message."""
 
 

@@ -32,7 +32,8 @@ def validate_paths(paths: Iterable[Path | str], *, as_of: date, settings: Settin
     pandas and pandera meanwhile and validates the ledgers read so far in batches
     (each ledger is validated on its own rows, so batches give the same issues).
     """
-    from toolkit.intake.preflight import find_workbooks, iter_ledgers
+    from toolkit.intake.find import find_workbooks
+    from toolkit.read.sandboxed import iter_ledgers
     found = find_workbooks(paths)
     ledgers: list[Ledger | None] = [None] * len(found)
     checker = _Checker(as_of, settings)

@@ -1,0 +1,199 @@
+"""Files the toolkit writes: one home for how they are written, hashed, backed up and locked.
+
+- ``atomic_write``: a temporary file beside the target, fsynced, then ``os.replace``:
+  a crash or a power cut leaves the old file or the complete new one, never half.
+- ``file_sha256``: the content hash the archive and the backups compare.
+- ``backup_name`` / ``is_backup_of`` / ``backup_copy``: ``<stem>_<YYYYmmdd-HHMMSS>[-n]<ext>``,
+  the one naming of every timestamped copy (fill's 备份, the master's 历史版本 and dated
+  copies, the settings workbook's backup).
+- ``run_lock``: the one lock every consolidation shares (command line, daily job,
+  Excel buttons, mail intake), with the one message a second caller is given.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import tempfile
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Iterator
+
+from toolkit.core.errors import TaizhangError
+
+TEMP_PREFIX = ".taizhang-"       # temporary files beside a target start with this
+STAMP_FORMAT = "%Y%m%d-%H%M%S"
+LOCK_NAME = "consolidate.lock"
+
+
+# --- atomic writing -----------------------------------------------------------------
+def fsync_dir(folder: Path) -> None:
+    """Make a rename durable (POSIX; Windows has no directory handles to sync)."""
+    if os.name == "nt":
+        return
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def temp_prefix(target: Path) -> str:
+    """The prefix of every temporary file written for ``target`` (stale ones can be found)."""
+    return f"{TEMP_PREFIX}{Path(target).name}-"
+
+
+def remove_stale_temps(target: Path) -> None:
+    """Temporary files for ``target`` left by a killed earlier run (call it under a lock)."""
+    target = Path(target)
+    if not target.parent.is_dir():
+        return
+    for p in target.parent.glob(f"{temp_prefix(target)}*.tmp"):
+        try:
+            p.unlink()
+        except OSError:
+            pass
+
+
+@contextmanager
+def atomic_write(target: Path, mode: str = "wb") -> Iterator[IO]:
+    """Write ``target`` all or nothing: ``with atomic_write(p) as f: f.write(...)``.
+
+    The temporary file sits beside the target (the same disk, so the replace is
+    atomic), is fsynced before ``os.replace`` and removed if anything fails. A
+    PermissionError from the replace (Windows: the target is open) propagates with
+    the target untouched.
+    """
+    with atomic_path(target) as tmp:
+        encoding = None if "b" in mode else "utf-8"
+        with open(tmp, mode, encoding=encoding) as f:
+            yield f
+
+
+@contextmanager
+def atomic_path(target: Path, *, keep_mode: bool = False) -> Iterator[Path]:
+    """Like ``atomic_write`` for writers that want a path (xlsxwriter, zip writers).
+
+    ``keep_mode`` copies the target's permission bits to the new file.
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=temp_prefix(target), suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        yield tmp
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        if keep_mode and target.exists():
+            try:
+                shutil.copymode(target, tmp)
+            except OSError:
+                pass
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    fsync_dir(target.parent)
+
+
+def atomic_write_bytes(target: Path, data: bytes) -> None:
+    with atomic_write(target, "wb") as f:
+        f.write(data)
+
+
+def atomic_write_text(target: Path, text: str) -> None:
+    """UTF-8, whatever the platform's default encoding (GBK on a Chinese Windows)."""
+    with atomic_write(target, "w") as f:
+        f.write(text)
+
+
+# --- hashing ----------------------------------------------------------------------
+def file_sha256(path: Path | str) -> str:
+    """SHA-256 of a file, read in 1 MB blocks (bounded memory for any size)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+# --- timestamped copies -----------------------------------------------------------
+def stamp(when: datetime | None = None) -> str:
+    return (when or datetime.now()).strftime(STAMP_FORMAT)
+
+
+def backup_name(folder: Path, stem: str, suffix: str, when: datetime | None = None) -> Path:
+    """A free name ``folder/<stem>_<YYYYmmdd-HHMMSS>[-n]<suffix>`` (n from 2 on a clash)."""
+    s = stamp(when)
+    target, n = Path(folder) / f"{stem}_{s}{suffix}", 1
+    while target.exists():
+        n += 1
+        target = Path(folder) / f"{stem}_{s}-{n}{suffix}"
+    return target
+
+
+def is_backup_of(name: str, stem: str, suffix: str) -> bool:
+    """Is ``name`` a timestamped copy of ``<stem><suffix>`` as ``backup_name`` makes them?"""
+    pattern = re.escape(stem) + r"_\d{8}-\d{6}(-\d+)?" + re.escape(suffix)
+    return re.fullmatch(pattern, name) is not None
+
+
+def backup_copy(path: Path, folder: Path, *, when: datetime | None = None,
+                reuse_identical: bool = True) -> Path:
+    """Copy ``path`` into ``folder`` under a timestamped name; return the copy.
+
+    With ``reuse_identical`` an existing backup of the same bytes is returned instead
+    of making another. The copy is written atomically (a crash never leaves a
+    half-copied backup that looks complete).
+    """
+    path, folder = Path(path), Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    if reuse_identical:
+        size, digest = path.stat().st_size, None
+        for old in sorted(folder.iterdir()):
+            if is_backup_of(old.name, path.stem, path.suffix) and old.stat().st_size == size:
+                digest = digest or file_sha256(path)
+                if file_sha256(old) == digest:
+                    return old
+    target = backup_name(folder, path.stem, path.suffix, when)
+    with atomic_path(target) as tmp:
+        shutil.copy2(path, tmp)
+    return target
+
+
+# --- the run lock -----------------------------------------------------------------
+class RunBusy(TaizhangError):
+    """Another consolidation (daily job, command line, button or mail) holds the lock."""
+    exit_code = 1
+
+    def __init__(self, lock: Path) -> None:
+        super().__init__("另一汇总正在进行（可能来自每日任务、命令行或 Excel 按钮），"
+                         "请等它完成后再试。")
+        self.lock = lock
+
+
+@contextmanager
+def run_lock(state_dir: Path, timeout: float = 5.0) -> Iterator[None]:
+    """Hold the one run lock of a state folder (a filelock: works on Windows too).
+
+    Raises RunBusy when another holder keeps it longer than ``timeout`` seconds.
+    """
+    from filelock import FileLock, Timeout
+    state_dir = Path(state_dir)
+    state_dir.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(state_dir / LOCK_NAME), timeout=timeout)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise RunBusy(Path(lock.lock_file)) from None
+    try:
+        yield
+    finally:
+        lock.release()
