@@ -1,6 +1,6 @@
 """Rebuild the township master every day: ``python run_daily.py [--once]``.
 
-A thin shell over :mod:`toolkit.shells.daily` (see there, and the README for
+A thin shell over :mod:`toolkit.shells.daily` (see there, and docs/guide.md for
 registering it with Windows Task Scheduler).
 """
 import sys

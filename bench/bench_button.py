@@ -26,7 +26,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from toolkit.samples import LedgerStyle, make_ledger  # noqa: E402
+sys.path.insert(0, str(ROOT / "tests"))                  # the fixture factories (not installed)
+from factories.ledgers import LedgerStyle, make_ledger  # noqa: E402
 from toolkit.shells.server import vba_payload  # noqa: E402
 
 HEAVY = ("pandas", "numpy", "pandera", "openpyxl", "xlsxwriter", "python_calamine")

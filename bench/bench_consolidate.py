@@ -83,7 +83,8 @@ def consolidation(inbox: Path, work: Path) -> tuple[float, float, int, object]:
 
 
 def bench(villages: int, cases: int, cache: Path) -> None:
-    from toolkit.samples import make_bench_inbox
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))   # the fixture factories
+    from factories.bench import make_bench_inbox
     inbox = cache / f"inbox_{villages}x{cases}"
     t0 = time.perf_counter()
     paths = make_bench_inbox(inbox, villages=villages, cases=cases)

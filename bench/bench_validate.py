@@ -34,9 +34,10 @@ from memory import MemorySampler  # noqa: E402  (bench/ is this script's folder)
 
 
 def build_inbox(villages: int, cases: int, fresh: bool = False) -> list[Path]:
-    """The inbox of toolkit.samples.make_bench_inbox, kept under the system temp folder
+    """The inbox of tests/factories/bench.py make_bench_inbox, kept under the system temp folder
     (make_bench_inbox keeps files made earlier with the same parameters)."""
-    from toolkit.samples import make_bench_inbox
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))   # the fixture factories
+    from factories.bench import make_bench_inbox
     folder = Path(tempfile.gettempdir()) / f"taizhang-bench-{villages}x{cases}"
     if fresh:
         import shutil

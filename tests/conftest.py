@@ -1,27 +1,33 @@
 """Shared pytest setup.
 
 Tests never touch the clerk-facing folders of the checkout: every test that
-writes gets its own tmp_path, and TAIZHANG_CONFIG points nowhere by default so
-a developer's own taizhang.toml cannot leak into a run.
+writes gets its own tmp_path, runs in it as the current folder, and sees no
+TAIZHANG_CONFIG, so no taizhang.toml of a developer's can leak into a run (one
+beside run_daily.py stops the run: the toolkit would read it). Fixture workbooks come
+from the ``factories`` package beside this file (tests/factories).
 """
 from __future__ import annotations
 
 import os
-import shutil
 
 import pytest
+
+from factories.libreoffice import find_soffice
 
 os.environ.setdefault("XLWINGS_LICENSE_KEY", "noncommercial")
 
 
+def pytest_sessionstart(session):
+    from toolkit.core.config import PROJECT_ROOT
+    if (PROJECT_ROOT / "taizhang.toml").exists():
+        pytest.exit(f"{PROJECT_ROOT / 'taizhang.toml'} exists: the toolkit would read it in every test. "
+                    "Move it away while the tests run.", returncode=4)
+
+
 @pytest.fixture(autouse=True)
-def _no_local_config(monkeypatch, tmp_path_factory):
-    if "TAIZHANG_CONFIG" not in os.environ:
-        monkeypatch.setenv("TAIZHANG_CONFIG", str(tmp_path_factory.getbasetemp() / "absent.toml"))
+def _no_local_config(monkeypatch, tmp_path):
+    monkeypatch.delenv("TAIZHANG_CONFIG", raising=False)
+    monkeypatch.chdir(tmp_path)
 
 
-def has_soffice() -> bool:
-    return shutil.which("soffice") is not None
-
-
-needs_soffice = pytest.mark.skipif(not has_soffice(), reason="LibreOffice (soffice) 未安装")
+needs_soffice = pytest.mark.skipif(find_soffice() is None, reason="LibreOffice (soffice) 未安装")

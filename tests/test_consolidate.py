@@ -9,9 +9,11 @@ from pathlib import Path
 import pytest
 from python_calamine import CalamineWorkbook
 
-from ledger_factory import sample_case, write_ledger
+from factories.layouts import sample_case, write_ledger
 from toolkit.intake.archive import SubmissionArchive
-from toolkit.pipeline.consolidate import ConsolidationBusy, ParseCache, consolidate, run_lock
+from toolkit.core.files import run_lock
+from toolkit.pipeline.consolidate import ConsolidationBusy, consolidate
+from toolkit.pipeline.parse_cache import ParseCache
 from toolkit.core.settings import RosterEntry, Settings
 
 AS_OF = date(2010, 10, 20)
@@ -165,7 +167,7 @@ def test_missing_inbox_is_a_clear_error(town):
     from toolkit.pipeline.consolidate import ConsolidationError
     with pytest.raises(ConsolidationError, match="收件夹"):
         consolidate(town.root / "nowhere", town.out, as_of=AS_OF, settings=SETTINGS,
-                    archive_root=town.root / "archive")
+                    archive_root=town.root / "archive", state_dir=town.root / "state")
 
 
 def test_parse_cache_follows_the_reader(tmp_path, monkeypatch):
@@ -185,7 +187,7 @@ def test_parse_cache_follows_every_reading_module(tmp_path, monkeypatch):
     """A module added, moved or changed in a reading package starts a new cache."""
     import shutil
 
-    from toolkit.pipeline.consolidate import _reader_version
+    from toolkit.pipeline.parse_cache import reader_version as _reader_version
     pkg = tmp_path / "fakepkg"
     shutil.copytree(Path(__file__).parent.parent / "toolkit" / "read", pkg / "read")
     (pkg / "__init__.py").write_text("")

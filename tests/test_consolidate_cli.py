@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from ledger_factory import sample_cases, write_ledger
+from factories.layouts import sample_cases, write_ledger
 from toolkit.shells.cli import main
 from toolkit.pipeline.consolidate import run_lock
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from python_calamine import CalamineWorkbook
 
-from ledger_factory import sample_case, write_ledger
+from factories.layouts import sample_case, write_ledger
 from toolkit.intake.archive import SubmissionArchive
 from toolkit.core.config import PROJECT_ROOT
 

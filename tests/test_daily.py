@@ -4,15 +4,16 @@ from __future__ import annotations
 import logging
 import subprocess
 import sys
-import types
 from datetime import date, datetime, timedelta
 
 import pytest
 
+from toolkit import api
 from toolkit.core.config import PROJECT_ROOT, Config
-from toolkit.pipeline.consolidate import run_configured, run_lock
-from toolkit.shells.daily import DailyJob, fetch_mail_if_configured, setup_logging
+from toolkit.core.files import run_lock
+from toolkit.core.logs import setup_logging
 from toolkit.core.settings import Settings
+from toolkit.shells.daily import DailyJob, fetch_mail_if_configured
 
 
 class Clock:
@@ -95,7 +96,7 @@ def test_an_exception_inside_the_job_does_not_escape(cfg, caplog):
 
 def test_a_run_from_the_cli_or_a_button_blocks_the_job(cfg):
     clock = Clock(datetime(2010, 10, 20, 7, 30))
-    job, calls = job_with(cfg, clock, lambda: run_configured(cfg, Settings(), lock_timeout=0.1))
+    job, calls = job_with(cfg, clock, lambda: api.consolidate(config=cfg, settings=Settings(), lock_timeout=0.1))
     with run_lock(cfg.state):                           # someone else is consolidating
         assert job.run() is None
     assert "另一汇总正在进行" in job.last_error and job.last_success() is None
@@ -104,12 +105,9 @@ def test_a_run_from_the_cli_or_a_button_blocks_the_job(cfg):
 
 def test_mail_failure_is_not_fatal_and_problems_are_logged(cfg, monkeypatch, caplog):
     cfg.mail.host = "imap.example.com"
-    failing = types.ModuleType("toolkit.pipeline.mail")
-
-    def fetch_mail(cfg, settings):
+    def fetch_mail(**kw):
         raise OSError("连接被拒绝")
-    failing.fetch_mail = fetch_mail
-    monkeypatch.setitem(sys.modules, "toolkit.pipeline.mail", failing)
+    monkeypatch.setattr(api, "fetch_mail", fetch_mail)
     with caplog.at_level(logging.ERROR, logger="taizhang.daily"):
         fetch_mail_if_configured(cfg, Settings())
     assert "收取邮件失败" in caplog.text
@@ -118,9 +116,7 @@ def test_mail_failure_is_not_fatal_and_problems_are_logged(cfg, monkeypatch, cap
         exit_code = 2
         def summary_text(self):
             return "无法连接邮箱 imap.example.com"
-    partial = types.ModuleType("toolkit.pipeline.mail")
-    partial.fetch_mail = lambda cfg, settings: Result()
-    monkeypatch.setitem(sys.modules, "toolkit.pipeline.mail", partial)
+    monkeypatch.setattr(api, "fetch_mail", lambda **kw: Result())
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="taizhang.daily"):
         fetch_mail_if_configured(cfg, Settings())
@@ -128,7 +124,7 @@ def test_mail_failure_is_not_fatal_and_problems_are_logged(cfg, monkeypatch, cap
 
 
 def test_log_is_utf8_and_rotating(cfg):
-    path = setup_logging(cfg.logs)
+    path = setup_logging(cfg.logs, "daily.log")
     root = logging.getLogger("taizhang")
     try:
         logging.getLogger("taizhang.daily").info("东村台账已汇总")
@@ -144,7 +140,7 @@ def test_log_is_utf8_and_rotating(cfg):
 
 @pytest.mark.slow
 def test_run_daily_once_writes_the_master(tmp_path):
-    from ledger_factory import sample_cases, write_ledger
+    from factories.layouts import sample_cases, write_ledger
     inbox = tmp_path / "收件箱"
     inbox.mkdir()
     write_ledger(inbox / "东村.xlsx", sample_cases(2, "东村"), reporter="东村")

@@ -1,6 +1,6 @@
 """`taizhang fill` and the annotated copy: values land, everything else survives.
 
-Fixture ledgers are built with xlsxwriter plus hand-added parts (tests/preserve_factory.py)
+Fixture ledgers are built with xlsxwriter plus hand-added parts (tests/factories/preserve.py)
 and carry VBA, a form button, an image, a text box, notes, a threaded comment, plain and
 x14 data validation, plain and x14 conditional formats, defined names, a table, print
 settings, frozen panes and other sheets. Results are read back by python-calamine
@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 from python_calamine import CalamineWorkbook
 
-import preserve_factory as pf
+import factories.preserve as pf
+from factories import libreoffice as lo
 from toolkit.core import fields as F
 from toolkit.compute.cases import compute_cases
 from toolkit.outputs.fill import (ALERT_COLOURS, ANNOTATED_SUFFIX, ERROR_FILL, HEADER_FILL, ISSUE_SHEET,
@@ -329,18 +330,18 @@ def libreoffice(filled, annotated, tmp_path_factory):
         pytest.skip("LibreOffice (soffice) is not installed")
     d = tmp_path_factory.mktemp("lo")
     saved = d / "saved"
-    pf.soffice_convert([filled["orig"]["two"]], "xlsx:Calc MS Excel 2007 XML", saved)
+    lo.convert([filled["orig"]["two"]], "xlsx:Calc MS Excel 2007 XML", saved)
     lo_orig = saved / "西村台账.xlsx"
     lo_work = Path(shutil.copy(lo_orig, d / "西村台账_LO.xlsx"))
-    pf.soffice_convert([filled["orig"]["plain"]], "xls:MS Excel 97", saved)
+    lo.convert([filled["orig"]["plain"]], "xls:MS Excel 97", saved)
     xls_ledger = read_ledger(saved / "南村台账.xls")
     xls_ledger.issues += [make_issue("invalid_phone", sheet="台账", cell="E6", row=6,
                                      column="联系电话", value="123", file=str(xls_ledger.path))]
     xls_annotated = annotate_file(xls_ledger, d / "annotated")
     [lo_result] = fill_files([lo_work], as_of=AS_OF, settings=DEFAULT_SETTINGS)
     outputs = [*filled["work"].values(), annotated[1], lo_work, xls_annotated]
-    pf.soffice_convert(outputs, pf.CSV_ALL_SHEETS, d / "csv")
-    pf.soffice_convert(outputs, "pdf", d / "pdf")
+    lo.convert(outputs, lo.CSV_ALL_SHEETS, d / "csv")
+    lo.convert(outputs, "pdf", d / "pdf")
     return {"dir": d, "lo_orig": lo_orig, "lo_work": lo_work, "lo_result": lo_result,
             "xls_annotated": xls_annotated, "xls_ledger": xls_ledger, "outputs": outputs}
 
@@ -367,14 +368,14 @@ def test_libreoffice_saved_ledger_is_filled_surgically(libreoffice):
 def test_libreoffice_reads_the_written_values(libreoffice, filled):
     csv = libreoffice["dir"] / "csv"
     for path in [*filled["work"].values(), libreoffice["lo_work"]]:
-        sheets = pf.read_csv_sheets(csv, path.stem)
+        sheets = lo.read_csv_sheets(csv, path.stem)
         ledger = read_ledger(path)
         rows = sheets["台账"]
         for r in ledger.cases.index:
             deadline, alert = EXPECTED[ledger.cases.at[r, "case_id"]]
             assert at(rows, ledger.cell("deadline", r)) == deadline.isoformat()   # yyyy-mm-dd shown
             assert at(rows, ledger.cell("alert", r)) == alert
-    annotated = pf.read_csv_sheets(csv, f"东村台账{ANNOTATED_SUFFIX}")
+    annotated = lo.read_csv_sheets(csv, f"东村台账{ANNOTATED_SUFFIX}")
     assert annotated[ISSUE_SHEET][1][:4] == ["单元格", "级别", "问题", "怎么改"]
     assert {"台账", "填表说明", "选项", "统计", ISSUE_SHEET} <= set(annotated)
 
@@ -388,7 +389,7 @@ def test_xls_is_annotated_as_a_new_xlsx(libreoffice):
     rows = sheet_rows(out, "台账")
     assert at(rows, "A4") == "NJ2010-001" and at(rows, "AD5") == "村里自己的备注"
     assert sheet_rows(out, ISSUE_SHEET)[2][0] == "E6"
-    csv = pf.read_csv_sheets(libreoffice["dir"] / "csv", out.stem)
+    csv = lo.read_csv_sheets(libreoffice["dir"] / "csv", out.stem)
     assert at(csv["台账"], "A4") == "NJ2010-001"
 
 

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-import hostile_factory as hf
+import factories.hostile as hf
 from toolkit.read.sandboxed import read_ledgers
 from toolkit.core.issues import CATALOGUE
 from toolkit.core.ledger import Ledger
@@ -23,7 +23,7 @@ VARIANTS = 40
 @pytest.mark.slow
 def test_mutated_workbooks_never_take_the_run_down(tmp_path):
     try:
-        from toolkit.samples import make_ledger
+        from factories.ledgers import make_ledger
         seed_file = make_ledger(tmp_path / "种子.xlsx", village="东村", n_cases=15).path
     except ImportError:
         seed_file = hf.good_workbook(tmp_path / "种子.xlsx")

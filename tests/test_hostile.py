@@ -13,7 +13,7 @@ import time
 import psutil
 import pytest
 
-import hostile_factory as hf
+import factories.hostile as hf
 from conftest import needs_soffice
 from toolkit.read.sandboxed import read_ledgers
 from toolkit.intake.sandbox import CRASHED, MEMORY, OK, WorkerPool
@@ -62,7 +62,7 @@ def huge_string_xlsx(tmp_path_factory):
 
 def _good_ledger(folder):
     try:
-        from toolkit.samples import make_ledger
+        from factories.ledgers import make_ledger
     except ImportError:
         return hf.good_workbook(folder / "东村.xlsx", cases=20), 20
     return make_ledger(folder / "东村.xlsx", village="东村", n_cases=20).path, 20

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-import hostile_factory as hf
+import factories.hostile as hf
 from toolkit.intake import preflight as intake
 from toolkit.core.files import file_sha256
 from toolkit.intake.find import find_workbooks
@@ -59,7 +59,7 @@ def test_good_workbooks_pass(tmp_path):
 
 
 def test_real_samples_pass(tmp_path):
-    samples = pytest.importorskip("toolkit.samples")
+    samples = pytest.importorskip("factories.ledgers")
     path = samples.make_ledger(tmp_path / "东村.xlsx", village="东村", n_cases=30).path
     assert preflight(path) is None
 

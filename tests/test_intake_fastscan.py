@@ -9,7 +9,7 @@ from __future__ import annotations
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from toolkit.intake.preflight import _SheetGrid, _small_and_usual
+from toolkit.intake.xmlscan import _SheetGrid, _small_and_usual
 
 _LETTERS = st.text(alphabet="ABXZab", min_size=0, max_size=3)
 _DIGITS = st.text(alphabet="0123456789", min_size=0, max_size=4)
@@ -52,7 +52,7 @@ def test_prefixed_and_long_references_are_not_small():
 def test_mixed_case_reference_is_measured(tmp_path):
     """calamine reads "Xfd999" as column XFD: a sheet of two cells that would make it
     materialise 999 x 16384 cells is refused before any parser sees it."""
-    import hostile_factory as hf
+    import factories.hostile as hf
 
     from toolkit.intake.preflight import preflight
     sheet = hf.sheet_xml([[("A1", 1)], [("Xfd999", 2)]])

@@ -17,7 +17,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-import hostile_factory as hf
+import factories.hostile as hf
 from toolkit.read.sandboxed import read_ledgers
 from toolkit.core.ledger import Ledger
 from toolkit.intake.sandbox import MEMORY, WorkerPool
@@ -140,7 +140,7 @@ def test_workers_exit_when_the_parent_is_killed(tmp_path):
 
 def test_real_reader_reads_a_good_ledger(tmp_path):
     pytest.importorskip("toolkit.read.workbook")
-    samples = pytest.importorskip("toolkit.samples")
+    samples = pytest.importorskip("factories.ledgers")
     good = samples.make_ledger(tmp_path / "东村.xlsx", village="东村", n_cases=12).path
     text = hf.disguised(tmp_path / "西村.xlsx", "text")
     ledgers = read_ledgers([good, text])

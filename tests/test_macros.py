@@ -1,12 +1,12 @@
 """The Excel button handlers, driven through xlwings' remote interpreter.
 
-Real parts: ledger workbooks written by toolkit.samples, read back with
+Real parts: ledger workbooks written by tests/factories/ledgers.py, read back with
 python-calamine into the JSON xlwings' VBA client sends (toolkit.shells.server.vba_payload),
 ``xw.Book(json=...)`` with ``set_mock_caller()``, the handlers called with no
 argument as RunPython calls them, and the actions xlwings returns.
 
 The only mock is desktop Excel itself: ``VbaClient`` applies the returned actions
-to the payload the way toolkit/vba/xlwings/Remote.bas does (including its ISO-date
+to the payload the way toolkit/shells/vba/xlwings/Remote.bas does (including its ISO-date
 parsing of every text it writes), so a second click sees what the first one left.
 """
 from __future__ import annotations
@@ -21,7 +21,7 @@ import pytest
 from toolkit.core import fields as F
 from toolkit.shells import buttons as macros
 from toolkit.core.cells import cell_ref, column_index
-from toolkit.samples import LedgerStyle, make_ledger
+from factories.ledgers import LedgerStyle, make_ledger
 from toolkit.shells.server import ensure_remote_engine, vba_payload
 
 AS_OF = date(2010, 10, 20)

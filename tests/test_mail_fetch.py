@@ -11,11 +11,12 @@ import pytest
 from mailserver import (PASSWORD_ENV, build_message, dovecot_server, mailbox, outbox,  # noqa: F401
                         smtp_server, zip_bytes)
 from toolkit.intake.archive import SubmissionArchive
-from toolkit.core.config import DEMO_AS_OF, Config, MailConfig
+from toolkit.core.config import Config, MailConfig
 from toolkit.pipeline.mail import fetch_mail, same_village
 from toolkit.intake.mail.imap import KEYWORD, imap_utf7_decode, imap_utf7_encode
-from toolkit.samples import LedgerStyle, make_ledger
-from toolkit.core.settings import DEMO_ROSTER, Settings
+from factories.ledgers import LedgerStyle, make_ledger
+from toolkit.core.settings import Settings
+from toolkit.demo import DEMO_AS_OF, DEMO_ROSTER
 
 pytestmark = pytest.mark.mail
 SETTINGS = Settings(roster=DEMO_ROSTER)
@@ -299,17 +300,17 @@ def test_receipt_over_smtp_starttls(tmp_path, mailbox):
 def test_cannot_connect_or_log_in(tmp_path, mailbox, outbox, monkeypatch):
     from mailserver import free_port
     cfg = make_config(tmp_path, mailbox, outbox, port=free_port())
-    r = fetch_mail(cfg, SETTINGS)
+    r = fetch_mail(cfg, SETTINGS, as_of=DEMO_AS_OF)
     assert r.exit_code == 2 and "127.0.0.1" in r.connect_error and "端口" in r.connect_error
     cfg = make_config(tmp_path, mailbox, outbox)
     monkeypatch.setenv(PASSWORD_ENV, "wrong-password-xyz")
-    r = fetch_mail(cfg, SETTINGS)
+    r = fetch_mail(cfg, SETTINGS, as_of=DEMO_AS_OF)
     assert r.exit_code == 2 and "授权码" in r.connect_error and "wrong-password-xyz" not in r.connect_error
     monkeypatch.delenv(PASSWORD_ENV)
-    r = fetch_mail(cfg, SETTINGS)
+    r = fetch_mail(cfg, SETTINGS, as_of=DEMO_AS_OF)
     assert r.exit_code == 2 and PASSWORD_ENV in r.connect_error
     cfg.mail.host, cfg.mail.security = "imap.163.com", "plain"
-    r = fetch_mail(cfg, SETTINGS)
+    r = fetch_mail(cfg, SETTINGS, as_of=DEMO_AS_OF)
     assert r.exit_code == 2 and "plain" in r.connect_error
 
 
@@ -391,6 +392,9 @@ since_days = 0
     cap = capsys.readouterr()
     assert rc == 2 and "127.0.0.1" in cap.err and "not-the-password" not in cap.out + cap.err
     rc = main(["fetch-mail", "--config", str(tmp_path / "none.toml")])
+    assert rc == 2 and "找不到配置文件" in capsys.readouterr().err       # never the demo instead
+    (tmp_path / "no_mail.toml").write_text("[daily]\ntime = \"07:30\"\n", encoding="utf-8")
+    rc = main(["fetch-mail", "--config", str(tmp_path / "no_mail.toml")])
     assert rc == 2 and "[mail]" in capsys.readouterr().err
 
 

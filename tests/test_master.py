@@ -12,6 +12,7 @@ import pytest
 from python_calamine import CalamineWorkbook
 
 from conftest import needs_soffice
+from factories.libreoffice import convert
 from toolkit.outputs.master import (CASE_COLUMNS, HISTORY_DIR, MasterBook, publish, read_township_values,
                             write_master)
 
@@ -133,7 +134,9 @@ def test_open_master_gets_a_dated_copy(tmp_path, lock):
     assert pub.path.name.startswith("总台账_") and "正在被" in pub.note and pub.path.name in pub.note
     assert out.read_bytes() == b"the clerk's open copy"
     assert sheets(pub.path)["总台账"][2][3] == "NJ2010-001"
-    assert not list(tmp_path.glob(".总台账.writing-*"))
+    from toolkit.core.files import temp_prefix
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([lock, "总台账.xlsx", pub.path.name])
+    assert not list(tmp_path.glob(f"{temp_prefix(out)}*"))      # no temporary file left
 
 
 def test_empty_master_is_still_a_workbook(tmp_path):
@@ -148,11 +151,7 @@ def test_empty_master_is_still_a_workbook(tmp_path):
 def test_libreoffice_renders_the_master_to_pdf(tmp_path):
     rows = [case_row(i, "东村" if i % 2 else "西村", alert=("逾期", "临期", "正常")[i % 3]) for i in range(1, 30)]
     out = write_master(tmp_path / "总台账.xlsx", book(rows)).path
-    profile = tmp_path / "lo-profile"
-    subprocess.run(["soffice", f"-env:UserInstallation=file://{profile}", "--headless",
-                    "--convert-to", "pdf", "--outdir", str(tmp_path), str(out)],
-                   check=True, capture_output=True, timeout=180)
-    pdf = tmp_path / "总台账.pdf"
+    [pdf] = convert([out], "pdf", tmp_path, timeout=180)
     assert pdf.exists() and pdf.read_bytes().startswith(b"%PDF")
     text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True,
                           timeout=60).stdout if _has("pdftotext") else ""

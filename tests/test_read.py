@@ -7,11 +7,12 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import pytest
-from ledger_factory import (Col, ledger_columns, sample_case, sample_cases, valid_id, write_ledger,
-                            write_rows)
+from factories.layouts import ledger_columns, sample_case, sample_cases, valid_id, write_ledger, write_rows
+from factories.sheet import Column as Col
 
 from toolkit.core import fields as F
-from toolkit.read.workbook import read_ledger, village_from_filename
+from toolkit.read.village import village_from_filename
+from toolkit.read.workbook import read_ledger
 
 
 def codes(lg, code=None):

@@ -5,8 +5,8 @@ import shutil
 from datetime import date
 
 import pytest
-from ledger_factory import (convert_with_soffice, sample_case, sample_cases, write_ledger,
-                            xlwings_vba_project)
+from factories.layouts import sample_case, sample_cases, write_ledger, xlwings_vba_project
+from factories.libreoffice import convert as convert_with_soffice
 
 from toolkit.core import fields as F
 from toolkit.read.workbook import read_ledger, sniff_format

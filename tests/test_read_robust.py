@@ -7,7 +7,7 @@ from datetime import date, datetime
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from ledger_factory import write_rows
+from factories.layouts import write_rows
 
 from toolkit.core import fields as F
 from toolkit.read.workbook import read_ledger

@@ -1,4 +1,5 @@
-"""The sample ledger generator: content, each layout quirk and each fault, read back by calamine."""
+"""The realistic ledger generator (tests/factories): content, each layout quirk and each fault,
+read back by calamine."""
 from __future__ import annotations
 
 import json
@@ -10,12 +11,14 @@ from pathlib import Path
 import pytest
 from python_calamine import CalamineWorkbook
 
-from toolkit.core import fields
+from factories.bench import make_bench_inbox
+from factories.cases import PLANS, make_case, make_cases
+from factories.ledgers import (FAULTS, IMPOSSIBLE_DATE, INVALID_TICK, UNKNOWN_STATUS, LedgerStyle, make_ledger,
+                               render_date)
 from toolkit.compute.calendar import WorkCalendar
-from toolkit.core.config import DEMO_AS_OF
+from toolkit.core import fields
 from toolkit.core.normalize import id_number_valid, number_to_digits, phone_valid
-from toolkit.samples import (FAULTS, IMPOSSIBLE_DATE, INVALID_TICK, PLANS, UNKNOWN_STATUS, LedgerStyle,
-                             make_bench_inbox, make_case, make_cases, make_ledger, render_date)
+from toolkit.demo import DEMO_AS_OF
 
 
 def sheet_rows(path: Path, sheet: str) -> list[list]:

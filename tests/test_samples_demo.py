@@ -1,10 +1,9 @@
-"""The bundled demo inbox: regenerates exactly, holds what its docstring promises, and the
-toolkit's reader, validator and calculator find every planted fault and every alert; the
-consolidation of a freshly generated inbox shows the vanished case and the rejected file."""
+"""The demo generator (tests/factories/demo.py): the committed demo inbox (toolkit/demo/inbox)
+is exactly what it makes, it holds what its docstring promises, and the toolkit's reader,
+validator and calculator find every planted fault and every alert."""
 from __future__ import annotations
 
 import dataclasses
-import shutil
 from collections import Counter
 from pathlib import Path
 
@@ -12,12 +11,10 @@ import pytest
 from python_calamine import CalamineWorkbook
 
 from conftest import needs_soffice
-from test_samples_demo_master import assert_every_feature, consolidate_demo
+from factories.demo import DEMO_SILENT_VILLAGE, DEMO_VILLAGES, build_demo_inbox
 from toolkit.core import fields
-from toolkit.core.config import DEMO_AS_OF, DEMO_INBOX
-from toolkit.samples import (DEMO_EARLIER_FILE, DEMO_EARLIER_RECEIVED, DEMO_SILENT_VILLAGE, DEMO_VILLAGES,
-                             build_demo_inbox, demo_filenames)
-from toolkit.core.settings import DEFAULT_SETTINGS, DEMO_ROSTER
+from toolkit.core.settings import DEFAULT_SETTINGS
+from toolkit.demo import DEMO_AS_OF, DEMO_FILES, DEMO_ROSTER, PRISTINE, demo_filenames
 
 pytestmark = [pytest.mark.slow, pytest.mark.libreoffice, needs_soffice]
 
@@ -42,26 +39,23 @@ def _values(path: Path) -> dict[str, list[list]]:
 
 
 def test_committed_demo_inbox_is_current(demo):
-    committed = sorted(p.name for p in DEMO_INBOX.iterdir())
+    committed = sorted(p.name for p in PRISTINE.iterdir())
     fresh = demo[0].path.parent
     assert committed == sorted(demo_filenames()) == sorted(p.name for p in fresh.iterdir())
     for name in demo_filenames():
-        old, new = DEMO_INBOX / name, fresh / name
-        if new.suffix == ".xls":           # LibreOffice stamps the time: compare cell values
+        old, new = PRISTINE / name, fresh / name
+        if new.suffix == ".xls":           # LibreOffice may stamp the time: compare cell values
             assert _values(old) == _values(new)
         else:                              # xlsxwriter with a fixed creation date: byte-stable
-            assert old.read_bytes() == new.read_bytes(), f"{old.name} is stale: run taizhang demo"
+            assert old.read_bytes() == new.read_bytes(), \
+                f"{old.name} is stale: run python devtools/make_demo.py"
 
 
-def test_generated_demo_counts_the_october_ledger_and_shows_every_feature(demo, tmp_path):
-    """As `taizhang demo` leaves the folder: the September ledger is dated 2010-09-20."""
-    fresh = demo[0].path.parent
-    earlier = fresh / DEMO_EARLIER_FILE
-    assert earlier.stat().st_mtime == DEMO_EARLIER_RECEIVED.timestamp()
-    assert all(earlier.stat().st_mtime < lg.path.stat().st_mtime for lg in demo)
-    inbox = tmp_path / "inbox"
-    shutil.copytree(fresh, inbox)          # keeps the modified times
-    assert_every_feature(*consolidate_demo(inbox, tmp_path))
+def test_generator_agrees_with_the_demo_definition(demo):
+    """toolkit.demo describes the files without reading them: the generator wrote those."""
+    counted = [f for f in DEMO_FILES if f.counted]
+    assert [(lg.village, lg.path.name, len(lg.cases)) for lg in demo] == \
+        [(f.village, f.name, f.cases) for f in counted]
 
 
 def test_demo_villages_and_quirks(demo):

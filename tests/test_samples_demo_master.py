@@ -1,6 +1,6 @@
-"""The committed demo inbox shows every feature of the master, also in a fresh git clone:
-a case that vanished from 东村's newer ledger without 已销号, and a damaged resubmission of
-前垟村 that is rejected and never replaces its good ledger."""
+"""The committed demo inbox (toolkit/demo/inbox) shows every feature of the master, also when
+the files' times are lost: a case that vanished from 东村's newer ledger without 已销号, and a
+damaged resubmission of 前垟村 that is rejected and never replaces its good ledger."""
 from __future__ import annotations
 
 import os
@@ -11,11 +11,12 @@ from pathlib import Path
 import pytest
 from python_calamine import CalamineWorkbook
 
-from toolkit.core.config import DEMO_AS_OF, DEMO_INBOX, WORKBOOKS
-from toolkit.pipeline.consolidate import ConsolidationResult, consolidate
-from toolkit.samples import (DEMO_DAMAGED, DEMO_EARLIER_FILE, DEMO_EARLIER_REPORT, DEMO_SILENT_VILLAGE,
-                             DEMO_VILLAGES, demo_earlier_cases, demo_filenames, demo_vanished_case)
+from factories.demo import (DEMO_DAMAGED, DEMO_EARLIER_FILE, DEMO_EARLIER_REPORT, DEMO_SILENT_VILLAGE,
+                            DEMO_VILLAGES, demo_earlier_cases, demo_vanished_case)
+from toolkit.core.config import WORKBOOKS
 from toolkit.core.settings_workbook import load_settings
+from toolkit.demo import DEMO_AS_OF, PRISTINE, demo_filenames
+from toolkit.pipeline.consolidate import ConsolidationResult, consolidate
 
 EAST = DEMO_VILLAGES[0]
 TOTAL_CASES = sum(v.n_cases for v in DEMO_VILLAGES)
@@ -67,12 +68,12 @@ def test_demo_file_names_sort_the_september_ledger_first():
     assert earlier.encode("utf-8") < current.encode("utf-8")
     assert earlier.casefold() < current.casefold()
     assert EAST.village in earlier and DEMO_DAMAGED[0] in DEMO_DAMAGED[1]
-    assert set(demo_filenames()) == {p.name for p in DEMO_INBOX.iterdir()}
+    assert set(demo_filenames()) == {p.name for p in PRISTINE.iterdir()}
 
 
 def test_september_ledger_holds_the_vanished_case_and_earlier_statuses():
     from toolkit.read.workbook import read_ledger
-    lg = read_ledger(DEMO_INBOX / DEMO_EARLIER_FILE)
+    lg = read_ledger(PRISTINE / DEMO_EARLIER_FILE)
     assert lg.village == EAST.village and lg.report_date == DEMO_EARLIER_REPORT
     earlier = demo_earlier_cases()
     assert list(lg.cases["case_id"]) == [c["case_id"] for c in earlier]
@@ -89,27 +90,28 @@ def test_september_ledger_holds_the_vanished_case_and_earlier_statuses():
 def _current_east_cases() -> list[dict]:
     import random
 
-    from toolkit.samples import DEMO_SEED, _demo_cases
+    from factories.demo import DEMO_SEED, _demo_cases
     return _demo_cases(random.Random(DEMO_SEED))[EAST.village]
 
 
 def test_damaged_resubmission_is_a_cut_zip():
     import zipfile
-    data = (DEMO_INBOX / DEMO_DAMAGED[1]).read_bytes()
+    data = (PRISTINE / DEMO_DAMAGED[1]).read_bytes()
     assert data[:2] == b"PK" and b"PK\x05\x06" not in data          # no end of central directory
-    assert not zipfile.is_zipfile(DEMO_INBOX / DEMO_DAMAGED[1])
+    assert not zipfile.is_zipfile(PRISTINE / DEMO_DAMAGED[1])
 
 
 @pytest.fixture(scope="module")
 def cloned(tmp_path_factory):
-    """The committed demo inbox as a fresh git clone leaves it: files written in path byte
-    order, all within one second (the worst case: the archive must break the tie)."""
+    """The committed demo inbox as a fresh git clone or a copy by hand leaves it: files
+    written in path byte order, all within one second (the worst case: the archive must
+    break the tie)."""
     tmp = tmp_path_factory.mktemp("clone")
     inbox = tmp / "inbox"
     inbox.mkdir()
     seconds = int(time.time())
     for name in sorted(demo_filenames(), key=lambda n: n.encode("utf-8")):
-        shutil.copyfile(DEMO_INBOX / name, inbox / name)
+        shutil.copyfile(PRISTINE / name, inbox / name)
         os.utime(inbox / name, (seconds, seconds))
     return consolidate_demo(inbox, tmp)
 

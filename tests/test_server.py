@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from test_macros import VbaClient, remote_only
 from toolkit.shells import buttons as macros
 from toolkit.shells.cli import cli
-from toolkit.samples import LedgerStyle, make_ledger
+from factories.ledgers import LedgerStyle, make_ledger
 from toolkit.shells.server import ServeError, make_server, vba_payload
 
 TOKEN = "k3y-for-tests-0123456789"

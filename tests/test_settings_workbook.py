@@ -14,7 +14,8 @@ from toolkit.compute.calendar import calendar_for
 from toolkit.core.settings import NamedHolidayYear
 from toolkit.shells.cli import cli
 from toolkit.core.config import WORKBOOKS
-from toolkit.core.settings import DEFAULT_SETTINGS, DEMO_ROSTER, Campaign, Phase, RosterEntry, Settings
+from toolkit.core.settings import DEFAULT_SETTINGS, Campaign, Phase, RosterEntry, Settings
+from toolkit.demo import DEMO_ROSTER
 from toolkit.core.settings_workbook import (SettingsError, create_settings_workbook, default_workbook_settings,
                                        load_settings, write_settings_workbook)
 
@@ -67,8 +68,9 @@ def test_committed_default_workbook_is_defaults_plus_demo_roster():
     assert path.exists()
     got = load_settings(path)
     assert got == replace(DEFAULT_SETTINGS, roster=DEMO_ROSTER, source=path)
-    # the default location (TAIZHANG_CONFIG points nowhere in tests) is that file
-    assert load_settings().roster == DEMO_ROSTER
+    # with no taizhang.toml (the demo), the public API's default location is that file
+    from toolkit import api
+    assert api.load_settings().roster == DEMO_ROSTER
 
 
 def test_missing_file_gives_defaults(tmp_path):
@@ -162,11 +164,12 @@ def test_create_refuses_then_backs_up(tmp_path):
     with pytest.raises(SettingsError, match="--force"):
         create_settings_workbook(path)
     assert path.read_bytes() == b"clerk's edits"
-    _, backup = create_settings_workbook(path, force=True)
-    assert backup.read_bytes() == b"clerk's edits" and backup.parent == tmp_path
+    _, backup = create_settings_workbook(path, force=True, roster=DEMO_ROSTER)
+    assert backup.read_bytes() == b"clerk's edits" and backup.parent == tmp_path / "备份"
+    assert backup.name.startswith("设置_") and backup.suffix == ".xlsx"
     assert load_settings(path).roster == DEMO_ROSTER
-    assert load_settings(create_settings_workbook(tmp_path / "空.xlsx", demo=False)[0]).roster == ()
-    assert default_workbook_settings(demo=False).roster == ()
+    assert load_settings(create_settings_workbook(tmp_path / "空.xlsx")[0]).roster == ()
+    assert default_workbook_settings().roster == ()
 
 
 def test_settings_command(tmp_path):
@@ -178,4 +181,4 @@ def test_settings_command(tmp_path):
     assert r.exit_code == 2 and "已存在" in r.stderr
     r = runner.invoke(cli, ["settings", "--out", str(out), "--force"])
     assert r.exit_code == 0 and "备份" in r.output
-    assert len(list(tmp_path.glob("设置.备份-*.xlsx"))) == 1
+    assert len(list((tmp_path / "备份").glob("设置_*.xlsx"))) == 1

@@ -16,7 +16,7 @@ from toolkit.core import fields
 from toolkit.shells.cli import main
 from toolkit.core.config import WORKBOOKS
 from toolkit.core.cells import column_letter
-from toolkit.samples import convert_with_libreoffice
+from factories.libreoffice import convert as convert_with_libreoffice
 from toolkit.outputs.template import (FIRST_DATA_ROW, LEDGER_SHEET, template_columns,
                               write_template)
 
@@ -220,7 +220,7 @@ def test_cli_template(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     assert main(["template"]) == 0
     assert (tmp_path / "村级台账模板.xlsx").exists()
-    assert main(["template"]) == 1                       # never overwrites silently
+    assert main(["template"]) == 2                       # never overwrites silently
     assert "已存在" in capsys.readouterr().err
     assert main(["template", "--force"]) == 0
     assert main(["template", "--village", "西村"]) == 0

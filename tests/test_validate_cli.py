@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from python_calamine import CalamineWorkbook
 
-from toolkit.samples import LedgerStyle, make_ledger
+from factories.ledgers import LedgerStyle, make_ledger
 
 AS_OF = "2010-10-20"
 KEYS = {"severity", "code", "sheet", "cell", "row", "column", "case_id", "value", "message", "action"}

@@ -1,15 +1,14 @@
 """The committed control workbook 台账工作台.xlsm, checked on Linux without Excel.
 
 olevba (oletools) reads the VBA modules out of the workbook and they must equal
-the texts under toolkit/vba; the buttons and their macros are read from the VML
+the texts under toolkit/shells/vba; the buttons and their macros are read from the VML
 drawing; LibreOffice, a second and independent reader of VBA projects, opens the
 file and binds each button to its macro. What only Excel can confirm (that Excel
-compiles the modules and RunPython starts Python) is listed in the README.
+compiles the modules and RunPython starts Python) is listed in docs/guide.md.
 """
 from __future__ import annotations
 
 import re
-import subprocess
 import zipfile
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import needs_soffice
+from factories.libreoffice import convert
 from toolkit.shells import workbench as W
 from toolkit.shells.cli import cli
 
@@ -149,9 +149,7 @@ def test_workbench_refuses_a_non_macro_name(tmp_path):
 def test_libreoffice_opens_it_and_binds_every_button(tmp_path):
     """LibreOffice reads the VBA project itself: each button's macro resolves to
     VBAProject.Taizhang.<macro>, and the control sheet prints."""
-    subprocess.run(["soffice", "--headless", "--convert-to", "ods", "--outdir", str(tmp_path),
-                    str(COMMITTED)], check=True, capture_output=True, timeout=180)
-    ods = tmp_path / (COMMITTED.stem + ".ods")
+    [ods] = convert([COMMITTED], "ods", tmp_path, timeout=180)
     with zipfile.ZipFile(ods) as z:
         content = z.read("content.xml").decode("utf-8")
         modules = {Path(n).stem for n in z.namelist() if n.startswith("Basic/VBAProject/")}

@@ -15,7 +15,7 @@ import xlsxwriter
 from lxml import etree
 from python_calamine import CalamineWorkbook
 
-import preserve_factory as pf
+import factories.preserve as pf
 from toolkit.outputs import writeback as W
 from toolkit.outputs.writeback import CellEdit, NewSheet, patch_workbook
 
@@ -250,7 +250,7 @@ def test_failure_at_the_replace_leaves_the_original(simple, monkeypatch):
         if Path(b) == simple:
             raise PermissionError("被占用")
         return real_replace(a, b)
-    monkeypatch.setattr(W.os, "replace", no_replace)
+    monkeypatch.setattr(os, "replace", no_replace)
     with pytest.raises(W.WorkbookInUse):
         patch_workbook(simple, simple, {"台账": {"A1": CellEdit("x")}})
     assert simple.read_bytes() == before
@@ -272,9 +272,9 @@ from toolkit.outputs import writeback as W
 real_write = W._write_temp
 
 
-def announced(dst, pkg):          # tell the test the risky part starts now
+def announced(tmp, pkg):          # tell the test the risky part starts now
     print("writing", flush=True)
-    return real_write(dst, pkg)
+    return real_write(tmp, pkg)
 
 
 W._write_temp = announced

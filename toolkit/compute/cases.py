@@ -28,16 +28,20 @@ of thousands of cases take a fraction of a second.
 from __future__ import annotations
 
 from datetime import date, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from toolkit.compute.calendar import CalendarYearMissing, WorkCalendar, calendar_for
 from toolkit.core.fields import (ALERT_CLOSED, ALERT_DUE_SOON, ALERT_NORMAL, ALERT_OVERDUE, ALERT_SUSPENDED,
-                     CHECKLISTS, CLOSED_STATUSES, COMPUTED, COMPUTED_BY_KEY, SUSPENDED_STATUS)
+                                 CHECKLISTS, CLOSED_STATUSES, COMPUTED, COMPUTED_BY_KEY, SUSPENDED_STATUS,
+                                 header_for)
 from toolkit.core.issues import Code, Issue, make_issue
 from toolkit.core.settings import Settings
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
+
+    from toolkit.core.ledger import Ledger
 
 ARCHIVE_GROUP = "archive"
 
@@ -65,6 +69,24 @@ def compute_cases(cases: "pd.DataFrame", *, as_of: date, settings: Settings,
     frame = pd.DataFrame({k: pd.Series(v, index=cases.index, dtype=object) for k, v in out.items()},
                          index=cases.index)
     return frame, issues
+
+
+def compute_ledger(ledger: "Ledger", *, as_of: date, settings: Settings,
+                   calendar: WorkCalendar | None = None) -> tuple["pd.DataFrame", list[Issue]]:
+    """``compute_cases`` for one ledger, its warnings placed at their cells."""
+    table, issues = compute_cases(ledger.cases, as_of=as_of, settings=settings, calendar=calendar)
+    for issue in issues:
+        place_issue(ledger, issue, issue.row)
+    return table, issues
+
+
+def place_issue(ledger: "Ledger", issue: Issue, row: int) -> None:
+    """Where a computing warning points, the same for fill, the buttons and the master:
+    the case's 交办日期 cell, the input the deadline is counted from (the 办结期限 column
+    may not exist in the village's sheet yet)."""
+    issue.row, issue.sheet, issue.file = row, ledger.sheet, Path(ledger.path).name
+    issue.cell = ledger.cell("assigned_date", row)
+    issue.column = header_for("assigned_date")
 
 
 # --- timing -----------------------------------------------------------------

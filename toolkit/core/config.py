@@ -1,8 +1,8 @@
-"""What an administrator sets up: paths, the daily time, the mail server.
+"""What an administrator sets up: paths, the daily time, the mail server (``taizhang.toml``).
 
-Read from ``taizhang.toml`` (in the current folder, or the path in the
-environment variable TAIZHANG_CONFIG). Every key has a working default, so
-with no file at all the toolkit runs the bundled demo.
+``find_config_file`` is the one rule for where taizhang.toml is; ``read_config``
+reads one. Which config a run uses (and that no file means the demo) is decided
+once, in :func:`toolkit.api.load_config`.
 """
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ import os
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Iterable
+
 from toolkit.core.errors import TaizhangError
 
 try:  # Python 3.11+
@@ -17,10 +19,10 @@ try:  # Python 3.11+
 except ModuleNotFoundError:  # pragma: no cover - 3.10
     import tomli as tomllib  # type: ignore[no-redef]
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+PROJECT_ROOT = Path(__file__).resolve().parents[2]   # the toolkit's folder (beside run_daily.py)
 WORKBOOKS = PROJECT_ROOT / "workbooks"
-DEMO_INBOX = WORKBOOKS / "demo_inbox"
-DEMO_AS_OF = date(2010, 10, 20)   # a morning of the 督导检查 phase: the demo's fixed date
+CONFIG_NAME = "taizhang.toml"
+CONFIG_ENV = "TAIZHANG_CONFIG"
 # Folders the toolkit itself writes beside workbooks; never read back as submissions.
 BACKUP_DIR = "备份"          # originals kept before an in-place fill
 HISTORY_DIR = "历史版本"     # previous masters
@@ -59,7 +61,7 @@ class MailConfig:
 
 @dataclass
 class Config:
-    inbox: Path = DEMO_INBOX
+    inbox: Path = WORKBOOKS / "demo_inbox"
     master: Path = WORKBOOKS / "output" / "总台账.xlsx"
     archive: Path = WORKBOOKS / "archive"
     logs: Path = WORKBOOKS / "logs"
@@ -67,13 +69,10 @@ class Config:
     settings_workbook: Path = WORKBOOKS / "设置.xlsx"
     annotated: Path = WORKBOOKS / "output" / "批注副本"
     daily_time: str = "07:30"
-    as_of: date | None = None          # None = today; the demo pins DEMO_AS_OF
+    as_of: date | None = None          # [daily] as_of: a fixed as-of date (None = not fixed)
     mail: MailConfig = field(default_factory=MailConfig)
-    source: Path | None = None
-
-    @property
-    def is_demo(self) -> bool:
-        return self.inbox.resolve() == DEMO_INBOX.resolve()
+    source: Path | None = None         # the taizhang.toml read; None for the demo
+    demo: bool = False                 # the bundled demo (no taizhang.toml found)
 
 
 def _path(base: Path, value: object) -> Path:
@@ -81,17 +80,33 @@ def _path(base: Path, value: object) -> Path:
     return p if p.is_absolute() else (base / p)
 
 
-def load_config(path: Path | str | None = None) -> Config:
-    """Load taizhang.toml; missing file -> defaults (the demo)."""
-    if path is None:
-        env = os.environ.get("TAIZHANG_CONFIG")
-        path = Path(env) if env else Path.cwd() / "taizhang.toml"
+def find_config_file(explicit: Path | str | None = None, *,
+                     near: Iterable[Path] = ()) -> Path | None:
+    """The one rule for where taizhang.toml is, for every command, the daily job and the buttons.
+
+    ``explicit`` (``--config``) if given, and it must exist; else $TAIZHANG_CONFIG (must
+    exist); else taizhang.toml in the current folder; else in each of ``near`` (the
+    buttons pass the workbench's folder and the one above); else beside run_daily.py,
+    because Task Scheduler starts programs in C:\\Windows\\System32. None: no file.
+    """
+    for given, what in ((explicit, "--config"), (os.environ.get(CONFIG_ENV), f"环境变量 {CONFIG_ENV}")):
+        if given:
+            path = Path(given).expanduser()
+            if not path.is_file():
+                raise ConfigError(f"找不到配置文件“{path}”（{what} 指定的）。请检查路径，"
+                                  "或去掉该设置以使用当前文件夹中的 taizhang.toml。")
+            return path
+    for folder in (Path.cwd(), *near, PROJECT_ROOT):
+        candidate = Path(folder) / CONFIG_NAME
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def read_config(path: Path | str) -> Config:
+    """Read one taizhang.toml; relative paths are taken from its folder."""
     path = Path(path)
     cfg = Config()
-    if not path.exists():
-        if cfg.is_demo:
-            cfg.as_of = DEMO_AS_OF
-        return cfg
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
@@ -101,18 +116,24 @@ def load_config(path: Path | str | None = None) -> Config:
     for key in ("inbox", "master", "archive", "logs", "state", "settings_workbook", "annotated"):
         if key in paths:
             setattr(cfg, key, _path(base, paths[key]))
-    daily = data.get("daily", {})
+    _read_daily(cfg, data.get("daily", {}), path)
+    _read_mail(cfg, data.get("mail", {}), path)
+    cfg.source = path
+    return cfg
+
+
+def _read_daily(cfg: Config, daily: dict, path: Path) -> None:
     if "time" in daily:
         cfg.daily_time = str(daily["time"])
-    if "as_of" in daily and daily["as_of"]:
+    if daily.get("as_of"):
         try:
             cfg.as_of = date.fromisoformat(str(daily["as_of"]))
         except ValueError as e:
             raise ConfigError(f"配置文件 {path} 中 [daily] as_of 的值“{daily['as_of']}”不是日期"
                               "（应写作 2010-10-20）。") from e
-    elif cfg.is_demo:
-        cfg.as_of = DEMO_AS_OF
-    mail = data.get("mail", {})
+
+
+def _read_mail(cfg: Config, mail: dict, path: Path) -> None:
     for key, value in mail.items():
         if key in ("password", "smtp_password"):
             raise ConfigError("配置文件中不得写邮箱密码：请把密码放在环境变量中，"
@@ -120,5 +141,3 @@ def load_config(path: Path | str | None = None) -> Config:
         if not hasattr(cfg.mail, key):
             raise ConfigError(f"配置文件 {path} 的 [mail] 中有不认识的设置“{key}”。")
         setattr(cfg.mail, key, type(getattr(cfg.mail, key))(value))
-    cfg.source = path
-    return cfg

@@ -197,3 +197,44 @@ def run_lock(state_dir: Path, timeout: float = 5.0) -> Iterator[None]:
         yield
     finally:
         lock.release()
+
+
+# --- a temporary file whose target is chosen at the end ------------------------------
+@contextmanager
+def temp_beside(target: Path) -> Iterator[Path]:
+    """A new empty file beside ``target`` (named like ``atomic_path``'s), removed on leaving
+    unless ``commit_temp`` moved it away.
+
+    For writers that must decide late where the file goes (the master: itself or a dated
+    copy) or do more between writing and replacing (write-back: close the source, back it
+    up). Unlike ``mkstemp``'s 0600 file it gets a new file's usual permissions (the umask),
+    so a shared master stays readable by others.
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    while True:
+        tmp = target.parent / f"{temp_prefix(target)}{os.urandom(6).hex()}.tmp"
+        try:
+            open(tmp, "xb").close()
+            break
+        except FileExistsError:
+            continue
+    try:
+        yield tmp
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def commit_temp(tmp: Path, target: Path, *, mode_from: Path | None = None) -> None:
+    """Make a finished temporary file ``target``: fsync it, take ``mode_from``'s permission
+    bits (after the fsync: a read-only mode cannot be opened for it), ``os.replace``, fsync
+    the folder. A PermissionError (Windows: the target is open) leaves ``target`` untouched."""
+    with open(tmp, "rb+") as f:
+        os.fsync(f.fileno())
+    if mode_from is not None:
+        try:
+            shutil.copymode(mode_from, tmp)
+        except OSError:
+            pass
+    os.replace(tmp, target)
+    fsync_dir(Path(target).parent)

@@ -84,15 +84,3 @@ class Settings:
 
 
 DEFAULT_SETTINGS = Settings()
-
-# The villages of the bundled demo (workbooks/demo_inbox, workbooks/设置.xlsx).
-DEMO_ROSTER = (
-    RosterEntry("东村", "陈建国", ("dongcun@example.com",)),
-    RosterEntry("西村", "林晓红", ("xicun@example.com",)),
-    RosterEntry("南村", "王志强", ("nancun@example.com",)),
-    RosterEntry("北村", "黄丽华", ("beicun@example.com",)),
-    RosterEntry("前垟村", "周海涛", ("qianyang@example.com",)),
-    RosterEntry("后垟村", "吴美玲", ("houyang@example.com", "houyang.wu@example.com")),
-    RosterEntry("江滨社区", "郑文斌", ("jiangbin@example.com",)),
-    RosterEntry("新桥村", "徐国平", ("xinqiao@example.com",)),
-)

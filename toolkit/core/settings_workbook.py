@@ -18,21 +18,20 @@ the sheet and cell and says what to write.
 """
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import tempfile
 import unicodedata
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 
 from toolkit.core.dates import parse_date_value
 from toolkit.core.fields import match_header, normalize_header
 from toolkit.core.cells import cell_ref
+from toolkit.core.config import BACKUP_DIR
+from toolkit.core.files import atomic_path, backup_copy
 from toolkit.core.normalize import clean_text, parse_day_count
 from toolkit.core.errors import TaizhangError
-from toolkit.core.settings import (DEFAULT_SETTINGS, DEMO_ROSTER, Campaign, HolidayYear, NamedHolidayYear, Phase,
+from toolkit.core.settings import (DEFAULT_SETTINGS, Campaign, HolidayYear, NamedHolidayYear, Phase,
                                    RosterEntry, Settings)
 
 SHEET_HELP = "说明"
@@ -67,14 +66,12 @@ class SettingsError(TaizhangError):
 
 
 # --- reading ------------------------------------------------------------------
-def load_settings(path: Path | str | None = None) -> Settings:
-    """Settings from the workbook (None: the one taizhang.toml names, by default workbooks/设置.xlsx).
+def load_settings(path: Path | str) -> Settings:
+    """Settings from the workbook at ``path``; a missing file gives ``DEFAULT_SETTINGS``.
 
-    A missing file gives ``DEFAULT_SETTINGS``.
+    Which workbook is decided once, by ``toolkit.api.load_settings`` (the one
+    taizhang.toml names).
     """
-    if path is None:
-        from toolkit.core.config import load_config
-        path = load_config().settings_workbook
     path = Path(path)
     if not path.exists():
         return DEFAULT_SETTINGS
@@ -348,11 +345,8 @@ def write_settings_workbook(path: Path | str, settings: Settings) -> Path:
     import xlsxwriter
 
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".设置-", suffix=".xlsx", dir=path.parent)
-    os.close(fd)
-    try:
-        wb = xlsxwriter.Workbook(tmp)
+    with atomic_path(path) as tmp:
+        wb = xlsxwriter.Workbook(str(tmp))
         fmt = _formats(wb)
         _write_help(wb, fmt)
         _write_campaign(wb, fmt, settings.campaign)
@@ -360,10 +354,6 @@ def write_settings_workbook(path: Path | str, settings: Settings) -> Path:
         _write_holidays(wb, fmt, settings.extra_years)
         _write_columns(wb, fmt, settings.township_columns)
         wb.close()
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return path
 
 
@@ -483,17 +473,17 @@ def _write_columns(wb, fmt, columns) -> None:
 
 
 # --- the default workbook -------------------------------------------------------
-def default_workbook_settings(*, demo: bool = True) -> Settings:
-    """The defaults (2010 campaign), with the demo villages' roster unless ``demo`` is False."""
-    return replace(DEFAULT_SETTINGS, roster=DEMO_ROSTER if demo else ())
+def default_workbook_settings(*, roster: tuple[RosterEntry, ...] = ()) -> Settings:
+    """The defaults (2010 campaign) with ``roster`` (the demo passes ``toolkit.demo.DEMO_ROSTER``)."""
+    return replace(DEFAULT_SETTINGS, roster=tuple(roster))
 
 
 def create_settings_workbook(path: Path | str, *, force: bool = False,
-                             demo: bool = True) -> tuple[Path, Path | None]:
+                             roster: tuple[RosterEntry, ...] = ()) -> tuple[Path, Path | None]:
     """Write the default settings workbook; (path, backup of the old file or None).
 
-    An existing file is left alone unless ``force``; then it is copied to a
-    timestamped backup next to it first.
+    An existing file is left alone unless ``force``; then it is first copied to
+    ``备份/<stem>_<YYYYmmdd-HHMMSS>.xlsx`` beside it.
     """
     path = Path(path)
     backup = None
@@ -501,12 +491,6 @@ def create_settings_workbook(path: Path | str, *, force: bool = False,
         if not force:
             raise SettingsError(f"“{path}”已存在，未覆盖。如确要用默认设置替换它，请加 --force"
                                 "（原文件会先备份）。")
-        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-        backup = path.with_name(f"{path.stem}.备份-{stamp}{path.suffix}")
-        n = 1
-        while backup.exists():
-            backup = path.with_name(f"{path.stem}.备份-{stamp}-{n}{path.suffix}")
-            n += 1
-        shutil.copy2(path, backup)
-    write_settings_workbook(path, default_workbook_settings(demo=demo))
+        backup = backup_copy(path, path.parent / BACKUP_DIR, reuse_identical=False)
+    write_settings_workbook(path, default_workbook_settings(roster=roster))
     return path, backup

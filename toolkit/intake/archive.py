@@ -29,6 +29,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Iterator
 
+from toolkit.core.files import file_sha256, fsync_dir
+
 SOURCES = ("inbox", "mail", "button")
 OUTCOMES = ("ok", "has_errors", "rejected", "held")
 COUNTED = ("ok", "has_errors")
@@ -113,10 +115,9 @@ def _chunks(data: bytes | Path | str, size: int = 1 << 20) -> Iterator[bytes]:
 
 
 def _sha256(data: bytes | Path | str) -> str:
-    digest = hashlib.sha256()
-    for chunk in _chunks(data):
-        digest.update(chunk)
-    return digest.hexdigest()
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        return hashlib.sha256(data).hexdigest()
+    return file_sha256(data)
 
 
 def _now_iso() -> str:
@@ -216,6 +217,7 @@ class SubmissionArchive:
             target.parent.mkdir(parents=True, exist_ok=True)
             os.chmod(tmp, stat.S_IREAD | stat.S_IRGRP | stat.S_IROTH)
             os.replace(tmp, target)
+            fsync_dir(target.parent)
             return sha, size, target
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
@@ -346,7 +348,7 @@ class SubmissionArchive:
             problems.append(f"数据库：{result}")
         for sub in self.history():
             try:
-                digest = hashlib.sha256(sub.stored_path.read_bytes()).hexdigest()
+                digest = file_sha256(sub.stored_path)
             except OSError as e:
                 problems.append(f"{sub.filename}：原件缺失（{e}）")
                 continue

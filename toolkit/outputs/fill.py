@@ -105,11 +105,7 @@ def _refusal(path: Path) -> str | None:
 def _read(paths: list[Path]) -> list[Ledger]:
     if not paths:
         return []
-    try:
-        from toolkit.read.sandboxed import read_ledgers
-    except ImportError:  # pragma: no cover - before intake existed
-        from toolkit.read.workbook import read_ledger
-        return [read_ledger(p) for p in paths]
+    from toolkit.read.sandboxed import read_ledgers
     return read_ledgers(paths)
 
 
@@ -120,9 +116,9 @@ def _fill_ledger(ledger: Ledger, *, as_of: date, settings: Settings) -> FillResu
     if ledger.n_cases == 0:
         return FillResult(path, True, f"{path.name}：工作表“{ledger.sheet}”没有案件，未改动文件。")
     from toolkit.compute.calendar import CalendarYearMissing
-    from toolkit.compute.cases import compute_cases
+    from toolkit.compute.cases import compute_ledger
     try:
-        computed, issues = compute_cases(ledger.cases, as_of=as_of, settings=settings)
+        computed, issues = compute_ledger(ledger, as_of=as_of, settings=settings)
         plan = plan_fill(ledger, computed)
         patched = patch_workbook(path, path, {ledger.sheet: plan.edits},
                                  column_widths={ledger.sheet: plan.widths},
@@ -136,10 +132,6 @@ def _fill_ledger(ledger: Ledger, *, as_of: date, settings: Settings) -> FillResu
         log.exception("fill failed for %s", path)
         return FillResult(path, False, f"{path.name}：未写入，出现意外错误（{e}），原文件未改动。"
                                        "请把本条信息和该文件发给技术支持。")
-    for issue in issues:
-        issue.sheet, issue.file = ledger.sheet, str(path)
-        if issue.row:
-            issue.cell = cell_ref(plan.columns["deadline"], issue.row)
     alerts = Counter(v for v in computed["alert"].tolist() if v)
     result = FillResult(path, True, "", ledger.n_cases, patched.changed, plan.appended,
                         dict(alerts), patched.backup, issues, patched.changed_parts)

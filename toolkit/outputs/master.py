@@ -16,14 +16,14 @@ columns the township types into it (督办意见 …) survive a rebuild.
 from __future__ import annotations
 
 import numbers
-import os
-import shutil
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Sequence
 
 from toolkit.core.config import HISTORY_DIR
+from toolkit.core.files import (backup_copy, backup_name, commit_temp, is_backup_of, remove_stale_temps,
+                                temp_beside)
 from toolkit.core.fields import (ALERT_CLOSED, ALERT_DUE_SOON, ALERT_OVERDUE, ALERT_SUSPENDED, CHECKLISTS,
                      COMPUTED, FIELDS, header_for)
 
@@ -417,52 +417,39 @@ def workbook_in_use(path: Path) -> bool:
 def write_master(out: Path, book: MasterBook, *, keep: int = 30) -> Published:
     """Render and publish atomically; keep the previous versions; a dated copy when open."""
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    for stale in out.parent.glob(f".{out.stem}.writing-*"):
-        stale.unlink(missing_ok=True)     # a run killed earlier (we hold the run lock)
-    tmp = out.with_name(f".{out.stem}.writing-{os.getpid()}{out.suffix}")
-    try:
+    remove_stale_temps(out)               # a run killed earlier (we hold the run lock)
+    with temp_beside(out) as tmp:
         render_master(tmp, book)
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
         return publish(tmp, out, keep=keep)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def publish(tmp: Path, out: Path, *, keep: int = 30, now: datetime | None = None) -> Published:
-    stamp = (now or datetime.now()).strftime("%Y%m%d-%H%M%S")
+    """Make the rendered ``tmp`` the master ``out`` (fsynced, ``os.replace``), the previous
+    master first copied to 历史版本; when ``out`` is open, a dated copy beside it instead."""
     if out.exists() and workbook_in_use(out):
-        return _dated_copy(tmp, out, stamp)
+        return _dated_copy(tmp, out, now)
     backup = None
     if out.exists():
         history = out.parent / HISTORY_DIR
-        history.mkdir(exist_ok=True)
-        written = datetime.fromtimestamp(out.stat().st_mtime).strftime("%Y%m%d-%H%M%S")
-        backup = history / f"{out.stem}_{written}{out.suffix}"   # named by when it was made
-        n = 1
-        while backup.exists():
-            backup, n = history / f"{out.stem}_{written}-{n}{out.suffix}", n + 1
-        part = history / f".{backup.name}.part"
-        shutil.copy2(out, part)
-        os.replace(part, backup)          # never a half-copied old version
+        made = datetime.fromtimestamp(out.stat().st_mtime)     # named by when it was made
+        backup = backup_copy(out, history, when=made, reuse_identical=False)
         _prune(history, out, keep)
     try:
-        os.replace(tmp, out)
+        commit_temp(tmp, out)
     except PermissionError:   # Windows: the file is open somewhere without a lock file
-        return _dated_copy(tmp, out, stamp)
+        return _dated_copy(tmp, out, now)
     return Published(out, backup=backup)
 
 
-def _dated_copy(tmp: Path, out: Path, stamp: str) -> Published:
-    copy = out.with_name(f"{out.stem}_{stamp}{out.suffix}")
-    os.replace(tmp, copy)
+def _dated_copy(tmp: Path, out: Path, now: datetime | None) -> Published:
+    copy = backup_name(out.parent, out.stem, out.suffix, now)
+    commit_temp(tmp, copy)
     note = (f"总台账“{out.name}”正在被 Excel/WPS 打开，未覆盖；新版已另存为“{copy.name}”（同一文件夹）。"
             "关闭原文件后重新汇总即可更新原文件。")
     return Published(copy, in_use=True, note=note)
 
 
 def _prune(history: Path, out: Path, keep: int) -> None:
-    old = sorted(history.glob(f"{out.stem}_*{out.suffix}"))
+    old = sorted(p for p in history.iterdir() if is_backup_of(p.name, out.stem, out.suffix))
     for p in old[:max(0, len(old) - keep)]:
         p.unlink(missing_ok=True)

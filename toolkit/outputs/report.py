@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
+from toolkit.core.files import commit_temp, temp_beside
 from toolkit.core.issues import ERROR
 from toolkit.core.ledger import Ledger
 
@@ -62,12 +63,17 @@ def write_issue_sheet(workbook, name: str, rows: Sequence[dict]):
 
 def write_issue_report(path: Path, ledgers: Sequence[Ledger]) -> Path:
     """`taizhang validate --report OUT.xlsx`: a 校验问题 sheet and a per-file 汇总."""
+    path = Path(path)
+    with temp_beside(path) as tmp:
+        _render_report(tmp, ledgers)
+        commit_temp(tmp, path)
+    return path
+
+
+def _render_report(path: Path, ledgers: Sequence[Ledger]) -> None:
     import xlsxwriter
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
-    wb = xlsxwriter.Workbook(str(tmp))
+    wb = xlsxwriter.Workbook(str(path))
     write_issue_sheet(wb, "校验问题", issue_rows(ledgers))
     ws = wb.add_worksheet("文件汇总")
     head = wb.add_format({"bold": True, "bg_color": "#D9E1F2", "border": 1})
@@ -84,8 +90,6 @@ def write_issue_report(path: Path, ledgers: Sequence[Ledger]) -> Path:
     ws.set_column(0, 0, 30)
     ws.set_column(1, 6, 10)
     wb.close()
-    tmp.replace(path)
-    return path
 
 
 def _verdict(lg: Ledger) -> str:

@@ -12,30 +12,28 @@ The previous run's cases (village, case number -> status) are kept in
 """
 from __future__ import annotations
 
-import json
-import os
-import re
-import shutil
 import tempfile
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Callable, Sequence
 
-from toolkit.intake.archive import OUTCOME_LABELS, SOURCE_LABELS, Submission, SubmissionArchive
+from toolkit.core.config import HISTORY_DIR
 from toolkit.core.errors import EXIT_ATTENTION, TaizhangError
 from toolkit.core.fields import ALERT_DUE_SOON, ALERT_OVERDUE, COMPUTED
-from toolkit.core.issues import CATALOGUE, ERROR, Code, Issue, make_issue
-from toolkit.core.files import RunBusy, run_lock
+from toolkit.core.files import RunBusy, is_backup_of, run_lock
+from toolkit.core.issues import CATALOGUE, Code, Issue, make_issue
 from toolkit.core.ledger import Ledger
 from toolkit.core.settings import Settings
+from toolkit.intake.archive import SOURCE_LABELS, Submission, SubmissionArchive
+from toolkit.pipeline.book import carry_township, mark_duplicates, report_row, row_flags, when
+from toolkit.pipeline.changes import change_rows, load_snapshot, save_snapshot
+from toolkit.pipeline.parse_cache import ParseCache
+from toolkit.pipeline.submissions import case_index_of, display_name, fatal_issue, materialise
 
 Progress = Callable[[str, int, int], None]
 LOCK_WAIT = 5.0          # seconds a second caller waits for a running consolidation
-SNAPSHOT_NAME = "last_run.json"
 STRUCK_OFF = "已销号"
-# a file without these cannot be put in the master: it is rejected, never counted
-_FATAL_CODES = (Code.NO_LEDGER_SHEET,)
 
 
 class ConsolidationError(TaizhangError):
@@ -99,47 +97,19 @@ class ConsolidationResult:
         return "\n".join(lines)
 
 
-class StageProgress:
-    """Turns (stage, done, total) reports into steps of one overall bar (click.progressbar)."""
-    STEPS = 1000
-    WEIGHTS = {"登记来件": 0.1, "读取台账": 0.5, "校验": 0.1, "计算期限": 0.05, "整理总台账": 0.05,
-               "写入总台账": 0.2}
-
-    def __init__(self, bar) -> None:
-        self.bar, self.shown = bar, 0
-        names = list(self.WEIGHTS)
-        self.start = {n: sum(self.WEIGHTS[m] for m in names[:i]) for i, n in enumerate(names)}
-
-    def __call__(self, stage: str, done: int, total: int) -> None:
-        frac = self.start.get(stage, 0) + self.WEIGHTS.get(stage, 0) * (done / total if total else 1)
-        target = int(frac * self.STEPS)
-        if target > self.shown:
-            self.bar.update(target - self.shown, stage)
-            self.shown = target
-
-
-def _default_dirs(archive_root: Path | None, state_dir: Path | None) -> tuple[Path, Path]:
-    if archive_root is None:
-        from toolkit.core.config import Config
-        cfg = Config()
-        return cfg.archive, Path(state_dir or cfg.state)
-    archive_root = Path(archive_root)
-    return archive_root, Path(state_dir or archive_root.parent / "state")
-
-
 def consolidate(inbox: Path | None, out: Path, *, as_of: date, settings: Settings,
-                archive_root: Path | None = None, state_dir: Path | None = None,
-                progress: Progress | None = None, lock_timeout: float = 5.0,
-                keep_versions: int = 30) -> ConsolidationResult:
+                archive_root: Path, state_dir: Path, progress: Progress | None = None,
+                lock_timeout: float = 5.0, keep_versions: int = 30) -> ConsolidationResult:
     """Rebuild the township master ``out`` from the inbox and the archive.
 
     ``inbox`` None means: only what the archive already holds (mail, buttons).
+    ``archive_root`` and ``state_dir`` are where the submissions and this run's state
+    live (taizhang.toml names them; ``toolkit.api.consolidate`` passes them).
     Raises ConsolidationBusy when another run holds the lock, ConsolidationError
     when the master cannot be written.
     """
-    archive_root, state_dir = _default_dirs(archive_root, state_dir)
-    with run_lock(state_dir, lock_timeout):
-        run = _Run(Path(out), as_of, settings, SubmissionArchive(archive_root), state_dir,
+    with run_lock(Path(state_dir), lock_timeout):
+        run = _Run(Path(out), as_of, settings, SubmissionArchive(Path(archive_root)), Path(state_dir),
                    progress or (lambda stage, done, total: None), keep_versions)
         return run.execute(None if inbox is None else Path(inbox))
 
@@ -180,7 +150,7 @@ class _Run:
         self.result.master, self.result.in_use = published.path, published.in_use
         if published.note:
             self.result.notes.append(published.note)
-        self._save_snapshot(book.cases)
+        save_snapshot(self.state_dir, self.as_of, self.result.master, book.cases)
         return self.result
 
     # --- intake -------------------------------------------------------------------
@@ -194,12 +164,12 @@ class _Run:
             self.progress("登记来件", n, len(paths))
             try:
                 received = datetime.fromtimestamp(path.stat().st_mtime)
-                subs.append(self.archive.add(path, filename=_display_name(path, inbox),
+                subs.append(self.archive.add(path, filename=display_name(path, inbox),
                                              source="inbox", received=received))
             except OSError as e:   # locked by Excel on Windows, vanished meanwhile, no permission
                 reason = ("文件正被其他程序占用或没有读取权限，请关闭该文件后重新汇总"
                           if isinstance(e, PermissionError) else f"无法打开（{e.strerror or e}）")
-                self.result.rejected.append({"file": _display_name(path, inbox), "code": Code.UNREADABLE,
+                self.result.rejected.append({"file": display_name(path, inbox), "code": Code.UNREADABLE,
                                              "message": make_issue(Code.UNREADABLE, file=path.name,
                                                                    reason=reason).message})
         self.progress("登记来件", len(paths), len(paths))
@@ -209,13 +179,12 @@ class _Run:
         """The master, its dated copies and old versions are not submissions."""
         out = self.out.resolve()
         p = path.resolve()
-        if p == out or p.parent.name == "历史版本" and p.parent.parent == out.parent:
+        if p == out or p.parent.name == HISTORY_DIR and p.parent.parent == out.parent:
             return True
         for folder in (self.archive.root, self.state_dir):   # an inbox that holds our folders
             if p.is_relative_to(Path(folder).resolve()):
                 return True
-        return p.parent == out.parent and re.fullmatch(
-            re.escape(out.stem) + r"_\d{8}-\d{6}" + re.escape(out.suffix), p.name) is not None
+        return p.parent == out.parent and is_backup_of(p.name, out.stem, out.suffix)
 
     # --- reading --------------------------------------------------------------------
     def _read(self, subs: Sequence[Submission]) -> None:
@@ -264,7 +233,7 @@ class _Run:
     def _compute(self, items: list[tuple[int, Ledger]]) -> None:
         import pandas as pd
         from toolkit.compute.calendar import calendar_for
-        from toolkit.compute.cases import compute_cases
+        from toolkit.compute.cases import compute_cases, place_issue
         frames = [lg.cases for _, lg in items if lg.n_cases]
         owners = [(sid, lg) for sid, lg in items if lg.n_cases]
         for sid, lg in items:
@@ -284,8 +253,7 @@ class _Run:
         for issue in issues:
             n, row = where[int(issue.row)]
             sid, lg = owners[n]
-            issue.row, issue.sheet, issue.file = row, lg.sheet, Path(lg.path).name
-            issue.cell = lg.cell("assigned_date", row)
+            place_issue(lg, issue, row)
             lg.issues.append(issue)
 
     # --- outcomes -------------------------------------------------------------------
@@ -380,9 +348,9 @@ class _Run:
             self.result.notes.append(f"上一版总台账中的列“{'、'.join(extra)}”不在设置的乡级列中，"
                                      "新版未带入（旧版已存入“历史版本”文件夹）。如需保留，请在设置工作簿中"
                                      "登记为乡级列。")
-        orphans = _carry_township(cases, columns, values)
-        snapshot = _load_snapshot(self.state_dir)
-        changes = _changes(snapshot, cases, vanished, orphans, columns, self.result)
+        orphans = carry_township(cases, columns, values)
+        snapshot = load_snapshot(self.state_dir)
+        changes = change_rows(snapshot, cases, vanished, orphans, columns, self.result)
         shown = [self.ledgers[s.id] for s in counted.values()]
         shown += [self.ledgers[s.id] for s in self.rejected]
         reports, missing = self._reports(counted)
@@ -412,7 +380,7 @@ class _Run:
             df = pd.concat([lg.cases, self.computed[sub.id]], axis=1)
             df = df.astype(object).where(df.notna(), None)
             df["village"], df["source_file"], df["row"] = village, sub.filename, list(lg.cases.index)
-            df["n_errors"], df["flags"] = _row_flags(lg)
+            df["n_errors"], df["flags"] = row_flags(lg)
             frames.append(df)
         keys = [k for k, _, _ in CASE_COLUMNS] + ["n_errors"]
         if not frames:
@@ -422,7 +390,7 @@ class _Run:
         for k in keys:
             if k not in table.columns:
                 table[k] = None
-        self.result.duplicates = _mark_duplicates(table)
+        self.result.duplicates = mark_duplicates(table)
         return table
 
     def _totals(self, cases, counted: dict[str, Submission]) -> None:
@@ -446,314 +414,12 @@ class _Run:
             if good is None:
                 if v in roster:
                     missing.append(v)
-            rows.append(_report_row(v, roster.get(v), good, last, self.ledgers))
+            rows.append(report_row(v, roster.get(v), good, last, self.ledgers))
         for sub in self.rejected:
             if not sub.village:
                 rows.append({"村（社区）": "", "报送情况": "被拒收", "文件": sub.filename, "结果": "被拒收",
                              "来源": SOURCE_LABELS.get(sub.source, sub.source),
-                             "最近报送时间": _when(sub.received), "说明": sub.message or ""})
+                             "最近报送时间": when(sub.received), "说明": sub.message or ""})
         return rows, missing
 
     # --- state ----------------------------------------------------------------------------
-    def _save_snapshot(self, cases) -> None:
-        state = {"as_of": self.as_of.isoformat(), "run_at": datetime.now().isoformat(timespec="seconds"),
-                 "master": str(self.result.master),
-                 "cases": {k: s for k, s in zip(_case_keys(cases), cases["status"]) if k}}
-        path = self.state_dir / SNAPSHOT_NAME
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(state, ensure_ascii=False), encoding="utf-8")
-        os.replace(tmp, path)
-
-
-# --- what the reader made of each original ----------------------------------------------
-class ParseCache:
-    """Ledgers as read (before validation), by the original's hash and the reader's code.
-
-    Validation and computing depend on the date and the settings and always run;
-    reading depends only on the bytes and the reader, so it is done once per file.
-    A change to any reading module starts a new cache (the old one is removed).
-    Unreadable results are not kept: a time-out may depend on how busy the PC was.
-    """
-    # Every module of these packages, found on disk: a module that is added, split or
-    # moved changes the digest without anyone having to remember this list.
-    PACKAGES = ("toolkit.core", "toolkit.intake", "toolkit.read")
-
-    def __init__(self, root: Path) -> None:
-        self.root = Path(root)
-        self.folder = self.root / _reader_version(self.PACKAGES)
-
-    def get(self, sha: str) -> Ledger | None:
-        import pickle
-        try:
-            with open(self.folder / f"{sha}.pickle", "rb") as f:
-                lg = pickle.load(f)
-            return lg if isinstance(lg, Ledger) else None
-        except Exception:          # missing, torn by a crash, or from another version
-            return None
-
-    def put(self, sha: str, ledger: Ledger) -> None:
-        import pickle
-        if not ledger.readable:
-            return
-        try:
-            if not self.folder.exists():
-                shutil.rmtree(self.root, ignore_errors=True)    # results of an older reader
-                self.folder.mkdir(parents=True)
-            tmp = self.folder / f".{sha}.{os.getpid()}.tmp"
-            tmp.write_bytes(pickle.dumps(ledger, protocol=pickle.HIGHEST_PROTOCOL))
-            os.replace(tmp, self.folder / f"{sha}.pickle")
-        except OSError:
-            pass                   # a cache that cannot be written only costs time
-
-
-def _reader_version(packages: Sequence[str]) -> str:
-    """A digest of the reading code (every .py file of ``packages``, by its path inside
-    the package and its bytes), the Python version and the reading libraries' versions."""
-    import hashlib
-    import importlib
-    import sys
-    digest = hashlib.sha256(sys.version.encode())
-    for name in packages:
-        root = Path(importlib.import_module(name).__file__).parent
-        for f in sorted(root.rglob("*.py")):
-            digest.update(f"{name}/{f.relative_to(root).as_posix()}".encode())
-            digest.update(f.read_bytes())
-    from importlib import metadata
-    for dist in ("pandas", "python-calamine"):
-        try:
-            digest.update(f"{dist} {metadata.version(dist)}".encode())
-        except metadata.PackageNotFoundError:
-            pass
-    return digest.hexdigest()[:16]
-
-
-# --- helpers ---------------------------------------------------------------------------
-_BAD_NAME = re.compile(r'[<>:"/\\|?*\x00-\x1f]')
-
-
-def _display_name(path: Path, inbox: Path) -> str:
-    try:
-        return path.resolve().relative_to(inbox.resolve()).as_posix()
-    except ValueError:
-        return path.name
-
-
-def materialise(sub: Submission, work: Path) -> Path:
-    """The archived original under its own file name, in a private folder."""
-    name = _BAD_NAME.sub("_", Path(sub.filename.replace("\\", "/")).name).strip(" .") \
-        or f"{sub.id}{sub.stored_path.suffix}"
-    folder = work / str(sub.id)
-    folder.mkdir()
-    target = folder / name
-    try:
-        if os.name == "nt":      # a link shares the read-only attribute: cleanup would fail
-            raise OSError("copy on Windows")
-        os.link(sub.stored_path, target)
-    except OSError:
-        shutil.copyfile(sub.stored_path, target)
-    return target
-
-
-def fatal_issue(lg: Ledger) -> Issue | None:
-    if not lg.readable:
-        return next((i for i in lg.issues if i.severity == ERROR), None) or make_issue(
-            Code.UNREADABLE, file=Path(lg.path).name, reason="原因不明")
-    for i in lg.issues:
-        if i.code in _FATAL_CODES:
-            return i
-    if "case_id" not in lg.columns:
-        return next((i for i in lg.issues if i.code == Code.MISSING_COLUMN and i.column in
-                     ("案件编号", "case_id")), None) or make_issue(
-            Code.MISSING_COLUMN, file=Path(lg.path).name, column="案件编号", variants="信访编号、积案编号、编号")
-    return None
-
-
-def case_index_of(lg: Ledger) -> dict[str, str | None]:
-    if not lg.readable or not lg.n_cases or "case_id" not in lg.cases:
-        return {}
-    statuses = lg.cases["status"] if "status" in lg.cases else [None] * lg.n_cases
-    return {str(c): (s if isinstance(s, str) else None)
-            for c, s in zip(lg.cases["case_id"], statuses) if c is not None and c == c}
-
-
-def _row_flags(lg: Ledger) -> tuple[list[int], list[str | None]]:
-    """Per case row: number of errors and a short note (error titles, then warnings)."""
-    errs: dict[int, list[str]] = {}
-    warns: dict[int, list[str]] = {}
-    for i in lg.issues:
-        if i.row is None:
-            continue
-        title = CATALOGUE[i.code].title if i.code in CATALOGUE else i.code
-        bucket = errs if i.severity == ERROR else warns
-        items = bucket.setdefault(int(i.row), [])
-        if title not in items:
-            items.append(title)
-    counts = {r: sum(1 for i in lg.issues if i.row == r and i.severity == ERROR) for r in errs}
-    n, notes = [], []
-    for row in lg.cases.index:
-        parts = []
-        if row in errs:
-            parts.append(f"错误{counts[row]}处：{'、'.join(errs[row])}")
-        if row in warns:
-            parts.append(f"提醒：{'、'.join(warns[row])}")
-        n.append(counts.get(row, 0))
-        notes.append("；".join(parts) or None)
-    return n, notes
-
-
-def _mark_duplicates(table) -> list[dict]:
-    """The same case number in two villages: both rows kept, flagged and reported."""
-    villages: dict[str, list[str]] = {}
-    for v, c in zip(table["village"], table["case_id"]):
-        if c is not None:
-            lst = villages.setdefault(str(c), [])
-            if v not in lst:
-                lst.append(v)
-    dup = {c: vs for c, vs in villages.items() if len(vs) > 1}
-    if dup:
-        flags = list(table["flags"])
-        for i, (v, c) in enumerate(zip(table["village"], table["case_id"])):
-            if c is not None and str(c) in dup:
-                others = "、".join(x for x in dup[str(c)] if x != v)
-                note = f"案件编号与{others}重复"
-                flags[i] = f"{note}；{flags[i]}" if flags[i] else note
-        table["flags"] = flags
-    return [{"case_id": c, "villages": vs} for c, vs in dup.items()]
-
-
-def _carry_township(cases, columns: Sequence[str], values: dict) -> dict:
-    """Fill the township's columns from the previous master; return what found no case."""
-    from toolkit.outputs.master import match_township_values
-    used = set()
-    filled: dict[str, list] = {c: [None] * len(cases) for c in columns}
-    for i, (v, cid) in enumerate(zip(cases["village"], cases["case_id"])):
-        if cid is None:
-            continue
-        got = match_township_values(values, v, str(cid))
-        if got:
-            used.add(id(got))
-            for c, val in got.items():
-                filled[c][i] = val
-    for c in columns:
-        cases[c] = filled[c]
-    return {k: v for k, v in values.items() if id(v) not in used}
-
-
-def _case_keys(cases) -> list[str | None]:
-    """village + case number per row; a number repeated within a village gets #2, #3 …"""
-    seen: dict[str, int] = {}
-    keys: list[str | None] = []
-    for v, c in zip(cases["village"], cases["case_id"]):
-        if c is None:
-            keys.append(None)
-            continue
-        key = f"{v}\x1f{c}"
-        seen[key] = seen.get(key, 0) + 1
-        keys.append(key if seen[key] == 1 else f"{key}\x1f{seen[key]}")
-    return keys
-
-
-def _load_snapshot(state_dir: Path) -> dict | None:
-    try:
-        return json.loads((state_dir / SNAPSHOT_NAME).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-
-
-def _changes(snapshot: dict | None, cases, vanished: list[dict], orphans: dict,
-             columns: Sequence[str], result: ConsolidationResult) -> list[dict]:
-    """变更记录: vanished cases, new cases, status changes, and township notes with no case."""
-    rows = []
-    for v in vanished:
-        kept = orphans.pop((v["village"], v["case_id"]), {})
-        rows.append({"变更类型": "案件消失（未销号）", "村（社区）": v["village"], "案件编号": v["case_id"],
-                     "原状态": v["status"], "来源文件": v["now"],
-                     "说明": f"上次报送“{v['before']}”中有此案，新报“{v['now']}”中没有，且未销号。"
-                             "请与该村核实：已结案的应改为“已销号”保留在台账中。", **kept})
-    if snapshot is not None:
-        before = snapshot.get("cases", {})
-        since = snapshot.get("as_of", "")
-        wanted = ["village", "case_id", "petitioner", "status", "source_file"]
-        for key, rec in zip(_case_keys(cases), cases[wanted].to_dict("records")):
-            if key is None:
-                continue
-            base = {"村（社区）": rec["village"], "案件编号": rec["case_id"], "信访人": rec["petitioner"],
-                    "现状态": rec["status"], "来源文件": rec["source_file"]}
-            if key not in before:
-                result.new_cases += 1
-                rows.append({"变更类型": "新增案件", **base, "说明": f"上次汇总（截至{since}）没有此案。"})
-            elif before[key] != rec["status"]:
-                result.status_changes += 1
-                rows.append({"变更类型": "状态变化", **base, "原状态": before[key],
-                             "说明": f"上次汇总（截至{since}）为“{before[key] or '空'}”。"})
-    else:
-        rows.append({"变更类型": "首次汇总", "说明": "没有上次汇总的记录，本次起记录新增案件和状态变化。"})
-    for (village, case_id), kept in orphans.items():
-        rows.append({"变更类型": "乡级填写暂存", "村（社区）": village, "案件编号": case_id,
-                     "说明": "上一版总台账中为此案填写的乡级内容，案件已不在本版总台账中，暂存于此；"
-                             "案件重新出现时自动带回。", **kept})
-    return rows
-
-
-def _when(iso: str | None) -> str:
-    return (iso or "").replace("T", " ")[:16]
-
-
-def _report_date(lg: Ledger | None):
-    d = getattr(lg, "report_date", None)
-    return d if isinstance(d, date) else None
-
-
-def _report_row(village: str, entry, good: Submission | None, last: Submission | None,
-                ledgers: dict[int, Ledger]) -> dict:
-    row = {"村（社区）": village, "联系人": entry.contact if entry else "",
-           "报送情况": "已报" if good else "未报"}
-    shown = last or good
-    if shown is not None:
-        lg = ledgers.get(shown.id)
-        row.update({"最近报送时间": _when(shown.received),
-                    "来源": SOURCE_LABELS.get(shown.source, shown.source),
-                    "文件": shown.filename, "结果": OUTCOME_LABELS.get(shown.outcome, shown.outcome),
-                    "填报日期": _report_date(lg),
-                    "案件数": lg.n_cases if lg is not None and lg.readable else shown.cases,
-                    "错误": lg.errors if lg is not None else shown.errors,
-                    "提醒": lg.warnings if lg is not None else shown.warnings})
-    if good is not None:    # what the master uses (汇总 shows it)
-        row.update({"_counted_file": good.filename, "_counted_received": _when(good.received),
-                    "_counted_report_date": _report_date(ledgers.get(good.id))})
-    notes = []
-    if entry is None:
-        notes.append("不在名册中：请在设置工作簿“名册”中核对村名")
-    if last is not None and good is not None and last.id != good.id:
-        notes.append(f"最近一次报送{OUTCOME_LABELS.get(last.outcome, '')}"
-                     f"{'：' + last.message if last.message else ''}；总台账仍采用"
-                     f"“{good.filename}”（{_when(good.received)}）")
-    elif last is not None and good is None:
-        notes.append(f"报送的文件未被采用{'：' + last.message if last.message else ''}")
-    row["说明"] = "；".join(notes)
-    return row
-
-
-# --- entry point for callers with a configuration (CLI, daily job, buttons) -----------------
-def run_configured(cfg=None, settings: Settings | None = None, *, inbox: Path | None = None,
-                   out: Path | None = None, as_of: date | None = None,
-                   progress: Progress | None = None, lock_timeout: float | None = None
-                   ) -> ConsolidationResult:
-    """Consolidate with the administrator's paths (taizhang.toml) and the clerk's settings."""
-    from toolkit.core.config import DEMO_AS_OF, DEMO_INBOX, load_config
-    cfg = cfg or load_config()
-    if settings is None:
-        from toolkit.core.settings_workbook import load_settings
-        settings = load_settings(cfg.settings_workbook)
-    inbox = Path(inbox) if inbox is not None else cfg.inbox
-    if as_of is None:
-        if cfg.source is not None and cfg.as_of is not None:
-            as_of = cfg.as_of
-        elif inbox.resolve() == DEMO_INBOX.resolve():
-            as_of = DEMO_AS_OF
-        else:
-            as_of = date.today()
-    return consolidate(inbox, Path(out if out is not None else cfg.master).absolute(), as_of=as_of,
-                       settings=settings, archive_root=cfg.archive, state_dir=cfg.state,
-                       progress=progress,
-                       lock_timeout=LOCK_WAIT if lock_timeout is None else lock_timeout)

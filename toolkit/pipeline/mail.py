@@ -122,11 +122,12 @@ class _Incoming:
 
 # --- the run ------------------------------------------------------------------------------
 
-def fetch_mail(cfg: Config, settings: Settings, *, as_of: date | None = None) -> MailRunResult:
-    """Fetch, archive, judge and answer the villages' mail. See the module doc."""
+def fetch_mail(cfg: Config, settings: Settings, *, as_of: date) -> MailRunResult:
+    """Fetch, archive, judge and answer the villages' mail. See the module doc.
+
+    ``as_of`` is resolved by the caller (``toolkit.api.fetch_mail``)."""
     mc = cfg.mail
     result = MailRunResult(host=mc.host, folder=mc.folder)
-    as_of = as_of or (cfg.as_of if cfg.source is not None and cfg.as_of else None) or date.today()
     try:
         password = _password(mc.password_env, mc)
         box = Mailbox(mc.host, mc.port, security=mc.security, user=mc.user, password=password,
@@ -334,7 +335,7 @@ def _is_automatic(msg, sender: str) -> bool:
 def _judge(cfg: Config, settings: Settings, as_of: date, archive, msgs: list[_Incoming],
            work: Path) -> None:
     """Read and validate every new file at once, then decide each one's outcome."""
-    from toolkit.pipeline.consolidate import materialise
+    from toolkit.pipeline.submissions import materialise
     from toolkit.read.sandboxed import read_ledgers
     from toolkit.validation.rules import validate_ledgers
     subs = {sub.id: sub for m in msgs for _, sub, _ in m.items}
@@ -358,7 +359,7 @@ def _report(cfg: Config, settings: Settings, archive, m: _Incoming, att: Attachm
     import dataclasses
 
     from toolkit.intake.archive import COUNTED
-    from toolkit.pipeline.consolidate import case_index_of, fatal_issue
+    from toolkit.pipeline.submissions import case_index_of, fatal_issue
     from toolkit.core.issues import count
     village, outcome, extra = decide_village(lg, m.sender, settings, filename=att.filename)
     issues = lg.issues + ([extra] if extra else [])
@@ -396,7 +397,7 @@ def decide_village(lg, sender: str, settings: Settings, *,
     (marker, 填报单位, column; not a guess from the file name) must agree.
     Unknown sender or a disagreement: ``held`` for the township to look at.
     """
-    from toolkit.pipeline.consolidate import fatal_issue
+    from toolkit.pipeline.submissions import fatal_issue
     expected = settings.village_for_email(sender) if sender else None
     own = lg.village if lg.readable and lg.village_source not in (None, "filename") else None
     unknown = None if expected else make_issue(Code.UNKNOWN_SENDER, sender=sender or "（未知）",

@@ -28,24 +28,23 @@ them: 计算期限 never imports pandera.
 """
 from __future__ import annotations
 
-import logging
 import re
 import sys
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 
 from toolkit.core import fields as F
+from toolkit.core.cells import column_letter
 from toolkit.core.errors import TaizhangError
-
-log = logging.getLogger("taizhang.macros")
+from toolkit.core.logs import clerk_message
 
 TITLE = "台账工具"
 CONTROL_SHEET = "工作台"
 RESULT_SHEET = "校验结果"          # = toolkit.outputs.fill.ISSUE_SHEET (checked by the tests)
 CONF_SHEET = "xlwings.conf"
 OWN_SHEETS = (CONTROL_SHEET, RESULT_SHEET, CONF_SHEET, "_xlwings.conf", F.TEMPLATE_MARKER_SHEET)
-CLEAR_FILL_MACRO = "TZ_ClearFill"  # in toolkit/vba/Taizhang.bas
+CLEAR_FILL_MACRO = "TZ_ClearFill"  # in toolkit/shells/vba/Taizhang.bas
 RECORD_COLUMN = 8                  # 0-based: the colour record starts in column I of 校验结果
 RECORD_TITLE = "标色记录（工具内部使用：下次校验时据此恢复单元格原来的底色，请勿修改）"
 RECORD_HEADERS = ("工作表", "单元格", "原底色", "标色")
@@ -53,7 +52,7 @@ NO_FILL, UNKNOWN_FILL = "无", "未知"
 MAX_ROWS, MAX_COLUMNS = 20_000, 600  # a sheet's used range beyond this is formatting, not cases
 ALERT_LIMIT = 900                  # characters: a VBA MsgBox shows about 1024
 
-# What xlwings' VBA client (toolkit/vba/xlwings/Remote.bas) can apply; the tests
+# What xlwings' VBA client (toolkit/shells/vba/xlwings/Remote.bas) can apply; the tests
 # check every action we emit against this and against Remote.bas itself.
 REMOTE_ACTIONS = frozenset({"setValues", "setRangeColor", "setNumberFormat", "addSheet", "sheetClear",
                             "setAutofit", "addHyperlink", "activateSheet", "runMacro", "alert"})
@@ -90,12 +89,9 @@ def _run(book, job) -> None:
         book = xw.Book.caller()
     try:
         job(book)
-    except ButtonError as e:
-        _alert(book, str(e), critical=True)
     except Exception as e:  # never a traceback to a clerk
-        where = _log_exception(book)
-        _alert(book, f"出现意外错误：{e}。\n请把这条信息和当前工作簿发给技术支持"
-                     + (f"（详细记录在 {where}）。" if where else "。"), critical=True)
+        text, _ = clerk_message(e, _logs_folder(book), "buttons.log", what_to_send="当前工作簿")
+        _alert(book, text, critical=True)
 
 
 def _alert(book, text: str, *, critical: bool = False) -> None:
@@ -104,39 +100,20 @@ def _alert(book, text: str, *, critical: bool = False) -> None:
     book.app.alert(text, title=TITLE, buttons="ok", mode="critical" if critical else "info")
 
 
-def _log_exception(book) -> Path | None:
+def _logs_folder(book) -> Path | None:
     try:
-        cfg = _config(book)
-        cfg.logs.mkdir(parents=True, exist_ok=True)
-        path = cfg.logs / "buttons.log"
-        handler = logging.FileHandler(path, encoding="utf-8")
-        log.addHandler(handler)
-        try:
-            log.exception("button handler failed")
-        finally:
-            log.removeHandler(handler)
-            handler.close()
-        return path
-    except Exception:  # the log is a courtesy; the alert must still be shown
+        return _config(book).logs
+    except Exception:  # a broken config must not hide the first error
         return None
 
 
-# --- configuration -----------------------------------------------------------------
+# --- configuration: the public API's one rule, told where the workbench is -----------
 def _config(book):
-    """taizhang.toml: $TAIZHANG_CONFIG, else next to the workbench or one folder up
-    (the repository when the workbench sits in workbooks/), else the defaults.
-    RunPython starts Python in the interpreter's folder, so the current folder says
-    nothing about where the clerk keeps the configuration."""
-    import os
-
-    from toolkit.core.config import load_config
-
-    if os.environ.get("TAIZHANG_CONFIG"):
-        return load_config()
-    for folder in _book_folders(book):
-        if (folder / "taizhang.toml").is_file():
-            return load_config(folder / "taizhang.toml")
-    return load_config()
+    """taizhang.toml by the one rule of ``toolkit.api.load_config``; the buttons add the
+    workbench's folder and the one above (RunPython starts Python in the interpreter's
+    folder, so the current folder says nothing about where the clerk keeps it)."""
+    from toolkit import api
+    return api.load_config(near=_book_folders(book))
 
 
 def _book_folders(book) -> list[Path]:
@@ -149,16 +126,10 @@ def _book_folders(book) -> list[Path]:
     return [full.parent, full.parent.parent]
 
 
-def _as_of(cfg) -> date:
-    return cfg.as_of or date.today()
-
-
-def _settings(cfg):
-    from toolkit.core.settings_workbook import SettingsError, load_settings
-    try:
-        return load_settings(cfg.settings_workbook)
-    except SettingsError as e:
-        raise ButtonError(str(e)) from None
+def _context(book):
+    """Config, settings and as-of for a button press, resolved by the public API."""
+    from toolkit import api
+    return api.resolve(config=_config(book))
 
 
 # --- the sheet in front of the clerk -----------------------------------------------
@@ -345,14 +316,14 @@ def _paint(sheet, cells: list[str], color: str) -> None:
 
 # --- 校验本表 --------------------------------------------------------------------------
 def _validate(caller) -> None:
-    from toolkit.outputs.fill import ERROR_FILL, WARNING_FILL, cells_of
+    from toolkit import api
     from toolkit.core.issues import ERROR
-    from toolkit.validation.rules import validate_ledgers
+    from toolkit.outputs.fill import ERROR_FILL, WARNING_FILL, cells_of
 
     target = _target(caller)
-    cfg = _config(caller)
+    ctx = _context(caller)
     ledger = _target_ledger(target)
-    validate_ledgers([ledger], as_of=_as_of(cfg), settings=_settings(cfg))
+    api.validate([ledger], as_of=ctx.as_of, settings=ctx.settings, config=ctx.config)
     worst: dict[str, str] = {}
     for issue in ledger.issues:
         if issue.cell and (issue.sheet in (None, ledger.sheet)):
@@ -483,26 +454,17 @@ def _ref(col: int, row: int) -> str:
     return cell_ref(col, row)
 
 
-def column_letter(col: int) -> str:
-    from toolkit.core.cells import column_letter as letter
-    return letter(col)
-
-
 # --- 计算期限 ----------------------------------------------------------------------------
 def _fill(caller) -> None:
-    from toolkit.compute.calendar import CalendarYearMissing
-    from toolkit.compute.cases import compute_cases
-    from toolkit.outputs.fill import ALERT_COLOURS, HEADER_FILL, plain_value, computed_layout
+    from toolkit import api
+    from toolkit.outputs.fill import ALERT_COLOURS, HEADER_FILL, computed_layout, plain_value
 
     target = _target(caller)
-    cfg = _config(caller)
+    ctx = _context(caller)
     ledger = _target_ledger(target)
     if ledger.n_cases == 0:
         raise ButtonError(f"工作表“{target.sheet.name}”有表头但没有案件行，没有可计算的内容。")
-    try:
-        computed, issues = compute_cases(ledger.cases, as_of=_as_of(cfg), settings=_settings(cfg))
-    except CalendarYearMissing as e:
-        raise ButtonError(str(e)) from None
+    computed, issues = api.compute(ledger, as_of=ctx.as_of, settings=ctx.settings, config=ctx.config)
     used_width = max((len(r) for r in target.grid), default=0)
     columns, missing = computed_layout(ledger, used_width - 1)
     sheet = target.sheet
@@ -553,13 +515,8 @@ def _write_headers(sheet, ledger, columns: dict[str, int], missing: list[str], f
 
 # --- 一键汇总 ----------------------------------------------------------------------------
 def _consolidate(caller) -> None:
-    from toolkit.pipeline.consolidate import ConsolidationError, run_configured
-
-    cfg = _config(caller)
-    try:
-        result = run_configured(cfg, _settings(cfg))
-    except ConsolidationError as e:
-        raise ButtonError(str(e)) from None
+    from toolkit import api
+    result = api.consolidate(config=_config(caller))
     _alert(caller, "汇总完成。\n" + result.summary_text())
 
 
@@ -567,17 +524,17 @@ def _consolidate(caller) -> None:
 def _check_setup(caller) -> None:
     import xlwings as xw
 
-    cfg = _config(caller)
-    settings_file = cfg.settings_workbook
+    ctx = _context(caller)
+    cfg, settings_file = ctx.config, ctx.config.settings_workbook
     lines = [
         "按钮可以正常运行。",
         f"Python：{sys.executable}（{sys.version.split()[0]}）",
-        f"工具包：{Path(__file__).resolve().parent}",
+        f"工具包：{Path(__file__).resolve().parents[1]}",
         f"xlwings：{xw.__version__}",
         f"配置文件：{cfg.source or '未找到 taizhang.toml，使用默认设置（演示数据）'}",
         f"设置工作簿：{settings_file}{'' if settings_file.exists() else '（不存在，使用默认设置）'}",
         f"收件箱：{cfg.inbox}",
         f"总台账：{cfg.master}",
-        f"计算日期：{_as_of(cfg).isoformat()}" + ("（配置中固定）" if cfg.as_of else "（今天）"),
+        f"计算日期：{ctx.as_of.isoformat()}" + ("（配置中固定）" if cfg.as_of else "（今天）"),
     ]
     _alert(caller, "\n".join(lines))

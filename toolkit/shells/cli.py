@@ -6,16 +6,19 @@ errors are logged and reported in Chinese with exit code 2.
 """
 from __future__ import annotations
 
-import logging
+import functools
 import sys
 from datetime import date
+from pathlib import Path
 
 import click
 
-log = logging.getLogger("taizhang")
+from toolkit import api
+from toolkit.core.errors import EXIT_CANNOT_RUN, TaizhangError
+from toolkit.core.logs import clerk_message
 
 
-def _console_safe() -> None:
+def console_safe() -> None:
     """GBK consoles on Windows cannot print every character: replace, never crash."""
     for stream in (sys.stdout, sys.stderr):
         try:
@@ -73,6 +76,14 @@ class _Command(_ChineseHelpOption, click.Command):
 class _Group(_ChineseHelpOption, click.Group):
     command_class = _Command
 
+    def invoke(self, ctx):
+        """Every command: a TaizhangError is its Chinese sentence and its exit code."""
+        try:
+            return super().invoke(ctx)
+        except TaizhangError as e:
+            click.echo(str(e), err=True)
+            ctx.exit(e.exit_code)
+
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="taizhang", message="%(prog)s %(version)s",
@@ -81,56 +92,57 @@ def cli() -> None:
     """信访积案台账工具：校验村级台账、计算办结期限、汇总乡级总台账。"""
 
 
-def _settings(path):
-    """Clerk settings from the settings workbook (default location when None)."""
-    from toolkit.core.settings_workbook import load_settings
-    return load_settings(path)
+def config_option(f):
+    """--config on every command that reads taizhang.toml (the one rule otherwise finds it)."""
+    return click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
+                        help="配置文件 taizhang.toml（默认依次查找：环境变量 TAIZHANG_CONFIG、当前文件夹、"
+                             "工具所在文件夹）")(f)
+
+
+def settings_option(f):
+    return click.option("--settings", "settings_path", type=click.Path(dir_okay=False), default=None,
+                        help="设置工作簿（默认 taizhang.toml 中的 settings_workbook，即 workbooks/设置.xlsx）")(f)
+
+
+def _echo_json(obj) -> None:
+    import json
+    click.echo(json.dumps(obj, ensure_ascii=False, default=str))
 
 
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=True))
-@click.option("--as-of", "as_of", type=DATE, default=None, help="核对日期（默认今天）")
+@click.option("--as-of", "as_of", type=DATE, default=None,
+              help="核对日期（默认 taizhang.toml 的 [daily] as_of，未设则今天）")
 @click.option("--json", "as_json", is_flag=True, help="输出一个 JSON 对象（供程序使用）")
 @click.option("--report", type=click.Path(dir_okay=False), help="把问题清单写入这个 Excel 文件")
 @click.option("--annotate", type=click.Path(file_okay=False),
               help="在此文件夹为每个文件生成标注了问题单元格的副本（发回给村里）")
-@click.option("--settings", "settings_path", type=click.Path(dir_okay=False), default=None,
-              help="设置工作簿（默认 workbooks/设置.xlsx）")
-def validate(paths, as_of, as_json, report, annotate, settings_path):
+@settings_option
+@config_option
+def validate(paths, as_of, as_json, report, annotate, settings_path, config_path):
     """校验村级台账：逐个文件列出问题（文件、工作表、单元格）。
 
     PATHS 可以是文件或文件夹。退出码：0 无错误，1 有错误，2 有文件无法读取。
     """
-    import json
-    from pathlib import Path
+    from toolkit.outputs.report import format_text_report
+    from toolkit.validation.rules import exit_code
 
-    from toolkit.validation.rules import exit_code, validate_paths
-
-    as_of = as_of or date.today()
-    ledgers = validate_paths([Path(p) for p in paths], as_of=as_of, settings=_settings(settings_path))
+    ledgers = api.validate(paths, as_of=as_of, settings=settings_path, config=config_path)
     if report:
-        from toolkit.outputs.report import write_issue_report
-        write_issue_report(Path(report), ledgers)
-    annotated = []
-    if annotate:
-        from toolkit.outputs.fill import annotate_file
-        from toolkit.outputs.writeback import WritebackError
-        for lg in ledgers:
-            if lg.readable and lg.issues:
-                try:
-                    annotated.append(annotate_file(lg, Path(annotate)))
-                except WritebackError as e:
-                    click.echo(f"{Path(lg.path).name}：标注副本未生成。{e}", err=True)
+        api.write_report(report, ledgers)
+    annotated = api.annotate(ledgers, annotate) if annotate else []
+    for lg, got in annotated:
+        if isinstance(got, str):
+            click.echo(f"{Path(lg.path).name}：标注副本未生成。{got}", err=True)
     if as_json:
-        click.echo(json.dumps({"files": [lg.to_dict() for lg in ledgers]}, ensure_ascii=False,
-                              default=str))
+        _echo_json({"files": [lg.to_dict() for lg in ledgers]})
     else:
-        from toolkit.outputs.report import format_text_report
         click.echo(format_text_report(ledgers))
         if report:
             click.echo(f"问题清单已写入：{report}")
-        for p in annotated:
-            click.echo(f"标注副本：{p}")
+        for _, got in annotated:
+            if not isinstance(got, str):
+                click.echo(f"标注副本：{got}")
     return exit_code(ledgers)
 
 
@@ -140,93 +152,71 @@ def validate(paths, as_of, as_json, report, annotate, settings_path):
               help="第 N 个工作日（不含起算日，按法定节假日和调休）")
 @click.option("--days", type=click.IntRange(0, 3650), default=None,
               help="N 个日历日（末日逢法定节假日顺延至节后第一天）")
-@click.option("--settings", "settings_path", type=click.Path(dir_okay=False), default=None,
-              help="设置工作簿（默认 workbooks/设置.xlsx），其“节假日”表可补充年份")
-@click.pass_context
-def deadline(ctx, start, workdays, days, settings_path):
+@settings_option
+@config_option
+def deadline(start, workdays, days, settings_path, config_path):
     """推算期限：第一行只输出日期（YYYY-MM-DD），其后几行说明经过的节假日和调休。
 
     例：taizhang deadline 2010-07-01 --workdays 60
     """
-    from toolkit.compute.calendar import CalendarYearMissing, calendar_for, deadline_lines
-    from toolkit.core.settings_workbook import SettingsError
-
     if (workdays is None) == (days is None):
-        click.echo("请在 --workdays N 和 --days N 中选一个（只选一个）。", err=True)
-        ctx.exit(2)
-    try:
-        cal = calendar_for(_settings(settings_path))
-        lines = deadline_lines(cal, start, workdays=workdays, days=days)
-    except (CalendarYearMissing, SettingsError) as e:
-        click.echo(str(e), err=True)
-        ctx.exit(2)
-    for line in lines:
+        raise click.UsageError("请在 --workdays N 和 --days N 中选一个（只选一个）")
+    result = api.deadline(start, workdays=workdays, days=days, settings=settings_path, config=config_path)
+    for line in result.lines:
         click.echo(line)
 
 
 @cli.command("settings")
 @click.option("--out", type=click.Path(dir_okay=False), default=None,
-              help="写到这个文件（默认 workbooks/设置.xlsx）")
-@click.option("--force", is_flag=True, help="文件已存在时也覆盖（原文件先备份）")
+              help="写到这个文件（默认 taizhang.toml 中的 settings_workbook，即 workbooks/设置.xlsx）")
+@click.option("--force", is_flag=True, help="文件已存在时也覆盖（原文件先备份到“备份”文件夹）")
 @click.option("--no-demo", is_flag=True, help="村名册留空（不带演示村）")
-@click.pass_context
-def settings_cmd(ctx, out, force, no_demo):
+@config_option
+def settings_cmd(out, force, no_demo, config_path):
     """生成设置工作簿（默认的 2010 年活动设置和演示村名册），供乡信访办修改。"""
-    from pathlib import Path
+    from toolkit.core.settings_workbook import create_settings_workbook
+    from toolkit.demo import DEMO_ROSTER
 
-    from toolkit.core.settings_workbook import SettingsError, create_settings_workbook
-
-    if out is None:
-        from toolkit.core.config import load_config
-        out = load_config().settings_workbook
-    try:
-        path, backup = create_settings_workbook(Path(out), force=force, demo=not no_demo)
-    except SettingsError as e:
-        click.echo(str(e), err=True)
-        ctx.exit(2)
+    path = Path(out) if out else api.load_config(config_path).settings_workbook
+    path, backup = create_settings_workbook(path, force=force, roster=() if no_demo else DEMO_ROSTER)
     if backup:
         click.echo(f"原文件已备份为：{backup}")
     click.echo(f"设置工作簿已生成：{path}")
 
 
 @cli.command()
-@click.argument("inbox", type=click.Path(exists=True, file_okay=False))
+@click.argument("inbox", required=False, type=click.Path(exists=True, file_okay=False))
 @click.option("--out", type=click.Path(dir_okay=False), default=None,
               help="总台账文件（默认 taizhang.toml 中的 master，即 workbooks/output/总台账.xlsx）")
-@click.option("--as-of", "as_of", type=DATE, default=None, help="汇总日期（默认今天）")
+@click.option("--as-of", "as_of", type=DATE, default=None,
+              help="汇总日期（默认 taizhang.toml 的 [daily] as_of；未设时今天，演示收件箱按演示日期）")
 @click.option("--json", "as_json", is_flag=True, help="只输出一个 JSON 对象（供程序使用）")
-@click.option("--settings", "settings_path", type=click.Path(dir_okay=False), default=None,
-              help="设置工作簿（默认 workbooks/设置.xlsx）")
-def consolidate(inbox, out, as_of, as_json, settings_path):
-    """汇总乡级总台账：读取 INBOX 中各村台账（及已存档的邮件报送），写出总台账。
+@settings_option
+@config_option
+def consolidate(inbox, out, as_of, as_json, settings_path, config_path):
+    """汇总乡级总台账：读取 INBOX（默认 taizhang.toml 中的 inbox）中各村台账及已存档的邮件报送，写出总台账。
 
-    退出码：0 总台账已写出（被拒收的文件会列出），1 未能写出。
+    退出码：0 总台账已写出（被拒收的文件会列出），1 未能写出（如另一汇总正在进行），2 配置或设置有误。
     """
-    import json
-    from pathlib import Path
+    from toolkit.pipeline.consolidate import ConsolidationResult
 
-    from toolkit.core.config import ConfigError, load_config
-    from toolkit.pipeline.consolidate import ConsolidationError, ConsolidationResult, StageProgress, run_configured
-    from toolkit.core.settings_workbook import SettingsError
-
+    run = functools.partial(api.consolidate, inbox, out, as_of=as_of, settings=settings_path,
+                            config=config_path)
     try:
-        cfg = load_config()
-        settings = _settings(settings_path or cfg.settings_workbook)
         if as_json or not sys.stderr.isatty():
-            result = run_configured(cfg, settings, inbox=Path(inbox), out=out and Path(out), as_of=as_of)
+            result = run()
         else:
             with click.progressbar(length=StageProgress.STEPS, label="汇总", file=sys.stderr,
                                    show_percent=True, item_show_func=lambda s: s) as bar:
-                result = run_configured(cfg, settings, inbox=Path(inbox), out=out and Path(out),
-                                        as_of=as_of, progress=StageProgress(bar))
-    except (ConsolidationError, SettingsError, ConfigError) as e:
-        if as_json:
-            empty = ConsolidationResult(master=None, as_of=as_of or date.today()).to_dict()
-            click.echo(json.dumps({**empty, "error": str(e)}, ensure_ascii=False))
+                result = run(progress=StageProgress(bar))
+    except TaizhangError as e:
+        if not as_json:
+            raise
+        _echo_json({**ConsolidationResult(master=None, as_of=date.today()).to_dict(), "error": str(e)})
         click.echo(str(e), err=True)
-        return 1
+        return e.exit_code
     if as_json:
-        click.echo(json.dumps(result.to_dict(), ensure_ascii=False))
+        _echo_json(result.to_dict())
         for note in result.notes:
             click.echo(note, err=True)
     else:
@@ -234,28 +224,40 @@ def consolidate(inbox, out, as_of, as_json, settings_path):
     return 0 if result.written else 1
 
 
+class StageProgress:
+    """Turns (stage, done, total) reports into steps of one overall bar (click.progressbar)."""
+    STEPS = 1000
+    WEIGHTS = {"登记来件": 0.1, "读取台账": 0.5, "校验": 0.1, "计算期限": 0.05, "整理总台账": 0.05,
+               "写入总台账": 0.2}
+
+    def __init__(self, bar) -> None:
+        self.bar, self.shown = bar, 0
+        names = list(self.WEIGHTS)
+        self.start = {n: sum(self.WEIGHTS[m] for m in names[:i]) for i, n in enumerate(names)}
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        frac = self.start.get(stage, 0) + self.WEIGHTS.get(stage, 0) * (done / total if total else 1)
+        target = int(frac * self.STEPS)
+        if target > self.shown:
+            self.bar.update(target - self.shown, stage)
+            self.shown = target
+
+
+
+
 @cli.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("--as-of", "as_of", type=DATE, default=None, help="计算日期（默认今天）")
-@click.option("--settings", "settings_path", type=click.Path(dir_okay=False), default=None,
-              help="设置工作簿（默认 workbooks/设置.xlsx）")
-def fill(files, as_of, settings_path):
+@click.option("--as-of", "as_of", type=DATE, default=None,
+              help="计算日期（默认 taizhang.toml 的 [daily] as_of，未设则今天）")
+@settings_option
+@config_option
+def fill(files, as_of, settings_path, config_path):
     """把办结期限、剩余工作日、预警、检查清单完成情况写回各村台账（原文件先备份）。
 
     只改台账表中这些计算列的单元格，其余内容（宏、按钮、批注、数据验证、图片等）原样保留。
-    退出码：0 全部写入，1 有文件未写入（原因逐个列出）。
+    退出码：0 全部写入，1 有文件未写入（原因逐个列出），2 配置或设置有误。
     """
-    from pathlib import Path
-
-    from toolkit.outputs.fill import fill_files
-    from toolkit.core.settings_workbook import SettingsError
-
-    try:
-        settings = _settings(settings_path)
-    except SettingsError as e:
-        click.echo(str(e), err=True)
-        return 1
-    results = fill_files([Path(f) for f in files], as_of=as_of or date.today(), settings=settings)
+    results = api.fill(files, as_of=as_of, settings=settings_path, config=config_path)
     for r in results:
         click.echo(r.message)
     return 0 if all(r.ok for r in results) else 1
@@ -266,30 +268,19 @@ def fill(files, as_of, settings_path):
               help="写到这个文件（默认当前文件夹下的 村级台账模板.xlsx 或 <村名>台账模板.xlsx）")
 @click.option("--village", default=None, help="村（社区）名称：写进标题、填报单位和模板标记")
 @click.option("--force", is_flag=True, help="文件已存在时也覆盖")
-@click.option("--settings", "settings_path", type=click.Path(dir_okay=False), default=None,
-              help="设置工作簿（默认 workbooks/设置.xlsx），取其中的乡镇名称和活动设置")
-def template(out, village, force, settings_path):
+@settings_option
+@config_option
+def template(out, village, force, settings_path, config_path):
     """生成村级台账模板（含填表说明、下拉选项、打印设置），发给各村填写。"""
-    from pathlib import Path
-
-    from toolkit.core.settings_workbook import SettingsError
-    from toolkit.outputs.template import default_template_name, write_template
+    from toolkit.outputs.template import default_template_name
 
     village = (village or "").strip() or None
     path = Path(out) if out else Path.cwd() / default_template_name(village)
     if path.suffix.lower() != ".xlsx":
-        click.echo(f"模板只能保存为 .xlsx 文件：{path}", err=True)
-        return 2
+        raise click.UsageError(f"模板只能保存为 .xlsx 文件：{path}")
     if path.exists() and not force:
-        click.echo(f"文件已存在：{path}。如要覆盖请加 --force，或用 --out 换一个文件名。", err=True)
-        return 1
-    try:
-        campaign = _settings(settings_path).campaign
-    except SettingsError as e:
-        click.echo(str(e), err=True)
-        return 2
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_template(path, village=village, campaign=campaign)
+        raise click.UsageError(f"文件已存在：{path}。如要覆盖请加 --force，或用 --out 换一个文件名")
+    api.write_template(path, village=village, settings=settings_path, config=config_path)
     click.echo(f"台账模板已生成：{path}" + (f"（{village}）" if village else ""))
     return 0
 
@@ -299,27 +290,16 @@ def template(out, village, force, settings_path):
               help="写到这个文件夹（默认 workbooks/demo_inbox）")
 @click.option("--force", is_flag=True, help="文件夹里已有其他表格时也写入")
 def demo(out, force):
-    """生成演示收件箱：7 个村（社区）的台账，含各种真实写法和几处典型错误。"""
-    from pathlib import Path
+    """恢复演示收件箱：7 个村（社区）的台账（工具自带的原件复制一份），含各种真实写法和几处典型错误。"""
+    from toolkit.demo import DEMO_AS_OF, restore_demo_inbox
 
-    from toolkit.core.config import DEMO_AS_OF, DEMO_INBOX
-    from toolkit.samples import DEMO_DAMAGED, DEMO_EARLIER_FILE, build_demo_inbox, demo_filenames
-
-    folder = Path(out) if out else DEMO_INBOX
-    if folder.exists() and not force:
-        others = [p.name for p in folder.iterdir() if p.suffix.lower() in (".xlsx", ".xlsm", ".xls")
-                  and p.name not in demo_filenames()]
-        if others:
-            click.echo(f"文件夹 {folder} 里已有其他表格（{'、'.join(others[:3])}等），"
-                       "为免混入演示数据，请换一个文件夹，或加 --force。", err=True)
-            return 1
-    ledgers = build_demo_inbox(folder)
-    for lg in ledgers:
-        click.echo(f"  {lg.village}\t{len(lg.cases)} 件\t{lg.path.name}")
-    click.echo(f"  另有：{DEMO_EARLIER_FILE}（东村上月报送的旧台账，用来演示“案件消失”）、"
-               f"{DEMO_DAMAGED[1]}（传输中断的重发件，用来演示“被拒收”）")
-    total = sum(len(lg.cases) for lg in ledgers)
-    click.echo(f"演示收件箱已生成：{folder}（{len(ledgers)} 个村（社区），{total} 件，"
+    folder = Path(out) if out else api.DEMO_INBOX
+    files = restore_demo_inbox(folder, force=force)
+    counted = [f for f in files if f.counted]
+    for f in counted:
+        click.echo(f"  {f.village}\t{f.cases} 件\t{f.name}")
+    click.echo("  另有：" + "、".join(f"{f.name}（{f.note}）" for f in files if not f.counted))
+    click.echo(f"演示收件箱已恢复：{folder}（{len(counted)} 个村（社区），{sum(f.cases for f in counted)} 件，"
                f"演示日期 {DEMO_AS_OF:%Y-%m-%d}）")
     return 0
 
@@ -333,19 +313,12 @@ def demo(out, force):
 @click.option("--server", default="", help="乡里服务器地址（taizhang serve），写了按钮就发给服务器处理")
 def workbench(out, interpreter, pythonpath, server):
     """生成带按钮的台账工作台（.xlsm）：校验本表、计算期限、一键汇总。"""
-    from pathlib import Path
-
     from toolkit.shells.workbench import WORKBENCH, ConfOptions, build_workbench
 
     path = Path(out) if out else WORKBENCH
     if path.suffix.lower() != ".xlsm":
-        click.echo(f"工作台必须保存为 .xlsm 文件（含宏）：{path}", err=True)
-        return 2
-    try:
-        build_workbench(path, options=ConfOptions(interpreter, pythonpath, server))
-    except RuntimeError as e:
-        click.echo(str(e), err=True)
-        return 2
+        raise click.UsageError(f"工作台必须保存为 .xlsm 文件（含宏）：{path}")
+    build_workbench(path, options=ConfOptions(interpreter, pythonpath, server))
     click.echo(f"台账工作台已生成：{path}（按钮：校验本表、计算期限、一键汇总、检查安装）")
     return 0
 
@@ -378,33 +351,22 @@ def serve(host, port, token_env):
 
 
 @cli.command("fetch-mail")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
-              help="配置文件（默认当前文件夹的 taizhang.toml）")
+@config_option
 @click.option("--json", "as_json", is_flag=True, help="只输出一个 JSON 对象（供程序使用）")
 def fetch_mail_cmd(config_path, as_json):
     """收取各村邮件报送的台账：存档、校验、按发件人确定村，并给发件人回执。
 
     退出码：0 全部接收；1 有暂存待核、拒收、未处理的附件或发送失败；2 连不上邮箱或配置有误。
     """
-    import json
-
-    from toolkit.core.config import ConfigError, load_config
-    from toolkit.core.settings_workbook import SettingsError
-
     try:
-        cfg = load_config(config_path)
-        if not cfg.mail.enabled:
-            raise ConfigError(f"没有配置收件邮箱：请在 {cfg.source or 'taizhang.toml'} 的 [mail] 中"
-                              "填写 host、user 等（见 README“邮件报送”）。")
-        settings = _settings(cfg.settings_workbook)
-    except (ConfigError, SettingsError) as e:
-        click.echo(json.dumps({"error": str(e), "exit_code": 2}, ensure_ascii=False) if as_json
-                   else str(e), err=not as_json)
-        return 2
-    from toolkit.pipeline.mail import fetch_mail
-    result = fetch_mail(cfg, settings)
+        result = api.fetch_mail(config=config_path)
+    except TaizhangError as e:
+        if not as_json:
+            raise
+        _echo_json({"error": str(e), "exit_code": e.exit_code})
+        return e.exit_code
     if as_json:
-        click.echo(json.dumps(result.to_dict(), ensure_ascii=False))
+        _echo_json(result.to_dict())
     else:
         click.echo(result.summary_text(), err=result.exit_code == 2)
     return result.exit_code
@@ -453,50 +415,35 @@ def _chinese_detail(message: str) -> str:
     return message
 
 
-def _log_unexpected() -> str:
-    """Keep the traceback for support in the log file (never on a clerk's screen)."""
+def _logs_folder() -> Path | None:
+    """Where an unexpected error's traceback goes: the configured logs folder, if any."""
     try:
-        from toolkit.core.config import load_config
-        from toolkit.shells.daily import setup_logging
-        path = setup_logging(load_config().logs, "taizhang.log")
-        log.exception("unexpected error")
-        return str(path)
-    except Exception:  # a broken config or a read-only folder must not hide the first error
-        return "（日志无法写入）"
-
-
-def _explains_itself(e: Exception) -> bool:
-    """Errors whose message is already a Chinese sentence telling the clerk what to do."""
-    from toolkit.compute.calendar import CalendarYearMissing
-    from toolkit.core.config import ConfigError
-    from toolkit.core.settings_workbook import SettingsError
-    return isinstance(e, (ConfigError, SettingsError, CalendarYearMissing))
+        return api.load_config().logs
+    except Exception:  # a broken config must not hide the first error
+        return None
 
 
 def main(argv: list[str] | None = None) -> int:
-    _console_safe()
+    console_safe()
     try:
         rv = cli.main(args=argv, prog_name="taizhang", standalone_mode=False)
         return int(rv or 0)
     except click.exceptions.Abort:
         click.echo("已取消。", err=True)
-        return 2
+        return EXIT_CANNOT_RUN
     except click.UsageError as e:
         click.echo(usage_message(e), err=True)
-        return 2
+        return EXIT_CANNOT_RUN
     except click.ClickException as e:
         e.show()
-        return 2 if e.exit_code not in (0, 1) else e.exit_code or 2
+        return EXIT_CANNOT_RUN
     except KeyboardInterrupt:
         click.echo("已中断。", err=True)
-        return 2
+        return EXIT_CANNOT_RUN
     except Exception as e:  # never a traceback to a clerk
-        if _explains_itself(e):
-            click.echo(str(e), err=True)
-            return 2
-        where = _log_unexpected()
-        click.echo(f"出现意外错误：{e}。请把本条信息、所用文件和日志 {where} 发给技术支持。", err=True)
-        return 2
+        text, code = clerk_message(e, _logs_folder())
+        click.echo(text, err=True)
+        return code
 
 
 if __name__ == "__main__":  # pragma: no cover

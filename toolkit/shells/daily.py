@@ -20,37 +20,22 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 import time
 from datetime import date, datetime, timedelta
-from logging.handlers import RotatingFileHandler
 from pathlib import Path
 from typing import Callable
 
-from toolkit.core.config import DEMO_AS_OF, PROJECT_ROOT, Config, ConfigError, load_config
+from toolkit import api
+from toolkit.core.config import Config, ConfigError
+from toolkit.core.files import RunBusy, atomic_write_text
+from toolkit.core.logs import clerk_message, setup_logging
 
 log = logging.getLogger("taizhang.daily")
 STAMP_NAME = "daily_last_success.txt"
 RETRY_AFTER_ERROR = timedelta(minutes=30)
 RETRY_WHEN_BUSY = timedelta(minutes=5)
 CHECK_EVERY_MINUTES = 5
-
-
-def setup_logging(logs: Path, name: str = "daily.log") -> Path:
-    """Log to ``logs/<name>`` (UTF-8, 2 MB x 10 files)."""
-    logs = Path(logs)
-    logs.mkdir(parents=True, exist_ok=True)
-    path = logs / name
-    root = logging.getLogger("taizhang")
-    if not any(isinstance(h, RotatingFileHandler) and Path(h.baseFilename) == path.resolve()
-               for h in root.handlers):
-        handler = RotatingFileHandler(path, maxBytes=2 * 1024 * 1024, backupCount=10,
-                                      encoding="utf-8")
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-        root.addHandler(handler)
-    root.setLevel(logging.INFO)
-    return path
 
 
 def parse_time(text: str) -> tuple[int, int]:
@@ -86,10 +71,7 @@ class DailyJob:
             return None
 
     def _mark_success(self, day: date) -> None:
-        self.stamp.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.stamp.with_suffix(".tmp")
-        tmp.write_text(day.isoformat(), encoding="utf-8")
-        os.replace(tmp, self.stamp)
+        atomic_write_text(self.stamp, day.isoformat())
 
     def due(self, now: datetime | None = None) -> bool:
         """Past today's time, not yet done today, and not waiting to retry."""
@@ -105,20 +87,20 @@ class DailyJob:
 
     def run(self) -> object | None:
         """Run once, whatever happens inside; the result, or None after a failure."""
-        from toolkit.pipeline.consolidate import ConsolidationBusy
         started = self.clock()
         log.info("开始汇总")
         try:
             result = self.runner()
-        except ConsolidationBusy as e:
+        except RunBusy as e:
             self.not_before = started + RETRY_WHEN_BUSY
             self.last_error = str(e)
             log.warning("%s 将于 %s 重试。", e, self.not_before.strftime("%H:%M"))
             return None
         except Exception as e:   # never let the scheduler die
             self.not_before = started + RETRY_AFTER_ERROR
-            self.last_error = f"汇总失败：{e}"
-            log.exception("汇总失败：%s；将于 %s 重试。", e, self.not_before.strftime("%H:%M"))
+            text, _ = clerk_message(e, self.cfg.logs, "daily.log")
+            self.last_error = f"汇总失败：{text}"
+            log.error("%s 将于 %s 重试。", self.last_error, self.not_before.strftime("%H:%M"))
             return None
         if getattr(result, "written", False):
             self._mark_success(started.date())
@@ -131,15 +113,9 @@ class DailyJob:
 
     def consolidate(self):
         """The real job: fetch mail when configured, then rebuild the master."""
-        from toolkit.pipeline.consolidate import run_configured
-        from toolkit.core.settings_workbook import load_settings
-        settings = load_settings(self.cfg.settings_workbook)
+        settings = api.load_settings(config=self.cfg)
         fetch_mail_if_configured(self.cfg, settings)
-        if self.cfg.is_demo and not self.cfg.inbox.exists():
-            from toolkit.samples import build_demo_inbox    # a checkout without the generated demo
-            log.info("演示收件夹不存在，正在生成：%s", self.cfg.inbox)
-            build_demo_inbox(self.cfg.inbox)
-        return run_configured(self.cfg, settings)
+        return api.consolidate(config=self.cfg, settings=settings)
 
     def serve(self, *, sleep: Callable[[float], None] = time.sleep,
               stop: Callable[[], bool] = lambda: False) -> None:
@@ -161,9 +137,8 @@ def fetch_mail_if_configured(cfg: Config, settings) -> None:
     """Fetch villages' mail first; a missing module or a mail failure never stops the run."""
     if not cfg.mail.enabled:
         return
-    from toolkit.pipeline.mail import fetch_mail
     try:
-        result = fetch_mail(cfg, settings)
+        result = api.fetch_mail(config=cfg, settings=settings)
     except Exception as e:
         log.exception("收取邮件失败（%s），本次只汇总收件夹和已存档的报送。", e)
         return
@@ -182,23 +157,9 @@ class _ChineseParser(argparse.ArgumentParser):
                      "[--config taizhang.toml]；运行 python run_daily.py -h 查看说明。\n")
 
 
-def _config_path(given: str | None) -> Path | None:
-    """--config, else TAIZHANG_CONFIG, else ./taizhang.toml, else the one beside run_daily.py.
-
-    Task Scheduler starts programs in C:\\Windows\\System32, so the folder of the
-    toolkit itself is searched too.
-    """
-    if given:
-        return Path(given)
-    if os.environ.get("TAIZHANG_CONFIG"):
-        return Path(os.environ["TAIZHANG_CONFIG"])
-    here = Path.cwd() / "taizhang.toml"
-    return here if here.exists() else PROJECT_ROOT / "taizhang.toml"
-
-
 def main(argv: list[str] | None = None) -> int:
-    from toolkit.shells.cli import _console_safe
-    _console_safe()
+    from toolkit.shells.cli import console_safe
+    console_safe()
     parser = _ChineseParser(prog="run_daily.py", description="每日汇总乡级总台账。")
     parser.add_argument("--once", action="store_true", help="立即汇总一次后退出")
     parser.add_argument("--if-due", action="store_true",
@@ -206,24 +167,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", help="taizhang.toml 的路径")
     args = parser.parse_args(argv)
     try:
-        cfg = load_config(_config_path(args.config))
+        cfg = api.load_config(args.config)
         job = DailyJob(cfg)
     except ConfigError as e:
         print(e, file=sys.stderr)
-        return 2
-    logfile = setup_logging(cfg.logs)
+        return e.exit_code
+    logfile = setup_logging(cfg.logs, "daily.log")
     if not args.once:
-        print(f"每日汇总已启动：每天 {job.hour:02d}:{job.minute:02d} 汇总到 {cfg.master}；"
-              f"日志在 {logfile}。按 Ctrl+C 结束。")
-        try:
-            job.serve()
-        except KeyboardInterrupt:
-            print("已结束。")
-        return 0
+        return _serve(job, cfg, logfile)
     if args.if_due and not job.due():
         print(f"今天（{date.today().isoformat()}）已汇总过或未到 {cfg.daily_time}，本次不汇总。")
         return 0
-    if cfg.source is None and cfg.is_demo:
+    if cfg.demo:
+        from toolkit.demo import DEMO_AS_OF
         print(f"未找到 taizhang.toml：使用内置演示收件夹 {cfg.inbox}，"
               f"按演示日期 {DEMO_AS_OF.isoformat()} 汇总。")
     result = job.run()
@@ -232,3 +188,13 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     print(result.summary_text())
     return 0 if result.written else 1
+
+
+def _serve(job: DailyJob, cfg: Config, logfile: Path) -> int:
+    print(f"每日汇总已启动：每天 {job.hour:02d}:{job.minute:02d} 汇总到 {cfg.master}；"
+          f"日志在 {logfile}。按 Ctrl+C 结束。")
+    try:
+        job.serve()
+    except KeyboardInterrupt:
+        print("已结束。")
+    return 0

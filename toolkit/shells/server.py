@@ -1,6 +1,6 @@
 """`taizhang serve`: the Excel buttons for PCs without Python.
 
-xlwings' VBA client (``RunRemotePython``, toolkit/vba/xlwings/Remote.bas) POSTs
+xlwings' VBA client (``RunRemotePython``, toolkit/shells/vba/xlwings/Remote.bas) POSTs
 the active workbook as JSON (``vba_payload`` below builds the same thing from a
 file, for tests and benchmarks) to ``/<handler>``; the server runs the handler of
 toolkit/macros.py on ``xw.Book(json=payload)`` and answers ``{"actions": [...]}``,

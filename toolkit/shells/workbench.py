@@ -6,9 +6,9 @@ The workbook is generated, never edited by hand, from sources in this repository
 * the sheets, the buttons and the ``xlwings.conf`` sheet come from this module
   (xlsxwriter: ``insert_button`` writes form buttons bound to macros into the
   sheet's VML drawing);
-* the VBA comes from text files under ``toolkit/vba/``: our ``Taizhang.bas``
+* the VBA comes from text files under ``toolkit/shells/vba/``: our ``Taizhang.bas``
   (the button macros, ASCII-only) and xlwings' own BSD/MIT modules, vendored
-  unchanged (``toolkit/vba/xlwings/``);
+  unchanged (``toolkit/shells/vba/xlwings/``);
 * pyOpenVBA (pure Python, MIT) turns those texts into the ``vbaProject.bin``:
   it writes MS-OVBA compressed module source with no compiled p-code, so Excel
   compiles the text on first open, and it gives the project the document
@@ -44,7 +44,7 @@ FIXED_CREATED = datetime(2010, 5, 17, 9, 0, 0)   # reproducible docProps (same a
 @dataclass(frozen=True)
 class VbaModule:
     name: str
-    file: str              # relative to toolkit/vba
+    file: str              # relative to toolkit/shells/vba
     kind: str              # "standard" | "class"
 
     @property
@@ -244,7 +244,7 @@ def _control_sheet(wb) -> None:
         "选 TZ_Validate（校验本表）、TZ_Fill（计算期限）运行：结果写在那个文件里，记得保存。",
         "3. 一键汇总不看当前工作表：它读取配置的收件箱，生成乡级总台账。",
         "4. 第一次在这台电脑上使用，请先按“检查安装”。如果提示找不到 Python，请看“xlwings.conf”表的说明，"
-        "或请技术人员按 README 的“Excel 按钮：一次性安装”设置。",
+        "或请技术人员按 docs/guide.md 的“Excel 按钮：一次性安装”设置。",
     )
     for i, text in enumerate(steps):
         ws.merge_range(21 + i * 2, 1, 22 + i * 2, 4, text, step)
@@ -288,7 +288,7 @@ def extract_vba(path: Path | str) -> dict[str, str]:
 
 
 def check_vba(path: Path | str) -> list[str]:
-    """Problems (Chinese) where the workbook's VBA differs from toolkit/vba; [] when equal."""
+    """Problems (Chinese) where the workbook's VBA differs from toolkit/shells/vba; [] when equal."""
     found = extract_vba(path)
     problems = []
     for m in VBA_MODULES:

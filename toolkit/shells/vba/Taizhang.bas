@@ -1,7 +1,7 @@
 Attribute VB_Name = "Taizhang"
 ' The buttons of the taizhang workbench (workbooks/<workbench>.xlsm).
 '
-' Source of truth: toolkit/vba/Taizhang.bas in the taizhang repository.
+' Source of truth: toolkit/shells/vba/Taizhang.bas in the taizhang repository.
 ' `taizhang workbench` builds the workbook from this file and xlwings' own
 ' modules; tests/test_workbench.py checks that the workbook holds exactly
 ' this text. Keep this file ASCII-only: a VBA project stores source in one

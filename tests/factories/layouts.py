@@ -1,9 +1,9 @@
-"""Builders of realistic, messy village ledger workbooks for tests.
+"""Hand-specified ledgers for reader tests: cases as a clerk typed them, header layouts by name.
 
-Workbooks are written with xlsxwriter (the writer) and read back by the
+Written through the one sheet writer (``factories.sheet``) and read back by the
 toolkit through python-calamine or converted by LibreOffice (second readers).
 
-    from ledger_factory import sample_cases, write_ledger
+    from factories.layouts import sample_cases, write_ledger
     path = write_ledger(tmp_path / "东村.xlsx", sample_cases(3), layout="mixed")
 
 Layouts of the header:
@@ -12,29 +12,24 @@ Layouts of the header:
 - "mixed":   field headers merged vertically over two rows, group names merged
   across their checklist items only (a common hand-made sheet);
 - "flat":    one header row; checklist items named like "一名包案领导", "协调会".
-``merge_groups=False`` writes the group name only in its first cell (WPS
-"centre across selection", or a sloppy sheet).
+``merge_groups=False`` writes the group name only in its first cell and field headers
+in the upper row (WPS "centre across selection", or a sloppy sheet).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Iterable, Sequence
 
+from factories.sheet import (Column, Span, Styles, new_workbook, write_instructions, write_ledger_sheet,
+                             write_value)
+from factories.sheet import xlwings_vba_project as vba_bytes
 from toolkit.core import fields as F
 from toolkit.core.normalize import id_check_digit
 
 NAMES = ("张三", "李四", "王五", "赵六", "钱七", "孙八", "周九", "吴十", "郑十一", "冯十二")
 MATTERS = ("征地补偿款未足额发放", "宅基地界址纠纷", "企业改制职工安置", "拆迁安置房分配不公",
            "林权承包合同纠纷", "低保资格认定")
-
-
-@dataclass(frozen=True)
-class Col:
-    key: str
-    header: str
-    group: str | None = None
 
 
 def valid_id(i: int = 1, birth: date = date(1960, 5, 17), area: str = "330302") -> str:
@@ -87,7 +82,7 @@ _FLAT_ITEM_HEADER = {"nine_leader": "一名包案领导", "nine_plan": "一套�
 
 def ledger_columns(layout: str = "grouped", *, keys: Sequence[str] | None = None,
                    headers: dict[str, str] | None = None, computed: Sequence[str] = _COMPUTED_DEFAULT
-                   ) -> list[Col]:
+                   ) -> list[Column]:
     """The columns of a ledger in template order: fields, checklists, computed columns."""
     headers = headers or {}
     basic = [f.key for f in F.FIELDS if f.group in ("基本情况", "包案责任")]
@@ -102,15 +97,15 @@ def ledger_columns(layout: str = "grouped", *, keys: Sequence[str] | None = None
             group = F.ITEM_GROUP[key].header
             text = headers.get(key) or (_FLAT_ITEM_HEADER.get(key, item.header) if layout == "flat"
                                         else item.header)
-            cols.append(Col(key, text, group))
+            cols.append(Column(key, text, group))
         else:
-            cols.append(Col(key, headers.get(key, F.FIELD_BY_KEY[key].header), _FIELD_GROUPS[key]))
-    cols += [Col(k, F.COMPUTED_BY_KEY[k].header, F.COMPUTED_GROUP_HEADER) for k in computed]
+            cols.append(Column(key, headers.get(key, F.FIELD_BY_KEY[key].header), _FIELD_GROUPS[key]))
+    cols += [Column(k, F.COMPUTED_BY_KEY[k].header, F.COMPUTED_GROUP_HEADER) for k in computed]
     return cols
 
 
 def write_ledger(path: Path, cases: Iterable[dict] | None = None, *, layout: str = "grouped",
-                 cols: Sequence[Col] | None = None, sheet_name: str = "台账",
+                 cols: Sequence[Column] | None = None, sheet_name: str = "台账",
                  title: str | None = "南郊乡东村信访积案化解工作台账",
                  reporter: str | None = "东村", report_date: object = "2010年9月18日",
                  reporter_split: bool = False, merge_groups: bool = True,
@@ -120,148 +115,73 @@ def write_ledger(path: Path, cases: Iterable[dict] | None = None, *, layout: str
                  marker_version: str = F.TEMPLATE_VERSION, vba_project: Path | None = None,
                  first_col_seq: bool = True, extra_sheets: dict[str, list[list]] | None = None
                  ) -> Path:
-    """Write a ledger workbook. ``cases`` are dicts keyed like ``sample_case``.
+    """Write a ledger workbook through the one sheet writer. ``cases`` are dicts keyed like
+    ``sample_case``.
 
     ``blank_rows``: 0-based case positions before which an empty row is written.
     ``marker``: a village name for the template's very hidden marker sheet.
     ``vba_project``: a vbaProject.bin to embed (the file should end in .xlsm).
     """
-    import xlsxwriter
-
     path = Path(path)
     cases = list(sample_cases(3) if cases is None else cases)
     cols = list(cols) if cols is not None else ledger_columns(layout)
-    wb = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False, "strings_to_formulas": False,
-                                         "strings_to_urls": False})
-    fmt = _Formats(wb)
+    columns = [Column(c.key, c.header, c.group if layout == "grouped" or c.key in _ITEM_OR_COMPUTED
+                      else None) for c in cols]
+    if first_col_seq:
+        columns.insert(0, Column(_SEQ, "序号"))
+        cases = [{**case, _SEQ: n + 1} for n, case in enumerate(cases)]
+    wb = new_workbook(path, vba=Path(vba_project).read_bytes() if vba_project is not None else None)
+    styles = _styles(wb)
     if instructions_first:
-        _instructions(wb.add_worksheet("填表说明"))
-    ws = wb.add_worksheet(sheet_name)
-    off = 1 if first_col_seq else 0
-    width = len(cols) + off
-    r = 0
-    if title:
-        ws.merge_range(r, 0, r, width - 1, title, fmt.title)
-        r += 1
-    if reporter is not None or report_date is not None:
-        _reporter_row(ws, r, width, reporter, report_date, reporter_split, fmt)
-        r += 1
-    header_rows = _header(ws, r, cols, layout, merge_groups, off, fmt)
-    r += header_rows
-    for n, case in enumerate(cases):
-        if n in blank_rows:
-            r += 1
-        if repeat_header_after is not None and n == repeat_header_after:
-            r += _header(ws, r, cols, layout, merge_groups, off, fmt)
-        if off:
-            ws.write_number(r, 0, n + 1)
-        for c, col in enumerate(cols):
-            write_value(ws, r, c + off, case.get(col.key), fmt)
-        r += 1
-    for line in footer:
-        ws.write_string(r, 0, line)
-        r += 1
+        write_instructions(wb, _INSTRUCTIONS)
+    write_ledger_sheet(
+        wb.add_worksheet(sheet_name), columns, cases, styles, title=title or None,
+        reporter=_reporter(reporter, report_date, reporter_split, len(columns), styles),
+        header_rows=1 if layout == "flat" else 2, merge_groups=merge_groups,
+        lone="merged" if merge_groups else "upper", blank_before={n: 1 for n in blank_rows},
+        repeat_header_at=repeat_header_after, footer=[[Span(0, 0, line)] for line in footer])
     for name, rows in (extra_sheets or {}).items():
         sh = wb.add_worksheet(name)
         for i, row in enumerate(rows):
             for j, v in enumerate(row):
-                write_value(sh, i, j, v, fmt)
+                write_value(sh, i, j, v, styles)
     if marker is not None:
         _marker(wb, marker, marker_version)
-    if vba_project is not None:
-        wb.add_vba_project(str(vba_project))
     wb.close()
     return path
 
 
-class _Formats:
-    def __init__(self, wb):
-        self.date = wb.add_format({"num_format": "yyyy-mm-dd"})
-        self.datetime = wb.add_format({"num_format": "yyyy-mm-dd hh:mm"})
-        self.title = wb.add_format({"bold": True, "align": "center", "font_size": 16})
-        self.head = wb.add_format({"bold": True, "align": "center", "valign": "vcenter",
-                                   "text_wrap": True, "border": 1})
+_SEQ = "_seq"
+_ITEM_OR_COMPUTED = frozenset(F.CHECKLIST_ITEMS) | frozenset(F.COMPUTED_BY_KEY)
+_INSTRUCTIONS = ("填表说明", "1. 案件编号由乡信访办统一编号，不得改动。", "2. 日期请写成 2010-07-01 或 2010年7月1日。",
+                 "3. 表头“案件编号”“信访人”“办理状态”等列为必填。")
 
 
-def write_value(ws, r: int, c: int, v: object, fmt: _Formats | None = None) -> None:
-    """Write one value the way Excel stores it: text as text, numbers as numbers."""
-    if v is None:
-        return
-    if isinstance(v, bool):
-        ws.write_boolean(r, c, v)
-    elif isinstance(v, datetime):
-        ws.write_datetime(r, c, v, fmt.datetime if fmt else None)
-    elif isinstance(v, date):
-        ws.write_datetime(r, c, datetime(v.year, v.month, v.day), fmt.date if fmt else None)
-    elif isinstance(v, (int, float)):
-        ws.write_number(r, c, v)
-    else:
-        ws.write_string(r, c, str(v))
+def _styles(wb) -> Styles:
+    return Styles(date=wb.add_format({"num_format": "yyyy-mm-dd"}),
+                  datetime=wb.add_format({"num_format": "yyyy-mm-dd hh:mm"}),
+                  title=wb.add_format({"bold": True, "align": "center", "font_size": 16}),
+                  header=wb.add_format({"bold": True, "align": "center", "valign": "vcenter",
+                                        "text_wrap": True, "border": 1}))
 
 
-def _reporter_row(ws, r, width, reporter, report_date, split, fmt) -> None:
-    when = report_date if isinstance(report_date, str) or report_date is None else None
+def _reporter(reporter, report_date, split: bool, width: int, styles: Styles) -> list[Span]:
+    """填报单位 and 填报日期 in one cell, or split into labels and values."""
+    if reporter is None and report_date is None:
+        return []
     if not split:
         text = f"填报单位（盖章）：{reporter or ''}"
         if report_date is not None:
-            text += f"　　　　　　填报日期：{when if when is not None else report_date}"
-        ws.write_string(r, 0, text)
-        return
-    ws.write_string(r, 0, "填报单位（盖章）：")
+            text += f"　　　　　　填报日期：{report_date}"
+        return [Span(0, 0, text)]
+    spans = [Span(0, 0, "填报单位（盖章）：")]
     if reporter:
-        ws.write_string(r, 1, reporter)
+        spans.append(Span(1, 1, reporter))
     if report_date is not None:
         c = max(3, width - 3)
-        ws.write_string(r, c, "填报日期：")
-        write_value(ws, r, c + 1, report_date, fmt)
-
-
-def _header(ws, r, cols, layout, merge, off, fmt) -> int:
-    """Write the header rows at row r; returns how many rows were used."""
-    if off:
-        if layout == "flat":
-            ws.write_string(r, 0, "序号", fmt.head)
-        else:
-            ws.merge_range(r, 0, r + 1, 0, "序号", fmt.head)
-    if layout == "flat":
-        for c, col in enumerate(cols):
-            ws.write_string(r, c + off, col.header, fmt.head)
-        return 1
-    runs = _runs(cols, grouped_fields=(layout == "grouped"))
-    for group, start, end in runs:
-        if group is None:       # a field merged vertically (mixed layout)
-            col = cols[start]
-            if merge:
-                ws.merge_range(r, start + off, r + 1, start + off, col.header, fmt.head)
-            else:
-                ws.write_string(r, start + off, col.header, fmt.head)
-            continue
-        if merge and end > start:
-            ws.merge_range(r, start + off, r, end + off, group, fmt.head)
-        else:
-            ws.write_string(r, start + off, group, fmt.head)
-        for c in range(start, end + 1):
-            ws.write_string(r + 1, c + off, cols[c].header, fmt.head)
-    return 2
-
-
-def _runs(cols, grouped_fields: bool) -> list[tuple[str | None, int, int]]:
-    runs: list[tuple[str | None, int, int]] = []
-    for c, col in enumerate(cols):
-        is_item = col.key in F.CHECKLIST_ITEMS or col.key in F.COMPUTED_BY_KEY
-        group = col.group if (grouped_fields or is_item) else None
-        if group is not None and runs and runs[-1][0] == group and runs[-1][2] == c - 1:
-            runs[-1] = (group, runs[-1][1], c)
-        else:
-            runs.append((group, c, c))
-    return runs
-
-
-def _instructions(ws) -> None:
-    ws.write_string(0, 0, "填表说明")
-    ws.write_string(1, 0, "1. 案件编号由乡信访办统一编号，不得改动。")
-    ws.write_string(2, 0, "2. 日期请写成 2010-07-01 或 2010年7月1日。")
-    ws.write_string(3, 0, "3. 表头“案件编号”“信访人”“办理状态”等列为必填。")
+        spans += [Span(c, c, "填报日期："),
+                  Span(c + 1, c + 1, report_date, styles.date if isinstance(report_date, date) else None)]
+    return spans
 
 
 def _marker(wb, village: str, version: str) -> None:
@@ -277,10 +197,8 @@ def _marker(wb, village: str, version: str) -> None:
 def write_rows(path: Path, sheets: dict[str, list[list]], merges: dict[str, list[tuple]] | None = None
                ) -> Path:
     """Write arbitrary sheets of raw rows (for non-ledger and odd layouts)."""
-    import xlsxwriter
-
-    wb = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False})
-    fmt = _Formats(wb)
+    wb = new_workbook(path)
+    styles = _styles(wb)
     for name, rows in sheets.items():
         ws = wb.add_worksheet(name)
         for (r0, c0, r1, c1, text) in (merges or {}).get(name, []):
@@ -288,22 +206,14 @@ def write_rows(path: Path, sheets: dict[str, list[list]], merges: dict[str, list
         for r, row in enumerate(rows):
             for c, v in enumerate(row):
                 if v is not None and v != "":
-                    write_value(ws, r, c, v, fmt)
+                    write_value(ws, r, c, v, styles)
     wb.close()
     return Path(path)
 
 
-# --- helpers for other formats ---------------------------------------------------
 def xlwings_vba_project(out_dir: Path) -> Path:
-    """Extract the vbaProject.bin of xlwings' bundled quickstart_standalone.xlsm (BSD)."""
-    from toolkit.samples import xlwings_vba_project as vba_bytes
+    """xlwings' BSD vbaProject.bin (``factories.sheet.xlwings_vba_project``) as a file, for
+    ``write_ledger(vba_project=...)``."""
     out = Path(out_dir) / "vbaProject.bin"
     out.write_bytes(vba_bytes())
     return out
-
-
-def convert_with_soffice(files: Sequence[Path], fmt: str, out_dir: Path, timeout: float = 180) -> list[Path]:
-    """Convert many files in ONE LibreOffice call (own profile dir: safe beside other runs)."""
-    from toolkit.samples import convert_with_libreoffice
-    target = {"xls": "xls:MS Excel 97"}.get(fmt, fmt)
-    return convert_with_libreoffice(files, target, outdir=out_dir, timeout=timeout)

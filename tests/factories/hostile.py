@@ -326,13 +326,8 @@ def _mutate_inside(data: bytes, rng: random.Random) -> bytes:
 
 def to_xls(sources: list[Path], out_dir: Path) -> list[Path]:
     """Convert workbooks to legacy .xls with LibreOffice, all in one soffice call."""
-    import subprocess
-    import tempfile
-    with tempfile.TemporaryDirectory() as profile:
-        subprocess.run(["soffice", f"-env:UserInstallation=file://{profile}", "--headless",
-                        "--convert-to", "xls", "--outdir", str(out_dir), *map(str, sources)],
-                       check=True, capture_output=True, timeout=180)
-    return [out_dir / (p.stem + ".xls") for p in sources]
+    from factories.libreoffice import convert
+    return convert(sources, "xls", out_dir, timeout=180)
 
 
 def far_cell_xls(path: Path, source: Path) -> Path:

@@ -1,28 +1,27 @@
-"""Builders of feature-rich village ledgers for the write-back preservation tests.
+"""Feature-rich village ledgers for the write-back preservation tests, and the proofs.
 
-``build_rich_ledger`` writes, with xlsxwriter and a little hand editing of the
-package, a ledger whose ledger sheet and neighbours carry every feature fill
-and annotate must not lose: VBA and a form button (.xlsm), an image, a text
-box, notes, a threaded comment (parts added by hand), data validation (plain
-and the x14 extension kind, added by hand), conditional formats (plain and a
-2010 data bar whose x14 part lives in extLst), defined names, a table, print
-settings, frozen panes and other sheets. ``libreoffice_copy`` resaves a
-workbook through LibreOffice, another writer real village files come from.
+``build_ledger`` writes a ledger through the one sheet writer (``factories.sheet``),
+then adds with xlsxwriter and a little hand editing of the package every feature fill
+and annotate must not lose: VBA and a form button (.xlsm), an image, a text box,
+notes, a threaded comment (parts added by hand), data validation (plain and the x14
+extension kind, added by hand), conditional formats (plain and a 2010 data bar whose
+x14 part lives in extLst), defined names, a table, print settings, frozen panes and
+other sheets. ``build_hand_package`` writes a minimal package by hand, unlike any
+library's output. The ``assert_*`` proofs compare a workbook before and after.
 """
 from __future__ import annotations
 
 import io
-
 import shutil
 import struct
-import subprocess
-import tempfile
 import zipfile
 import zlib
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from factories.sheet import (Column, Span, Styles, new_workbook, write_instructions, write_ledger_sheet,
+                             xlwings_vba_project)
 from toolkit.core import fields as F
 
 STATUS_OPTIONS = ("待化解", "化解中", "已化解", "已销号", "中止")
@@ -76,12 +75,6 @@ def tiny_png() -> bytes:
             + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
 
 
-def vba_project_bin() -> bytes:
-    """vbaProject.bin from xlwings' bundled (BSD) quickstart_standalone.xlsm."""
-    from toolkit.samples import xlwings_vba_project
-    return xlwings_vba_project()
-
-
 def headers(*, with_checklists: bool = True, computed: tuple[str, ...] = ()) -> list[str]:
     out = list(BASE_HEADERS)
     if with_checklists:
@@ -89,36 +82,68 @@ def headers(*, with_checklists: bool = True, computed: tuple[str, ...] = ()) -> 
     return out + list(computed)
 
 
+def _columns(computed: tuple[str, ...]) -> list[Column]:
+    groups = {**{h: "九个一" for h in NINE_ITEMS}, **{h: "六有" for h in ARCHIVE_ITEMS},
+              **{h: F.COMPUTED_GROUP_HEADER for h in computed}}
+    return [Column(h, h, groups.get(h)) for h in headers(computed=computed)]
+
+
+def _values(case: Case, village: str) -> dict[str, object]:
+    """One case keyed by header: fixed person data, its dates, its ticks."""
+    values = {"案件编号": case.case_id, "村（社区）": village, "信访人": case.petitioner,
+              "身份证号": "11010519491231002X", "联系电话": "13800138000", "信访事项": case.matter,
+              "首次信访时间": case.first, "交办日期": case.assigned, "包案领导": "陈副乡长",
+              "责任单位": "乡司法所", "化解分类": "依法依政策解决", "化解进展": "已开协调会",
+              "办理状态": case.status, "办结日期": case.closed}
+    values.update((h, "√") for h in NINE_ITEMS[:case.ticks])
+    if case.status == "已化解":
+        values.update((h, "√") for h in ARCHIVE_ITEMS)
+    return values
+
+
 def build_ledger(path: Path, cases: list[Case] | None = None, *, village: str = "东村",
                  two_header_rows: bool = False, computed: tuple[str, ...] = (),
                  rich: bool = False, instructions: bool = True,
                  extra: dict[str, str] | None = None) -> Path:
-    """A ledger sheet 台账 (title, 填报单位 row, header row(s), cases, a footer).
+    """A ledger sheet 台账 (title, 填报单位 row, header row(s), cases, a footer), written
+    through the one sheet writer, then 选项 (the status list) and the features.
 
     ``computed`` adds existing computed columns (e.g. ("办结期限", "预警")) at the end.
     ``rich`` adds every preservable feature (see the module docstring); with a
     .xlsm ``path`` it adds the VBA project and a form button. ``extra`` writes
     more text cells on the ledger sheet ({"AF5": "村里自己的备注"}).
     """
-    import xlsxwriter
-
     path = Path(path)
     cases = sample_cases() if cases is None else cases
     macro = path.suffix.lower() == ".xlsm"
-    wb = xlsxwriter.Workbook(str(path))
-    if macro:
-        with tempfile.TemporaryDirectory() as d:
-            vba = Path(d) / "vbaProject.bin"
-            vba.write_bytes(vba_project_bin())
-            wb.add_vba_project(str(vba))
-            wb.set_vba_name("ThisWorkbook")
-            _fill_workbook(wb, cases, village, two_header_rows, computed, rich, instructions, macro,
-                           extra or {})
-            wb.close()
-    else:
-        _fill_workbook(wb, cases, village, two_header_rows, computed, rich, instructions, macro,
-                       extra or {})
-        wb.close()
+    wb = new_workbook(path, vba=xlwings_vba_project() if macro else None)
+    if instructions:
+        write_instructions(wb, ["填表说明：每个案件一行，日期写作 2010-07-01。"])
+    ws = wb.add_worksheet("台账")
+    opts = wb.add_worksheet("选项")
+    for i, s in enumerate(STATUS_OPTIONS):
+        opts.write_string(i, 0, s)
+    styles = Styles(header=wb.add_format({"bold": True, "border": 1, "bg_color": "#DDEBF7", "text_wrap": True,
+                                          "align": "center", "valign": "vcenter"}),
+                    text=wb.add_format({"border": 1}),
+                    date=wb.add_format({"border": 1, "num_format": "yyyy年m月d日"}),
+                    title=wb.add_format({"bold": True, "font_size": 16, "align": "center"}))
+    cols = _columns(computed)
+    shape = write_ledger_sheet(
+        ws, cols, [_values(c, village) for c in cases], styles,
+        title=f"南郊乡{village}信访积案化解工作台账",
+        reporter=[Span(0, 0, f"填报单位（盖章）：{village}"), Span(8, 8, "填报日期：2010年9月18日")],
+        header_rows=2 if two_header_rows else 1, lone="lower",
+        footer=[[], [Span(0, 0, "填表人：李明    审核人：王芳")]])
+    hr = shape.header_rows[-1] - 1          # 0-based row of the column headers
+    last = hr + len(cases)
+    ws.set_column(0, len(cols) - 1, 11)
+    ws.freeze_panes(hr + 1, 3)
+    for ref, text in (extra or {}).items():
+        ws.write_string(ref, text)
+    if rich:
+        _rich_features(wb, ws, opts, hr, last, len(cols), macro)
+    wb.close()
     if rich:
         add_x14_validation(path, "台账", f"{_col(STATUS_COL)}5:{_col(STATUS_COL)}200", "选项!$A$1:$A$5")
         add_threaded_comment(path, "台账", "C5", "请核实信访人姓名")
@@ -130,75 +155,7 @@ def _col(c: int) -> str:
     return column_letter(c)
 
 
-def _fill_workbook(wb, cases, village, two_header_rows, computed, rich, instructions, macro,
-                   extra) -> None:
-    if instructions:
-        ins = wb.add_worksheet("填表说明")
-        ins.write_string(0, 0, "填表说明：每个案件一行，日期写作 2010-07-01。")
-    ws = wb.add_worksheet("台账")
-    opts = wb.add_worksheet("选项")
-    for i, s in enumerate(STATUS_OPTIONS):
-        opts.write_string(i, 0, s)
-    head = wb.add_format({"bold": True, "border": 1, "bg_color": "#DDEBF7", "text_wrap": True,
-                          "align": "center", "valign": "vcenter"})
-    cell = wb.add_format({"border": 1})
-    datef = wb.add_format({"border": 1, "num_format": "yyyy年m月d日"})
-    cols = headers(computed=computed)
-    ws.merge_range(0, 0, 0, len(cols) - 1, f"南郊乡{village}信访积案化解工作台账",
-                   wb.add_format({"bold": True, "font_size": 16, "align": "center"}))
-    ws.write_string(1, 0, f"填报单位（盖章）：{village}")
-    ws.write_string(1, 8, "填报日期：2010年9月18日")
-    hr = 2
-    if two_header_rows:
-        first_item = len(BASE_HEADERS)
-        ws.merge_range(2, first_item, 2, first_item + len(NINE_ITEMS) - 1, "九个一", head)
-        a0 = first_item + len(NINE_ITEMS)
-        ws.merge_range(2, a0, 2, a0 + len(ARCHIVE_ITEMS) - 1, "六有", head)
-        if computed:
-            c0 = len(cols) - len(computed)
-            if len(computed) > 1:
-                ws.merge_range(2, c0, 2, len(cols) - 1, F.COMPUTED_GROUP_HEADER, head)
-            else:
-                ws.write_string(2, c0, F.COMPUTED_GROUP_HEADER, head)
-        hr = 3
-    for c, h in enumerate(cols):
-        ws.write_string(hr, c, h, head)
-    for i, case in enumerate(cases):
-        r = hr + 1 + i
-        values = {"案件编号": case.case_id, "村（社区）": village, "信访人": case.petitioner,
-                  "身份证号": "11010519491231002X", "联系电话": "13800138000", "信访事项": case.matter,
-                  "包案领导": "陈副乡长", "责任单位": "乡司法所", "化解分类": "依法依政策解决",
-                  "化解进展": "已开协调会", "办理状态": case.status}
-        for c, h in enumerate(cols):
-            if h in values:
-                ws.write_string(r, c, values[h], cell)
-            elif h == "首次信访时间":
-                ws.write_datetime(r, c, _dt(case.first), datef)
-            elif h == "交办日期" and case.assigned:
-                ws.write_datetime(r, c, _dt(case.assigned), datef)
-            elif h == "办结日期" and case.closed:
-                ws.write_datetime(r, c, _dt(case.closed), datef)
-            elif h in NINE_ITEMS[:case.ticks] or (h in ARCHIVE_ITEMS and case.status == "已化解"):
-                ws.write_string(r, c, "√", cell)
-            else:
-                ws.write_blank(r, c, None, cell)
-    last = hr + len(cases)
-    ws.write_string(last + 2, 0, "填表人：李明    审核人：王芳")
-    ws.set_column(0, len(cols) - 1, 11)
-    ws.freeze_panes(hr + 1, 3)
-    for ref, text in extra.items():
-        ws.write_string(ref, text)
-    if rich:
-        _rich_features(wb, ws, opts, hr, last, len(cols), macro)
-
-
-def _dt(d: date):
-    from datetime import datetime
-    return datetime(d.year, d.month, d.day)
-
-
 def _rich_features(wb, ws, opts, hr: int, last: int, ncols: int, macro: bool) -> None:
-    status = _col(STATUS_COL)
     ws.data_validation(hr + 1, STATUS_COL, 200, STATUS_COL,
                        {"validate": "list", "source": list(STATUS_OPTIONS)})
     ws.conditional_format(hr + 1, STATUS_COL, 200, STATUS_COL,
@@ -381,39 +338,6 @@ def build_hand_package(path: Path, sheet_data: str = ROWLESS_SHEET,
     return path
 
 
-# --------------------------------------------------------------------------- LibreOffice
-def soffice_convert(files: list[Path], target: str, outdir: Path, timeout: float = 240) -> None:
-    """One soffice call converting many files (``target`` like "xlsx", "pdf" or a csv filter)."""
-    outdir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as profile:
-        cmd = ["soffice", f"-env:UserInstallation=file://{profile}", "--headless", "--norestore",
-               "--convert-to", target, "--outdir", str(outdir), *map(str, files)]
-        subprocess.run(cmd, check=True, capture_output=True, timeout=timeout)
-
-
-CSV_ALL_SHEETS = "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,-1"
-
-
-def libreoffice_copy(src: Path, outdir: Path) -> Path:
-    """``src`` resaved by LibreOffice as .xlsx (its own package layout and styles)."""
-    soffice_convert([src], "xlsx:Calc MS Excel 2007 XML", outdir)
-    return outdir / (src.stem + ".xlsx")
-
-
-def read_csv_sheets(folder: Path, stem: str) -> dict[str, list[list[str]]]:
-    """The per-sheet CSVs LibreOffice wrote for ``stem`` (``stem-<sheet>.csv``)."""
-    import csv
-    out = {}
-    for p in folder.glob(f"{stem}-*.csv"):
-        sheet = p.stem[len(stem) + 1:]
-        with open(p, encoding="utf-8", newline="") as f:
-            out[sheet] = list(csv.reader(f))
-    if not out and (folder / f"{stem}.csv").exists():
-        with open(folder / f"{stem}.csv", encoding="utf-8", newline="") as f:
-            out[""] = list(csv.reader(f))
-    return out
-
-
 def members(path: Path) -> dict[str, bytes]:
     """Every zip member, decompressed."""
     with zipfile.ZipFile(path) as z:
@@ -423,9 +347,6 @@ def members(path: Path) -> dict[str, bytes]:
 def shared_strings_unchanged(before: Path, after: Path) -> bool:
     a, b = members(before), members(after)
     return a.get("xl/sharedStrings.xml") == b.get("xl/sharedStrings.xml")
-
-
-
 
 
 # --------------------------------------------------------------------------- proofs

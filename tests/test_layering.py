@@ -1,0 +1,108 @@
+"""The package's shape: the folders are the pipeline, and a stage never reaches forward.
+
+core -> intake -> read -> validation -> compute -> outputs -> pipeline -> shells.
+A module may import its own stage and earlier ones (at module level or inside a
+function: a lazy import is still a dependency). The demo sits beside core; the
+public API (toolkit/api.py) and the package itself sit above the pipeline; the
+schema (schemas/) belongs to the validation stage.
+"""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import toolkit
+
+ROOT = Path(toolkit.__file__).resolve().parent
+STAGES = ["core", "demo", "intake", "read", "validation", "compute", "outputs", "pipeline", "api",
+          "shells"]
+RANK = {name: i for i, name in enumerate(STAGES)}
+RANK["demo"] = RANK["core"]          # the demo's date and roster: beside core, importing only core
+RANK["schemas"] = RANK["validation"]
+RANK["macros"] = RANK["shells"]      # the shim for button workbooks already handed out
+RANK["__init__"] = RANK["api"]
+
+
+def stage_of(module: str) -> str | None:
+    parts = module.split(".")
+    if parts[0] == "schemas":
+        return "schemas"
+    if parts[0] != "toolkit":
+        return None
+    return parts[1] if len(parts) > 1 else "__init__"
+
+
+def imports_of(path: Path, module: str) -> list[tuple[int, str]]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    package = module.rsplit(".", 1)[0] if path.name != "__init__.py" else module
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, a.name) for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                base = ".".join(package.split(".")[:len(package.split(".")) - node.level + 1]
+                                + ([base] if base else []))
+            found += [(node.lineno, f"{base}.{a.name}" if base == "toolkit" else base)
+                      for a in node.names]
+    return found
+
+
+def product_modules():
+    for path in sorted(ROOT.rglob("*.py")):
+        rel = path.relative_to(ROOT.parent).with_suffix("")
+        yield path, ".".join(rel.parts[:-1] if rel.name == "__init__" else rel.parts)
+    for path in sorted((ROOT.parent / "schemas").rglob("*.py")):
+        rel = path.relative_to(ROOT.parent).with_suffix("")
+        yield path, ".".join(rel.parts[:-1] if rel.name == "__init__" else rel.parts)
+
+
+def test_no_stage_imports_a_later_stage_or_a_shell():
+    wrong = []
+    for path, module in product_modules():
+        own = stage_of(module)
+        for line, target in imports_of(path, module):
+            other = stage_of(target)
+            if own is None or other is None or other == own:
+                continue
+            if RANK[other] > RANK[own]:
+                wrong.append(f"{path.relative_to(ROOT.parent)}:{line} ({own}) imports {target} ({other})")
+    assert wrong == []
+
+
+def test_every_module_has_a_stage_and_the_top_level_stays_small():
+    top = sorted(p.name for p in ROOT.glob("*.py"))
+    assert top == ["__init__.py", "api.py", "macros.py"]
+    folders = sorted(p.name for p in ROOT.iterdir() if p.is_dir() and p.name != "__pycache__")
+    assert set(folders) <= set(STAGES)
+    for path, module in product_modules():
+        assert stage_of(module) in RANK, module
+
+
+def test_no_module_is_over_about_600_lines():
+    long = {str(p.relative_to(ROOT.parent)): n for p, _ in product_modules()
+            if (n := len(p.read_text(encoding="utf-8").splitlines())) > 600}
+    assert long == {}
+
+
+def test_the_public_api_is_functions():
+    import inspect
+
+    from toolkit import (annotate, consolidate, deadline, fetch_mail, fill, load_config, load_settings,
+                         validate)
+    for f in (validate, fill, annotate, consolidate, deadline, fetch_mail, load_config, load_settings):
+        assert inspect.isfunction(f) and f.__doc__, f
+    # a stage subpackage imported later must not replace a public function of the same name
+    import toolkit.validation.rules  # noqa: F401
+    import toolkit.pipeline.consolidate  # noqa: F401
+    assert inspect.isfunction(toolkit.validate) and inspect.isfunction(toolkit.consolidate)
+
+
+def test_the_shim_for_handed_out_workbooks_still_imports():
+    """Button workbooks already sent out run `import toolkit.macros as m; m.<handler>()`."""
+    import toolkit.macros as m
+    from toolkit.shells import buttons
+    vba = (ROOT / "shells" / "vba" / "Taizhang.bas").read_text(encoding="utf-8")
+    handlers = [line.split('"')[1] for line in vba.splitlines() if 'TZ_Run "' in line]
+    assert handlers and all(getattr(m, h) is getattr(buttons, h) for h in handlers)

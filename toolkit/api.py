@@ -1,0 +1,231 @@
+"""The toolkit's public API: every command is a function (as in sqlite-utils).
+
+    from toolkit import consolidate, validate
+    result = consolidate()                       # the inbox and master taizhang.toml names
+    ledgers = validate(["东村台账.xlsx"], as_of="2010-10-20")
+
+Every function takes the same optional arguments, resolved here and nowhere else:
+
+- ``config``: a ``Config``, or the path of a taizhang.toml; None = the one
+  ``find_config_file`` finds (``--config``, $TAIZHANG_CONFIG, the current folder,
+  ``near`` folders, beside run_daily.py); no file at all = the bundled demo.
+- ``settings``: a ``Settings``, or the path of a settings workbook; None = the
+  workbook the config names.
+- ``as_of``: a date or "2010-10-20"; None = ``[daily] as_of`` when taizhang.toml
+  fixes it, else the demo's date when the run consolidates the demo inbox, else today.
+
+The command line, the daily job, the mail intake and the Excel buttons call only
+these functions. A library call writes only where its config (or an argument)
+says: nothing here falls back to a hidden ``Config()``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Iterable, Sequence
+
+from toolkit.core.config import WORKBOOKS, Config, find_config_file, read_config
+from toolkit.core.settings import Settings
+
+if TYPE_CHECKING:
+    from toolkit.core.ledger import Ledger
+    from toolkit.outputs.fill import FillResult
+    from toolkit.pipeline.consolidate import ConsolidationResult
+    from toolkit.pipeline.mail import MailRunResult
+
+ConfigLike = Config | str | Path | None
+SettingsLike = Settings | str | Path | None
+DateLike = date | str | None
+DEMO_INBOX = WORKBOOKS / "demo_inbox"     # the demo's working inbox, restored when missing
+
+
+@dataclass(frozen=True)
+class Context:
+    """What one call runs with: the administrator's config, the clerk's settings, the date."""
+    config: Config
+    settings: Settings
+    as_of: date
+
+
+# --- resolving config -> settings -> as-of (the one place) ----------------------------
+def load_config(path: str | Path | None = None, *, near: Iterable[Path] = ()) -> Config:
+    """The administrator's taizhang.toml (see ``find_config_file``), or the demo's config."""
+    found = find_config_file(path, near=near)
+    if found is not None:
+        return read_config(found)
+    return Config(inbox=DEMO_INBOX, demo=True)
+
+
+def load_settings(path: str | Path | None = None, *, config: ConfigLike = None) -> Settings:
+    """The clerk's settings workbook: ``path``, else the one the config names."""
+    from toolkit.core.settings_workbook import load_settings as read_settings
+    if path is None:
+        path = _config(config).settings_workbook
+    return read_settings(Path(path))
+
+
+def resolve(*, config: ConfigLike = None, settings: SettingsLike = None, as_of: DateLike = None,
+            inbox: Path | None = None) -> Context:
+    """Config, then settings, then the as-of date: the one rule every command follows.
+
+    ``inbox`` is the folder a consolidation reads (it decides whether the demo's date applies).
+    """
+    cfg = _config(config)
+    if not isinstance(settings, Settings):
+        settings = load_settings(settings, config=cfg)
+    return Context(cfg, settings, _as_of(as_of, cfg, inbox))
+
+
+def _config(config: ConfigLike) -> Config:
+    if isinstance(config, Config):
+        return config
+    return load_config(config)
+
+
+def _as_of(as_of: DateLike, cfg: Config, inbox: Path | None) -> date:
+    if as_of is not None:
+        return _date(as_of)
+    if cfg.as_of is not None:
+        return cfg.as_of
+    if inbox is not None and _is_demo_inbox(inbox):
+        from toolkit.demo import DEMO_AS_OF
+        return DEMO_AS_OF
+    return date.today()
+
+
+def _date(value: date | str) -> date:
+    if isinstance(value, date):
+        return value
+    from toolkit.core.dates import parse_date_text
+    parsed = parse_date_text(str(value))
+    if parsed is None:
+        from toolkit.core.errors import TaizhangError
+        raise TaizhangError(f"“{value}”不是有效日期，请写作 2010-10-20。")
+    return parsed
+
+
+def _is_demo_inbox(inbox: Path) -> bool:
+    return Path(inbox).resolve() == DEMO_INBOX.resolve()
+
+
+# --- the commands ---------------------------------------------------------------------
+def validate(paths: Iterable[str | Path] | Sequence["Ledger"], *, as_of: DateLike = None,
+             settings: SettingsLike = None, config: ConfigLike = None) -> list["Ledger"]:
+    """Read (safely, in worker processes) and validate workbooks, or validate Ledgers
+    already read (the Excel buttons read the sheet in front of the clerk). Every issue
+    names its file, sheet and cell."""
+    from toolkit.core.ledger import Ledger
+    ctx = resolve(config=config, settings=settings, as_of=as_of)
+    items = list(paths)
+    if items and all(isinstance(x, Ledger) for x in items):
+        from toolkit.validation.rules import validate_ledgers
+        return validate_ledgers(items, as_of=ctx.as_of, settings=ctx.settings)
+    from toolkit.validation.rules import validate_paths
+    return validate_paths([Path(p) for p in items], as_of=ctx.as_of, settings=ctx.settings)
+
+
+def compute(ledger: "Ledger", *, as_of: DateLike = None, settings: SettingsLike = None,
+            config: ConfigLike = None):
+    """Deadlines, alerts and checklists of one ledger's cases: (table, issues at their cells)."""
+    from toolkit.compute.cases import compute_ledger
+    ctx = resolve(config=config, settings=settings, as_of=as_of)
+    return compute_ledger(ledger, as_of=ctx.as_of, settings=ctx.settings)
+
+
+def annotate(ledgers: Sequence["Ledger"], out_dir: str | Path) -> list[tuple["Ledger", Path | str]]:
+    """For each validated ledger with issues, a coloured copy with a 校验结果 sheet in
+    ``out_dir``: (ledger, the copy's path) or (ledger, why no copy was made)."""
+    from toolkit.outputs.fill import annotate_file
+    from toolkit.outputs.writeback import WritebackError
+    done: list[tuple["Ledger", Path | str]] = []
+    for lg in ledgers:
+        if lg.readable and lg.issues:
+            try:
+                done.append((lg, annotate_file(lg, Path(out_dir))))
+            except WritebackError as e:
+                done.append((lg, str(e)))
+    return done
+
+
+def fill(paths: Iterable[str | Path], *, as_of: DateLike = None, settings: SettingsLike = None,
+         config: ConfigLike = None) -> list["FillResult"]:
+    """Write deadlines, alerts and checklist counts into the villages' own workbooks
+    (backup first, atomic replace); one result per file, in order."""
+    from toolkit.outputs.fill import fill_files
+    ctx = resolve(config=config, settings=settings, as_of=as_of)
+    return fill_files([Path(p) for p in paths], as_of=ctx.as_of, settings=ctx.settings)
+
+
+def consolidate(inbox: str | Path | None = None, out: str | Path | None = None, *,
+                as_of: DateLike = None, settings: SettingsLike = None, config: ConfigLike = None,
+                progress: Callable[[str, int, int], None] | None = None,
+                lock_timeout: float | None = None) -> "ConsolidationResult":
+    """Rebuild the township master from the inbox and the submission archive.
+
+    ``inbox`` and ``out`` default to the config's; the archive and state folders are the
+    config's. Raises ConsolidationError (a Chinese sentence) when the master cannot be written.
+    """
+    from toolkit.pipeline.consolidate import LOCK_WAIT
+    from toolkit.pipeline.consolidate import consolidate as run
+    cfg = _config(config)
+    inbox = Path(inbox) if inbox is not None else cfg.inbox
+    if cfg.demo and _is_demo_inbox(inbox):
+        from toolkit.demo import demo_filenames, restore_demo_inbox
+        if not all((inbox / name).exists() for name in demo_filenames()):
+            restore_demo_inbox(inbox, force=True)     # a fresh checkout, or a file deleted
+    ctx = resolve(config=cfg, settings=settings, as_of=as_of, inbox=inbox)
+    master = Path(out if out is not None else cfg.master).absolute()
+    return run(inbox, master, as_of=ctx.as_of, settings=ctx.settings, archive_root=cfg.archive,
+               state_dir=cfg.state, progress=progress,
+               lock_timeout=LOCK_WAIT if lock_timeout is None else lock_timeout)
+
+
+@dataclass(frozen=True)
+class Deadline:
+    date: date
+    lines: list[str]      # what `taizhang deadline` prints: the date, then why
+
+
+def deadline(start: DateLike, *, workdays: int | None = None, days: int | None = None,
+             settings: SettingsLike = None, config: ConfigLike = None) -> Deadline:
+    """The Nth working day after ``start`` (``workdays``), or N calendar days with a last day
+    moved off public holidays (``days``). Raises CalendarYearMissing for a year nobody knows."""
+    from toolkit.compute.calendar import calendar_for, deadline_lines
+    if (workdays is None) == (days is None):
+        raise ValueError("give exactly one of workdays= and days=")
+    if not isinstance(settings, Settings):
+        settings = load_settings(settings, config=config)
+    lines = deadline_lines(calendar_for(settings), _date(start), workdays=workdays, days=days)
+    return Deadline(date.fromisoformat(lines[0]), lines)
+
+
+def fetch_mail(*, config: ConfigLike = None, settings: SettingsLike = None,
+               as_of: DateLike = None) -> "MailRunResult":
+    """Fetch the villages' mail: archive, judge and answer each attachment (taizhang.toml [mail])."""
+    from toolkit.core.config import ConfigError
+    from toolkit.pipeline.mail import fetch_mail as run
+    cfg = _config(config)
+    if not cfg.mail.enabled:
+        raise ConfigError(f"没有配置收件邮箱：请在 {cfg.source or 'taizhang.toml'} 的 [mail] 中"
+                          "填写 host、user 等（见 docs/guide.md“邮件报送”）。")
+    ctx = resolve(config=cfg, settings=settings, as_of=as_of)
+    return run(cfg, ctx.settings, as_of=ctx.as_of)
+
+
+def write_report(path: str | Path, ledgers: Sequence["Ledger"]) -> Path:
+    """The issue workbook (校验问题, 文件汇总) for validated ledgers."""
+    from toolkit.outputs.report import write_issue_report
+    return write_issue_report(Path(path), ledgers)
+
+
+def write_template(path: str | Path, *, village: str | None = None,
+                   settings: SettingsLike = None, config: ConfigLike = None) -> Path:
+    """The village ledger template, with the township's campaign settings."""
+    from toolkit.outputs.template import write_template as write
+    if not isinstance(settings, Settings):
+        settings = load_settings(settings, config=config)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write(path, village=village, campaign=settings.campaign)
+    return path

@@ -1,0 +1,28 @@
+"""The limits a village's file must stay within before any parser sees it, and why.
+
+- 100 MB on disk: a ledger of a few hundred cases is well under 1 MB; photos
+  pasted in stay far below 100 MB.
+- 256 MB uncompressed in total, and a ratio of 100:1 for any member that grows
+  past 16 MB: real sheet XML compresses 5-20:1; a "zip bomb" compresses 1000:1.
+- 200,000 rows, 2,000 columns, 5,000,000 cells (rows x columns of the used or
+  declared rectangle): calamine materialises the whole rectangle at about
+  40 bytes a cell (21 million cells measured at 820 MB), so 5 million cells is
+  ~200 MB, inside the 1 GiB a reader may use, while the largest real ledger
+  (hundreds of rows, ~60 columns) is four orders of magnitude smaller.
+"""
+from __future__ import annotations
+
+MAX_FILE_BYTES = 100 * 2**20
+MAX_MEMBERS = 5000
+MAX_UNCOMPRESSED = 256 * 2**20
+MAX_RATIO, RATIO_FLOOR = 100, 16 * 2**20
+MAX_ROWS, MAX_COLUMNS, MAX_CELLS = 200_000, 2_000, 5_000_000
+DAMAGED = "文件已损坏或不完整（可能下载或传输中断），请重新保存后报送"
+
+
+class Refused(Exception):
+    """Pre-flight's verdict on a file: an issue code and the reason, in Chinese."""
+
+    def __init__(self, code: str, reason: str = "") -> None:
+        super().__init__(code, reason)
+        self.code, self.reason = code, reason

@@ -1,0 +1,70 @@
+"""Archived submissions as the pipeline uses them: shared by consolidation and mail intake.
+
+- ``materialise``: an archived original under its own file name in a private folder
+  (the reader may take the village from the file name);
+- ``fatal_issue``: why a submission cannot be counted at all (rejected, never counted);
+- ``case_index_of``: the case numbers and statuses a submission holds (for vanished cases).
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+from toolkit.core.issues import ERROR, Code, Issue, make_issue
+from toolkit.core.ledger import Ledger
+from toolkit.intake.archive import Submission
+
+# a file with one of these cannot be put in the master: it is rejected, never counted
+FATAL_CODES = (Code.NO_LEDGER_SHEET,)
+
+
+_BAD_NAME = re.compile(r'[<>:"/\\|?*\x00-\x1f]')
+
+
+def display_name(path: Path, inbox: Path) -> str:
+    try:
+        return path.resolve().relative_to(inbox.resolve()).as_posix()
+    except ValueError:
+        return path.name
+
+
+def materialise(sub: Submission, work: Path) -> Path:
+    """The archived original under its own file name, in a private folder."""
+    name = _BAD_NAME.sub("_", Path(sub.filename.replace("\\", "/")).name).strip(" .") \
+        or f"{sub.id}{sub.stored_path.suffix}"
+    folder = work / str(sub.id)
+    folder.mkdir()
+    target = folder / name
+    try:
+        if os.name == "nt":      # a link shares the read-only attribute: cleanup would fail
+            raise OSError("copy on Windows")
+        os.link(sub.stored_path, target)
+    except OSError:
+        shutil.copyfile(sub.stored_path, target)
+    return target
+
+
+def fatal_issue(lg: Ledger) -> Issue | None:
+    if not lg.readable:
+        return next((i for i in lg.issues if i.severity == ERROR), None) or make_issue(
+            Code.UNREADABLE, file=Path(lg.path).name, reason="原因不明")
+    for i in lg.issues:
+        if i.code in FATAL_CODES:
+            return i
+    if "case_id" not in lg.columns:
+        return next((i for i in lg.issues if i.code == Code.MISSING_COLUMN and i.column in
+                     ("案件编号", "case_id")), None) or make_issue(
+            Code.MISSING_COLUMN, file=Path(lg.path).name, column="案件编号", variants="信访编号、积案编号、编号")
+    return None
+
+
+def case_index_of(lg: Ledger) -> dict[str, str | None]:
+    if not lg.readable or not lg.n_cases or "case_id" not in lg.cases:
+        return {}
+    statuses = lg.cases["status"] if "status" in lg.cases else [None] * lg.n_cases
+    return {str(c): (s if isinstance(s, str) else None)
+            for c, s in zip(lg.cases["case_id"], statuses) if c is not None and c == c}
+
+

@@ -1,0 +1,168 @@
+"""Finding the header of a ledger sheet and mapping its columns to field keys.
+
+A header is the row naming the most fields in the first ``HEAD_ROWS`` rows, with
+the row above or below when the header has two levels (a group name such as
+六有 over its items). Every header text goes through ``fields.match_header``
+(the accepted variants); a bracketed note after it is ignored.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from toolkit.core import fields as F
+
+HEAD_ROWS = 20          # header rows are looked for in the first rows only
+MIN_HEADER_KEYS = 3     # a row is a header when it names at least this many fields
+
+_NOTE = re.compile(r"[（(][^（()）]*[)）]")
+
+
+@lru_cache(maxsize=16384)
+def _match(text: str, group: str | None = None) -> str | None:
+    """fields.match_header, plus: a bracketed note after a header is ignored
+    (联系电话（手机）, 延期天数(工作日), 首次信访时间（年月日）)."""
+    if len(text) > 40:
+        return None
+    key = F.match_header(text, group)
+    if key is None and ("(" in text or "（" in text):
+        bare = _NOTE.sub("", text)
+        if bare != text and bare.strip():
+            key = F.match_header(bare, group)
+    return key
+
+
+@lru_cache(maxsize=4096)
+def _is_group(text: str) -> bool:
+    return len(text) <= 20 and F.is_group_header(text)
+
+
+def cell_text(v: object) -> str:
+    return v.strip() if type(v) is str else ""
+
+
+def _row_keys(row: list) -> dict[int, str]:
+    out = {}
+    for c, v in enumerate(row):
+        if type(v) is str and v:
+            k = _match(v)
+            if k:
+                out[c] = k
+    return out
+
+
+def score_header(head: list[list]) -> tuple[int, int]:
+    """(distinct keys in the best header row, that row's 0-based index).
+
+    Stops two rows after the first header-like row: below it come cases, whose
+    every distinct text would otherwise go through the header matcher.
+    """
+    best, at = 0, -1
+    for r, row in enumerate(head):
+        if best >= MIN_HEADER_KEYS and r > at + 2:
+            break
+        n = _count_keys(row)
+        if n > best:
+            best, at = n, r
+    return best, at
+
+
+def _count_keys(row: list) -> int:
+    return len(set(_row_keys(row).values()))
+
+
+def _has_group(row: list) -> bool:
+    return any(type(v) is str and v and _is_group(v) for v in row)
+
+
+@dataclass
+class Header:
+    rows: list[int]                                       # 0-based
+    columns: dict[str, int] = field(default_factory=dict)
+    computed: dict[str, int] = field(default_factory=dict)
+    duplicates: list[tuple[str, int, int]] = field(default_factory=list)  # key, col, row
+
+
+def find_header(head: list[list], anchor: int, merged) -> Header:
+    """One or two header rows around the best-matching row ``anchor``."""
+    above = head[anchor - 1] if anchor > 0 else None
+    below = head[anchor + 1] if anchor + 1 < len(head) else None
+    if above is not None and (_has_group(above) or _extends(head[anchor], above, 2)):
+        upper, lower = anchor - 1, anchor
+    elif below is not None and _extends(head[anchor], below, 1 if _has_group(head[anchor]) else 2):
+        upper, lower = anchor, anchor + 1
+    else:
+        return _map_columns(Header([anchor]), [(c, cell_text(v), None, anchor, "", anchor)
+                                               for c, v in enumerate(head[anchor]) if cell_text(v)])
+    groups = _groups(head[upper], upper, merged)
+    cells = []
+    for c in range(len(head[lower])):
+        lo, up = cell_text(head[lower][c]), cell_text(head[upper][c])
+        if lo:
+            cells.append((c, lo, groups.get(c), lower, "" if _is_group(up) else up, upper))
+        elif up:
+            cells.append((c, up, None, upper, "", upper))   # merged vertically: text above
+    return _map_columns(Header([upper, lower]), cells)
+
+
+def _extends(row: list, below: list, needed: int) -> bool:
+    """True when ``below`` names fields in columns that ``row`` leaves blank or unnamed."""
+    n = 0
+    for c, v in enumerate(below):
+        if type(v) is str and v and _match(v) and not _match(cell_text(row[c]) or "\x00"):
+            n += 1
+    return n >= needed
+
+
+def _groups(upper: list, r_up: int, merged) -> dict[int, str]:
+    """The group name above each column of a two-level header.
+
+    From the merged ranges when the format has them; an unmerged group name
+    (WPS "centre across selection", or a format without merge info) is carried
+    right until the next non-empty upper cell.
+    """
+    groups: dict[int, str] = {}
+    covered: set[int] = set()
+    for (r0, c0), (r1, c1) in merged or ():
+        if r0 <= r_up <= r1 and c1 > c0:
+            text = cell_text(upper[c0]) if c0 < len(upper) else ""
+            for c in range(c0, min(c1, len(upper) - 1) + 1):
+                covered.add(c)
+                groups[c] = text
+    carry = None
+    for c, v in enumerate(upper):
+        if c in covered:
+            carry = None
+            continue
+        t = cell_text(v)
+        if t:
+            carry = t if (_is_group(t) or not _match(t)) else None
+            groups[c] = t
+        elif carry:
+            groups[c] = carry
+    return groups
+
+
+def _map_columns(header: Header, cells: list[tuple]) -> Header:
+    """Map header cells (col, text, group, row, fallback text, its row) to keys."""
+    for c, text, group, r, alt_text, alt_r in cells:
+        key = _match(text, group)
+        if key is None and alt_text:
+            key, r = _match(alt_text), alt_r
+        if key is None:
+            continue
+        target = header.computed if key in F.COMPUTED_BY_KEY else header.columns
+        if key in target:
+            alt = _TEXT_ITEM.get(key)
+            if alt and alt not in header.columns:
+                key, target = alt, header.columns
+            else:
+                header.duplicates.append((key, c, r))
+                continue
+        target[key] = c
+    return header
+
+
+# a flat sheet may name an item like its text field (包案领导 twice: text, then tick)
+_TEXT_ITEM = {it.text_field: it.key for it in F.CHECKLIST_ITEMS.values() if it.text_field}
