@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from functools import lru_cache
+from functools import lru_cache, partial
 
 from toolkit.core import fields as F
 from toolkit.core.dates import parse_date_value
@@ -23,7 +23,9 @@ for _t in F.TICK_DONE:
     _TICKS[_t] = True
 for _t in F.TICK_NOT_DONE:
     _TICKS[_t] = False
-_STATUS_CACHE: dict[str, str | None] = {}
+_STATUS_CELLS: dict[str, tuple] = {}        # a cell's own text -> (status, cleaned text)
+_STATUS_TEXTS: dict[str, str | None] = {}    # cleaned text -> status (None: not a status)
+_MISSING = object()
 # str.strip() without arguments strips Unicode whitespace (incl. U+3000, NBSP) but not these
 _ZERO_WIDTH = "\ufeff\u200b\u200c\u200d\u2060"
 
@@ -134,28 +136,43 @@ def _bound(cache: dict) -> None:
         cache.clear()
 
 
-def _statuses(key: str, raw: list, problems: list) -> list:
-    out = []
-    for i, v in enumerate(raw):
-        if type(v) is str and v in _STATUS_CACHE:    # keyed by the cell's own text
-            canon = _STATUS_CACHE[v]
-            if canon is not None:
-                out.append(canon)
+def _canonical(raw: list, by_cell: dict, by_text: dict, resolve) -> list[tuple[object, str | None]]:
+    """(canonical value, cleaned text) per cell; ``resolve(text, cell)`` gives the value, or
+    None for a text it does not recognise. Ledgers repeat a handful of words, so the cell's
+    own text and the cleaned text are both cached (bounded)."""
+    out: list[tuple[object, str | None]] = []
+    for v in raw:
+        if type(v) is str:
+            hit = by_cell.get(v)
+            if hit is not None:
+                out.append(hit)
                 continue
         text = clean_text(v) if v != "" else None
         if text is None:
-            out.append(None)
+            out.append((None, None))
             continue
-        canon = _STATUS_CACHE.get(text, "")
-        if canon == "":
-            _bound(_STATUS_CACHE)
-            canon = _STATUS_CACHE[text] = F.canonical_status(text)
-        if type(v) is str:
-            _STATUS_CACHE[v] = canon
-        out.append(canon)
-        if canon is None:
-            problems.append((key, i, Code.UNKNOWN_STATUS, text, {}))
+        value = by_text.get(text, _MISSING)
+        if value is _MISSING:
+            _bound(by_text)
+            value = by_text[text] = resolve(text, v)
+        if value is not None and type(v) is str:
+            _bound(by_cell)
+            by_cell[v] = (value, text)
+        out.append((value, text))
     return out
+
+
+def _statuses(key: str, raw: list, problems: list) -> list:
+    out = []
+    for i, (canon, text) in enumerate(_canonical(raw, _STATUS_CELLS, _STATUS_TEXTS, _status)):
+        if canon is None and text is not None:
+            problems.append((key, i, Code.UNKNOWN_STATUS, text, {}))
+        out.append(canon)
+    return out
+
+
+def _status(text: str, _cell: object) -> str | None:
+    return F.canonical_status(text)
 
 
 _SCI = re.compile(r"\d(?:\.\d+)?[eE]\+?\d+")
@@ -200,27 +217,11 @@ def _ints(key: str, raw: list, problems: list) -> list:
 
 
 def _choices(field_: F.Field, raw: list, problems: list) -> list:
-    canon = _choice_index(field_.key)
-    seen = _choice_cells(field_.key)
     out = []
-    for i, v in enumerate(raw):
-        if type(v) is str:              # a cell text already met: its canonical choice
-            hit = seen.get(v)
-            if hit is not None:
-                out.append(hit)
-                continue
-        text = clean_text(v) if v != "" else None
-        if text is None:
-            out.append(None)
-            continue
-        hit = canon.get(text)
-        if hit is None:
-            hit = canon[text] = _choice(field_, v, text)
-            _bound(canon)
-        if hit is not False and type(v) is str:
-            seen[v] = hit
-            _bound(seen)
-        if hit is False:
+    pairs = _canonical(raw, _choice_cells(field_.key), _choice_index(field_.key),
+                       partial(_choice, field_))
+    for i, (hit, text) in enumerate(pairs):
+        if hit is None and text is not None:
             problems.append((field_.key, i, Code.INVALID_CHOICE, text,
                              {"choices": "、".join(field_.choices)}))
             hit = text
@@ -235,12 +236,12 @@ def _choice_index(key: str) -> dict:
 
 @lru_cache(maxsize=None)
 def _choice_cells(key: str) -> dict:
-    """Cell text -> canonical choice, for texts that are a valid choice."""
+    """Cell text -> (canonical choice, cleaned text), for texts that are a valid choice."""
     return {}
 
 
-def _choice(field_: F.Field, v: object, text: str) -> str | bool:
-    """The canonical choice for a cell, or False when it is not one."""
+def _choice(field_: F.Field, text: str, v: object) -> str | None:
+    """The canonical choice for a cell, or None when it is not one."""
     folded = F.normalize_header(text)
     for c in field_.choices:
         if F.normalize_header(c) == folded:
@@ -249,7 +250,7 @@ def _choice(field_: F.Field, v: object, text: str) -> str | bool:
         tick = F.parse_tick(v)
         if tick is not None:
             return "是" if tick else "否"
-    return False
+    return None
 
 
 def _ticks(key: str, raw: list, problems: list) -> list:
