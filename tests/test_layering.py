@@ -106,3 +106,16 @@ def test_the_shim_for_handed_out_workbooks_still_imports():
     vba = (ROOT / "shells" / "vba" / "Taizhang.bas").read_text(encoding="utf-8")
     handlers = [line.split('"')[1] for line in vba.splitlines() if 'TZ_Run "' in line]
     assert handlers and all(getattr(m, h) is getattr(buttons, h) for h in handlers)
+
+
+def test_entry_points_named_by_string_resolve():
+    """The sandbox starts workers on "module:function" strings; a moved function must fail here."""
+    import re
+
+    from toolkit.intake.sandbox import resolve
+    named = set()
+    for path, _ in product_modules():
+        named |= set(re.findall(r"[\"'](toolkit(?:\.\w+)+:\w+)[\"']", path.read_text(encoding="utf-8")))
+    assert {"toolkit.read.workbook:read_ledger", "toolkit.read.sandboxed:checked_reader"} <= named
+    for dotted in named:
+        assert callable(resolve(dotted)), dotted

@@ -15,7 +15,6 @@ import hashlib
 import os
 import re
 import shutil
-import tempfile
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -63,6 +62,46 @@ def remove_stale_temps(target: Path) -> None:
 
 
 @contextmanager
+def temp_beside(target: Path) -> Iterator[Path]:
+    """A new empty file beside ``target`` (named like ``atomic_path``'s), removed on leaving
+    unless ``commit_temp`` moved it away.
+
+    For writers that must decide late where the file goes (the master: itself or a dated
+    copy) or do more between writing and replacing (write-back: close the source, back it
+    up). Unlike ``mkstemp``'s 0600 file it gets a new file's usual permissions (the umask),
+    so a shared master stays readable by others.
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    while True:
+        tmp = target.parent / f"{temp_prefix(target)}{os.urandom(6).hex()}.tmp"
+        try:
+            open(tmp, "xb").close()
+            break
+        except FileExistsError:
+            continue
+    try:
+        yield tmp
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def commit_temp(tmp: Path, target: Path, *, mode_from: Path | None = None) -> None:
+    """Make a finished temporary file ``target``: fsync it, take ``mode_from``'s permission
+    bits (after the fsync: a read-only mode cannot be opened for it), ``os.replace``, fsync
+    the folder. A PermissionError (Windows: the target is open) leaves ``target`` untouched."""
+    with open(tmp, "rb+") as f:
+        os.fsync(f.fileno())
+    if mode_from is not None:
+        try:
+            shutil.copymode(mode_from, tmp)
+        except OSError:
+            pass
+    os.replace(tmp, target)
+    fsync_dir(Path(target).parent)
+
+
+@contextmanager
 def atomic_write(target: Path, mode: str = "wb") -> Iterator[IO]:
     """Write ``target`` all or nothing: ``with atomic_write(p) as f: f.write(...)``.
 
@@ -81,26 +120,12 @@ def atomic_write(target: Path, mode: str = "wb") -> Iterator[IO]:
 def atomic_path(target: Path, *, keep_mode: bool = False) -> Iterator[Path]:
     """Like ``atomic_write`` for writers that want a path (xlsxwriter, zip writers).
 
-    ``keep_mode`` copies the target's permission bits to the new file.
+    ``keep_mode`` gives the new file the target's permission bits.
     """
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=temp_prefix(target), suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    tmp = Path(name)
-    try:
+    with temp_beside(target) as tmp:
         yield tmp
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
-        if keep_mode and target.exists():
-            try:
-                shutil.copymode(target, tmp)
-            except OSError:
-                pass
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
-    fsync_dir(target.parent)
+        commit_temp(tmp, target, mode_from=target if keep_mode and target.exists() else None)
 
 
 def atomic_write_bytes(target: Path, data: bytes) -> None:
@@ -200,41 +225,3 @@ def run_lock(state_dir: Path, timeout: float = 5.0) -> Iterator[None]:
 
 
 # --- a temporary file whose target is chosen at the end ------------------------------
-@contextmanager
-def temp_beside(target: Path) -> Iterator[Path]:
-    """A new empty file beside ``target`` (named like ``atomic_path``'s), removed on leaving
-    unless ``commit_temp`` moved it away.
-
-    For writers that must decide late where the file goes (the master: itself or a dated
-    copy) or do more between writing and replacing (write-back: close the source, back it
-    up). Unlike ``mkstemp``'s 0600 file it gets a new file's usual permissions (the umask),
-    so a shared master stays readable by others.
-    """
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    while True:
-        tmp = target.parent / f"{temp_prefix(target)}{os.urandom(6).hex()}.tmp"
-        try:
-            open(tmp, "xb").close()
-            break
-        except FileExistsError:
-            continue
-    try:
-        yield tmp
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def commit_temp(tmp: Path, target: Path, *, mode_from: Path | None = None) -> None:
-    """Make a finished temporary file ``target``: fsync it, take ``mode_from``'s permission
-    bits (after the fsync: a read-only mode cannot be opened for it), ``os.replace``, fsync
-    the folder. A PermissionError (Windows: the target is open) leaves ``target`` untouched."""
-    with open(tmp, "rb+") as f:
-        os.fsync(f.fileno())
-    if mode_from is not None:
-        try:
-            shutil.copymode(mode_from, tmp)
-        except OSError:
-            pass
-    os.replace(tmp, target)
-    fsync_dir(Path(target).parent)

@@ -25,6 +25,7 @@ from typing import Iterable, Mapping
 
 from toolkit.core import fields
 from toolkit.core.settings import Campaign
+from toolkit.core.files import atomic_path
 
 LEDGER_SHEET = "信访积案台账"
 INSTRUCTIONS_SHEET = "填表说明"
@@ -452,10 +453,16 @@ def write_template(path: Path | str, *, village: str | None = None, campaign: Ca
     the data rows: dates as ``date``, ticks as text, everything else as given.
     The sample generator uses it to make ledgers in the template's own layout.
     """
-    import xlsxwriter
-
     path = Path(path)
     campaign = campaign or Campaign()
+    with atomic_path(path) as tmp:
+        _render(tmp, village, campaign, report_date, rows)
+    return path
+
+
+def _render(path: Path, village, campaign: Campaign, report_date, rows) -> None:
+    import xlsxwriter
+
     wb = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False, "strings_to_formulas": False,
                                         "strings_to_urls": False})
     wb.set_properties({"title": title_text(village, campaign), "author": f"{campaign.township}信访办",
@@ -466,4 +473,3 @@ def write_template(path: Path | str, *, village: str | None = None, campaign: Ca
     _write_ledger_sheet(wb, fmt, village, campaign, report_date, list(rows))
     _write_marker(wb, village)
     wb.close()
-    return path

@@ -33,6 +33,7 @@ from datetime import datetime
 from pathlib import Path
 
 from toolkit.core.config import WORKBOOKS
+from toolkit.core.files import atomic_path
 
 WORKBENCH = WORKBOOKS / "台账工作台.xlsm"
 VBA_DIR = Path(__file__).resolve().parent / "vba"
@@ -172,12 +173,11 @@ def build_workbench(out: Path | str = WORKBENCH, *, options: ConfOptions = ConfO
         _write_workbook(skeleton, options, vba_bin=None)
         bin_path = Path(tmp) / "vbaProject.bin"
         bin_path.write_bytes(build_vba_project(skeleton, Path(tmp) / "with_vba.xlsm"))
-        staged = Path(tmp) / "out.xlsm"
-        _write_workbook(staged, options, vba_bin=bin_path)
-        problems = check_vba(staged)
-        if problems:
-            raise RuntimeError("生成的工作簿中的 VBA 与源文件不一致：" + "；".join(problems))
-        staged.replace(out) if out.drive == staged.drive else out.write_bytes(staged.read_bytes())
+        with atomic_path(out) as staged:
+            _write_workbook(staged, options, vba_bin=bin_path)
+            problems = check_vba(staged)
+            if problems:
+                raise RuntimeError("生成的工作簿中的 VBA 与源文件不一致：" + "；".join(problems))
     return out
 
 
