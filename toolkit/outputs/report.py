@@ -98,24 +98,40 @@ def _verdict(lg: Ledger) -> str:
     return "有错误" if lg.errors else ("有提醒" if lg.warnings else "通过")
 
 
-def format_text_report(ledgers: Sequence[Ledger], *, limit: int = 200) -> str:
-    """The readable Chinese report `taizhang validate` prints."""
+def format_text_report(ledgers: Sequence[Ledger], *, limit: int = 200, errors_only: bool = False) -> str:
+    """The readable Chinese report `taizhang validate` prints: files that cannot be read
+    first, then files with errors (most first), then the rest; ``errors_only`` leaves out
+    files without errors. The last line names the failing files."""
+    order = {"无法读取": 0, "有错误": 1, "有提醒": 2, "通过": 3}
+    ranked = sorted(ledgers, key=lambda lg: (order[_verdict(lg)], -lg.errors))
+    failing = [lg for lg in ranked if order[_verdict(lg)] <= 1]
     lines: list[str] = []
-    for lg in ledgers:
-        name = Path(lg.path).name
-        head = f"【{_verdict(lg)}】{name}"
-        if lg.readable:
-            head += (f"　村（社区）：{lg.village or '未知'}　工作表：{lg.sheet or '—'}"
-                     f"　案件 {lg.n_cases} 件　错误 {lg.errors} 处　提醒 {lg.warnings} 处")
-        lines.append(head)
-        rows = issue_rows([lg])
-        for row in rows[:limit]:
-            where = f"{row['工作表']}!{row['单元格']}" if row["单元格"] else (row["工作表"] or "整个文件")
-            lines.append(f"  {row['级别']} {where}：{row['问题']} {row['怎么改']}")
-        if len(rows) > limit:
-            lines.append(f"  ……另有 {len(rows) - limit} 条，请用 --report 导出完整清单。")
+    for lg in (failing if errors_only else ranked):
+        lines += _file_lines(lg, limit)
     total_e = sum(lg.errors for lg in ledgers)
     total_w = sum(lg.warnings for lg in ledgers)
     bad = sum(1 for lg in ledgers if not lg.readable)
-    lines.append(f"共检查 {len(ledgers)} 个文件：错误 {total_e} 处，提醒 {total_w} 处，无法读取 {bad} 个。")
+    last = f"共检查 {len(ledgers)} 个文件：错误 {total_e} 处，提醒 {total_w} 处，无法读取 {bad} 个。"
+    if failing:
+        names = [Path(lg.path).name for lg in failing]
+        shown = "、".join(names[:5]) + (f" 等 {len(names)} 个" if len(names) > 5 else "")
+        last += f"需要改正的文件：{shown}。"
+    if errors_only and len(failing) < len(ledgers):
+        last += f"（另有 {len(ledgers) - len(failing)} 个文件没有错误，未列出。）"
+    lines.append(last)
     return "\n".join(lines)
+
+
+def _file_lines(lg: Ledger, limit: int) -> list[str]:
+    head = f"【{_verdict(lg)}】{Path(lg.path).name}"
+    if lg.readable:
+        head += (f"　村（社区）：{lg.village or '未知'}　工作表：{lg.sheet or '—'}"
+                 f"　案件 {lg.n_cases} 件　错误 {lg.errors} 处　提醒 {lg.warnings} 处")
+    lines = [head]
+    rows = issue_rows([lg])
+    for row in rows[:limit]:
+        where = f"{row['工作表']}!{row['单元格']}" if row["单元格"] else (row["工作表"] or "整个文件")
+        lines.append(f"  {row['级别']} {where}：{row['问题']} {row['怎么改']}")
+    if len(rows) > limit:
+        lines.append(f"  ……另有 {len(rows) - limit} 条，请用 --report 导出完整清单。")
+    return lines

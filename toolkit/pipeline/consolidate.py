@@ -43,6 +43,22 @@ class ConsolidationError(TaizhangError):
 
 ConsolidationBusy = RunBusy     # another run holds the one run lock (toolkit.core.files)
 
+TOP = 5          # a summary names this many of a long list, then says how many and where the rest are
+
+
+def few(names: Sequence[str], limit: int = TOP) -> str:
+    """"a、b、c" or, for a long list, "a、b、c 等 40 个"."""
+    if len(names) <= limit:
+        return "、".join(names)
+    return f"{'、'.join(names[:limit])} 等 {len(names)} 个"
+
+
+def listed(items: Sequence, line, summary, name, limit: int = 3) -> list[str]:
+    """One line per item for a short list; for a long one, one line with the count and the first few."""
+    if len(items) <= limit:
+        return [line(i) for i in items]
+    return [summary(len(items), few([name(i) for i in items], limit))]
+
 
 @dataclass
 class ConsolidationResult:
@@ -74,27 +90,45 @@ class ConsolidationResult:
                 "vanished": self.vanished}
 
     def summary_text(self) -> str:
-        """A short Chinese summary for a person."""
+        """A short Chinese summary for a person: a few lines at any number of villages
+        (each list is cut to its first few, with the count and where the rest is)."""
         lines = [f"总台账已写入：{self.master}" if self.master else "总台账未能写入。",
                  f"截至 {self.as_of.isoformat()}：共 {self.cases} 件，逾期 {self.overdue} 件，"
                  f"临期 {self.due_soon} 件。",
                  f"已报 {len(self.villages)} 个村（社区）"
-                 + (f"，未报 {len(self.missing_villages)} 个：{'、'.join(self.missing_villages)}"
+                 + (f"，未报 {len(self.missing_villages)} 个：{few(self.missing_villages, 8)}"
                     if self.missing_villages else "，名册中的村（社区）均已报送") + "。"]
-        faulty = [f"{v['village']} {v['errors']} 处" for v in self.villages if v["errors"]]
-        if faulty:
-            lines.append(f"台账有错误：{'，'.join(faulty)}（详见总台账“校验问题”表）。")
+        lines += self._error_lines()
         if self.new_cases or self.status_changes:
             lines.append(f"比上次汇总：新增 {self.new_cases} 件，状态变化 {self.status_changes} 件。")
-        for r in self.rejected:
-            lines.append(f"被拒收：{r['file']}——{r['message']}")
-        for d in self.duplicates:
-            lines.append(f"案件编号重复：{d['case_id']}（{'、'.join(d['villages'])}），两行均保留。")
-        for v in self.vanished:
-            lines.append(f"案件消失：{v['village']}的 {v['case_id']} 未销号却不在新报台账中，"
-                         "见“变更记录”表。")
+        lines += listed(self.rejected, lambda r: f"被拒收：{r['file']}——{r['message']}",
+                        lambda n, first: f"被拒收 {n} 个文件：{first}（详见总台账“报送情况”“校验问题”表）。",
+                        lambda r: r["file"])
+        lines += listed(self.duplicates,
+                        lambda d: f"案件编号重复：{d['case_id']}（{'、'.join(d['villages'])}），两行均保留。",
+                        lambda n, first: f"案件编号重复 {n} 个：{first}，两行均保留（详见总台账“校验问题”表）。",
+                        lambda d: d["case_id"])
+        lines += listed(self.vanished,
+                        lambda v: f"案件消失：{v['village']}的 {v['case_id']} 未销号却不在新报台账中，"
+                                  "见“变更记录”表。",
+                        lambda n, first: f"案件消失 {n} 件：{first}，未销号却不在新报台账中（见“变更记录”表）。",
+                        lambda v: f"{v['village']}的 {v['case_id']}")
         lines += self.notes
         return "\n".join(lines)
+
+    def _error_lines(self) -> list[str]:
+        faulty = [v for v in self.villages if v["errors"]]          # roster order
+        if not faulty:
+            return []
+        if len(faulty) > TOP:                                        # the worst few
+            faulty = sorted(faulty, key=lambda v: -v["errors"])
+        named = "，".join(f"{v['village']} {v['errors']} 处" for v in faulty[:TOP])
+        if len(faulty) <= TOP:
+            return [f"台账有错误：{named}（详见总台账“校验问题”表）。"]
+        total = sum(v["errors"] for v in faulty)
+        return [f"台账有错误：{len(faulty)} 个村（社区）共 {total} 处，最多的 {TOP} 个：{named}"
+                "（详见总台账“校验问题”表）。"]
+
 
 
 def consolidate(inbox: Path | None, out: Path, *, as_of: date, settings: Settings,

@@ -117,9 +117,10 @@ def _echo_json(obj) -> None:
 @click.option("--report", type=click.Path(dir_okay=False), help="把问题清单写入这个 Excel 文件")
 @click.option("--annotate", type=click.Path(file_okay=False),
               help="在此文件夹为每个文件生成标注了问题单元格的副本（发回给村里）")
+@click.option("--errors-only", is_flag=True, help="只列出有错误或无法读取的文件（文件多时用）")
 @settings_option
 @config_option
-def validate(paths, as_of, as_json, report, annotate, settings_path, config_path):
+def validate(paths, as_of, as_json, report, annotate, errors_only, settings_path, config_path):
     """校验村级台账：逐个文件列出问题（文件、工作表、单元格）。
 
     PATHS 可以是文件或文件夹。退出码：0 无错误，1 有错误，2 有文件无法读取。
@@ -137,7 +138,7 @@ def validate(paths, as_of, as_json, report, annotate, settings_path, config_path
     if as_json:
         _echo_json({"files": [lg.to_dict() for lg in ledgers]})
     else:
-        click.echo(format_text_report(ledgers))
+        click.echo(format_text_report(ledgers, errors_only=errors_only))
         if report:
             click.echo(f"问题清单已写入：{report}")
         for _, got in annotated:
