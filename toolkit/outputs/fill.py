@@ -270,7 +270,8 @@ def annotate_file(ledger: Ledger, out_dir: Path) -> Path:
     out = out_dir / f"{src.stem}{ANNOTATED_SUFFIX}{suffix}"
     sheet = issue_sheet(ledger)
     if patchable and ledger.readable:
-        patch_workbook(src, out, _issue_cell_edits(ledger), new_sheets=[sheet])
+        patch_workbook(src, out, _issue_cell_edits(ledger), new_sheets=[sheet],
+                       print_rows=_filled_rows(ledger))
         return out
     base = out_dir / f".~taizhang-{src.stem}-values.xlsx"
     try:
@@ -280,6 +281,14 @@ def annotate_file(ledger: Ledger, out_dir: Path) -> Path:
     finally:
         base.unlink(missing_ok=True)
     return out
+
+
+def _filled_rows(ledger: Ledger) -> dict[str, int]:
+    """The ledger sheet prints down to its last case (a template's blank rows are not printed)."""
+    if not ledger.sheet:
+        return {}
+    rows = [int(r) for r in ledger.cases.index] + list(ledger.header_rows or [])
+    return {ledger.sheet: max(rows)} if rows else {}
 
 
 def _issue_cell_edits(ledger: Ledger) -> dict[str, dict[str, CellEdit]]:

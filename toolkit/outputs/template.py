@@ -271,9 +271,10 @@ def _write_ledger_sheet(wb, fmt: _Formats, village: str | None, campaign: Campai
     cols = template_columns()
     ws = wb.add_worksheet(LEDGER_SHEET)
     last = len(cols) - 1
-    ws.merge_range(TITLE_ROW, 0, TITLE_ROW, last, title_text(village, campaign), fmt.title)
-    ws.set_row(TITLE_ROW, 36)
     left_end = next(i for i, c in enumerate(cols) if c.group != cols[0].group) - 1
+    # over the first group only: centred over all 55 columns it printed on page 2 or 3
+    ws.merge_range(TITLE_ROW, 0, TITLE_ROW, left_end, title_text(village, campaign), fmt.title)
+    ws.set_row(TITLE_ROW, 36)
     ws.merge_range(REPORTER_ROW, 0, REPORTER_ROW, left_end,
                    f"填报单位（盖章）：{village or ''}", fmt.reporter)
     date_text = f"填报日期：{report_date.year}年{report_date.month}月{report_date.day}日" \

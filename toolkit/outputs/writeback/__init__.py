@@ -46,12 +46,14 @@ from toolkit.outputs.writeback.workbook import _prune_calc_chain, _Workbook
 def patch_workbook(src: Path, dst: Path, edits: Mapping[str, Mapping[str, CellEdit]], *,
                    new_sheets: Sequence[NewSheet] = (),
                    column_widths: Mapping[str, Mapping[int, float]] | None = None,
-                   merges: Mapping[str, Sequence[str]] | None = None) -> PatchResult:
+                   merges: Mapping[str, Sequence[str]] | None = None,
+                   print_rows: Mapping[str, int] | None = None) -> PatchResult:
     """Write ``edits`` (sheet name -> cell ref -> CellEdit) from ``src`` into ``dst``.
 
     ``dst`` may be ``src`` (in place: the original is backed up first). Column
     widths (0-based column -> width) are set only where the sheet has no
-    custom width; ``merges`` adds merged ranges that overlap none.
+    custom width; ``merges`` adds merged ranges that overlap none; ``print_rows``
+    (sheet -> last row) ends a sheet's print area at that row.
     """
     src, dst = Path(src), Path(dst)
     check_patchable(src)
@@ -63,7 +65,7 @@ def patch_workbook(src: Path, dst: Path, edits: Mapping[str, Mapping[str, CellEd
         with _open_zip(src) as zf:
             pkg = _Package(zf)
             try:
-                _apply(pkg, edits, new_sheets, column_widths or {}, merges or {})
+                _apply(pkg, edits, new_sheets, column_widths or {}, merges or {}, print_rows or {})
             except (ValueError, KeyError, IndexError) as e:   # malformed sheet XML
                 raise NotPatchable(f"“{src.name}”内部结构异常（{e}），工具没有改动它。"
                                    "请用 Excel/WPS 打开后重新保存再试。") from e
@@ -138,9 +140,12 @@ def used_column_bound(path: Path, sheet: str, rows: set[int]) -> int:
 
 
 # --- applying -------------------------------------------------------------------------
-def _apply(pkg: _Package, edits, new_sheets, widths, merges) -> None:
-    """Every edit, width and merge into its sheet, then the new sheets, then calcChain."""
+def _apply(pkg: _Package, edits, new_sheets, widths, merges, print_rows) -> None:
+    """Every edit, width and merge into its sheet, the print areas, then the new sheets,
+    then calcChain."""
     wb = _Workbook(pkg)
+    for sheet_name, last_row in print_rows.items():
+        wb.trim_print_area(sheet_name, last_row)
     removed_formulas: list[tuple[str, str]] = []
     for sheet_name, cells in edits.items():
         found = wb.find_sheet(sheet_name)

@@ -3,6 +3,7 @@ entries a removed formula leaves stale."""
 from __future__ import annotations
 
 import posixpath
+import re
 
 from lxml import etree
 
@@ -11,6 +12,9 @@ from toolkit.outputs.writeback.styles import _minimal_styles, _Styles
 
 _REL_TRANSITIONAL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _STYLES_CT = "application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"
+
+
+_ONE_RANGE = re.compile(r"('(?:[^']|'')+'|[^!,']+)!\$?([A-Z]{1,3})\$?(\d+):\$?([A-Z]{1,3})\$?(\d+)")
 
 
 class _Workbook:
@@ -43,6 +47,27 @@ class _Workbook:
                 if wanted(n):
                     return sid, part
         return None
+
+    def trim_print_area(self, name: str, last_row: int) -> bool:
+        """End the sheet's print area (``_xlnm.Print_Area``, one range) at ``last_row``.
+
+        A template prints its blank rows too; a copy of a few cases should not. Sheets
+        without a print area, or with several ranges, are left as they are. True if changed.
+        """
+        names = [n for n, _, _ in self.sheets()]
+        if name not in names:
+            return False
+        defined = self.root.find(f"{{{self.ns}}}definedNames")
+        for el in (defined if defined is not None else ()):
+            if el.get("name") != "_xlnm.Print_Area" or el.get("localSheetId") != str(names.index(name)):
+                continue
+            m = _ONE_RANGE.fullmatch((el.text or "").strip())
+            if m is None or int(m.group(5)) <= last_row:
+                return False
+            el.text = f"{m.group(1)}!${m.group(2)}${m.group(3)}:${m.group(4)}${max(last_row, int(m.group(3)))}"
+            self.pkg.touch(self.part)
+            return True
+        return False
 
     @property
     def styles(self) -> _Styles:
