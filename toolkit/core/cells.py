@@ -39,3 +39,16 @@ def parse_ref(ref: str) -> tuple[int, int]:
     if not m:
         raise ValueError(f"not a cell reference: {ref!r}")
     return column_index(m.group(1)), int(m.group(2))
+
+
+def cells_in(ref: str, limit: int = 200) -> list[str]:
+    """The cells of "D5" or "D5:E9" (row by row, at most ``limit``); [] for anything else."""
+    a, _, b = ref.replace("$", "").partition(":")
+    try:
+        c0, r0 = parse_ref(a)
+        c1, r1 = parse_ref(b) if b else (c0, r0)
+    except ValueError:
+        return []
+    cells = [cell_ref(c, r) for r in range(min(r0, r1), max(r0, r1) + 1)
+             for c in range(min(c0, c1), max(c0, c1) + 1)]
+    return cells[:limit]

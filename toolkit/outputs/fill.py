@@ -27,13 +27,13 @@ from typing import Sequence
 
 from toolkit.core import fields as F
 from toolkit.core.issues import ERROR, Code, Issue, make_issue
+from toolkit.core.cells import cell_ref, cells_in
 from toolkit.core.ledger import Ledger
-from toolkit.core.cells import cell_ref
 from toolkit.core.settings import Settings
 from toolkit.outputs.writeback import KEEP as KEEP_VALUE
-from toolkit.outputs.writeback import (PATCHABLE_SUFFIXES, CellEdit, NewSheet, WritebackError, check_patchable,
-                        in_use_message, parse_ref, patch_workbook, sheet_names,
-                        used_column_bound, workbook_in_use)
+from toolkit.outputs.writeback import (PATCHABLE_SUFFIXES, CellEdit, NewSheet, WritebackError,
+                                       check_patchable, in_use_message, patch_workbook, sheet_names,
+                                       used_column_bound, workbook_in_use)
 
 log = logging.getLogger("taizhang")
 
@@ -298,7 +298,7 @@ def _issue_cell_edits(ledger: Ledger) -> dict[str, dict[str, CellEdit]]:
         sheet = issue.sheet or ledger.sheet
         if not sheet or not issue.cell:
             continue
-        for ref in cells_of(issue.cell):
+        for ref in cells_in(issue.cell):
             key = (sheet, ref)
             if worst.get(key) != ERROR:
                 worst[key] = issue.severity
@@ -317,18 +317,6 @@ def _only_existing_sheets(ledger: Ledger, edits):
     except WritebackError:
         return edits
     return {s: e for s, e in edits.items() if s in names}
-
-
-def cells_of(ref: str, limit: int = 200) -> list[str]:
-    a, _, b = ref.replace("$", "").partition(":")
-    try:
-        c0, r0 = parse_ref(a)
-        c1, r1 = parse_ref(b) if b else (c0, r0)
-    except ValueError:
-        return []
-    cells = [cell_ref(c, r) for r in range(min(r0, r1), max(r0, r1) + 1)
-             for c in range(min(c0, c1), max(c0, c1) + 1)]
-    return cells[:limit]
 
 
 def issue_sheet(ledger: Ledger) -> NewSheet:

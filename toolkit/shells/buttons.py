@@ -28,14 +28,13 @@ them: 计算期限 never imports pandera.
 """
 from __future__ import annotations
 
-import re
 import sys
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from toolkit.core import fields as F
-from toolkit.core.cells import column_letter
+from toolkit.core.cells import cell_ref, cells_in, column_letter, parse_ref
 from toolkit.core.errors import TaizhangError
 from toolkit.core.logs import clerk_message
 
@@ -306,8 +305,8 @@ def _paint(sheet, cells: list[str], color: str) -> None:
     """Fill ``cells`` (A1 refs of one sheet) with ``color``; vertical runs become one action."""
     by_col: dict[str, list[int]] = {}
     for ref in cells:
-        letters, digits = re.fullmatch(r"([A-Z]+)(\d+)", ref).groups()
-        by_col.setdefault(letters, []).append(int(digits))
+        col, row = parse_ref(ref)
+        by_col.setdefault(column_letter(col), []).append(row)
     for letters, rows in by_col.items():
         for first, last in _runs(rows):
             sheet.range(f"{letters}{first}:{letters}{last}" if last > first
@@ -318,7 +317,7 @@ def _paint(sheet, cells: list[str], color: str) -> None:
 def _validate(caller) -> None:
     from toolkit import api
     from toolkit.core.issues import ERROR
-    from toolkit.outputs.fill import ERROR_FILL, WARNING_FILL, cells_of
+    from toolkit.outputs.fill import ERROR_FILL, WARNING_FILL
 
     target = _target(caller)
     ctx = _context(caller)
@@ -327,7 +326,7 @@ def _validate(caller) -> None:
     worst: dict[str, str] = {}
     for issue in ledger.issues:
         if issue.cell and (issue.sheet in (None, ledger.sheet)):
-            for ref in cells_of(issue.cell):
+            for ref in cells_in(issue.cell):
                 if worst.get(ref) != ERROR:
                     worst[ref] = issue.severity
     colours = {ref: "#" + (ERROR_FILL if sev == ERROR else WARNING_FILL) for ref, sev in worst.items()}
@@ -394,9 +393,9 @@ def clear_fill(book, sheet, address: str) -> None:
 
 
 def _cell_key(ref: str) -> tuple[int, int]:
-    letters, digits = re.fullmatch(r"([A-Z]+)(\d+)", ref).groups()
-    from toolkit.core.cells import column_index
-    return int(digits), column_index(letters)
+    """Row first, then column: the order a clerk reads cells in."""
+    col, row = parse_ref(ref)
+    return row, col
 
 
 def _read_records(book) -> list[tuple[str, str, str, str]]:
@@ -407,7 +406,7 @@ def _read_records(book) -> list[tuple[str, str, str, str]]:
     out = []
     for row in grid[2:]:
         cells = [str(v).strip() if v != "" else "" for v in row[RECORD_COLUMN:RECORD_COLUMN + 4]]
-        if len(cells) == 4 and cells[0] and re.fullmatch(r"[A-Z]{1,3}\d+", cells[1]) and cells[3]:
+        if len(cells) == 4 and cells[0] and cells_in(cells[1], 1) == [cells[1]] and cells[3]:
             out.append(tuple(cells))
     return out
 
@@ -429,7 +428,7 @@ def _write_result_sheet(target: Target, ledger, records: list[tuple]) -> None:
         for c, v in enumerate(row):
             if hasattr(v, "fill"):                       # a fill.CellEdit
                 if v.fill:
-                    fills.setdefault("#" + v.fill, []).append(_ref(c, r + 1))
+                    fills.setdefault("#" + v.fill, []).append(cell_ref(c, r + 1))
                 v = v.value
             out.append(v)
         values.append(out)
@@ -447,11 +446,6 @@ def _write_result_sheet(target: Target, ledger, records: list[tuple]) -> None:
     record_rows = [[RECORD_TITLE], list(RECORD_HEADERS)] + [list(r) for r in records]
     write_block(sheet, 1, RECORD_COLUMN + 1, [r + [None] * (4 - len(r)) for r in record_rows])
     sheet.range((2, RECORD_COLUMN + 1), (2, RECORD_COLUMN + 4)).color = "#" + spec.header_fill
-
-
-def _ref(col: int, row: int) -> str:
-    from toolkit.core.cells import cell_ref
-    return cell_ref(col, row)
 
 
 # --- 计算期限 ----------------------------------------------------------------------------
@@ -483,10 +477,10 @@ def _fill(caller) -> None:
         sheet.range((first, deadline_col), (last, deadline_col)).number_format = "yyyy-mm-dd"
     alert_col = columns["alert"]
     for first, last in _runs(rows):           # no fill left from an older run (正常, blank)
-        clear_fill(target.book, sheet, _ref(alert_col, first) + (f":{_ref(alert_col, last)}"
+        clear_fill(target.book, sheet, cell_ref(alert_col, first) + (f":{cell_ref(alert_col, last)}"
                                                                   if last > first else ""))
     for alert, (fill, _font) in ALERT_COLOURS.items():
-        cells = [_ref(alert_col, r) for r, v in zip(rows, table["alert"]) if v == alert]
+        cells = [cell_ref(alert_col, r) for r, v in zip(rows, table["alert"]) if v == alert]
         _paint(sheet, cells, "#" + fill)
     sheet.activate()
     counts = {a: table["alert"].count(a) for a in (F.ALERT_OVERDUE, F.ALERT_DUE_SOON)}
