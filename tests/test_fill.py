@@ -9,6 +9,7 @@ settings, frozen panes and other sheets. Results are read back by python-calamin
 from __future__ import annotations
 
 import shutil
+import zipfile
 from datetime import date
 from pathlib import Path
 
@@ -281,7 +282,7 @@ def test_annotated_copy_changes_only_what_it_must(filled, annotated):
     src = filled["orig"]["xlsm"]
     assert out.name == f"东村台账{ANNOTATED_SUFFIX}.xlsm"
     changed = {LEDGER_PART, "xl/styles.xml", "xl/workbook.xml", "xl/_rels/workbook.xml.rels",
-               "[Content_Types].xml"}
+               "[Content_Types].xml", "xl/comments1.xml", "xl/drawings/vmlDrawing1.vml"}
     pf.assert_parts_preserved(src, out, changed=changed, added={"xl/worksheets/sheet5.xml"})
     pf.assert_styles_appended(src, out)
     pf.assert_sheet_preserved(src, out, LEDGER_PART, {"H5", "E6"}, layout=("dimension",))
@@ -305,6 +306,38 @@ def test_annotated_cells_and_issue_sheet(annotated):
     assert "2010年13月5日" in body[0][2] and "日期" in body[0][3] and body[0][5] == "交办日期"
     values = read_ledger(out)
     assert values.cases.equals(read_ledger(ledger.path).cases)   # the ledger itself unchanged
+
+
+def test_problem_cells_carry_notes_and_the_clerks_own_notes_stay(filled, annotated):
+    """Read back with openpyxl (a second reader of the comments parts); LibreOffice opens
+    the copy in the LibreOffice tests below."""
+    import openpyxl
+    _, out = annotated
+    before = {c.coordinate: c.comment.text for row in openpyxl.load_workbook(
+        filled["orig"]["xlsm"])["台账"].iter_rows() for c in row if c.comment}
+    after = {c.coordinate: c.comment.text for row in openpyxl.load_workbook(out)["台账"].iter_rows()
+             for c in row if c.comment}
+    assert before and all(after[ref] == text for ref, text in before.items())   # theirs kept
+    assert "【错误】" in after["H5"] and "2010年13月5日" in after["H5"] and "怎么改：" in after["H5"]
+    assert "【提醒】" in after["H5"]                  # both problems of the cell, in one note
+    assert "【提醒】" in after["E6"] and "联系电话" in after["E6"]
+    assert set(after) == set(before) | {"H5", "E6"}
+
+
+def test_notes_on_a_sheet_that_had_none(tmp_path):
+    import openpyxl
+
+    from toolkit.outputs.writeback import patch_workbook
+    src = pf.build_ledger(tmp_path / "西村.xlsx", village="西村")
+    out = tmp_path / "副本.xlsx"
+    patch_workbook(src, out, {}, notes={"台账": {"D5": "身份证号校验位不符。\n怎么改：核对原件。"}})
+    cell = openpyxl.load_workbook(out)["台账"]["D5"]
+    assert cell.comment is not None and "核对原件" in cell.comment.text
+    with zipfile.ZipFile(out) as z:
+        names = set(z.namelist())
+        assert {"xl/comments1.xml", "xl/drawings/vmlDrawing1.vml"} <= names
+        assert 'Extension="vml"' in z.read("[Content_Types].xml").decode()
+    assert read_ledger(out).cases.equals(read_ledger(src).cases)
 
 
 def test_annotate_unreadable_file_gives_an_issue_workbook(tmp_path):

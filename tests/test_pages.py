@@ -48,3 +48,9 @@ def test_annotated_copy_of_a_few_cases_prints_only_their_rows(tmp_path):
     result = [p for p in annotated if "校验结果：" in p]
     assert len(result) == 1 and "怎么改" in result[0] and "无法识别" in result[0]
     assert LEDGER_SHEET in ledger.sheet
+    # LibreOffice reads the red cell's note: saved again by LibreOffice, read back by openpyxl
+    import openpyxl
+    (resaved,) = lo.convert([copy], "xlsx", tmp_path / "lo")
+    ws = openpyxl.load_workbook(resaved)[ledger.sheet]
+    (cell,) = [i.cell for i in ledger.issues if i.cell]
+    assert "无法识别" in ws[cell].comment.text and "怎么改" in ws[cell].comment.text

@@ -271,16 +271,32 @@ def annotate_file(ledger: Ledger, out_dir: Path) -> Path:
     sheet = issue_sheet(ledger)
     if patchable and ledger.readable:
         patch_workbook(src, out, _issue_cell_edits(ledger), new_sheets=[sheet],
-                       print_rows=_filled_rows(ledger))
+                       print_rows=_filled_rows(ledger), notes=_issue_notes(ledger))
         return out
     base = out_dir / f".~taizhang-{src.stem}-values.xlsx"
     try:
         names = _values_copy(src, base, ledger) if ledger.readable else _empty_copy(base)
         edits = _issue_cell_edits(ledger)
-        patch_workbook(base, out, {s: e for s, e in edits.items() if s in names}, new_sheets=[sheet])
+        patch_workbook(base, out, {s: e for s, e in edits.items() if s in names}, new_sheets=[sheet],
+                       notes={s: n for s, n in _issue_notes(ledger).items() if s in names})
     finally:
         base.unlink(missing_ok=True)
     return out
+
+
+def _issue_notes(ledger: Ledger) -> dict[str, dict[str, str]]:
+    """sheet -> cell -> the note a clerk sees on a coloured cell: each problem, what to do."""
+    from toolkit.outputs.report import SEVERITY_WORD
+    notes: dict[str, dict[str, list[str]]] = {}
+    for issue in ledger.issues:
+        sheet = issue.sheet or ledger.sheet
+        cells = cells_in(issue.cell or "", 1)
+        if sheet and cells:
+            text = f"【{SEVERITY_WORD[issue.severity]}】{issue.message}\n怎么改：{issue.action}"
+            lines = notes.setdefault(sheet, {}).setdefault(cells[0], [])
+            if text not in lines:
+                lines.append(text)
+    return {s: {ref: "\n".join(t) for ref, t in cells.items()} for s, cells in notes.items()}
 
 
 def _filled_rows(ledger: Ledger) -> dict[str, int]:

@@ -37,6 +37,7 @@ from toolkit.outputs.writeback.locks import in_use_message, lock_files, workbook
 from toolkit.outputs.writeback.model import (DATE_FORMAT, KEEP, PATCHABLE_SUFFIXES, CellEdit, NewSheet,
                                              NotPatchable, PatchResult, WorkbookInUse, WritebackError)
 from toolkit.outputs.writeback.newsheet import _add_sheet
+from toolkit.outputs.writeback.notes import add_notes
 from toolkit.outputs.writeback.package import _local, _Package
 from toolkit.outputs.writeback.sheet import _Sheet
 from toolkit.outputs.writeback.workbook import _prune_calc_chain, _Workbook
@@ -47,13 +48,15 @@ def patch_workbook(src: Path, dst: Path, edits: Mapping[str, Mapping[str, CellEd
                    new_sheets: Sequence[NewSheet] = (),
                    column_widths: Mapping[str, Mapping[int, float]] | None = None,
                    merges: Mapping[str, Sequence[str]] | None = None,
-                   print_rows: Mapping[str, int] | None = None) -> PatchResult:
+                   print_rows: Mapping[str, int] | None = None,
+                   notes: Mapping[str, Mapping[str, str]] | None = None) -> PatchResult:
     """Write ``edits`` (sheet name -> cell ref -> CellEdit) from ``src`` into ``dst``.
 
     ``dst`` may be ``src`` (in place: the original is backed up first). Column
     widths (0-based column -> width) are set only where the sheet has no
     custom width; ``merges`` adds merged ranges that overlap none; ``print_rows``
-    (sheet -> last row) ends a sheet's print area at that row.
+    (sheet -> last row) ends a sheet's print area at that row; ``notes`` (sheet -> cell ->
+    text) adds notes to cells that have none (toolkit.outputs.writeback.notes).
     """
     src, dst = Path(src), Path(dst)
     check_patchable(src)
@@ -65,7 +68,8 @@ def patch_workbook(src: Path, dst: Path, edits: Mapping[str, Mapping[str, CellEd
         with _open_zip(src) as zf:
             pkg = _Package(zf)
             try:
-                _apply(pkg, edits, new_sheets, column_widths or {}, merges or {}, print_rows or {})
+                _apply(pkg, edits, new_sheets, column_widths or {}, merges or {}, print_rows or {},
+                       notes or {})
             except (ValueError, KeyError, IndexError) as e:   # malformed sheet XML
                 raise NotPatchable(f"“{src.name}”内部结构异常（{e}），工具没有改动它。"
                                    "请用 Excel/WPS 打开后重新保存再试。") from e
@@ -140,12 +144,16 @@ def used_column_bound(path: Path, sheet: str, rows: set[int]) -> int:
 
 
 # --- applying -------------------------------------------------------------------------
-def _apply(pkg: _Package, edits, new_sheets, widths, merges, print_rows) -> None:
-    """Every edit, width and merge into its sheet, the print areas, then the new sheets,
-    then calcChain."""
+def _apply(pkg: _Package, edits, new_sheets, widths, merges, print_rows, notes) -> None:
+    """Every edit, width and merge into its sheet, the print areas and notes, then the new
+    sheets, then calcChain."""
     wb = _Workbook(pkg)
     for sheet_name, last_row in print_rows.items():
         wb.trim_print_area(sheet_name, last_row)
+    for sheet_name, cell_notes in notes.items():
+        found = wb.find_sheet(sheet_name)
+        if found is not None:
+            add_notes(wb, found[1], cell_notes)
     removed_formulas: list[tuple[str, str]] = []
     for sheet_name, cells in edits.items():
         found = wb.find_sheet(sheet_name)
