@@ -229,3 +229,10 @@ def write_template(path: str | Path, *, village: str | None = None,
     path.parent.mkdir(parents=True, exist_ok=True)
     write(path, village=village, campaign=settings.campaign)
     return path
+
+
+def trends(*, config: ConfigLike = None, since: DateLike = None) -> list:
+    """Every run's totals per village and day (``toolkit.pipeline.trends.VillageDay``), oldest
+    first; one row per village and as-of date however often that day was consolidated."""
+    from toolkit.pipeline.trends import history
+    return history(_config(config).state, since=None if since is None else _date(since))

@@ -28,6 +28,7 @@ from toolkit.core.settings import Settings
 from toolkit.intake.archive import SOURCE_LABELS, Submission, SubmissionArchive
 from toolkit.pipeline.book import carry_township, mark_duplicates, report_row, row_flags, when
 from toolkit.pipeline.changes import change_rows, load_snapshot, save_snapshot
+from toolkit.pipeline import trends
 from toolkit.pipeline.parse_cache import ParseCache
 from toolkit.pipeline.submissions import case_index_of, display_name, fatal_issue, materialise
 
@@ -185,6 +186,7 @@ class _Run:
         if published.note:
             self.result.notes.append(published.note)
         save_snapshot(self.state_dir, self.as_of, self.result.master, book.cases)
+        trends.record(self.state_dir, trends.village_days(self.as_of, book.cases, self.result.villages))
         return self.result
 
     # --- intake -------------------------------------------------------------------

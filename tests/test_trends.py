@@ -1,0 +1,43 @@
+"""Each run leaves its totals per village and day; a day is never counted twice."""
+from __future__ import annotations
+
+import shutil
+from datetime import date
+from pathlib import Path
+
+import toolkit
+from toolkit import api
+from toolkit.core.config import Config
+from toolkit.pipeline.trends import township_days
+
+DEMO = Path(toolkit.__file__).parent / "demo" / "inbox"
+
+
+def office(tmp_path: Path) -> Config:
+    inbox = tmp_path / "收件箱"
+    inbox.mkdir()
+    for name in ("东村信访积案台账.xlsx", "南村台账10.15.xlsx"):
+        shutil.copyfile(DEMO / name, inbox / name)
+    return Config(inbox=inbox, master=tmp_path / "总台账.xlsx", archive=tmp_path / "存档",
+                  logs=tmp_path / "日志", state=tmp_path / "状态", settings_workbook=tmp_path / "设置.xlsx")
+
+
+def test_runs_record_one_row_per_village_and_day(tmp_path):
+    cfg = office(tmp_path)
+    first = api.consolidate(config=cfg, as_of="2010-10-20")
+    api.consolidate(config=cfg, as_of="2010-10-20")            # rebuilt the same morning
+    api.consolidate(config=cfg, as_of="2010-10-27")            # a week later
+    rows = api.trends(config=cfg)
+    assert [(r.day, r.village) for r in rows] == [
+        (date(2010, 10, 20), "东村"), (date(2010, 10, 20), "南村"),
+        (date(2010, 10, 27), "东村"), (date(2010, 10, 27), "南村")]
+    day1 = township_days(rows)[0]
+    assert day1.cases == first.cases == 21 and day1.overdue == first.overdue
+    assert day1.due_soon == first.due_soon and day1.errors == 2
+    later = township_days(rows)[1]
+    assert later.overdue >= day1.overdue                       # time passed, nothing was closed
+    assert api.trends(config=cfg, since="2010-10-21")[0].day == date(2010, 10, 27)
+
+
+def test_no_state_yet_means_no_history(tmp_path):
+    assert api.trends(config=office(tmp_path)) == []
