@@ -236,3 +236,14 @@ def trends(*, config: ConfigLike = None, since: DateLike = None) -> list:
     first; one row per village and as-of date however often that day was consolidated."""
     from toolkit.pipeline.trends import history
     return history(_config(config).state, since=None if since is None else _date(since))
+
+
+def write_brief(result: "ConsolidationResult", pdf: str | Path | None = None, *,
+                config: ConfigLike = None) -> Path:
+    """The leader's 简报 of a consolidation as a one-page PDF (LibreOffice): ``pdf``, or
+    ``<master>_简报.pdf`` beside the master. Raises LibreOfficeError without LibreOffice."""
+    from toolkit.outputs.brief import brief_pdf
+    if pdf is None:
+        master = Path(result.master or _config(config).master)
+        pdf = master.with_name(f"{master.stem}_简报.pdf")
+    return brief_pdf(result.brief, Path(pdf))

@@ -72,6 +72,7 @@ class MasterBook:
     issues: list[dict] = field(default_factory=list)    # report.issue_rows(...) rows
     changes: list[dict] = field(default_factory=list)   # CHANGE_COLUMNS + township headers
     generated: datetime = field(default_factory=datetime.now)
+    brief: Any = None               # toolkit.outputs.brief.Brief: the 简报 sheet, when given
 
     @property
     def title(self) -> str:
@@ -403,6 +404,9 @@ def render_master(path: Path, book: MasterBook) -> Path:
                  widths={"最近报送时间": 17, "文件": 30, "说明": 50, "结果": 9, "填报日期": 11})
     _write_table(wb, st, book, SHEET_CHANGES, (*CHANGE_COLUMNS, *book.township_columns),
                  book.changes, widths={"说明": 50, "来源文件": 26, "变更类型": 16})
+    if book.brief is not None:
+        from toolkit.outputs.brief import write_brief_sheet
+        write_brief_sheet(wb, book.brief)
     wb.close()
     return Path(path)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-__all__ = ["mask_id", "mask_phone", "mask_address", "mask_text"]
+__all__ = ["mask_id", "mask_phone", "mask_address", "mask_name", "mask_text"]
 
 
 def mask_id(value: object) -> str:
@@ -52,6 +52,15 @@ _ID = re.compile(r"(?<!\d)(\d{17}[\dXx]|\d{15})(?![\dXx])")
 _SCI = re.compile(r"(?<![\d.])(\d\.\d{6,})[eE]\+?(\d{1,2})(?!\d)")
 _LANDLINE = re.compile(r"(?<!\d)(0\d{2,3})[-－ ](\d{7,8})(?!\d)")
 _DIGITS = re.compile(r"(?<![\d*])(\d{7,})(?![\d*])")      # any run, however long
+
+
+def mask_name(value: object) -> str:
+    """张三 -> 张*, 欧阳明华 -> 欧***; "缪建国等16人" -> 缪**等16人; each of 张三、李四 alike."""
+    def one(name: str) -> str:
+        head, sep, tail = name.partition("等")
+        return (head[:1] + "*" * (len(head) - 1) + sep + tail) if head else name
+    text = "" if value is None else str(value).strip()
+    return re.sub(r"[^、,，;；\s]+", lambda m: one(m.group(0)), text)
 
 
 def mask_text(text: object) -> str:

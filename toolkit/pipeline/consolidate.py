@@ -77,6 +77,7 @@ class ConsolidationResult:
     status_changes: int = 0
     in_use: bool = False
     notes: list[str] = field(default_factory=list)
+    brief: object = None             # the leader's 简报 (toolkit.outputs.brief.Brief)
 
     @property
     def written(self) -> bool:
@@ -174,6 +175,8 @@ class _Run:
         self._remember_indexes(counted)
         self._reject_list(inbox_subs, pending)
         book = self._book(counted, self._vanished(counted))
+        today = trends.village_days(self.as_of, book.cases, self.result.villages)
+        book.brief = self.result.brief = self._brief(book, today)
         from toolkit.outputs.master import write_master
         self.progress("写入总台账", 0, 1)
         try:
@@ -186,8 +189,15 @@ class _Run:
         if published.note:
             self.result.notes.append(published.note)
         save_snapshot(self.state_dir, self.as_of, self.result.master, book.cases)
-        trends.record(self.state_dir, trends.village_days(self.as_of, book.cases, self.result.villages))
+        trends.record(self.state_dir, today)
         return self.result
+
+    def _brief(self, book, today: list) -> object:
+        """The leader's 简报 for this run: earlier runs' history plus today's numbers."""
+        from toolkit.pipeline.brief import build_brief
+        earlier = [r for r in trends.history(self.state_dir) if r.day != self.as_of]
+        return build_brief(book.cases, as_of=self.as_of, settings=self.settings,
+                           missing_villages=self.result.missing_villages, history=[*earlier, *today])
 
     # --- intake -------------------------------------------------------------------
     def _intake(self, inbox: Path) -> list[Submission]:

@@ -247,6 +247,27 @@ class StageProgress:
 
 
 @cli.command()
+@click.option("--out", type=click.Path(dir_okay=False), default=None,
+              help="简报 PDF 文件（默认总台账旁的 总台账_简报.pdf）")
+@click.option("--as-of", "as_of", type=DATE, default=None,
+              help="汇总日期（默认 taizhang.toml 的 [daily] as_of；未设时今天，演示收件箱按演示日期）")
+@settings_option
+@config_option
+def brief(out, as_of, settings_path, config_path):
+    """给领导的一页简报：先汇总（同 consolidate），再把简报页另存为 PDF（需要 LibreOffice）。
+
+    退出码：0 已写出，1 总台账或 PDF 未能写出，2 配置或设置有误。
+    """
+    result = api.consolidate(as_of=as_of, settings=settings_path, config=config_path)
+    click.echo(result.summary_text())
+    if not result.written:
+        return 1
+    pdf = api.write_brief(result, out, config=config_path)
+    click.echo(f"简报已写入：{pdf}（总台账中也有“简报”表）")
+    return 0
+
+
+@cli.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--as-of", "as_of", type=DATE, default=None,
               help="计算日期（默认 taizhang.toml 的 [daily] as_of，未设则今天）")

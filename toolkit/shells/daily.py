@@ -115,7 +115,10 @@ class DailyJob:
         """The real job: fetch mail when configured, then rebuild the master."""
         settings = api.load_settings(config=self.cfg)
         fetch_mail_if_configured(self.cfg, settings)
-        return api.consolidate(config=self.cfg, settings=settings)
+        result = api.consolidate(config=self.cfg, settings=settings)
+        if result.written:
+            write_brief_if_possible(result, self.cfg)
+        return result
 
     def serve(self, *, sleep: Callable[[float], None] = time.sleep,
               stop: Callable[[], bool] = lambda: False) -> None:
@@ -147,6 +150,18 @@ def fetch_mail_if_configured(cfg: Config, settings) -> None:
         log.warning("收取邮件有问题，本次照常汇总：\n%s", text)
     else:
         log.info("%s", text)
+
+
+def write_brief_if_possible(result, cfg: Config) -> None:
+    """The leader's 简报 PDF beside the master; without LibreOffice only the 简报 sheet."""
+    from toolkit.outputs.libreoffice import find_soffice
+    if find_soffice() is None:
+        log.info("未安装 LibreOffice：简报只在总台账的“简报”表中，未另存 PDF。")
+        return
+    try:
+        log.info("简报已写入：%s", api.write_brief(result, config=cfg))
+    except Exception as e:       # the master is written; a PDF problem must not fail the run
+        log.warning("简报 PDF 未能写出（%s），总台账中的“简报”表不受影响。", e)
 
 
 class _ChineseParser(argparse.ArgumentParser):
