@@ -95,8 +95,8 @@ def test_the_master_carries_the_brief_with_changes_since_earlier_runs(tmp_path):
 def test_brief_command_writes_a_one_page_pdf(tmp_path, capsys):
     cfg = office(tmp_path)
     toml = tmp_path / "taizhang.toml"
-    toml.write_text(f'[paths]\ninbox = "收件箱"\nmaster = "输出/总台账.xlsx"\narchive = "存档"\n'
-                    f'state = "状态"\nlogs = "日志"\nsettings_workbook = "设置.xlsx"\n', encoding="utf-8")
+    toml.write_text('[paths]\ninbox = "收件箱"\nmaster = "输出/总台账.xlsx"\narchive = "存档"\n'
+                    'state = "状态"\nlogs = "日志"\nsettings_workbook = "设置.xlsx"\n', encoding="utf-8")
     assert main(["brief", "--config", str(toml), "--as-of", "2010-10-20"]) == 0
     pdf = cfg.master.with_name("总台账_简报.pdf")
     assert f"简报已写入：{pdf}" in capsys.readouterr().out
