@@ -43,8 +43,7 @@ class Township:
 
     def sheet(self, name: str, path: Path | None = None) -> list[dict]:
         rows = CalamineWorkbook.from_path(str(path or self.out)).get_sheet_by_name(name).to_python()
-        at = 0 if name == "校验问题" else 1
-        return [dict(zip(rows[at], r)) for r in rows[at + 1:]]
+        return [dict(zip(rows[1], r)) for r in rows[2:]]     # a title row, then the headers
 
     @property
     def archive(self) -> SubmissionArchive:

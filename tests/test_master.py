@@ -38,6 +38,7 @@ def book(rows: list[dict], **over) -> MasterBook:
                        {"村（社区）": "南村", "报送情况": "未报"}],
               issues=[{"文件": "东村.xlsx", "村（社区）": "东村", "工作表": "台账", "单元格": "J6", "行": 6,
                        "列": "交办日期", "案件编号": "NJ2010-001", "级别": "错误", "代码": "invalid_date",
+                       "问题类型": "日期无法识别",
                        "问题": "“交办日期”的“2010年13月5日”不是有效日期", "怎么改": "请填写真实日期",
                        "值": "2010年13月5日"}],
               changes=[{"变更类型": "新增案件", "村（社区）": "东村", "案件编号": "NJ2010-003"}],
@@ -76,7 +77,8 @@ def test_every_sheet_reads_back(tmp_path):
     assert summary["东村"][sh.index("九个一完成率")] == pytest.approx(0.75)
     alerts = got["预警"]
     assert [r[0] for r in alerts[2:]] == ["逾期", "临期"]
-    assert got["校验问题"][1][3] == "J6"
+    assert got["校验问题"][0][0].endswith("·校验问题") and got["校验问题"][2][3] == "J6"
+    assert got["校验问题"][1][8] == "问题类型" and got["校验问题"][1][-1] == "代码"
     assert [r[2] for r in got["报送情况"][2:]] == ["已报", "未报"]
 
 

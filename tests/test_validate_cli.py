@@ -110,8 +110,9 @@ def test_report_workbook_read_back_by_calamine(inbox, tmp_path):
     wb = CalamineWorkbook.from_path(str(out))
     assert wb.sheet_names == ["校验问题", "文件汇总"]
     rows = wb.get_sheet_by_name("校验问题").to_python()
-    assert rows[0][:4] == ["文件", "村（社区）", "工作表", "单元格"]
-    assert any(row[8] == "invalid_date" and "13月" in row[9] for row in rows[1:])
+    assert rows[0][0].startswith("校验问题清单") and rows[1][:4] == ["文件", "村（社区）", "工作表", "单元格"]
+    assert any(row[8] == "日期无法识别" and "13月" in row[9] and row[12] == "invalid_date"
+               for row in rows[2:])
     summary = wb.get_sheet_by_name("文件汇总").to_python()
     assert {row[0]: row[6] for row in summary[1:]} == {"东村.xlsx": "通过", "西村.xlsx": "有错误"}
 

@@ -219,6 +219,8 @@ class _Styles:
         self.total = f({"bold": True, "top": 1})
         self.total_pct = f({"bold": True, "top": 1, "num_format": "0%"})
         self.flag = f({"font_color": "#9C0006"})
+        self.wrap = f({"text_wrap": True, "valign": "top"})
+        self.when = f({"num_format": "yyyy-mm-dd hh:mm"})
         self.alert = {a: f({"bg_color": bg, "font_color": fg, "align": "center"})
                       for a, (bg, fg) in _ALERT_COLOURS.items()}
 
@@ -303,7 +305,7 @@ def _write_table(wb, st: _Styles, book: MasterBook, name: str, headers: Sequence
     ws = wb.add_worksheet(name)
     _title(ws, st, f"{book.title}·{name}", len(headers))
     ws.set_row(1, 32)
-    widths, formats = widths or {}, formats or {}
+    widths, formats = widths or {}, {"说明": st.wrap, **(formats or {})}
     for c, h in enumerate(headers):
         ws.write_string(1, c, h, st.head_township if h in book.township_columns else st.head)
         ws.set_column(c, c, widths.get(h, max(8, min(30, 2 * len(h) + 2))))
@@ -312,12 +314,24 @@ def _write_table(wb, st: _Styles, book: MasterBook, name: str, headers: Sequence
             v = row.get(h)
             if h == "预警" and v in st.alert:
                 ws.write_string(i + 2, c, v, st.alert[v])
+            elif h in _WHEN_COLUMNS and isinstance(v, str) and _when(v) is not None:
+                ws.write_datetime(i + 2, c, _when(v), st.when)
             else:
                 _write_any(ws, st, i + 2, c, v, formats.get(h))
     ws.freeze_panes(2, 1)
     ws.autofilter(1, 0, max(len(rows), 1) + 1, len(headers) - 1)
     _page(ws, book, name, fit_width=True)
     return ws
+
+
+_WHEN_COLUMNS = ("最近报送时间", "收到时间")     # "2010-10-19 16:30" from the archive: a date
+
+
+def _when(text: str) -> datetime | None:
+    try:
+        return datetime.strptime(text.strip(), "%Y-%m-%d %H:%M")
+    except ValueError:
+        return None
 
 
 def _write_summary(wb, st: _Styles, book: MasterBook) -> None:
@@ -340,22 +354,41 @@ def _write_summary(wb, st: _Styles, book: MasterBook) -> None:
         elif h not in ("填报日期", "收到时间", "采用文件"):
             ws.write_number(total_row, c, sum(int(x.get(h) or 0) for x in rows), st.total)
     if n:
-        _summary_chart(wb, ws, headers, n, total_row + 2)
+        _summary_chart(wb, ws, headers, n, total_row + 2, rows)
 
 
-def _summary_chart(wb, ws, headers: Sequence[str], n: int, at_row: int) -> None:
+CHART_VILLAGES = 30     # more bars than this print unreadably on one page width
+
+
+def _summary_chart(wb, ws, headers: Sequence[str], n: int, at_row: int, rows: Sequence[dict]) -> None:
+    """Cases and alerts per village; with many villages, the CHART_VILLAGES with the most
+    overdue cases (their numbers copied to hidden columns beyond the table)."""
+    series = ("案件数", "逾期", "临期", "已销号")
+    title, first, cols = "各村（社区）积案与预警", 2, {h: headers.index(h) for h in series}
+    cat_col = 0
+    if n > CHART_VILLAGES:
+        top = sorted(rows, key=lambda r: (-(r.get("逾期") or 0), -(r.get("案件数") or 0)))[:CHART_VILLAGES]
+        cat_col, first, n = len(headers) + 1, 2, len(top)
+        cols = {h: cat_col + 1 + i for i, h in enumerate(series)}
+        for r, row in enumerate(top, start=first):
+            ws.write_string(r, cat_col, str(row["村（社区）"]))
+            for h, c in cols.items():
+                ws.write_number(r, c, int(row.get(h) or 0))
+        for h, c in cols.items():
+            ws.write_string(1, c, h)
+        ws.set_column(cat_col, cat_col + len(series), None, None, {"hidden": True})
+        title = f"逾期最多的 {CHART_VILLAGES} 个村（社区）：积案与预警"
     chart = wb.add_chart({"type": "column"})
-    for h, colour in (("案件数", "#4472C4"), ("逾期", "#C00000"), ("临期", "#FFC000"),
-                      ("已销号", "#70AD47")):
-        c = headers.index(h)
-        chart.add_series({"name": [SHEET_SUMMARY, 1, c],
-                          "categories": [SHEET_SUMMARY, 2, 0, n + 1, 0],
-                          "values": [SHEET_SUMMARY, 2, c, n + 1, c],
+    for h, colour in zip(series, ("#4472C4", "#C00000", "#FFC000", "#70AD47")):
+        chart.add_series({"name": [SHEET_SUMMARY, 1, cols[h]],
+                          "categories": [SHEET_SUMMARY, first, cat_col, first + n - 1, cat_col],
+                          "values": [SHEET_SUMMARY, first, cols[h], first + n - 1, cols[h]],
                           "fill": {"color": colour}})
-    chart.set_title({"name": "各村（社区）积案与预警"})
+    chart.set_title({"name": title})
     chart.set_y_axis({"name": "件数", "major_gridlines": {"visible": True}})
     chart.set_legend({"position": "bottom"})
-    chart.set_size({"width": max(720, min(4000, 48 * n)), "height": 360})
+    chart.show_hidden_data()
+    chart.set_size({"width": max(720, min(960, 40 * n)), "height": 360})
     ws.insert_chart(at_row, 0, chart)
 
 
@@ -375,15 +408,8 @@ def _write_alerts(wb, st: _Styles, book: MasterBook) -> None:
 
 
 def _write_issues(wb, st: _Styles, book: MasterBook) -> None:
-    try:
-        from toolkit.outputs.report import write_issue_sheet
-    except ImportError:  # pragma: no cover - the lead's module is part of the package
-        write_issue_sheet = None
-    if write_issue_sheet is not None:
-        write_issue_sheet(wb, SHEET_ISSUES, book.issues)
-        return
-    headers = list(book.issues[0]) if book.issues else ["文件", "问题"]
-    _write_table(wb, st, book, SHEET_ISSUES, headers, book.issues)  # pragma: no cover
+    from toolkit.outputs.report import write_issue_sheet
+    write_issue_sheet(wb, SHEET_ISSUES, book.issues, title=f"{book.title}·{SHEET_ISSUES}")
 
 
 def render_master(path: Path, book: MasterBook) -> Path:

@@ -2,18 +2,20 @@
 master's 校验问题 sheet shares. All words come from the issue catalogue."""
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Sequence
 
 from toolkit.core.files import commit_temp, temp_beside
-from toolkit.core.issues import ERROR
+from toolkit.core.issues import CATALOGUE, ERROR
 from toolkit.core.ledger import Ledger
 
 SEVERITY_WORD = {ERROR: "错误", "warning": "提醒"}
 
-ISSUE_COLUMNS = ("文件", "村（社区）", "工作表", "单元格", "行", "列", "案件编号", "级别", "代码",
-                 "问题", "怎么改", "值")
-_WIDTHS = (28, 10, 12, 8, 6, 12, 12, 6, 18, 50, 50, 20)
+# 问题类型 is the catalogue's Chinese name; the stable English code stays last, for filtering
+ISSUE_COLUMNS = ("文件", "村（社区）", "工作表", "单元格", "行", "列", "案件编号", "级别", "问题类型",
+                 "问题", "怎么改", "值", "代码")
+_WIDTHS = (24, 10, 10, 8, 6, 12, 12, 6, 14, 46, 46, 16, 16)
 
 
 def issue_rows(ledgers: Sequence[Ledger]) -> list[dict]:
@@ -25,39 +27,44 @@ def issue_rows(ledgers: Sequence[Ledger]) -> list[dict]:
             rows.append({
                 "文件": Path(lg.path).name, "村（社区）": lg.village or "", "工作表": i.sheet or "",
                 "单元格": i.cell or "", "行": i.row, "列": i.column or "", "案件编号": i.case_id or "",
-                "级别": SEVERITY_WORD.get(i.severity, i.severity), "代码": i.code,
+                "级别": SEVERITY_WORD.get(i.severity, i.severity),
+                "问题类型": CATALOGUE[i.code].title if i.code in CATALOGUE else "",
                 "问题": i.message, "怎么改": i.action,
-                "值": "" if i.value is None else str(i.value),
+                "值": "" if i.value is None else str(i.value), "代码": i.code,
             })
     return rows
 
 
-def write_issue_sheet(workbook, name: str, rows: Sequence[dict]):
-    """Write ``rows`` as a filterable, printable sheet into an xlsxwriter workbook."""
+def write_issue_sheet(workbook, name: str, rows: Sequence[dict], *, title: str):
+    """Write ``rows`` as a filterable, printable sheet into an xlsxwriter workbook: a title
+    row, the header row, one row per issue; A4 landscape, fit to width, both rows repeated."""
     ws = workbook.add_worksheet(name)
-    head = workbook.add_format({"bold": True, "bg_color": "#D9E1F2", "border": 1,
-                                "text_wrap": True, "valign": "vcenter"})
-    wrap = workbook.add_format({"text_wrap": True, "valign": "top"})
-    err = workbook.add_format({"font_color": "#9C0006", "bg_color": "#FFC7CE", "valign": "top"})
-    warn = workbook.add_format({"font_color": "#9C5700", "bg_color": "#FFEB9C", "valign": "top"})
-    for c, (title, width) in enumerate(zip(ISSUE_COLUMNS, _WIDTHS)):
-        ws.write_string(0, c, title, head)
-        ws.set_column(c, c, width, wrap if title in ("问题", "怎么改") else None)
-    for r, row in enumerate(rows, start=1):
-        for c, title in enumerate(ISSUE_COLUMNS):
-            v = row.get(title)
-            if title == "级别":
+    f = workbook.add_format
+    head = f({"bold": True, "bg_color": "#D9E1F2", "border": 1, "text_wrap": True, "valign": "vcenter"})
+    wrap = f({"text_wrap": True, "valign": "top"})
+    err = f({"font_color": "#9C0006", "bg_color": "#FFC7CE", "valign": "top"})
+    warn = f({"font_color": "#9C5700", "bg_color": "#FFEB9C", "valign": "top"})
+    ws.write_string(0, 0, title, f({"bold": True, "font_size": 14}))
+    ws.set_row(0, 24)
+    for c, (column, width) in enumerate(zip(ISSUE_COLUMNS, _WIDTHS)):
+        ws.write_string(1, c, column, head)
+        ws.set_column(c, c, width, wrap if column in ("问题", "怎么改") else None)
+    for r, row in enumerate(rows, start=2):
+        for c, column in enumerate(ISSUE_COLUMNS):
+            v = row.get(column)
+            if column == "级别":
                 ws.write_string(r, c, v, err if v == "错误" else warn)
             elif isinstance(v, int):
                 ws.write_number(r, c, v)
             elif v is not None:
                 ws.write_string(r, c, str(v))   # village text is never a formula
-    ws.freeze_panes(1, 0)
-    ws.autofilter(0, 0, max(len(rows), 1), len(ISSUE_COLUMNS) - 1)
+    ws.freeze_panes(2, 0)
+    ws.autofilter(1, 0, max(len(rows), 1) + 1, len(ISSUE_COLUMNS) - 1)
     ws.set_landscape()
     ws.set_paper(9)
     ws.fit_to_pages(1, 0)
-    ws.repeat_rows(0)
+    ws.repeat_rows(0, 1)
+    ws.set_footer("&R第 &P 页，共 &N 页")
     return ws
 
 
@@ -74,7 +81,8 @@ def _render_report(path: Path, ledgers: Sequence[Ledger]) -> None:
     import xlsxwriter
 
     wb = xlsxwriter.Workbook(str(path))
-    write_issue_sheet(wb, "校验问题", issue_rows(ledgers))
+    write_issue_sheet(wb, "校验问题", issue_rows(ledgers),
+                      title=f"校验问题清单（生成于 {datetime.now():%Y-%m-%d %H:%M}）")
     ws = wb.add_worksheet("文件汇总")
     head = wb.add_format({"bold": True, "bg_color": "#D9E1F2", "border": 1})
     for c, t in enumerate(("文件", "村（社区）", "工作表", "案件数", "错误", "提醒", "结果")):
