@@ -41,3 +41,19 @@ def test_runs_record_one_row_per_village_and_day(tmp_path):
 
 def test_no_state_yet_means_no_history(tmp_path):
     assert api.trends(config=office(tmp_path)) == []
+
+
+def test_the_master_shows_the_trend_by_day_and_village(tmp_path):
+    from python_calamine import CalamineWorkbook
+    cfg = office(tmp_path)
+    for day in ("2010-10-06", "2010-10-13", "2010-10-20", "2010-10-20"):
+        result = api.consolidate(config=cfg, as_of=day)
+    rows = CalamineWorkbook.from_path(str(result.master)).get_sheet_by_name("趋势").to_python()
+    assert rows[0][0].endswith("·趋势") and rows[2][:6] == ["日期", "案件数", "逾期", "临期", "已化解", "已销号"]
+    days = [r[0] for r in rows[3:6]]
+    assert [d.date() if hasattr(d, "date") else d for d in days] == [
+        date(2010, 10, 6), date(2010, 10, 13), date(2010, 10, 20)]     # the day run twice: once
+    assert rows[5][1] == result.cases and rows[5][2] == result.overdue
+    at = next(i for i, r in enumerate(rows) if str(r[0]).startswith("二、"))
+    assert rows[at + 1][0] == "村（社区）" and "变化" in rows[at + 1]
+    assert {rows[at + 2][0], rows[at + 3][0]} == {"东村", "南村"}

@@ -73,6 +73,7 @@ class MasterBook:
     changes: list[dict] = field(default_factory=list)   # CHANGE_COLUMNS + township headers
     generated: datetime = field(default_factory=datetime.now)
     brief: Any = None               # toolkit.outputs.brief.Brief: the 简报 sheet, when given
+    trend: Any = None               # recorded village-days (pipeline.trends): the 趋势 sheet
 
     @property
     def title(self) -> str:
@@ -430,6 +431,9 @@ def render_master(path: Path, book: MasterBook) -> Path:
                  widths={"最近报送时间": 17, "文件": 30, "说明": 50, "结果": 9, "填报日期": 11})
     _write_table(wb, st, book, SHEET_CHANGES, (*CHANGE_COLUMNS, *book.township_columns),
                  book.changes, widths={"说明": 50, "来源文件": 26, "变更类型": 16})
+    if book.trend is not None:
+        from toolkit.outputs.trend_sheet import write_trend_sheet
+        write_trend_sheet(wb, book.title, book.trend)
     if book.brief is not None:
         from toolkit.outputs.brief import write_brief_sheet
         write_brief_sheet(wb, book.brief)

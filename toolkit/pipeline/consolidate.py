@@ -176,7 +176,8 @@ class _Run:
         self._reject_list(inbox_subs, pending)
         book = self._book(counted, self._vanished(counted))
         today = trends.village_days(self.as_of, book.cases, self.result.villages)
-        book.brief = self.result.brief = self._brief(book, today)
+        book.trend = [*(r for r in trends.history(self.state_dir) if r.day != self.as_of), *today]
+        book.brief = self.result.brief = self._brief(book)
         from toolkit.outputs.master import write_master
         self.progress("写入总台账", 0, 1)
         try:
@@ -192,12 +193,11 @@ class _Run:
         trends.record(self.state_dir, today)
         return self.result
 
-    def _brief(self, book, today: list) -> object:
+    def _brief(self, book) -> object:
         """The leader's 简报 for this run: earlier runs' history plus today's numbers."""
         from toolkit.pipeline.brief import build_brief
-        earlier = [r for r in trends.history(self.state_dir) if r.day != self.as_of]
         return build_brief(book.cases, as_of=self.as_of, settings=self.settings,
-                           missing_villages=self.result.missing_villages, history=[*earlier, *today])
+                           missing_villages=self.result.missing_villages, history=book.trend)
 
     # --- intake -------------------------------------------------------------------
     def _intake(self, inbox: Path) -> list[Submission]:
