@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
+from conftest import needs_soffice
 from toolkit import api
 from toolkit.core.config import PROJECT_ROOT, Config
 from toolkit.core.files import run_lock
@@ -159,3 +160,20 @@ def test_run_daily_once_writes_the_master(tmp_path):
     again = subprocess.run(cmd + ["--if-due"], capture_output=True, text=True, encoding="utf-8",
                            timeout=300, cwd=tmp_path)
     assert again.returncode == 0 and "已汇总过" in again.stdout
+
+
+@needs_soffice
+def test_the_real_job_writes_the_master_and_the_brief_pdf(tmp_path):
+    import shutil
+    from pathlib import Path
+
+    import toolkit
+    demo = Path(toolkit.__file__).parent / "demo" / "inbox"
+    cfg = Config(inbox=tmp_path / "inbox", master=tmp_path / "out" / "总台账.xlsx", archive=tmp_path / "archive",
+                 logs=tmp_path / "logs", state=tmp_path / "state", settings_workbook=tmp_path / "设置.xlsx",
+                 as_of=date(2010, 10, 20))
+    cfg.inbox.mkdir()
+    shutil.copyfile(demo / "东村信访积案台账.xlsx", cfg.inbox / "东村信访积案台账.xlsx")
+    result = DailyJob(cfg).run()
+    assert result.written and result.cases == 12
+    assert (tmp_path / "out" / "总台账_简报.pdf").stat().st_size > 5000
