@@ -229,3 +229,31 @@ def write_template(path: str | Path, *, village: str | None = None,
     path.parent.mkdir(parents=True, exist_ok=True)
     write(path, village=village, campaign=settings.campaign)
     return path
+
+
+# --- the clerk's submission tools and reminders (taizhang submissions/release/withdraw/remind) ---
+def submissions(*, village: str | None = None, config: ConfigLike = None,
+                settings: SettingsLike = None):
+    """Per village the submission that counts now and its history (a ``SubmissionOverview``)."""
+    from toolkit.intake.archive import SubmissionArchive
+    from toolkit.pipeline.review import submission_overview
+    ctx = resolve(config=config, settings=settings)
+    with SubmissionArchive(ctx.config.archive) as archive:
+        return submission_overview(archive, ctx.settings, village)
+
+
+def release(submission_id: int, *, village: str | None = None, by: str | None = None,
+            config: ConfigLike = None, settings: SettingsLike = None):
+    """Count a held (or withdrawn) submission; ``by`` defaults to the computer's user name.
+    Raises SubmissionError (Chinese) when it cannot be released as asked."""
+    from toolkit.pipeline.review import release_submission
+    ctx = resolve(config=config, settings=settings)
+    return release_submission(ctx.config.archive, ctx.config.state, ctx.settings, int(submission_id),
+                              village=village, by=by)
+
+
+def withdraw(submission_id: int, *, reason: str, by: str | None = None, config: ConfigLike = None):
+    """Stop counting a submission: (the withdrawn one, the village's submission counting now)."""
+    from toolkit.pipeline.review import withdraw_submission
+    cfg = _config(config)
+    return withdraw_submission(cfg.archive, cfg.state, int(submission_id), reason=reason, by=by)

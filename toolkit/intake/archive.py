@@ -143,6 +143,13 @@ class Submission:
         return (self.received, self.id)
 
 
+def status_label(sub: Submission) -> str:
+    """What a clerk calls a submission's state (已撤回 over its outcome)."""
+    if sub.withdrawn:
+        return "已撤回"
+    return OUTCOME_LABELS.get(sub.outcome, sub.outcome or "待处理")
+
+
 def _chunks(data: bytes | Path | str, size: int = 1 << 20) -> Iterator[bytes]:
     if isinstance(data, (bytes, bytearray, memoryview)):
         yield bytes(data)
@@ -392,15 +399,15 @@ class SubmissionArchive:
                                                  reason))
         return self.get(submission_id)
 
-    def actions(self, since: str | None = None) -> list[dict]:
-        """Clerks' releases and withdrawals (oldest first), after ``since`` (ISO) if given."""
+    def actions(self, after: int = 0) -> list[dict]:
+        """Clerks' releases and withdrawals (oldest first) numbered above ``after``."""
         with self._db() as db:
-            rows = db.execute("SELECT a.submission_id, a.at, a.action, a.done_by, a.village, a.reason,"
-                              " s.filename, s.received, s.sender, s.source FROM actions a"
+            rows = db.execute("SELECT a.id, a.submission_id, a.at, a.action, a.done_by, a.village,"
+                              " a.reason, s.filename, s.received, s.sender, s.source FROM actions a"
                               " JOIN submissions s ON s.id = a.submission_id"
-                              " WHERE a.at >= ? ORDER BY a.at, a.id", (since or "",)).fetchall()
-        keys = ("submission_id", "at", "action", "by", "village", "reason", "filename", "received",
-                "sender", "source")
+                              " WHERE a.id > ? ORDER BY a.id", (after,)).fetchall()
+        keys = ("id", "submission_id", "at", "action", "by", "village", "reason", "filename",
+                "received", "sender", "source")
         return [dict(zip(keys, r)) for r in rows]
 
     def by_hash(self, sha256: str) -> Submission | None:
