@@ -257,3 +257,13 @@ def withdraw(submission_id: int, *, reason: str, by: str | None = None, config: 
     from toolkit.pipeline.review import withdraw_submission
     cfg = _config(config)
     return withdraw_submission(cfg.archive, cfg.state, int(submission_id), reason=reason, by=by)
+
+
+def remind(*, as_of: DateLike = None, since: DateLike = None, send: bool = False,
+           sheet: str | Path | None = None, config: ConfigLike = None, settings: SettingsLike = None):
+    """The villages to chase (催报): a 催报单 workbook beside the master (or ``sheet``), and with
+    ``send`` one e-mail per village, at most once a day (a ``RemindResult``)."""
+    from toolkit.pipeline.remind import remind as run
+    ctx = resolve(config=config, settings=settings, as_of=as_of)
+    return run(ctx.config, ctx.settings, as_of=ctx.as_of, since=None if since is None else _date(since),
+               send=send, sheet=None if sheet is None else Path(sheet))

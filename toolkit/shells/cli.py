@@ -421,6 +421,31 @@ def withdraw_cmd(submission_id, reason, by, config_path):
     return 0
 
 
+@cli.command("remind")
+@click.option("--as-of", "as_of", type=DATE, default=None,
+              help="核对日期（默认 taizhang.toml 的 [daily] as_of，未设则今天）")
+@click.option("--since", type=DATE, default=None,
+              help="从这天起没有报送的村要催报（默认核对日期减去设置工作簿的“报送周期（天）”）")
+@click.option("--send", is_flag=True, help="给每个要催报的村发一封催报邮件（同一天不重发）")
+@click.option("--out", type=click.Path(dir_okay=False), default=None,
+              help="催报单写到这个文件（默认总台账旁的 催报单.xlsx）")
+@click.option("--json", "as_json", is_flag=True, help="只输出一个 JSON 对象（供程序使用）")
+@settings_option
+@config_option
+def remind_cmd(as_of, since, send, out, as_json, settings_path, config_path):
+    """催报：列出未按时报送、台账有错误或有逾期案件的村（社区），写出可打印的催报单；加 --send 发催报邮件。
+
+    退出码：0 完成；1 有村未能发送（没有邮箱、发件服务器拒绝）或催报单未写出；2 配置或设置有误。
+    """
+    result = api.remind(as_of=as_of, since=since, send=send, sheet=out, config=config_path,
+                        settings=settings_path)
+    if as_json:
+        _echo_json(result.to_dict())
+    else:
+        click.echo(result.summary_text())
+    return result.exit_code
+
+
 def usage_message(e: click.UsageError) -> str:
     """click's usage errors in Chinese (click itself speaks English), with where to get help."""
     cmd = e.ctx.command_path if e.ctx else "taizhang"

@@ -14,7 +14,9 @@ written). What ``schedule`` alone does not give, this module adds:
 - a rotating UTF-8 log under the logs folder.
 
 With mail configured, incoming mail is fetched first (``toolkit.pipeline.mail``); a
-failure there is logged and the consolidation still runs.
+failure there is logged and the consolidation still runs. On the weekdays of
+``[daily] remind`` the villages to chase are mailed after the consolidation
+(``toolkit.pipeline.remind``; at most once a day per village).
 """
 from __future__ import annotations
 
@@ -115,7 +117,9 @@ class DailyJob:
         """The real job: fetch mail when configured, then rebuild the master."""
         settings = api.load_settings(config=self.cfg)
         fetch_mail_if_configured(self.cfg, settings)
-        return api.consolidate(config=self.cfg, settings=settings)
+        result = api.consolidate(config=self.cfg, settings=settings)
+        remind_if_due(self.cfg, settings, self.clock().date())
+        return result
 
     def serve(self, *, sleep: Callable[[float], None] = time.sleep,
               stop: Callable[[], bool] = lambda: False) -> None:
@@ -147,6 +151,22 @@ def fetch_mail_if_configured(cfg: Config, settings) -> None:
         log.warning("收取邮件有问题，本次照常汇总：\n%s", text)
     else:
         log.info("%s", text)
+
+
+def remind_if_due(cfg: Config, settings, today: date) -> object | None:
+    """On the weekdays of [daily] remind, send 催报 mail (once a day); never stops the run."""
+    if today.weekday() not in cfg.daily_remind:
+        return None
+    if not cfg.mail.smtp_host:
+        log.warning("[daily] remind 设置了催报日，但 [mail] 没有配置发件服务器 smtp_host，本次不发催报邮件。")
+        return None
+    try:
+        result = api.remind(config=cfg, settings=settings, send=True)
+    except Exception as e:
+        log.exception("催报失败（%s），汇总不受影响。", e)
+        return None
+    (log.warning if result.exit_code else log.info)("催报：\n%s", result.summary_text())
+    return result
 
 
 class _ChineseParser(argparse.ArgumentParser):
