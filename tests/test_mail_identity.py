@@ -8,7 +8,8 @@ import email.policy
 
 import pytest
 
-from mailserver import build_message, dovecot_server, mailbox, outbox, smtp_server  # noqa: F401
+import mailserver
+from mailserver import build_message
 from test_mail_fetch import ADDR, SETTINGS, body_of, ledger_bytes, make_config
 from toolkit.demo import DEMO_AS_OF
 from toolkit.intake.archive import SubmissionArchive
@@ -18,6 +19,9 @@ from toolkit.pipeline.mail import fetch_mail
 from toolkit.pipeline.review import release_submission
 
 pytestmark = pytest.mark.mail
+# the real servers' fixtures (assigned, so pytest finds them here)
+dovecot_server, mailbox = mailserver.dovecot_server, mailserver.mailbox
+smtp_server, outbox = mailserver.smtp_server, mailserver.outbox
 
 
 def _by_recipient(smtp) -> dict[str, list]:

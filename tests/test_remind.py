@@ -11,7 +11,7 @@ import pytest
 from python_calamine import CalamineWorkbook
 
 from factories.layouts import sample_case, valid_id
-from mailserver import outbox, smtp_server  # noqa: F401
+import mailserver
 from test_submission_tools import Office, put
 from toolkit.core.config import ConfigError, parse_weekdays, read_config
 from toolkit.core.settings import RosterEntry
@@ -20,6 +20,7 @@ from toolkit.core.settings_workbook import create_settings_workbook
 ROSTER = (RosterEntry("东村", "陈建国", ("dongcun@163.com",)), RosterEntry("西村", "", ("xicun@qq.com",)),
           RosterEntry("南村", "", ("nancun@126.com", "nancun2@126.com")), RosterEntry("北村"),
           RosterEntry("前村", "", ("qiancun@163.com",)))
+smtp_server, outbox = mailserver.smtp_server, mailserver.outbox     # the real SMTP server's fixtures
 BAD_ID = valid_id(2)[:-1] + ("0" if valid_id(2)[-1] != "0" else "1")
 
 
