@@ -87,3 +87,14 @@ def test_a_strangers_copy_is_held_reveals_nothing_and_counts_once_released(tmp_p
     res = consolidate(None, out, as_of=DEMO_AS_OF, settings=SETTINGS, archive_root=cfg.archive,
                       state_dir=cfg.state)
     assert [(v["village"], v["file"], v["cases"]) for v in res.villages] == [("东村", "台账.xlsx", 3)]
+
+    # the stranger sends the same bytes again: still nothing told (no village, no comparison)
+    mailbox.append(build_message(sender="stranger@qq.com", subject="再转发", attachments=[("台账.xlsx", v1)]))
+    third = fetch_mail(cfg, SETTINGS, as_of=DEMO_AS_OF)
+    assert [(f["sender"], f["outcome"]) for f in third.files] == [("stranger@qq.com", "ok")]  # for the clerk
+    again = [m for m in _by_recipient(outbox)["stranger@qq.com"] if "再转发" in str(m["Subject"])]
+    (again,) = again
+    text = body_of(again)
+    for secret in ("东村", "已计入", "读取案件", "内容完全相同", "错误", "件；"):
+        assert secret not in text, secret
+    assert not list(again.iter_attachments()) and "东村" not in str(again["Subject"])

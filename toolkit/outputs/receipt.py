@@ -95,14 +95,15 @@ def from_stranger(rep: FileReport) -> bool:
 
 
 def _stranger_section(n: int, rep: FileReport) -> list[str]:
-    """Only that the file arrived and waits: no village, no counts, no comparison."""
+    """Only that the file arrived and waits: no village, no counts, no comparison (also for a
+    stranger's file a clerk has released: what counts is the township's business)."""
     return [f"{_ordinal(n)}、文件“{rep.filename}”",
-            f"    结果：{_OUTCOME_WORDS['held']}",
+            "    结果：已收到，暂存待乡信访办核实。",
             f"    说明：发件邮箱未在乡信访办登记。{_HELD_ADVICE[Code.UNKNOWN_SENDER]}"]
 
 
-def _file_section(n: int, rep: FileReport) -> list[str]:
-    if from_stranger(rep):
+def _file_section(n: int, rep: FileReport, stranger: bool = False) -> list[str]:
+    if stranger or from_stranger(rep):
         return _stranger_section(n, rep)
     head = f"{_ordinal(n)}、文件“{rep.filename}”"
     lines = [head, f"    村（社区）：{rep.village or '未能确定'}",
@@ -133,8 +134,11 @@ def _ordinal(n: int) -> str:
     return _CN_NUMBERS[n] if n < len(_CN_NUMBERS) else str(n + 1)
 
 
-def receipt_subject(files: list[FileReport], skipped: list[SkippedFile], subject: str) -> str:
-    if any(f.outcome == "held" for f in files):
+def receipt_subject(files: list[FileReport], skipped: list[SkippedFile], subject: str,
+                    stranger: bool = False) -> str:
+    if stranger and files:
+        state = "已收到，待核实"
+    elif any(f.outcome == "held" for f in files):
         state = "暂存待核"
     elif any(f.outcome == "rejected" for f in files) or (skipped and not files):
         state = "未能处理，请重新报送"
@@ -146,9 +150,10 @@ def receipt_subject(files: list[FileReport], skipped: list[SkippedFile], subject
 
 def receipt_text(*, township: str, received: datetime, subject: str, files: list[FileReport],
                  skipped: list[SkippedFile], note: str | None = None,
-                 sender_village: str | None = None) -> str:
-    """``sender_village``: the roster's village of the sender (greets it even without files)."""
-    villages = sorted({f.village for f in files if f.village and f.outcome != "held"})
+                 sender_village: str | None = None, stranger: bool = False) -> str:
+    """``sender_village``: the roster's village of the sender (greets it even without files);
+    ``stranger``: the sender is on no roster, so no file's village, counts or issues are told."""
+    villages = [] if stranger else sorted({f.village for f in files if f.village and f.outcome != "held"})
     if sender_village and not villages:
         villages = [sender_village]
     lines = [f"{'、'.join(villages) or '您好'}：", "",
@@ -157,7 +162,7 @@ def receipt_text(*, township: str, received: datetime, subject: str, files: list
     if note:
         lines += [note, ""]
     for n, rep in enumerate(files):
-        lines += _file_section(n, rep) + [""]
+        lines += _file_section(n, rep, stranger) + [""]
     for n, skip in enumerate(skipped, start=len(files)):
         lines += [f"{_ordinal(n)}、{'附件“' + skip.filename + '”' if skip.filename else '邮件'}：未处理。",
                   f"    {mask_text(skip.issue.message)} 怎么办：{skip.issue.action}", ""]
@@ -169,12 +174,14 @@ def receipt_text(*, township: str, received: datetime, subject: str, files: list
 def build_receipt(*, to: str, from_addr: str, township: str, original_id: str,
                   original_subject: str, received: datetime, files: list[FileReport],
                   skipped: list[SkippedFile], note: str | None = None,
-                  sender_village: str | None = None) -> Message:
+                  sender_village: str | None = None, stranger: bool = False) -> Message:
     """The receipt as a MIME message (compat32 classes: their folding is well tried)."""
     text = receipt_text(township=township, received=received, subject=original_subject,
-                        files=files, skipped=skipped, note=note, sender_village=sender_village)
+                        files=files, skipped=skipped, note=note, sender_village=sender_village,
+                        stranger=stranger)
     body = MIMEText(text, "plain", "utf-8")
-    annotated = [f.annotated for f in files if f.annotated is not None and f.annotated.exists()]
+    annotated = [] if stranger else [f.annotated for f in files
+                                     if f.annotated is not None and f.annotated.exists()]
     if annotated:
         msg: Message = MIMEMultipart("mixed")
         msg.attach(body)
@@ -184,7 +191,7 @@ def build_receipt(*, to: str, from_addr: str, township: str, original_id: str,
         msg = body
     msg["From"] = formataddr((str(Header(f"{township}信访办", "utf-8")), from_addr))
     msg["To"] = to
-    msg["Subject"] = Header(receipt_subject(files, skipped, original_subject), "utf-8")
+    msg["Subject"] = Header(receipt_subject(files, skipped, original_subject, stranger), "utf-8")
     msg["Date"] = formatdate(localtime=True)
     msg["Message-ID"] = make_msgid("taizhang", domain=from_addr.rpartition("@")[2] or "localhost")
     if original_id:

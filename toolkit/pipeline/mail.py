@@ -473,11 +473,12 @@ def _answer_wanted(mc: MailConfig, settings: Settings, m: _Incoming) -> bool:
 
 def _queue_receipt(cfg: Config, settings: Settings, state: MailState, m: _Incoming) -> None:
     from toolkit.outputs.receipt import build_receipt, receipt_bytes
+    village = settings.village_for_email(m.sender)
     msg = build_receipt(to=m.sender, from_addr=from_address(cfg.mail),
                         township=settings.campaign.township, original_id=m.message_id,
                         original_subject=m.subject, received=m.received or datetime.now(),
-                        files=m.reports, skipped=m.skipped,
-                        sender_village=settings.village_for_email(m.sender))
+                        files=m.reports, skipped=m.skipped, sender_village=village,
+                        stranger=village is None)
     state.queue_receipt(m.message_id, m.sender, msg["Message-ID"], receipt_bytes(msg))
 
 
