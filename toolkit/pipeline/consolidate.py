@@ -355,7 +355,9 @@ class _Run:
         changes = change_rows(snapshot, cases, vanished, orphans, columns, self.result)
         acts = self.archive.actions(after=(snapshot or {}).get("last_action", 0))
         self.last_action = max([a["id"] for a in acts], default=(snapshot or {}).get("last_action", 0))
-        changes += action_rows(acts, counted)
+        acted = action_rows(acts, counted)
+        self.result.notes += [f"{r['变更类型']}：{r['说明']}" for r in acted]
+        changes += acted
         shown = [self.ledgers[s.id] for s in counted.values()]
         shown += [self.ledgers[s.id] for s in self.rejected]
         reports, missing = self._reports(counted)
