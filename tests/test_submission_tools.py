@@ -152,3 +152,27 @@ def test_release_needs_a_village_for_a_stranger_and_records_who(office, capsys):
     assert report["文件"] == "东村新表.xlsx" and "放行" in report["说明"] and "stranger@qq.com" in report["说明"]
     (row,) = [r for r in office.sheet("变更记录") if r["变更类型"] == "放行报送"]
     assert who.released_by in row["说明"] and row["村（社区）"] == "东村"
+
+
+def test_a_file_naming_another_village_is_released_only_for_a_named_village(tmp_path):
+    """Held because the roster sender's file says another village: the clerk must say which."""
+    from toolkit.core.settings import Settings
+    from toolkit.pipeline.review import SubmissionError, release_submission, withdraw_submission
+    settings = Settings(roster=ROSTER)
+    archive = SubmissionArchive(tmp_path / "archive")
+    sub = archive.add(b"bytes", filename="台账.xlsx", source="mail", sender="dongcun@163.com")
+    archive.set_outcome(sub.id, village="东村", outcome="held", cases=2, code="village_mismatch",
+                        message="文件中的村是西村")
+    with pytest.raises(SubmissionError, match="--village"):
+        release_submission(tmp_path / "archive", tmp_path / "state", settings, sub.id)
+    done = release_submission(tmp_path / "archive", tmp_path / "state", settings, sub.id, village="西村",
+                              by="王芳")
+    assert (done.village, done.outcome, done.released_by) == ("西村", "ok", "王芳")
+    gone, now = withdraw_submission(tmp_path / "archive", tmp_path / "state", sub.id, reason="发错村了")
+    assert gone.withdrawn and gone.withdrawn_by and now is None        # 西村 has nothing else
+    with pytest.raises(SubmissionError, match="原因"):
+        withdraw_submission(tmp_path / "archive", tmp_path / "state", sub.id, reason="  ")
+    rejected = archive.add(b"junk", filename="坏.xlsx", source="inbox")
+    archive.set_outcome(rejected.id, village=None, outcome="rejected", code="unreadable", message="坏")
+    with pytest.raises(SubmissionError, match="拒收"):
+        release_submission(tmp_path / "archive", tmp_path / "state", settings, rejected.id, village="东村")
