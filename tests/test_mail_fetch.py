@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from mailserver import (PASSWORD_ENV, build_message, dovecot_server, mailbox, outbox,  # noqa: F401
-                        smtp_server, zip_bytes)
+import mailserver
+from mailserver import PASSWORD_ENV, build_message, zip_bytes
 from toolkit.intake.archive import SubmissionArchive
 from toolkit.core.config import Config, MailConfig
 from toolkit.pipeline.mail import fetch_mail, same_village
@@ -19,6 +19,9 @@ from toolkit.core.settings import Settings
 from toolkit.demo import DEMO_AS_OF, DEMO_ROSTER
 
 pytestmark = pytest.mark.mail
+# the real servers' fixtures (assigned, so pytest finds them here)
+dovecot_server, mailbox = mailserver.dovecot_server, mailserver.mailbox
+smtp_server, outbox = mailserver.smtp_server, mailserver.outbox
 SETTINGS = Settings(roster=DEMO_ROSTER)
 ADDR = {r.village: r.emails[0] for r in DEMO_ROSTER}
 
