@@ -18,6 +18,10 @@ from toolkit.api import (annotate, compute, consolidate, deadline, fetch_mail, f
 __all__ = ["validate", "fill", "annotate", "consolidate", "deadline", "fetch_mail", "load_config",
            "load_settings", "resolve", "compute", "write_report", "write_template"]
 
+from toolkit.api import release, remind, submissions, withdraw  # the clerk's submission tools, 催报
+
+__all__ += ["submissions", "release", "withdraw", "remind"]
+
 # A library logs; the shells (CLI, daily job, buttons) decide where it goes. Without
 # this, Python's last-resort handler would print warnings and tracebacks to a clerk.
 _logging.getLogger("taizhang").addHandler(_logging.NullHandler())
