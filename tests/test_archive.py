@@ -34,12 +34,79 @@ def test_same_bytes_twice_is_a_no_op(archive, tmp_path):
     f = tmp_path / "东村.xlsx"
     f.write_bytes(b"same bytes")
     first = archive.add(f, filename="东村.xlsx", source="inbox")
-    again = archive.add(b"same bytes", filename="东村(1).xlsx", source="mail", message_id="<dup@x>")
+    again = archive.add(b"same bytes", filename="东村(1).xlsx", source="inbox")
     assert first.is_new and not again.is_new
     assert again.id == first.id and again.filename == "东村.xlsx"
-    assert len(archive.history()) == 1
+    mailed = archive.add(b"same bytes", filename="东村.xlsx", source="mail", sender="Dong@X.com",
+                         message_id="<m1@x>")
+    resent = archive.add(b"same bytes", filename="东村(2).xlsx", source="mail", sender="dong@x.com",
+                         message_id="<dup@x>")
+    assert mailed.is_new and not resent.is_new and resent.id == mailed.id
+    assert len(archive.history()) == 2
     # the mail engineer need not fetch that message again
     assert archive.has_message("<dup@x>")
+
+
+def test_same_bytes_from_another_sender_are_a_submission_of_their_own(archive):
+    """Identity is (bytes, sender, channel): one stored original, separate judgements."""
+    village = archive.add(b"ledger", filename="东村.xlsx", source="mail", sender="dongcun@x.com")
+    archive.set_outcome(village.id, village="东村", outcome="ok", cases=3)
+    stranger = archive.add(b"ledger", filename="东村.xlsx", source="mail", sender="stranger@qq.com")
+    assert stranger.is_new and stranger.id != village.id and stranger.outcome is None
+    assert stranger.stored_path == village.stored_path
+    assert len(list((archive.root / "objects").rglob("*.xlsx"))) == 1
+    button = archive.add(b"ledger", filename="东村.xlsx", source="button")
+    assert button.id not in (village.id, stranger.id)
+
+
+def test_release_and_withdraw_keep_everything(archive):
+    t0 = datetime(2010, 9, 1, 8, 0)
+    good = archive.add(b"v1", filename="东村.xlsx", source="mail", sender="d@x.com", received=t0)
+    archive.set_outcome(good.id, village="东村", outcome="ok", cases=3)
+    held = archive.add(b"v2", filename="东村.xlsx", source="mail", sender="s@x.com",
+                       received=t0 + timedelta(days=1))
+    archive.set_outcome(held.id, village="东村", outcome="held", cases=4, errors=2, code="unknown_sender")
+    assert archive.latest_counted()["东村"].id == good.id
+    released = archive.release(held.id, village="东村", by="王芳")
+    assert (released.outcome, released.released_by) == ("has_errors", "王芳") and released.counted
+    assert archive.latest_counted()["东村"].id == held.id
+    gone = archive.withdraw(held.id, reason="发错了", by="王芳")
+    assert gone.withdrawn and not gone.counted and gone.outcome == "has_errors"
+    assert archive.latest_counted()["东村"].id == good.id          # the previous good one again
+    assert len(archive.history()) == 2 and gone.stored_path.exists()
+    assert [(a["action"], a["by"], a["reason"]) for a in archive.actions()] == [
+        ("release", "王芳", None), ("withdraw", "王芳", "发错了")]
+    with pytest.raises(ValueError):
+        archive.withdraw(held.id, reason="again", by="x")
+    with pytest.raises(ValueError):
+        archive.release(good.id, village="东村", by="x")           # counted, not held
+
+
+def test_an_archive_from_before_sender_identity_is_migrated(tmp_path):
+    root = tmp_path / "old"
+    (root / "objects").mkdir(parents=True)
+    db = sqlite3.connect(root / "submissions.sqlite")
+    db.executescript("""
+CREATE TABLE submissions (id INTEGER PRIMARY KEY AUTOINCREMENT, village TEXT, filename TEXT NOT NULL,
+    source TEXT NOT NULL, sender TEXT, subject TEXT, message_id TEXT, received TEXT NOT NULL,
+    sha256 TEXT NOT NULL UNIQUE, size INTEGER NOT NULL, stored TEXT NOT NULL, outcome TEXT,
+    cases INTEGER NOT NULL DEFAULT 0, errors INTEGER NOT NULL DEFAULT 0,
+    warnings INTEGER NOT NULL DEFAULT 0, code TEXT, message TEXT, case_index TEXT, processed TEXT);
+CREATE TABLE messages (message_id TEXT PRIMARY KEY, submission_id INTEGER NOT NULL
+    REFERENCES submissions (id), received TEXT NOT NULL);
+INSERT INTO submissions (village, filename, source, sender, received, sha256, size, stored, outcome)
+    VALUES ('东村', '东村.xlsx', 'mail', 'd@x.com', '2010-09-01T08:00:00', 'abc', 3, 'objects/ab/abc.xlsx', 'ok');
+""")
+    db.commit()
+    db.close()
+    archive = SubmissionArchive(root)
+    (old,) = archive.history()
+    assert (old.village, old.outcome, old.sha256) == ("东村", "ok", "abc")
+    archive.add(b"abc-bytes", filename="x.xlsx", source="inbox")
+    assert len(archive.history()) == 2
+    archive.close()
+    again = SubmissionArchive(root)                # opening twice changes nothing
+    assert len(again.history()) == 2
 
 
 def test_a_later_bad_file_never_replaces_a_good_one(archive):

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from mailserver import (PASSWORD_ENV, build_message, dovecot_server, mailbox, outbox,  # noqa: F401
-                        smtp_server, zip_bytes)
+import mailserver
+from mailserver import PASSWORD_ENV, build_message, zip_bytes
 from toolkit.intake.archive import SubmissionArchive
 from toolkit.core.config import Config, MailConfig
 from toolkit.pipeline.mail import fetch_mail, same_village
@@ -19,6 +19,9 @@ from toolkit.core.settings import Settings
 from toolkit.demo import DEMO_AS_OF, DEMO_ROSTER
 
 pytestmark = pytest.mark.mail
+# the real servers' fixtures (assigned, so pytest finds them here)
+dovecot_server, mailbox = mailserver.dovecot_server, mailserver.mailbox
+smtp_server, outbox = mailserver.smtp_server, mailserver.outbox
 SETTINGS = Settings(roster=DEMO_ROSTER)
 ADDR = {r.village: r.emails[0] for r in DEMO_ROSTER}
 
@@ -76,9 +79,9 @@ def test_round_trip_fetch_archive_consolidate_receipt(tmp_path, mailbox, outbox)
     assert (sub.filename, sub.source, sub.sender, sub.message_id, sub.village, sub.outcome) == \
         (name, "mail", ADDR["东村"], mid, "东村", "has_errors")
     assert sub.stored_path.read_bytes() == data
-    # the message is flagged on the server, never deleted
+    # the message is flagged and marked read on the server, never deleted
     ((uid, flags),) = mailbox.messages()
-    assert KEYWORD in flags and "\\Deleted" not in flags and "\\Seen" not in flags
+    assert KEYWORD in flags and "\\Deleted" not in flags and "\\Seen" in flags
 
     # consolidation puts it into the master
     from python_calamine import CalamineWorkbook
@@ -228,24 +231,31 @@ def _gb2312(ch: str) -> bool:
 
 @pytest.mark.slow
 def test_same_file_in_several_messages(tmp_path, mailbox, outbox):
-    """The first judgement of the same bytes stands, except that held yields to the roster
-    sender; the village's good file is never turned into held by a stranger's copy."""
+    """A submission is bytes, sender and channel: a stranger's copy of a village's file is
+    held on its own (whichever came first), the village's own file is never made held by it,
+    and only the same sender's resend is told it is identical."""
     east, _ = ledger_bytes(tmp_path, "东村", n_cases=2, seed=21)
     west, _ = ledger_bytes(tmp_path, "西村", n_cases=2, seed=22)
     mailbox.append(build_message(sender="stranger@qq.com", subject="转发", attachments=[("东.xlsx", east)]))
     mailbox.append(build_message(sender=ADDR["东村"], subject="东村", attachments=[("东.xlsx", east)]))
     mailbox.append(build_message(sender=ADDR["西村"], subject="西村", attachments=[("西.xlsx", west)]))
     mailbox.append(build_message(sender="other@163.com", subject="转发", attachments=[("西.xlsx", west)]))
+    mailbox.append(build_message(sender=ADDR["西村"], subject="西村重发", attachments=[("西.xlsx", west)]))
     cfg = make_config(tmp_path, mailbox, outbox)
     result = fetch_mail(cfg, SETTINGS, as_of=DEMO_AS_OF)
     assert [(f["sender"], f["outcome"]) for f in result.files] == [
-        ("stranger@qq.com", "held"), (ADDR["东村"], "ok"), (ADDR["西村"], "ok"), ("other@163.com", "ok")]
+        ("stranger@qq.com", "held"), (ADDR["东村"], "ok"), (ADDR["西村"], "ok"), ("other@163.com", "held"),
+        (ADDR["西村"], "ok")]
     subs = SubmissionArchive(cfg.archive).history()
-    assert sorted((s.village, s.outcome) for s in subs) == [("东村", "ok"), ("西村", "ok")]
-    last = [m for _, to, m in outbox.messages if to == ["other@163.com"]]
-    text = body_of(email.message_from_bytes(last[0], policy=email.policy.default))
-    assert "内容完全相同" in text
-    assert len(outbox.messages) == 4
+    assert sorted((s.sender, s.outcome) for s in subs) == sorted([
+        ("stranger@qq.com", "held"), (ADDR["东村"], "ok"), (ADDR["西村"], "ok"), ("other@163.com", "held")])
+    assert len({s.stored_path for s in subs}) == 2            # one stored original per content
+    by_to = {}
+    for _, to, raw in outbox.messages:
+        by_to.setdefault(to[0], []).append(body_of(email.message_from_bytes(raw, policy=email.policy.default)))
+    assert "内容完全相同" not in by_to["other@163.com"][0]
+    assert "内容完全相同" in by_to[ADDR["西村"]][1]              # the village's own resend
+    assert len(outbox.messages) == 5
 
 
 # --- moving, TLS, failures ----------------------------------------------------------------------

@@ -247,3 +247,41 @@ def write_brief(result: "ConsolidationResult", pdf: str | Path | None = None, *,
         master = Path(result.master or _config(config).master)
         pdf = master.with_name(f"{master.stem}_简报.pdf")
     return brief_pdf(result.brief, Path(pdf))
+
+
+# --- the clerk's submission tools and reminders (taizhang submissions/release/withdraw/remind) ---
+def submissions(*, village: str | None = None, config: ConfigLike = None,
+                settings: SettingsLike = None):
+    """Per village the submission that counts now and its history (a ``SubmissionOverview``)."""
+    from toolkit.intake.archive import SubmissionArchive
+    from toolkit.pipeline.review import submission_overview
+    ctx = resolve(config=config, settings=settings)
+    with SubmissionArchive(ctx.config.archive) as archive:
+        return submission_overview(archive, ctx.settings, village)
+
+
+def release(submission_id: int, *, village: str | None = None, by: str | None = None,
+            config: ConfigLike = None, settings: SettingsLike = None):
+    """Count a held (or withdrawn) submission; ``by`` defaults to the computer's user name.
+    Raises SubmissionError (Chinese) when it cannot be released as asked."""
+    from toolkit.pipeline.review import release_submission
+    ctx = resolve(config=config, settings=settings)
+    return release_submission(ctx.config.archive, ctx.config.state, ctx.settings, int(submission_id),
+                              village=village, by=by)
+
+
+def withdraw(submission_id: int, *, reason: str, by: str | None = None, config: ConfigLike = None):
+    """Stop counting a submission: (the withdrawn one, the village's submission counting now)."""
+    from toolkit.pipeline.review import withdraw_submission
+    cfg = _config(config)
+    return withdraw_submission(cfg.archive, cfg.state, int(submission_id), reason=reason, by=by)
+
+
+def remind(*, as_of: DateLike = None, since: DateLike = None, send: bool = False,
+           sheet: str | Path | None = None, config: ConfigLike = None, settings: SettingsLike = None):
+    """The villages to chase (催报): a 催报单 workbook beside the master (or ``sheet``), and with
+    ``send`` one e-mail per village, at most once a day (a ``RemindResult``)."""
+    from toolkit.pipeline.remind import remind as run
+    ctx = resolve(config=config, settings=settings, as_of=as_of)
+    return run(ctx.config, ctx.settings, as_of=ctx.as_of, since=None if since is None else _date(since),
+               send=send, sheet=None if sheet is None else Path(sheet))

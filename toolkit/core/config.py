@@ -70,6 +70,7 @@ class Config:
     annotated: Path = WORKBOOKS / "output" / "批注副本"
     daily_time: str = "07:30"
     as_of: date | None = None          # [daily] as_of: a fixed as-of date (None = not fixed)
+    daily_remind: tuple[int, ...] = ()  # [daily] remind: weekdays (0 = Monday) to send 催报 mail
     mail: MailConfig = field(default_factory=MailConfig)
     source: Path | None = None         # the taizhang.toml read; None for the demo
     demo: bool = False                 # the bundled demo (no taizhang.toml found)
@@ -125,12 +126,36 @@ def read_config(path: Path | str) -> Config:
 def _read_daily(cfg: Config, daily: dict, path: Path) -> None:
     if "time" in daily:
         cfg.daily_time = str(daily["time"])
+    if "remind" in daily:
+        cfg.daily_remind = parse_weekdays(daily["remind"], path)
     if daily.get("as_of"):
         try:
             cfg.as_of = date.fromisoformat(str(daily["as_of"]))
         except ValueError as e:
             raise ConfigError(f"配置文件 {path} 中 [daily] as_of 的值“{daily['as_of']}”不是日期"
                               "（应写作 2010-10-20）。") from e
+
+
+_WEEKDAYS = {**{w: n for n, w in enumerate("一二三四五六日")}, "天": 6,
+             **{w: n for n, w in enumerate(("mon", "tue", "wed", "thu", "fri", "sat", "sun"))}}
+
+
+def parse_weekdays(value: object, path: Path | str = CONFIG_NAME) -> tuple[int, ...]:
+    """[daily] remind: ["周一", "周四"], "周一、周四", ["mon", "thu"] or [1, 4] -> (0, 3)."""
+    import re
+    items = value if isinstance(value, list) else re.split(r"[\s,，、;；]+", str(value))
+    days = []
+    for item in items:
+        word = str(item).strip().lower()
+        if not word:
+            continue
+        key = re.sub(r"^(周|星期|礼拜)", "", word)[:3]
+        n = int(key) - 1 if key.isdigit() and 1 <= int(key) <= 7 else _WEEKDAYS.get(key)
+        if n is None:
+            raise ConfigError(f"配置文件 {path} 中 [daily] remind 的“{item}”不是星期几。"
+                              "请写作 remind = [\"周一\", \"周四\"]（也可写 1–7，1 为周一）。")
+        days.append(n)
+    return tuple(sorted(set(days)))
 
 
 def _read_mail(cfg: Config, mail: dict, path: Path) -> None:

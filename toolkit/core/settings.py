@@ -35,6 +35,7 @@ class Campaign:
     workdays: int = 60                         # 60 working days from 交办日期
     due_soon_workdays: int = 10                # 临期 threshold
     archive_due: date = date(2010, 10, 15)     # 六有 case files due at the township
+    report_every_days: int = 7                 # villages report at least this often (催报)
     phases: tuple[Phase, ...] = DEFAULT_PHASES
 
     def phase_of(self, day: date) -> str:

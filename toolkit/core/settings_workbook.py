@@ -3,7 +3,7 @@
 Sheets (Chinese, as the clerk sees them):
 
 * 活动设置 — 项目 | 值 | 结束日期 | 说明: campaign name, township, 积案截止日期,
-  办结工作日数, 临期预警工作日, 六有报送截止日, and one row per phase
+  办结工作日数, 临期预警工作日, 六有报送截止日, 报送周期（天）, and one row per phase
   (``阶段：集中化解`` | start | end).
 * 村名册 — 村（社区） | 联系人 | 电子邮箱 (several addresses separated by ；,、 or line breaks).
 * 节假日 — 日期 | 类型 (放假 / 调休上班) | 说明: years the chinesecalendar package
@@ -51,6 +51,7 @@ ITEM_CUTOFF = "积案截止日期"
 ITEM_WORKDAYS = "办结工作日数"
 ITEM_DUE_SOON = "临期预警工作日"
 ITEM_ARCHIVE_DUE = "六有报送截止日"
+ITEM_REPORT_EVERY = "报送周期（天）"
 PHASE_PREFIX = "阶段："
 
 KIND_OFF = "放假"
@@ -211,9 +212,11 @@ def _read_campaign(book: _Book) -> Campaign:
             values["due_soon_workdays"] = _int_at(book, S, row, r, c_value, ITEM_DUE_SOON, 0)
         elif label == normalize_header(ITEM_ARCHIVE_DUE):
             values["archive_due"] = _date_at(book, S, row, r, c_value, ITEM_ARCHIVE_DUE)
+        elif label == normalize_header(ITEM_REPORT_EVERY):
+            values["report_every_days"] = _int_at(book, S, row, r, c_value, ITEM_REPORT_EVERY, 1)
         else:
             known = "、".join((ITEM_NAME, ITEM_TOWNSHIP, ITEM_CUTOFF, ITEM_WORKDAYS, ITEM_DUE_SOON,
-                              ITEM_ARCHIVE_DUE, PHASE_PREFIX + "（阶段名）"))
+                              ITEM_ARCHIVE_DUE, ITEM_REPORT_EVERY, PHASE_PREFIX + "（阶段名）"))
             raise book.error(S, c_item, r, f"不认识的项目“{_cell(row, c_item)}”",
                              f"项目只能是：{known}。请改正名称或删除该行。")
     if phases:
@@ -325,7 +328,8 @@ HELP_TEXT = (
      f"“{ITEM_CUTOFF}”：首次信访在此日期或之前的案件属于积案范围；"
      f"“{ITEM_WORKDAYS}”：交办日期之后第几个工作日为办结期限（不含交办当天，按国家法定节假日和调休计算）；"
      f"“{ITEM_DUE_SOON}”：剩余工作日不超过此数时预警为“临期”；"
-     f"“{ITEM_ARCHIVE_DUE}”：六有材料报送乡里的截止日。"
+     f"“{ITEM_ARCHIVE_DUE}”：六有材料报送乡里的截止日；"
+     f"“{ITEM_REPORT_EVERY}”：各村至少每隔多少天报送一次（默认 7，即每周），超过的列入催报单。"
      "“阶段：××”每行一个阶段，填开始和结束日期，按先后排列。删去某一行则用默认值。"),
     (SHEET_ROSTER, "各村（社区）及其联系人、电子邮箱。收到邮件时按发件邮箱认村，"
      "一个村有多个邮箱时写在同一格，用“；”隔开。一个邮箱只能属于一个村。"),
@@ -413,6 +417,8 @@ def _write_campaign(wb, fmt, camp: Campaign) -> None:
         (ITEM_WORKDAYS, camp.workdays, "交办日期之后第几个工作日为办结期限（不含交办当天）"),
         (ITEM_DUE_SOON, camp.due_soon_workdays, "剩余工作日不超过此数时预警“临期”"),
         (ITEM_ARCHIVE_DUE, camp.archive_due, "六有材料报送乡里的截止日"),
+        (ITEM_REPORT_EVERY, camp.report_every_days,
+         "各村至少每隔多少天（日历日）报送一次台账；超过的由 taizhang remind 催报"),
     ]
     r = 1
     for label, value, note in rows:
@@ -422,7 +428,8 @@ def _write_campaign(wb, fmt, camp: Campaign) -> None:
         elif isinstance(value, int):
             ws.write_number(r, 1, value, fmt["int"])
             ws.data_validation(r, 1, r, 1, {
-                "validate": "integer", "criteria": ">=", "value": 1 if label == ITEM_WORKDAYS else 0,
+                "validate": "integer", "criteria": ">=",
+                "value": 1 if label in (ITEM_WORKDAYS, ITEM_REPORT_EVERY) else 0,
                 "error_title": "请填整数", "error_message": "请填写工作日天数（整数）。"})
         else:
             ws.write_string(r, 1, value, fmt["text"])

@@ -2,15 +2,23 @@
 
 Originals are stored by content hash (``objects/ab/abcdef….xlsx``), written
 once through a temporary name and ``os.replace``, then made read-only. A
-SQLite record (WAL) holds one row per distinct submission: village, file name,
+SQLite record (WAL) holds one row per submission: village, file name,
 source, sender, time received, hash, size and the outcome of reading it.
 
 Rules the township relies on:
-- the same bytes again are a no-op (``Submission.is_new`` is False, no new
-  row); a mail ``message_id`` is still remembered so ``has_message`` is true;
+- a submission is its bytes *and* who sent them through which channel
+  (sha256, source, sender): the same bytes again from the same sender and
+  channel are a no-op (``Submission.is_new`` is False, no new row; a mail
+  ``message_id`` is still remembered so ``has_message`` is true); the same
+  bytes from another sender or channel are a submission of their own, a new
+  row referencing the one stored object, judged on their own (a stranger's
+  copy of a village's file never inherits that file's judgement);
 - per village, the latest submission whose outcome is ``ok`` or
-  ``has_errors`` counts (``latest_counted``); a later rejected or held file
-  never replaces an earlier good one;
+  ``has_errors`` and that was not withdrawn counts (``latest_counted``); a
+  later rejected or held file never replaces an earlier good one;
+- a clerk may release a held submission (``release``) or withdraw one sent
+  by mistake (``withdraw``): the row changes state, nothing is deleted, and
+  each act is kept in ``actions`` with who and when;
 - a kill at any point leaves complete objects and a consistent database: the
   object exists before its row is committed, and an orphan object is simply
   reused by the next ``add`` of the same bytes.
@@ -20,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import sqlite3
 import stat
 import tempfile
@@ -48,7 +57,7 @@ CREATE TABLE IF NOT EXISTS submissions (
     subject     TEXT,
     message_id  TEXT,
     received    TEXT NOT NULL,
-    sha256      TEXT NOT NULL UNIQUE,
+    sha256      TEXT NOT NULL,
     size        INTEGER NOT NULL,
     stored      TEXT NOT NULL,
     outcome     TEXT,
@@ -58,19 +67,39 @@ CREATE TABLE IF NOT EXISTS submissions (
     code        TEXT,
     message     TEXT,
     case_index  TEXT,
-    processed   TEXT
+    processed   TEXT,
+    released    TEXT,
+    released_by TEXT,
+    withdrawn   TEXT,
+    withdrawn_by TEXT,
+    withdraw_reason TEXT
 );
-CREATE INDEX IF NOT EXISTS submissions_village ON submissions (village, outcome);
 CREATE TABLE IF NOT EXISTS messages (
     message_id    TEXT PRIMARY KEY,
     submission_id INTEGER NOT NULL REFERENCES submissions (id),
     received      TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS actions (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    submission_id INTEGER NOT NULL REFERENCES submissions (id),
+    at            TEXT NOT NULL,
+    action        TEXT NOT NULL,
+    done_by       TEXT NOT NULL,
+    village       TEXT,
+    reason        TEXT
+);
 """
+_INDEXES = """
+CREATE INDEX IF NOT EXISTS submissions_village ON submissions (village, outcome);
+CREATE UNIQUE INDEX IF NOT EXISTS submissions_identity
+    ON submissions (sha256, source, IFNULL(sender, ''));
+"""
+# archives made before sender identity had one row per hash (sha256 ... UNIQUE)
+_OLD_UNIQUE = re.compile(r"sha256\s+TEXT\s+NOT\s+NULL\s+UNIQUE", re.I)
 
 _COLUMNS = ("id", "village", "filename", "source", "sender", "subject", "message_id", "received",
             "sha256", "size", "stored", "outcome", "cases", "errors", "warnings", "code", "message",
-            "case_index")
+            "case_index", "released", "released_by", "withdrawn", "withdrawn_by", "withdraw_reason")
 
 
 @dataclass
@@ -94,15 +123,31 @@ class Submission:
     code: str | None = None
     message: str | None = None
     case_index: dict[str, str | None] | None = field(default=None, repr=False)
+    released: str | None = None         # when a clerk released it (held -> counted)
+    released_by: str | None = None
+    withdrawn: str | None = None        # when a clerk withdrew it (it no longer counts)
+    withdrawn_by: str | None = None
+    withdraw_reason: str | None = None
 
     @property
     def counted(self) -> bool:
-        return self.outcome in COUNTED
+        return self.outcome in COUNTED and not self.withdrawn
+
+    @property
+    def held(self) -> bool:
+        return self.outcome == "held" and not self.withdrawn
 
     @property
     def order(self) -> tuple[str, int]:
         """Sort key: later received wins, the later row breaks a tie."""
         return (self.received, self.id)
+
+
+def status_label(sub: Submission) -> str:
+    """What a clerk calls a submission's state (已撤回 over its outcome)."""
+    if sub.withdrawn:
+        return "已撤回"
+    return OUTCOME_LABELS.get(sub.outcome, sub.outcome or "待处理")
 
 
 def _chunks(data: bytes | Path | str, size: int = 1 << 20) -> Iterator[bytes]:
@@ -148,6 +193,8 @@ class SubmissionArchive:
         self.objects.mkdir(parents=True, exist_ok=True)
         with self._db() as db:
             db.executescript(_SCHEMA)
+            self._migrate(db)
+            db.executescript(_INDEXES)
         self._sweep()
 
     # --- database -------------------------------------------------------------
@@ -165,6 +212,20 @@ class SubmissionArchive:
             self._conn.execute("PRAGMA synchronous=NORMAL")
         with self._conn:
             yield self._conn
+
+    @staticmethod
+    def _migrate(db: sqlite3.Connection) -> None:
+        """An archive from before sender identity: rebuild the table without UNIQUE(sha256)."""
+        (sql,) = db.execute("SELECT sql FROM sqlite_master WHERE name = 'submissions'").fetchone()
+        if not _OLD_UNIQUE.search(sql):
+            return
+        cols = ", ".join(r[1] for r in db.execute("PRAGMA table_info(submissions)"))
+        create = _SCHEMA.split("CREATE TABLE IF NOT EXISTS messages")[0]
+        db.execute("BEGIN IMMEDIATE")       # one transaction: all of it or none
+        db.execute(create.replace("IF NOT EXISTS submissions", "submissions_new"))
+        db.execute(f"INSERT INTO submissions_new ({cols}) SELECT {cols} FROM submissions")
+        db.execute("DROP TABLE submissions")
+        db.execute("ALTER TABLE submissions_new RENAME TO submissions")
 
     def close(self) -> None:
         if self._conn is not None:
@@ -237,30 +298,44 @@ class SubmissionArchive:
     def add(self, data: bytes | Path, *, filename: str, source: str, sender: str | None = None,
             subject: str | None = None, message_id: str | None = None,
             received: datetime | str | None = None) -> Submission:
-        """Keep one submitted file; the same bytes again return the first record.
+        """Keep one submission; the same bytes from the same sender and channel return the
+        first record, from anyone else a new record sharing the stored original.
 
         A file is hashed in chunks first (a daily run re-offers every inbox file:
-        nothing is written for those), and only new bytes are copied.
+        nothing is written for those), and only bytes never seen are copied.
         """
         if source not in SOURCES:
             raise ValueError(f"unknown source {source!r}")
         sha = _sha256(data)
-        found = self._select("WHERE sha256 = ?", (sha,))
+        who = (sender or "").strip().lower() or None
+        found = self._select("WHERE sha256 = ? AND source = ? AND IFNULL(sender, '') = ?",
+                             (sha, source, who or ""))
         if found:
             self._remember_message(message_id, found[0].id, received)
             return found[0]
-        sha, size, target = self._store(data, filename)   # the bytes really kept
-        rel = target.relative_to(self.root).as_posix()
+        stored = self._stored_object(sha)
+        if stored is None:
+            sha, size, target = self._store(data, filename)   # the bytes really kept
+            stored = (target.relative_to(self.root).as_posix(), size)
         with self._db() as db:
             cur = db.execute(
                 "INSERT OR IGNORE INTO submissions (filename, source, sender, subject, message_id,"
                 " received, sha256, size, stored) VALUES (?,?,?,?,?,?,?,?,?)",
-                (filename, source, sender, subject, message_id, _iso(received), sha, size, rel))
+                (filename, source, who, subject, message_id, _iso(received), sha, stored[1],
+                 stored[0]))
             inserted = cur.rowcount == 1
-        sub = self._select("WHERE sha256 = ?", (sha,))[0]
+        sub = self._select("WHERE sha256 = ? AND source = ? AND IFNULL(sender, '') = ?",
+                           (sha, source, who or ""))[0]
         self._remember_message(message_id, sub.id, received)
         sub.is_new = inserted
         return sub
+
+    def _stored_object(self, sha: str) -> tuple[str, int] | None:
+        """(stored path, size) of bytes already kept for another submission, if intact."""
+        with self._db() as db:
+            row = db.execute("SELECT stored, size FROM submissions WHERE sha256 = ? LIMIT 1",
+                             (sha,)).fetchone()
+        return (row[0], row[1]) if row and (self.root / row[0]).is_file() else None
 
     def _remember_message(self, message_id: str | None, submission_id: int,
                           received: object) -> None:
@@ -295,6 +370,46 @@ class SubmissionArchive:
         found = self._select("WHERE id = ?", (submission_id,))
         return found[0] if found else None
 
+    def release(self, submission_id: int, *, village: str, by: str) -> Submission:
+        """Count a held (or withdrawn) submission for ``village``; who and when are kept."""
+        sub = self.get(submission_id)
+        if sub is None or not (sub.held or sub.withdrawn) or sub.outcome == "rejected":
+            raise ValueError(f"submission {submission_id} is neither held nor withdrawn")
+        outcome = sub.outcome if sub.outcome in COUNTED else ("has_errors" if sub.errors else "ok")
+        now = _now_iso()
+        with self._db() as db:
+            db.execute("UPDATE submissions SET village=?, outcome=?, released=?, released_by=?,"
+                       " withdrawn=NULL, withdrawn_by=NULL, withdraw_reason=NULL WHERE id=?",
+                       (village, outcome, now, by, submission_id))
+            db.execute("INSERT INTO actions (submission_id, at, action, done_by, village)"
+                       " VALUES (?,?,?,?,?)", (submission_id, now, "release", by, village))
+        return self.get(submission_id)
+
+    def withdraw(self, submission_id: int, *, reason: str, by: str) -> Submission:
+        """Stop counting a submission; the row and the original stay."""
+        sub = self.get(submission_id)
+        if sub is None or sub.withdrawn:
+            raise ValueError(f"submission {submission_id} is unknown or already withdrawn")
+        now = _now_iso()
+        with self._db() as db:
+            db.execute("UPDATE submissions SET withdrawn=?, withdrawn_by=?, withdraw_reason=?"
+                       " WHERE id=?", (now, by, reason, submission_id))
+            db.execute("INSERT INTO actions (submission_id, at, action, done_by, village, reason)"
+                       " VALUES (?,?,?,?,?,?)", (submission_id, now, "withdraw", by, sub.village,
+                                                 reason))
+        return self.get(submission_id)
+
+    def actions(self, after: int = 0) -> list[dict]:
+        """Clerks' releases and withdrawals (oldest first) numbered above ``after``."""
+        with self._db() as db:
+            rows = db.execute("SELECT a.id, a.submission_id, a.at, a.action, a.done_by, a.village,"
+                              " a.reason, s.filename, s.received, s.sender, s.source FROM actions a"
+                              " JOIN submissions s ON s.id = a.submission_id"
+                              " WHERE a.id > ? ORDER BY a.id", (after,)).fetchall()
+        keys = ("id", "submission_id", "at", "action", "by", "village", "reason", "filename",
+                "received", "sender", "source")
+        return [dict(zip(keys, r)) for r in rows]
+
     def by_hash(self, sha256: str) -> Submission | None:
         found = self._select("WHERE sha256 = ?", (sha256,))
         return found[0] if found else None
@@ -309,11 +424,11 @@ class SubmissionArchive:
         return self._select("WHERE village = ? ORDER BY received, id", (village,))
 
     def latest_counted(self) -> dict[str, Submission]:
-        """Per village, the latest submission whose outcome is ok or has_errors."""
+        """Per village, the latest submission whose outcome is ok or has_errors, not withdrawn."""
         latest: dict[str, Submission] = {}
         marks = ",".join("?" * len(COUNTED))
         for sub in self._select(f"WHERE outcome IN ({marks}) AND village IS NOT NULL"
-                                " ORDER BY received, id", COUNTED):
+                                " AND withdrawn IS NULL ORDER BY received, id", COUNTED):
             latest[sub.village] = sub
         return latest
 

@@ -34,6 +34,7 @@ _OUTCOME_WORDS = {
     "has_errors": "已收到，已计入乡级总台账，但有错误需要改正。",
     "rejected": "未能读取，未计入乡级总台账，请改正后重新报送。",
     "held": "已暂存，待乡信访办核实后处理，暂不计入乡级总台账。",
+    "withdrawn": "此前已收到，乡信访办已将其撤回，不计入乡级总台账；如需计入请与乡信访办联系。",
 }
 _MIME_TYPES = {
     ".xlsx": ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
@@ -47,7 +48,7 @@ class FileReport:
     """What became of one spreadsheet of the message."""
     filename: str
     village: str | None
-    outcome: str                    # ok | has_errors | rejected | held
+    outcome: str                    # ok | has_errors | rejected | held | withdrawn
     cases: int = 0
     errors: int = 0
     warnings: int = 0
@@ -88,7 +89,22 @@ _HELD_ADVICE = {
 }
 
 
-def _file_section(n: int, rep: FileReport) -> list[str]:
+def from_stranger(rep: FileReport) -> bool:
+    """Held because the sender is on no roster: the receipt reveals nothing about it."""
+    return rep.outcome == "held" and any(i.code == Code.UNKNOWN_SENDER for i in rep.issues)
+
+
+def _stranger_section(n: int, rep: FileReport) -> list[str]:
+    """Only that the file arrived and waits: no village, no counts, no comparison (also for a
+    stranger's file a clerk has released: what counts is the township's business)."""
+    return [f"{_ordinal(n)}、文件“{rep.filename}”",
+            "    结果：已收到，暂存待乡信访办核实。",
+            f"    说明：发件邮箱未在乡信访办登记。{_HELD_ADVICE[Code.UNKNOWN_SENDER]}"]
+
+
+def _file_section(n: int, rep: FileReport, stranger: bool = False) -> list[str]:
+    if stranger or from_stranger(rep):
+        return _stranger_section(n, rep)
     head = f"{_ordinal(n)}、文件“{rep.filename}”"
     lines = [head, f"    村（社区）：{rep.village or '未能确定'}",
              f"    结果：{_OUTCOME_WORDS.get(rep.outcome, rep.outcome)}"]
@@ -118,8 +134,11 @@ def _ordinal(n: int) -> str:
     return _CN_NUMBERS[n] if n < len(_CN_NUMBERS) else str(n + 1)
 
 
-def receipt_subject(files: list[FileReport], skipped: list[SkippedFile], subject: str) -> str:
-    if any(f.outcome == "held" for f in files):
+def receipt_subject(files: list[FileReport], skipped: list[SkippedFile], subject: str,
+                    stranger: bool = False) -> str:
+    if stranger and files:
+        state = "已收到，待核实"
+    elif any(f.outcome == "held" for f in files):
         state = "暂存待核"
     elif any(f.outcome == "rejected" for f in files) or (skipped and not files):
         state = "未能处理，请重新报送"
@@ -130,15 +149,20 @@ def receipt_subject(files: list[FileReport], skipped: list[SkippedFile], subject
 
 
 def receipt_text(*, township: str, received: datetime, subject: str, files: list[FileReport],
-                 skipped: list[SkippedFile], note: str | None = None) -> str:
-    villages = sorted({f.village for f in files if f.village and f.outcome != "held"})
+                 skipped: list[SkippedFile], note: str | None = None,
+                 sender_village: str | None = None, stranger: bool = False) -> str:
+    """``sender_village``: the roster's village of the sender (greets it even without files);
+    ``stranger``: the sender is on no roster, so no file's village, counts or issues are told."""
+    villages = [] if stranger else sorted({f.village for f in files if f.village and f.outcome != "held"})
+    if sender_village and not villages:
+        villages = [sender_village]
     lines = [f"{'、'.join(villages) or '您好'}：", "",
              f"{township}信访办已于 {received:%Y年%m月%d日 %H:%M} 收到你们的邮件“{subject or '（无主题）'}”。"
              "以下是台账工具自动核对的结果。", ""]
     if note:
         lines += [note, ""]
     for n, rep in enumerate(files):
-        lines += _file_section(n, rep) + [""]
+        lines += _file_section(n, rep, stranger) + [""]
     for n, skip in enumerate(skipped, start=len(files)):
         lines += [f"{_ordinal(n)}、{'附件“' + skip.filename + '”' if skip.filename else '邮件'}：未处理。",
                   f"    {mask_text(skip.issue.message)} 怎么办：{skip.issue.action}", ""]
@@ -149,12 +173,15 @@ def receipt_text(*, township: str, received: datetime, subject: str, files: list
 
 def build_receipt(*, to: str, from_addr: str, township: str, original_id: str,
                   original_subject: str, received: datetime, files: list[FileReport],
-                  skipped: list[SkippedFile], note: str | None = None) -> Message:
+                  skipped: list[SkippedFile], note: str | None = None,
+                  sender_village: str | None = None, stranger: bool = False) -> Message:
     """The receipt as a MIME message (compat32 classes: their folding is well tried)."""
     text = receipt_text(township=township, received=received, subject=original_subject,
-                        files=files, skipped=skipped, note=note)
+                        files=files, skipped=skipped, note=note, sender_village=sender_village,
+                        stranger=stranger)
     body = MIMEText(text, "plain", "utf-8")
-    annotated = [f.annotated for f in files if f.annotated is not None and f.annotated.exists()]
+    annotated = [] if stranger else [f.annotated for f in files
+                                     if f.annotated is not None and f.annotated.exists()]
     if annotated:
         msg: Message = MIMEMultipart("mixed")
         msg.attach(body)
@@ -164,7 +191,7 @@ def build_receipt(*, to: str, from_addr: str, township: str, original_id: str,
         msg = body
     msg["From"] = formataddr((str(Header(f"{township}信访办", "utf-8")), from_addr))
     msg["To"] = to
-    msg["Subject"] = Header(receipt_subject(files, skipped, original_subject), "utf-8")
+    msg["Subject"] = Header(receipt_subject(files, skipped, original_subject, stranger), "utf-8")
     msg["Date"] = formatdate(localtime=True)
     msg["Message-ID"] = make_msgid("taizhang", domain=from_addr.rpartition("@")[2] or "localhost")
     if original_id:
@@ -247,5 +274,5 @@ def is_permanent(e: Exception) -> bool:
     return False
 
 
-__all__ = ["FileReport", "SkippedFile", "build_receipt", "receipt_bytes", "attachment_part",
+__all__ = ["FileReport", "SkippedFile", "build_receipt", "from_stranger", "receipt_bytes", "attachment_part",
            "quote_issue", "receipt_text", "smtp_connect", "SmtpError", "is_permanent"]

@@ -7,7 +7,7 @@ from typing import Sequence
 
 from toolkit.core.issues import CATALOGUE, ERROR
 from toolkit.core.ledger import Ledger
-from toolkit.intake.archive import OUTCOME_LABELS, SOURCE_LABELS, Submission
+from toolkit.intake.archive import SOURCE_LABELS, Submission, status_label
 
 
 def row_flags(lg: Ledger) -> tuple[list[int], list[str | None]]:
@@ -91,7 +91,7 @@ def report_row(village: str, entry, good: Submission | None, last: Submission | 
         lg = ledgers.get(shown.id)
         row.update({"最近报送时间": when(shown.received),
                     "来源": SOURCE_LABELS.get(shown.source, shown.source),
-                    "文件": shown.filename, "结果": OUTCOME_LABELS.get(shown.outcome, shown.outcome),
+                    "文件": shown.filename, "结果": status_label(shown),
                     "填报日期": report_date(lg),
                     "案件数": lg.n_cases if lg is not None and lg.readable else shown.cases,
                     "错误": lg.errors if lg is not None else shown.errors,
@@ -102,13 +102,20 @@ def report_row(village: str, entry, good: Submission | None, last: Submission | 
     notes = []
     if entry is None:
         notes.append("不在名册中：请在设置工作簿“名册”中核对村名")
+    why = last and (_withdrawal(last) if last.withdrawn else last.message)
     if last is not None and good is not None and last.id != good.id:
-        notes.append(f"最近一次报送{OUTCOME_LABELS.get(last.outcome, '')}"
-                     f"{'：' + last.message if last.message else ''}；总台账仍采用"
+        notes.append(f"最近一次报送{status_label(last)}"
+                     f"{'：' + why if why else ''}；总台账{'改用' if last.withdrawn else '仍采用'}"
                      f"“{good.filename}”（{when(good.received)}）")
     elif last is not None and good is None:
-        notes.append(f"报送的文件未被采用{'：' + last.message if last.message else ''}")
+        notes.append(f"报送的文件未被采用{'：' + why if why else ''}")
+    if good is not None and good.released:
+        notes.append(f"采用的“{good.filename}”曾暂存待核（发件人 {good.sender or '未知'}），"
+                     f"{when(good.released)} 由 {good.released_by} 核实放行")
     row["说明"] = "；".join(notes)
     return row
 
 
+def _withdrawal(sub: Submission) -> str:
+    return (f"“{sub.filename}”（{when(sub.received)}）已于 {when(sub.withdrawn)} 由 {sub.withdrawn_by}"
+            f" 撤回，原因：{sub.withdraw_reason}")

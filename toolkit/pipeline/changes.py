@@ -17,10 +17,12 @@ from toolkit.core.files import atomic_write_text
 SNAPSHOT_NAME = "last_run.json"
 
 
-def save_snapshot(state_dir: Path, as_of: date, master: Path | None, cases) -> None:
-    """This run's cases, for the next run's 新增案件 and 状态变化."""
+def save_snapshot(state_dir: Path, as_of: date, master: Path | None, cases, *,
+                  last_action: int = 0) -> None:
+    """This run's cases, for the next run's 新增案件 and 状态变化; ``last_action``: the clerks'
+    releases and withdrawals up to this number are in this run's 变更记录."""
     state = {"as_of": as_of.isoformat(), "run_at": datetime.now().isoformat(timespec="seconds"),
-             "master": str(master),
+             "master": str(master), "last_action": last_action,
              "cases": {k: s for k, s in zip(case_keys(cases), cases["status"]) if k}}
     atomic_write_text(Path(state_dir) / SNAPSHOT_NAME, json.dumps(state, ensure_ascii=False))
 
@@ -81,3 +83,24 @@ def change_rows(snapshot: dict | None, cases, vanished: list[dict], orphans: dic
     return rows
 
 
+def action_rows(actions: list[dict], counted: dict) -> list[dict]:
+    """变更记录 rows for the clerks' releases and withdrawals since the last run; ``counted``:
+    village -> the submission counting now (a withdrawal names what counts again)."""
+    rows = []
+    for a in actions:
+        sub = f"报送 #{a['submission_id']}“{a['filename']}”（{_when(a['received'])}" + (
+            f"，发件人 {a['sender']}）" if a["sender"] else "）")
+        if a["action"] == "release":
+            rows.append({"变更类型": "放行报送", "村（社区）": a["village"], "来源文件": a["filename"],
+                         "说明": f"{sub}于 {_when(a['at'])} 由 {a['by']} 核实放行，计入{a['village']}。"})
+            continue
+        now = counted.get(a["village"])
+        instead = (f"该村改用“{now.filename}”（{_when(now.received)}）。" if now is not None
+                   else "该村现在没有计入总台账的报送。")
+        rows.append({"变更类型": "撤回报送", "村（社区）": a["village"], "来源文件": a["filename"],
+                     "说明": f"{sub}于 {_when(a['at'])} 由 {a['by']} 撤回，原因：{a['reason']}。{instead}"})
+    return rows
+
+
+def _when(iso: str | None) -> str:
+    return (iso or "").replace("T", " ")[:16]

@@ -27,8 +27,8 @@ from toolkit.core.ledger import Ledger
 from toolkit.core.settings import Settings
 from toolkit.intake.archive import SOURCE_LABELS, Submission, SubmissionArchive
 from toolkit.pipeline.book import carry_township, mark_duplicates, report_row, row_flags, when
-from toolkit.pipeline.changes import change_rows, load_snapshot, save_snapshot
 from toolkit.pipeline import trends
+from toolkit.pipeline.changes import action_rows, change_rows, load_snapshot, save_snapshot
 from toolkit.pipeline.parse_cache import ParseCache
 from toolkit.pipeline.submissions import case_index_of, display_name, fatal_issue, materialise
 
@@ -161,6 +161,7 @@ class _Run:
         self.rejected: list[Submission] = []
         self.cache = ParseCache(state_dir / "parsed")
         self.computed: dict[int, object] = {}
+        self.last_action = 0        # the clerks' releases/withdrawals shown up to here
 
     def execute(self, inbox: Path | None) -> ConsolidationResult:
         inbox_subs = self._intake(inbox) if inbox is not None else []
@@ -189,7 +190,8 @@ class _Run:
         self.result.master, self.result.in_use = published.path, published.in_use
         if published.note:
             self.result.notes.append(published.note)
-        save_snapshot(self.state_dir, self.as_of, self.result.master, book.cases)
+        save_snapshot(self.state_dir, self.as_of, self.result.master, book.cases,
+                      last_action=self.last_action)
         trends.record(self.state_dir, today)
         return self.result
 
@@ -397,6 +399,11 @@ class _Run:
         orphans = carry_township(cases, columns, values)
         snapshot = load_snapshot(self.state_dir)
         changes = change_rows(snapshot, cases, vanished, orphans, columns, self.result)
+        acts = self.archive.actions(after=(snapshot or {}).get("last_action", 0))
+        self.last_action = max([a["id"] for a in acts], default=(snapshot or {}).get("last_action", 0))
+        acted = action_rows(acts, counted)
+        self.result.notes += [f"{r['变更类型']}：{r['说明']}" for r in acted]
+        changes += acted
         shown = [self.ledgers[s.id] for s in counted.values()]
         shown += [self.ledgers[s.id] for s in self.rejected]
         reports, missing = self._reports(counted)

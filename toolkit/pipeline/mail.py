@@ -36,6 +36,7 @@ from toolkit.intake.mail.imap import Envelope, Mailbox, MailboxError, MailConnec
 from toolkit.intake.mail.state import MailState
 from toolkit.outputs.receipt import FileReport, SkippedFile
 from toolkit.core.settings import Settings
+from toolkit.pipeline.sending import ca_file, from_address, own_addresses, send_receipts
 
 log = logging.getLogger("taizhang.mail")
 
@@ -91,7 +92,8 @@ class MailRunResult:
                  f"回执：已发送 {self.receipts_sent} 封"
                  + (f"，发送失败 {self.receipts_failed} 封" if self.receipts_failed else "")
                  + (f"，待下次重发 {self.receipts_pending} 封" if self.receipts_pending else "") + "。"]
-        words = {"ok": "接收", "has_errors": "接收", "held": "暂存待核", "rejected": "拒收"}
+        words = {"ok": "接收", "has_errors": "接收", "held": "暂存待核", "rejected": "拒收",
+                 "withdrawn": "已撤回"}
         for f in self.files:
             lines.append(f"{words.get(f['outcome'], f['outcome'])}：{f['file']}"
                          f"（{f['village'] or '村未定'}，发件人 {f['sender']}）——{f['message']}")
@@ -131,7 +133,7 @@ def fetch_mail(cfg: Config, settings: Settings, *, as_of: date) -> MailRunResult
     try:
         password = _password(mc.password_env, mc)
         box = Mailbox(mc.host, mc.port, security=mc.security, user=mc.user, password=password,
-                      ca_file=_ca_file(cfg), timeout=mc.timeout)
+                      ca_file=ca_file(cfg), timeout=mc.timeout)
     except MailConnectError as e:
         result.connect_error = str(e)
         return result
@@ -152,17 +154,9 @@ def fetch_mail(cfg: Config, settings: Settings, *, as_of: date) -> MailRunResult
             log.exception("mail intake")
             result.problems.append(f"收取邮件时出错：{e}。未处理完的邮件下次收取时重试；"
                                    "请检查存档文件夹是否可写、磁盘是否已满。")
-        _send_receipts(cfg, state, result)
+        send_receipts(cfg, state, result)
         _finish_on_server(box, mc, [m for m in todo if m.handled and not m.failed], result)
     return result
-
-
-def _ca_file(cfg: Config) -> str:
-    """[mail] ca_file, relative to the folder of taizhang.toml."""
-    ca = cfg.mail.ca_file.strip()
-    if ca and not Path(ca).is_absolute() and cfg.source is not None:
-        ca = str(Path(cfg.source).parent / ca)
-    return ca
 
 
 def _password(env_name: str, mc: MailConfig) -> str:
@@ -355,7 +349,11 @@ def _judge(cfg: Config, settings: Settings, as_of: date, archive, msgs: list[_In
 
 def _report(cfg: Config, settings: Settings, archive, m: _Incoming, att: Attachment, sub,
             lg) -> FileReport:
-    """Decide (unless these bytes were judged before), annotate, describe."""
+    """Decide (unless this sender sent these bytes before), annotate, describe.
+
+    The archive keys a submission by bytes, sender and channel, so an earlier judgement
+    found here is this sender's own; a stranger's copy of a village's file is its own
+    submission and is judged (held) afresh."""
     import dataclasses
 
     from toolkit.intake.archive import COUNTED
@@ -363,7 +361,7 @@ def _report(cfg: Config, settings: Settings, archive, m: _Incoming, att: Attachm
     from toolkit.core.issues import count
     village, outcome, extra = decide_village(lg, m.sender, settings, filename=att.filename)
     issues = lg.issues + ([extra] if extra else [])
-    errors, warnings = count(issues)
+    errors, warnings = count(lg.issues)     # the hold's own notice is no fault of the file
     same_as = None
     current = archive.get(sub.id)       # fresh: an earlier message of this run may have judged it
     if current.outcome is None or (current.outcome == "held" and outcome in COUNTED):
@@ -372,13 +370,15 @@ def _report(cfg: Config, settings: Settings, archive, m: _Incoming, att: Attachm
                             errors=errors, warnings=warnings, code=why.code if why else None,
                             message=why.message if why else None,
                             case_index=case_index_of(lg) if outcome in COUNTED else None)
-    else:       # the same bytes came before: that judgement stands (held yields to a roster sender)
+    else:       # this sender sent the same bytes before: that judgement stands
         village, outcome = current.village, current.outcome
-        same_as = current.received.replace("T", " ")[:16]
-        issues = list(lg.issues)
-        errors, warnings = count(issues)
+        if current.withdrawn:
+            outcome = "withdrawn"
+        if outcome != "held":
+            same_as = current.received.replace("T", " ")[:16]
+            issues = list(lg.issues)
     annotated = None
-    if issues and lg.readable and outcome != "held":
+    if issues and lg.readable and outcome in (*COUNTED, "rejected"):
         try:
             from toolkit.outputs.fill import annotate_file
             annotated = annotate_file(dataclasses.replace(lg, issues=issues),
@@ -461,14 +461,10 @@ def _why(rep: FileReport) -> str:
     return f"{rep.cases} 件，错误 {rep.errors} 处，提醒 {rep.warnings} 处"
 
 
-def _own_addresses(mc: MailConfig) -> set[str]:
-    return {a.strip().lower() for a in (mc.sender, mc.user, mc.smtp_user) if a and "@" in a}
-
-
 def _answer_wanted(mc: MailConfig, settings: Settings, m: _Incoming) -> bool:
     """One receipt per message; none to machines, to ourselves, or for a message an earlier
     run already answered (its mail state lost, the archive remembering it)."""
-    if not (mc.receipts and mc.smtp_host) or m.auto or m.sender in _own_addresses(mc):
+    if not (mc.receipts and mc.smtp_host) or m.auto or m.sender in own_addresses(mc):
         return False
     if m.reports:
         return not (m.known_before and all(judged for _, _, judged in m.items))
@@ -477,69 +473,13 @@ def _answer_wanted(mc: MailConfig, settings: Settings, m: _Incoming) -> bool:
 
 def _queue_receipt(cfg: Config, settings: Settings, state: MailState, m: _Incoming) -> None:
     from toolkit.outputs.receipt import build_receipt, receipt_bytes
-    msg = build_receipt(to=m.sender, from_addr=_from_address(cfg.mail),
+    village = settings.village_for_email(m.sender)
+    msg = build_receipt(to=m.sender, from_addr=from_address(cfg.mail),
                         township=settings.campaign.township, original_id=m.message_id,
                         original_subject=m.subject, received=m.received or datetime.now(),
-                        files=m.reports, skipped=m.skipped)
+                        files=m.reports, skipped=m.skipped, sender_village=village,
+                        stranger=village is None)
     state.queue_receipt(m.message_id, m.sender, msg["Message-ID"], receipt_bytes(msg))
-
-
-def _from_address(mc: MailConfig) -> str:
-    for a in (mc.sender, mc.smtp_user, mc.user):
-        if a and "@" in a:
-            return a.strip()
-    return f"taizhang@{mc.smtp_host or 'localhost'}"
-
-
-def _send_receipts(cfg: Config, state: MailState, result: MailRunResult) -> None:
-    """Send every receipt waiting in state (this run's and earlier failures)."""
-    import smtplib
-
-    from toolkit.outputs.receipt import SmtpError, is_permanent, smtp_connect
-    pending = state.pending_receipts()
-    if not pending:
-        return
-    mc = cfg.mail
-    if not (mc.receipts and mc.smtp_host):
-        result.receipts_pending = len(pending)
-        return
-    user = mc.smtp_user or mc.user
-    password = os.environ.get(mc.smtp_password_env or mc.password_env or "")
-    try:
-        smtp = smtp_connect(mc.smtp_host, mc.smtp_port, security=mc.smtp_security, user=user,
-                            password=password, ca_file=_ca_file(cfg), timeout=mc.timeout)
-    except SmtpError as e:
-        result.problems.append(f"{e} 回执未发送，下次收取时重发。")
-        result.receipts_pending = len(pending)
-        return
-    except Exception as e:          # never a traceback: the receipts wait for the next run
-        log.exception("SMTP")
-        result.problems.append(f"连接发件服务器 {mc.smtp_host} 时出错：{e}。回执未发送，下次收取时重发。")
-        result.receipts_pending = len(pending)
-        return
-    try:
-        for r in pending:
-            try:
-                smtp.sendmail(_from_address(mc), [r.recipient], r.body)
-            except Exception as e:      # one refused address does not stop the others
-                final = is_permanent(e)
-                state.receipt_failed(r.message_id, str(e), final=final)
-                if final:
-                    result.receipts_failed += 1
-                    result.problems.append(f"给 {r.recipient} 的回执被发件服务器拒绝：{e}。")
-                else:
-                    result.receipts_pending += 1
-                if not final and not isinstance(e, smtplib.SMTPResponseException):
-                    break                # the connection is gone: the rest wait for next run
-                continue
-            state.receipt_sent(r.message_id)
-            result.receipts_sent += 1
-    finally:
-        try:
-            smtp.quit()
-        except Exception:
-            pass
-    result.receipts_pending = len(state.pending_receipts())
 
 
 # --- the server side ----------------------------------------------------------------------------

@@ -394,6 +394,80 @@ def fetch_mail_cmd(config_path, as_json):
     return result.exit_code
 
 
+@cli.command("submissions")
+@click.option("--village", default=None, help="只看这个村（社区）")
+@click.option("--json", "as_json", is_flag=True, help="只输出一个 JSON 对象（供程序使用）")
+@settings_option
+@config_option
+def submissions_cmd(village, as_json, settings_path, config_path):
+    """查看各村报送：现在计入总台账的是哪一份，以及全部报送记录（编号、时间、来源、文件、结果）。
+
+    退出码：0 没有暂存待核的报送；1 有暂存待核的报送等待核实。
+    """
+    view = api.submissions(village=village, config=config_path, settings=settings_path)
+    data = view.to_dict()
+    if as_json:
+        _echo_json(data)
+    else:
+        click.echo(view.summary_text())
+    return 1 if data["held"] else 0
+
+
+@cli.command("release")
+@click.argument("submission_id", type=click.IntRange(1, None))
+@click.option("--village", default=None, help="计入哪个村（社区）（发件人未登记或与文件中的村名不符时必填）")
+@click.option("--by", default=None, help="经办人（默认电脑的登录用户名）")
+@settings_option
+@config_option
+def release_cmd(submission_id, village, by, settings_path, config_path):
+    """放行暂存待核的报送：核实后计入总台账（记录经办人和时间），下次汇总时生效。"""
+    sub = api.release(submission_id, village=village, by=by, config=config_path,
+                      settings=settings_path)
+    click.echo(f"报送 #{sub.id}“{sub.filename}”已由 {sub.released_by} 放行，计入{sub.village}。"
+               "下次汇总（taizhang consolidate 或每日汇总）时写入总台账。")
+    return 0
+
+
+@cli.command("withdraw")
+@click.argument("submission_id", type=click.IntRange(1, None))
+@click.option("--reason", required=True, help="撤回原因（记入总台账“变更记录”）")
+@click.option("--by", default=None, help="经办人（默认电脑的登录用户名）")
+@config_option
+def withdraw_cmd(submission_id, reason, by, config_path):
+    """撤回误发的报送：不再计入总台账，该村上一份合格报送重新计入；存档中的原件和记录都保留。"""
+    sub, now = api.withdraw(submission_id, reason=reason, by=by, config=config_path)
+    instead = (f"{sub.village}改用报送 #{now.id}“{now.filename}”（{now.received.replace('T', ' ')[:16]}）。"
+               if now is not None else f"{sub.village or '该村'}现在没有计入总台账的报送。")
+    click.echo(f"报送 #{sub.id}“{sub.filename}”已由 {sub.withdrawn_by} 撤回。{instead}"
+               "下次汇总时总台账的“报送情况”和“变更记录”会写明。")
+    return 0
+
+
+@cli.command("remind")
+@click.option("--as-of", "as_of", type=DATE, default=None,
+              help="核对日期（默认 taizhang.toml 的 [daily] as_of，未设则今天）")
+@click.option("--since", type=DATE, default=None,
+              help="从这天起没有报送的村要催报（默认核对日期减去设置工作簿的“报送周期（天）”）")
+@click.option("--send", is_flag=True, help="给每个要催报的村发一封催报邮件（同一天不重发）")
+@click.option("--out", type=click.Path(dir_okay=False), default=None,
+              help="催报单写到这个文件（默认总台账旁的 催报单.xlsx）")
+@click.option("--json", "as_json", is_flag=True, help="只输出一个 JSON 对象（供程序使用）")
+@settings_option
+@config_option
+def remind_cmd(as_of, since, send, out, as_json, settings_path, config_path):
+    """催报：列出未按时报送、台账有错误或有逾期案件的村（社区），写出可打印的催报单；加 --send 发催报邮件。
+
+    退出码：0 完成；1 有村未能发送（没有邮箱、发件服务器拒绝）或催报单未写出；2 配置或设置有误。
+    """
+    result = api.remind(as_of=as_of, since=since, send=send, sheet=out, config=config_path,
+                        settings=settings_path)
+    if as_json:
+        _echo_json(result.to_dict())
+    else:
+        click.echo(result.summary_text())
+    return result.exit_code
+
+
 def usage_message(e: click.UsageError) -> str:
     """click's usage errors in Chinese (click itself speaks English), with where to get help."""
     cmd = e.ctx.command_path if e.ctx else "taizhang"
@@ -422,7 +496,7 @@ def usage_message(e: click.UsageError) -> str:
 
 # What a command's positional arguments are, in the words of its help text.
 _ARGUMENT_WORDS = {"paths": "要检查的文件或文件夹", "files": "要处理的台账文件", "inbox": "收件箱文件夹",
-                   "start": "起算日期"}
+                   "start": "起算日期", "submission_id": "报送编号"}
 
 
 def _chinese_detail(message: str) -> str:

@@ -14,7 +14,9 @@ written). What ``schedule`` alone does not give, this module adds:
 - a rotating UTF-8 log under the logs folder.
 
 With mail configured, incoming mail is fetched first (``toolkit.pipeline.mail``); a
-failure there is logged and the consolidation still runs.
+failure there is logged and the consolidation still runs. On the weekdays of
+``[daily] remind`` the villages to chase are mailed after the consolidation
+(``toolkit.pipeline.remind``; at most once a day per village).
 """
 from __future__ import annotations
 
@@ -118,6 +120,7 @@ class DailyJob:
         result = api.consolidate(config=self.cfg, settings=settings)
         if result.written:
             write_brief_if_possible(result, self.cfg)
+        remind_if_due(self.cfg, settings, self.clock().date())
         return result
 
     def serve(self, *, sleep: Callable[[float], None] = time.sleep,
@@ -162,6 +165,20 @@ def write_brief_if_possible(result, cfg: Config) -> None:
         log.info("简报已写入：%s", api.write_brief(result, config=cfg))
     except Exception as e:       # the master is written; a PDF problem must not fail the run
         log.warning("简报 PDF 未能写出（%s），总台账中的“简报”表不受影响。", e)
+def remind_if_due(cfg: Config, settings, today: date) -> object | None:
+    """On the weekdays of [daily] remind, send 催报 mail (once a day); never stops the run."""
+    if today.weekday() not in cfg.daily_remind:
+        return None
+    if not cfg.mail.smtp_host:
+        log.warning("[daily] remind 设置了催报日，但 [mail] 没有配置发件服务器 smtp_host，本次不发催报邮件。")
+        return None
+    try:
+        result = api.remind(config=cfg, settings=settings, send=True)
+    except Exception as e:
+        log.exception("催报失败（%s），汇总不受影响。", e)
+        return None
+    (log.warning if result.exit_code else log.info)("催报：\n%s", result.summary_text())
+    return result
 
 
 class _ChineseParser(argparse.ArgumentParser):

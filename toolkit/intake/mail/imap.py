@@ -2,8 +2,8 @@
 
 Implicit TLS (IMAP4_SSL), STARTTLS, or plain for a local server; timeouts on
 every socket. Folder names go over the wire in IMAP's modified UTF-7 (RFC 3501
-5.1.3), so 已处理台账 works. Processed messages get the keyword ``$Taizhang``
-when the server allows keywords, and may be moved (MOVE, or COPY + \\Deleted +
+5.1.3), so 已处理台账 works. Processed messages are marked read (\\Seen) and get
+the keyword ``$Taizhang`` when the server allows keywords, and may be moved (MOVE, or COPY + \\Deleted +
 UID EXPUNGE of that one message when UIDPLUS is there; never a plain EXPUNGE,
 which would also remove what a person marked deleted).
 """
@@ -244,9 +244,9 @@ class Mailbox:
         raise MailboxError(f"下载邮件失败：服务器没有返回 UID {uid} 的内容")
 
     def mark_processed(self, uid: int) -> None:
-        if self.keywords_allowed:
-            self._ok(*self.imap.uid("STORE", str(uid), "+FLAGS.SILENT", f"({KEYWORD})"),
-                     "标记邮件失败")
+        """Read (\\Seen, so the clerk does not see it as new) and, where allowed, the keyword."""
+        flags = f"(\\Seen {KEYWORD})" if self.keywords_allowed else "(\\Seen)"
+        self._ok(*self.imap.uid("STORE", str(uid), "+FLAGS.SILENT", flags), "标记邮件失败")
 
     def ensure_folder(self, folder: str) -> None:
         typ, data = self.imap.create(quote(folder))

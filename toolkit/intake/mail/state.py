@@ -5,7 +5,9 @@
   clears the ``$Taizhang`` flag;
 - ``receipts``: one receipt per message, written (the whole e-mail) before it is
   sent, so a failed send is retried by the next run and a re-fetch never sends a
-  second one. A receipt is given up after ``MAX_ATTEMPTS`` tries.
+  second one. A receipt is given up after ``MAX_ATTEMPTS`` tries;
+- ``reminders``: every 催报 e-mail sent, by village and calendar day (the whole
+  e-mail kept), so a second ``remind --send`` the same day sends nothing twice.
 """
 from __future__ import annotations
 
@@ -39,6 +41,15 @@ CREATE TABLE IF NOT EXISTS receipts (
     sent        TEXT,
     attempts    INTEGER NOT NULL DEFAULT 0,
     last_error  TEXT
+);
+CREATE TABLE IF NOT EXISTS reminders (
+    village     TEXT NOT NULL,
+    day         TEXT NOT NULL,
+    recipients  TEXT NOT NULL,
+    message_id  TEXT NOT NULL,
+    body        BLOB NOT NULL,
+    sent        TEXT NOT NULL,
+    PRIMARY KEY (village, day)
 );
 """
 
@@ -122,3 +133,23 @@ class MailState:
     def receipts_sent(self) -> int:
         with self._db() as db:
             return db.execute("SELECT COUNT(*) FROM receipts WHERE sent IS NOT NULL").fetchone()[0]
+
+    # reminders (催报)
+    def reminder_sent(self, village: str, day: str) -> bool:
+        with self._db() as db:
+            return db.execute("SELECT 1 FROM reminders WHERE village=? AND day=?",
+                              (village, day)).fetchone() is not None
+
+    def reminder_recorded(self, village: str, day: str, *, recipients: list[str], message_id: str,
+                          body: bytes) -> None:
+        with self._db() as db:
+            db.execute("INSERT OR IGNORE INTO reminders VALUES (?,?,?,?,?,?)",
+                       (village, day, json.dumps(recipients), message_id, body, _now()))
+
+    def reminders(self) -> list[dict]:
+        with self._db() as db:
+            rows = db.execute("SELECT village, day, recipients, message_id, sent FROM reminders"
+                              " ORDER BY sent").fetchall()
+        return [{"village": v, "day": d, "recipients": json.loads(r), "message_id": m, "sent": s}
+                for v, d, r, m, s in rows]
+

@@ -1,0 +1,245 @@
+"""催报: which roster villages to chase, the printable 催报单, and one e-mail per village.
+
+A village is chased when nothing of it counts since ``since`` (default: the as-of
+date minus the campaign's 报送周期), when its latest file could not be used, when
+the file that counts has errors, or when it has overdue cases. Its counted file is
+read (the parse cache first), validated and computed as a consolidation would.
+
+With ``send`` each chased village with an address on the roster gets one message;
+what was sent is kept in the mail state (state/mail.sqlite, table ``reminders``)
+by village and calendar day, so a second run the same day sends nothing twice.
+"""
+from __future__ import annotations
+
+import logging
+import tempfile
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+
+from toolkit.core.config import Config, ConfigError
+from toolkit.core.errors import EXIT_ATTENTION, EXIT_OK
+from toolkit.core.fields import ALERT_OVERDUE
+from toolkit.core.issues import ERROR
+from toolkit.core.settings import Settings
+from toolkit.intake.archive import Submission, SubmissionArchive
+from toolkit.intake.mail.state import MailState
+from toolkit.outputs.reminder import Chase, build_reminder, write_reminder_sheet
+
+log = logging.getLogger("taizhang.remind")
+SHEET_NAME = "催报单.xlsx"
+
+
+@dataclass
+class RemindResult:
+    """What one run found and did; ``to_dict()`` is the JSON of ``taizhang remind --json``."""
+    as_of: date
+    since: date
+    sheet: Path | None = None
+    send: bool = False
+    chases: list[Chase] = field(default_factory=list)
+    sent: list[str] = field(default_factory=list)            # villages mailed in this run
+    already_sent: list[str] = field(default_factory=list)    # mailed earlier today: not again
+    failed: dict[str, str] = field(default_factory=dict)     # village -> why not sent
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_ATTENTION if (self.failed or self.problems) else EXIT_OK
+
+    def to_dict(self) -> dict:
+        return {"as_of": self.as_of.isoformat(), "since": self.since.isoformat(),
+                "sheet": None if self.sheet is None else str(self.sheet), "send": self.send,
+                "villages": [_chase_dict(c, self) for c in self.chases],
+                "sent": len(self.sent), "already_sent": len(self.already_sent),
+                "failed": len(self.failed), "problems": self.problems, "exit_code": self.exit_code}
+
+    def summary_text(self) -> str:
+        if not self.chases:
+            lines = [f"截至 {self.as_of:%Y-%m-%d}，名册中的村（社区）都已按时报送，台账无错误、无逾期案件，无需催报。"]
+        else:
+            lines = [f"截至 {self.as_of:%Y-%m-%d}（报送起算 {self.since:%Y-%m-%d}），需催报 {len(self.chases)} 个村（社区）："]
+            lines += [f"  {c.village}：{'；'.join(c.reasons(self.since))}" + (f"（{c.status}）" if c.status else "")
+                      for c in self.chases]
+        if self.sheet is not None:
+            lines.append(f"催报单已写入：{self.sheet}")
+        if self.send:
+            lines.append(f"催报邮件：已发送 {len(self.sent)} 封"
+                         + (f"，今天已发过 {len(self.already_sent)} 个村（不重发）" if self.already_sent else "")
+                         + (f"，未能发送 {len(self.failed)} 个村" if self.failed else "") + "。")
+        lines += self.problems
+        return "\n".join(lines)
+
+
+def _chase_dict(c: Chase, r: RemindResult) -> dict:
+    from toolkit.outputs.reminder import overdue_line
+    from toolkit.outputs.receipt import quote_issue
+    return {"village": c.village, "contact": c.contact, "emails": list(c.emails),
+            "last_report": c.last_report, "reasons": c.reasons(r.since), "late": c.late,
+            "unusable": c.unusable, "file": c.file,
+            "errors": [{"sheet": i.sheet, "cell": i.cell, "code": i.code, "text": quote_issue(i)}
+                       for i in c.errors],
+            "overdue": [{"case_id": o["case_id"], "deadline": o["deadline"], "text": overdue_line(o)}
+                        for o in c.overdue],
+            "sent": c.village in r.sent, "already_sent": c.village in r.already_sent,
+            "send_error": r.failed.get(c.village)}
+
+
+def remind(cfg: Config, settings: Settings, *, as_of: date, since: date | None = None,
+           send: bool = False, sheet: Path | None = None) -> RemindResult:
+    """Find the villages to chase, write the 催报单, and with ``send`` mail each one once a day."""
+    since = since or as_of - timedelta(days=settings.campaign.report_every_days)
+    result = RemindResult(as_of=as_of, since=since, send=send)
+    if send and not cfg.mail.smtp_host:
+        raise ConfigError(f"没有配置发件服务器：请在 {cfg.source or 'taizhang.toml'} 的 [mail] 中填写 "
+                          "smtp_host、sender 等（见 docs/guide.md“邮件报送”），或去掉 --send 只打印催报单。")
+    if not settings.roster:
+        result.problems.append("设置工作簿的“村名册”是空的，不知道该催哪些村。请先在名册中登记各村（社区）。")
+        return result
+    with SubmissionArchive(cfg.archive) as archive:
+        result.chases = _chases(archive, cfg, settings, as_of, since)
+    if send:
+        _send(cfg, settings, result)
+    target = sheet or Path(cfg.master).parent / SHEET_NAME
+    try:
+        result.sheet = write_reminder_sheet(target, result.chases, township=settings.campaign.township,
+                                            as_of=as_of, since=since)
+    except OSError as e:
+        result.problems.append(f"催报单“{target}”无法写入：{e}。请关闭已打开的催报单后重试。")
+    return result
+
+
+def _chases(archive: SubmissionArchive, cfg: Config, settings: Settings, as_of: date,
+            since: date) -> list[Chase]:
+    counted = archive.latest_counted()
+    ledgers = _checked(cfg, settings, as_of, [counted[r.village] for r in settings.roster
+                                             if r.village in counted])
+    latest = _latest_own(archive)
+    chases = []
+    for entry in settings.roster:
+        sub = counted.get(entry.village)
+        c = Chase(entry.village, entry.contact, entry.emails,
+                  last_report=sub.received if sub else None,
+                  late=sub is None or sub.received[:10] < since.isoformat())
+        last = latest.get(entry.village)
+        if last is not None and last.outcome == "rejected" and (sub is None or last.order > sub.order):
+            c.unusable = f"“{last.filename}”（{last.received[:10]}）{last.message or '无法读取'}"
+        lg = ledgers.get(sub.id) if sub else None
+        if lg is not None:
+            c.file = sub.filename
+            c.errors = [i for i in lg.issues if i.severity == ERROR]
+            c.overdue = _overdue(lg, cfg, settings, as_of)
+        if c.reasons(since):
+            chases.append(c)
+    return chases
+
+
+def _latest_own(archive: SubmissionArchive) -> dict[str, Submission]:
+    """Per village its latest submission that a clerk did not withdraw and that is not held."""
+    latest: dict[str, Submission] = {}
+    for sub in archive.history():
+        if sub.village and not sub.withdrawn and sub.outcome != "held":
+            latest[sub.village] = sub
+    return latest
+
+
+def _checked(cfg: Config, settings: Settings, as_of: date, subs: list[Submission]) -> dict:
+    """The counted files read (parse cache first) and validated, by submission id."""
+    from toolkit.pipeline.parse_cache import ParseCache
+    from toolkit.pipeline.submissions import materialise
+    from toolkit.read.sandboxed import read_ledgers
+    from toolkit.validation.rules import validate_ledgers
+    cache = ParseCache(Path(cfg.state) / "parsed")
+    found = {s.id: cache.get(s.sha256) for s in subs}
+    todo = [s for s in subs if found[s.id] is None]
+    if todo:
+        with tempfile.TemporaryDirectory(prefix="taizhang-remind-") as work:
+            paths = [materialise(s, Path(work)) for s in todo]
+            for sub, lg, path in zip(todo, read_ledgers(paths), paths):
+                for i in lg.issues:     # messages name the file as the village sent it
+                    i.file = sub.filename
+                    i.message = i.message.replace(str(path), sub.filename)
+                lg.path = Path(sub.filename)
+                found[sub.id] = lg
+    ledgers = {sid: lg for sid, lg in found.items() if lg is not None and lg.readable}
+    validate_ledgers(list(ledgers.values()), as_of=as_of, settings=settings)
+    return ledgers
+
+
+def _overdue(lg, cfg: Config, settings: Settings, as_of: date) -> list[dict]:
+    from toolkit.compute.cases import compute_ledger
+    if not lg.n_cases:
+        return []
+    table, _ = compute_ledger(lg, as_of=as_of, settings=settings)
+    cases = lg.cases
+    out = []
+    for row in cases.index:
+        if table.at[row, "alert"] != ALERT_OVERDUE:
+            continue
+        deadline = table.at[row, "deadline"]
+        out.append({"case_id": _text(cases.at[row, "case_id"]) if "case_id" in cases else "",
+                    "petitioner": _text(cases.at[row, "petitioner"]) if "petitioner" in cases else "",
+                    "leader": _text(cases.at[row, "leader"]) if "leader" in cases else "",
+                    "deadline": deadline.isoformat() if isinstance(deadline, date) else None})
+    return out
+
+
+def _text(value) -> str:
+    return "" if value is None or value != value else str(value)
+
+
+def _send(cfg: Config, settings: Settings, result: RemindResult) -> None:
+    """One message per chased village, at most once a calendar day, under the run lock."""
+    from toolkit.core.files import RunBusy, run_lock
+    from toolkit.outputs.receipt import SmtpError, receipt_bytes
+    from toolkit.pipeline.sending import from_address, open_smtp, quit_quietly
+    state, today = MailState(cfg.state), date.today().isoformat()
+    for c in result.chases:
+        if not c.emails:
+            result.failed[c.village] = "名册中没有该村的电子邮箱"
+            c.status = "未发送：名册中没有邮箱"
+    todo = [c for c in result.chases if c.emails]
+    if not todo:
+        return
+    try:
+        with run_lock(Path(cfg.state), 60):
+            fresh = []
+            for c in todo:
+                if state.reminder_sent(c.village, today):
+                    result.already_sent.append(c.village)
+                    c.status = "今天已发送"
+                else:
+                    fresh.append(c)
+            if not fresh:
+                return
+            smtp = open_smtp(cfg)
+            try:
+                for c in fresh:
+                    _send_one(smtp, cfg, settings, result, state, today, c,
+                              from_address(cfg.mail), receipt_bytes)
+            finally:
+                quit_quietly(smtp)
+    except SmtpError as e:
+        result.problems.append(f"{e} 催报邮件未发送，可稍后重新运行 taizhang remind --send。")
+        for c in todo:
+            if not c.status:
+                result.failed[c.village], c.status = str(e), "未发送：发件服务器连不上"
+    except RunBusy as e:
+        result.problems.append(f"{e} 催报邮件未发送。")
+
+
+def _send_one(smtp, cfg, settings, result, state, today, c: Chase, sender: str, to_bytes) -> None:
+    msg = build_reminder(c, from_addr=sender, township=settings.campaign.township,
+                         as_of=result.as_of, since=result.since)
+    body = to_bytes(msg)
+    try:
+        smtp.sendmail(sender, list(c.emails), body)
+    except Exception as e:          # one refused address does not stop the others
+        log.warning("reminder to %s: %s", c.village, e)
+        result.failed[c.village] = f"发件服务器拒绝：{e}"
+        c.status = "未发送：发件服务器拒绝"
+        return
+    state.reminder_recorded(c.village, today, recipients=list(c.emails),
+                            message_id=str(msg["Message-ID"]), body=body)
+    result.sent.append(c.village)
+    c.status = "已发送"
