@@ -19,6 +19,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]   # the toolkit's folder (bes
 WORKBOOKS = PROJECT_ROOT / "workbooks"                # in a checkout; absent when installed as a wheel
 CONFIG_NAME = "taizhang.toml"
 CONFIG_ENV = "TAIZHANG_CONFIG"
+DEMO_HOME_ENV = "TAIZHANG_DEMO_HOME"
 # Folders the toolkit itself writes beside workbooks; never read back as submissions.
 BACKUP_DIR = "备份"          # originals kept before an in-place fill
 HISTORY_DIR = "历史版本"     # previous masters
@@ -155,8 +156,11 @@ def demo_home() -> Path:
 
     In a checkout, ``workbooks/demo/`` (ignored by git); when installed (no writable
     ``workbooks/`` beside the package), a per-user folder: %LOCALAPPDATA%\\taizhang\\demo on
-    Windows, $XDG_DATA_HOME/taizhang/demo (~/.local/share) elsewhere.
+    Windows, $XDG_DATA_HOME/taizhang/demo (~/.local/share) elsewhere. $TAIZHANG_DEMO_HOME,
+    when set, overrides both.
     """
+    if os.environ.get(DEMO_HOME_ENV):
+        return Path(os.environ[DEMO_HOME_ENV]).expanduser()
     if WORKBOOKS.is_dir() and (PROJECT_ROOT / "run_daily.py").is_file() and os.access(WORKBOOKS, os.W_OK):
         return WORKBOOKS / "demo"
     if sys.platform == "win32" and os.environ.get("LOCALAPPDATA"):

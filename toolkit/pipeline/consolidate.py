@@ -26,7 +26,8 @@ from toolkit.core.issues import CATALOGUE, Code, Issue, make_issue
 from toolkit.core.ledger import Ledger
 from toolkit.core.settings import Settings
 from toolkit.intake.archive import SOURCE_LABELS, Submission, SubmissionArchive
-from toolkit.pipeline.book import carry_township, mark_duplicates, report_row, row_flags, when
+from toolkit.pipeline.book import (carry_township, mark_duplicates, report_row, roster_discipline, row_flags,
+                                   when)
 from toolkit.pipeline.changes import change_rows, load_snapshot, save_snapshot
 from toolkit.pipeline.parse_cache import ParseCache
 from toolkit.pipeline.submissions import case_index_of, display_name, fatal_issue, materialise
@@ -60,6 +61,8 @@ class ConsolidationResult:
     status_changes: int = 0
     in_use: bool = False
     notes: list[str] = field(default_factory=list)
+    not_on_roster: list[dict] = field(default_factory=list)    # {"village", "file", "nearest"}
+    gone_from_inbox: list[dict] = field(default_factory=list)  # {"village", "file", "received"}
 
     @property
     def written(self) -> bool:
@@ -71,7 +74,8 @@ class ConsolidationResult:
                 "as_of": self.as_of.isoformat(), "cases": self.cases, "overdue": self.overdue,
                 "due_soon": self.due_soon, "villages": self.villages, "rejected": self.rejected,
                 "duplicates": self.duplicates, "missing_villages": self.missing_villages,
-                "vanished": self.vanished}
+                "vanished": self.vanished, "not_on_roster": self.not_on_roster,
+                "gone_from_inbox": self.gone_from_inbox}
 
     def summary_text(self) -> str:
         """A short Chinese summary for a person."""
@@ -93,8 +97,18 @@ class ConsolidationResult:
         for v in self.vanished:
             lines.append(f"案件消失：{v['village']}的 {v['case_id']} 未销号却不在新报台账中，"
                          "见“变更记录”表。")
+        lines += _roster_lines(self)
         lines += self.notes
         return "\n".join(lines)
+
+
+def _roster_lines(r: ConsolidationResult) -> list[str]:
+    lines = [f"不在名册中：{v['village']}（{v['file']}）"
+             + (f"，名册中最接近的是“{v['nearest']}”" if v["nearest"] else "")
+             + "；其案件已计入总台账，请核对村名。" for v in r.not_on_roster]
+    lines += [f"文件已不在收件箱：{g['village']}的“{g['file']}”，总台账仍采用存档中的这份文件"
+              f"（收到于 {g['received']}）。" for g in r.gone_from_inbox]
+    return lines
 
 
 def consolidate(inbox: Path | None, out: Path, *, as_of: date, settings: Settings,
@@ -125,9 +139,11 @@ class _Run:
         self.rejected: list[Submission] = []
         self.cache = ParseCache(state_dir / "parsed")
         self.computed: dict[int, object] = {}
+        self.present: set[int] | None = None      # ids of the files in the inbox this run
 
     def execute(self, inbox: Path | None) -> ConsolidationResult:
         inbox_subs = self._intake(inbox) if inbox is not None else []
+        self.present = None if inbox is None else {s.id for s in inbox_subs}
         before = self.archive.latest_counted()
         pending = self.archive.pending()
         to_read = {s.id: s for s in [*pending, *before.values()]}
@@ -351,6 +367,8 @@ class _Run:
         orphans = carry_township(cases, columns, values)
         snapshot = load_snapshot(self.state_dir)
         changes = change_rows(snapshot, cases, vanished, orphans, columns, self.result)
+        self.result.not_on_roster, self.result.gone_from_inbox = roster_discipline(
+            counted, [r.village for r in self.settings.roster], self.present, self.ledgers)
         shown = [self.ledgers[s.id] for s in counted.values()]
         shown += [self.ledgers[s.id] for s in self.rejected]
         reports, missing = self._reports(counted)
@@ -407,6 +425,8 @@ class _Run:
         """报送情况: every roster village, then any other village seen, then unidentified files."""
         latest = self.archive.latest_per_village()
         roster = {r.village: r for r in self.settings.roster}
+        self._nearest = {x["village"]: x["nearest"] for x in self.result.not_on_roster}
+        self._gone = {x["village"] for x in self.result.gone_from_inbox}
         names = list(roster) + sorted((set(latest) | set(counted)) - set(roster))
         rows, missing = [], []
         for v in names:
@@ -414,7 +434,8 @@ class _Run:
             if good is None:
                 if v in roster:
                     missing.append(v)
-            rows.append(report_row(v, roster.get(v), good, last, self.ledgers))
+            rows.append(report_row(v, roster.get(v), good, last, self.ledgers,
+                                   nearest=self._nearest.get(v), gone=v in self._gone))
         for sub in self.rejected:
             if not sub.village:
                 rows.append({"村（社区）": "", "报送情况": "被拒收", "文件": sub.filename, "结果": "被拒收",
