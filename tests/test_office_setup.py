@@ -164,7 +164,7 @@ def test_a_village_not_on_the_roster_is_named_with_the_nearest(tmp_path, capsys)
     assert code == 0 and "不在名册中：南村" in out and "最接近的是“南湾村”" in out
     assert "未报 2 个：南湾村、新桥村" in out
     result = json.loads(run(["consolidate", "--json"], capsys)[1])
-    assert result["not_on_roster"] == [{"village": "南村", "file": "南村台账10.15.xlsx", "nearest": "南湾村"}]
+    assert result["villages_not_on_roster"] == [{"village": "南村", "file": "南村台账10.15.xlsx", "nearest": "南湾村"}]
     master = Path(result["master"])
     assert "最接近的是“南湾村”" in reports(master)["南村"]
     issues = " ".join(" ".join(map(str, r)) for r in sheet_rows(master, "校验问题"))
@@ -177,7 +177,7 @@ def test_a_file_gone_from_the_inbox_is_shown_with_what_counts_instead(tmp_path, 
     (office / "收件箱" / "南村台账10.15.xlsx").unlink()
     result = json.loads(run(["consolidate", "--json"], capsys)[1])
     assert result["cases"] == 21                                   # the archived copy still counts ...
-    (gone,) = result["gone_from_inbox"]                            # ... and the run says so
+    (gone,) = result["files_gone_from_inbox"]                            # ... and the run says so
     assert gone["village"] == "南村" and gone["file"] == "南村台账10.15.xlsx"
     code, out, _ = run(["consolidate"], capsys)
     assert "文件已不在收件箱：南村的“南村台账10.15.xlsx”，总台账仍采用存档中的这份文件" in out

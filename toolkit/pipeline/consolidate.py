@@ -74,8 +74,8 @@ class ConsolidationResult:
                 "as_of": self.as_of.isoformat(), "cases": self.cases, "overdue": self.overdue,
                 "due_soon": self.due_soon, "villages": self.villages, "rejected": self.rejected,
                 "duplicates": self.duplicates, "missing_villages": self.missing_villages,
-                "vanished": self.vanished, "not_on_roster": self.not_on_roster,
-                "gone_from_inbox": self.gone_from_inbox}
+                "vanished": self.vanished, "villages_not_on_roster": self.not_on_roster,
+                "files_gone_from_inbox": self.gone_from_inbox}
 
     def summary_text(self) -> str:
         """A short Chinese summary for a person."""
