@@ -8,12 +8,18 @@ from pathlib import Path
 
 import pytest
 
-from mailserver import PASSWORD_ENV, dovecot_server, mailbox, outbox, smtp_server  # noqa: F401
+import mailserver
+from mailserver import PASSWORD_ENV
 from toolkit import api
 from toolkit.core.settings_workbook import create_settings_workbook
 from toolkit.demo import DEMO_ROSTER
 from toolkit.pipeline.doctor import DAILY_STAMP, next_run
 from toolkit.shells.cli import main
+
+
+# the real IMAP (Dovecot) and SMTP (aiosmtpd) servers on 127.0.0.1, as fixtures of this module
+dovecot_server, smtp_server = mailserver.dovecot_server, mailserver.smtp_server
+mailbox, outbox = mailserver.mailbox, mailserver.outbox
 
 
 def office(folder: Path, toml: str = "") -> Path:

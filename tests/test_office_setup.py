@@ -17,7 +17,6 @@ from toolkit import api
 from toolkit.core.config import PROJECT_ROOT, ConfigError, read_config
 from toolkit.core.settings import RosterEntry
 from toolkit.core.settings_workbook import create_settings_workbook
-from toolkit.demo import DEMO_ROSTER
 from toolkit.shells.cli import main
 
 DEMO_FILES = Path(toolkit.__file__).parent / "demo" / "inbox"
