@@ -206,3 +206,28 @@ def test_the_daily_log_tells_each_run_skip_and_next_time(tmp_path):
     log = (office / "日志" / "daily.log").read_text(encoding="utf-8")
     for words in ("开始汇总", "汇总完成", "下次汇总", "本次不汇总"):
         assert words in log
+
+
+def test_the_resident_runner_logs_start_skip_next_run_and_stop(tmp_path):
+    import signal
+    import time
+    from datetime import date
+    office = new_office(tmp_path / "乡", '[daily]\ntime = "00:00"\n')
+    (office / "状态").mkdir()
+    (office / "状态" / "daily_last_success.txt").write_text(date.today().isoformat(), encoding="utf-8")
+    proc = subprocess.Popen([sys.executable, str(PROJECT_ROOT / "run_daily.py")], cwd=office, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)})
+    log = office / "日志" / "daily.log"
+    try:
+        end = time.monotonic() + 60
+        while time.monotonic() < end and "今天已汇总" not in (log.read_text(encoding="utf-8") if log.exists() else ""):
+            time.sleep(0.2)
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    text = log.read_text(encoding="utf-8")
+    assert "每日汇总已启动" in text and "今天已汇总，下次汇总" in text and "每日汇总已停止" in text
+    assert "已结束" in out and proc.returncode == 0
