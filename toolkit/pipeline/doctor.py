@@ -42,12 +42,20 @@ class SetupReport:
     def exit_code(self) -> int:
         return EXIT_ATTENTION if any(c.status == FAIL for c in self.checks) else EXIT_OK
 
-    def text(self) -> str:
-        lines = [f"[{c.status}] {c.item}：{c.detail}" for c in self.checks]
+    def verdict(self) -> str:
         bad = sum(c.status == FAIL for c in self.checks)
-        lines.append(f"有 {bad} 处问题会让明天的汇总失败或出错，请先处理。" if bad
-                     else "没有发现会让每日汇总失败的问题。")
-        return "\n".join(lines)
+        return (f"有 {bad} 处问题会让明天的汇总失败或出错，请先处理。" if bad
+                else "没有发现会让每日汇总失败的问题。")
+
+    def text(self, *, worst_first: bool = False) -> str:
+        """Every check, in order, then the verdict; ``worst_first`` (a button's short message
+        box): the verdict, then 问题, 注意 and 正常 lines, so a cut-off loses only 正常 lines."""
+        checks = self.checks
+        if worst_first:
+            rank = {FAIL: 0, WARN: 1, OK: 2}
+            checks = sorted(checks, key=lambda c: rank[c.status])
+        lines = [f"[{c.status}] {c.item}：{c.detail}" for c in checks]
+        return "\n".join([self.verdict(), *lines] if worst_first else [*lines, self.verdict()])
 
     def to_dict(self) -> dict:
         """Exactly the JSON object of `taizhang doctor --json`."""

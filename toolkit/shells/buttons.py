@@ -530,5 +530,5 @@ def _check_setup(caller) -> None:
     report = api.doctor(near=_book_folders(caller))
     lines = [f"Python：{sys.executable}（{sys.version.split()[0]}）",
              f"工具包：{Path(__file__).resolve().parents[1]}", f"xlwings：{xw.__version__}",
-             report.text()]
+             report.text(worst_first=True)]
     _alert(caller, "\n".join(lines), critical=bool(report.exit_code))
