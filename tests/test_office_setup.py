@@ -24,13 +24,9 @@ TWO = ("东村信访积案台账.xlsx", "南村台账10.15.xlsx")     # 12 + 9 c
 
 
 @pytest.fixture
-def demo_home(tmp_path_factory, monkeypatch):
-    """The demo's home in a throw-away folder (the checkout's workbooks/demo stays untouched)."""
-    home = tmp_path_factory.mktemp("demo_home")
-    monkeypatch.setenv("TAIZHANG_DEMO_HOME", str(home))
-    monkeypatch.setattr(api, "DEMO_HOME", home)
-    monkeypatch.setattr(api, "DEMO_INBOX", home / "收件箱")
-    return home
+def demo_home():
+    """The demo's home: a throw-away folder for every test (tests/conftest.py)."""
+    return api.DEMO_HOME
 
 
 def new_office(folder: Path, toml: str = "", files=TWO) -> Path:
