@@ -1,4 +1,6 @@
 """`taizhang doctor` (and the 检查安装 button, through the same api.doctor) as a new office runs it."""
+# (Named to sort after test_intake_sandbox.py: the session Dovecot started here is a child of
+# pytest, and that file counts pytest's children to prove no reader worker is left behind.)
 from __future__ import annotations
 
 import json
