@@ -147,7 +147,8 @@ def read_config(path: Path | str) -> Config:
 
 def known_keys() -> dict[str, tuple[str, ...]]:
     """Every section of taizhang.toml and the keys it may hold."""
-    return {"paths": PATH_KEYS, "daily": ("time", "as_of"),
+    # [daily] remind (催报 weekdays) is read by issue 12's reminders, merged beside this branch
+    return {"paths": PATH_KEYS, "daily": ("time", "as_of", "remind"),
             "mail": tuple(f.name for f in fields(MailConfig))}
 
 
