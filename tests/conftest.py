@@ -25,9 +25,15 @@ def pytest_sessionstart(session):
 
 
 @pytest.fixture(autouse=True)
-def _no_local_config(monkeypatch, tmp_path):
+def _no_local_config(monkeypatch, tmp_path, tmp_path_factory):
     monkeypatch.delenv("TAIZHANG_CONFIG", raising=False)
     monkeypatch.chdir(tmp_path)
+    # the demo's home too: a test running the demo never writes into the checkout's workbooks/demo
+    from toolkit import api
+    home = tmp_path_factory.mktemp("demo_home")
+    monkeypatch.setenv("TAIZHANG_DEMO_HOME", str(home))
+    monkeypatch.setattr(api, "DEMO_HOME", home)
+    monkeypatch.setattr(api, "DEMO_INBOX", home / "收件箱")
 
 
 needs_soffice = pytest.mark.skipif(find_soffice() is None, reason="LibreOffice (soffice) 未安装")

@@ -71,7 +71,7 @@ def test_good_faulty_and_hostile_files(town):
     d = result.to_dict()
     assert json.loads(json.dumps(d, ensure_ascii=False)) == d
     assert list(d) == ["master", "as_of", "cases", "overdue", "due_soon", "villages", "rejected",
-                       "duplicates", "missing_villages", "vanished"]
+                       "duplicates", "missing_villages", "vanished", "villages_not_on_roster", "files_gone_from_inbox"]
     assert d["master"] == str(town.out) and d["cases"] == 7 and d["as_of"] == "2010-10-20"
     assert {v["village"]: (v["cases"], v["errors"] > 0) for v in d["villages"]} == {
         "东村": (3, False), "西村": (2, True), "南村": (2, False)}

@@ -517,6 +517,9 @@ def test_check_setup_names_python_and_the_config(xw, tmp_path):
                "sheets": [{"name": macros.CONTROL_SHEET, "pictures": [], "tables": [], "values": [[]]}]}
     (alert,) = click(xw, "check_setup", payload)["actions"]
     assert "Python" in alert["args"][0] and str(tmp_path / "taizhang.toml") in alert["args"][0]
+    text = alert["args"][0]                 # api.doctor's report, verdict and problems first
+    assert "有 1 处问题" in text and f"[问题] 收件箱：{tmp_path / 'inbox'}（不存在" in text
+    assert alert["args"][3] == "critical" and "[注意] 设置工作簿" in text
 
 
 def test_a_used_range_far_beyond_the_cases_is_refused(xw):

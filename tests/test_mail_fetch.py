@@ -390,6 +390,8 @@ smtp_security = "plain"
 sender = "xinfangban@nanjiao.example.com"
 since_days = 0
 """, encoding="utf-8")
+    from toolkit.core.settings_workbook import create_settings_workbook
+    create_settings_workbook(tmp_path / "设置.xlsx", roster=DEMO_ROSTER)   # the office's own roster
     mailbox.append(build_message(sender=ADDR["北村"], subject="没有附件"))
     rc = main(["fetch-mail", "--config", str(toml), "--json"])
     data = json.loads(capsys.readouterr().out)

@@ -25,19 +25,23 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable, Sequence
 
-from toolkit.core.config import WORKBOOKS, Config, find_config_file, read_config
+from toolkit.core.config import DEFAULT_LAYOUT, Config, ConfigError, demo_home, find_config_file, read_config
 from toolkit.core.settings import Settings
 
 if TYPE_CHECKING:
     from toolkit.core.ledger import Ledger
     from toolkit.outputs.fill import FillResult
     from toolkit.pipeline.consolidate import ConsolidationResult
+    from toolkit.pipeline.doctor import SetupReport
     from toolkit.pipeline.mail import MailRunResult
 
 ConfigLike = Config | str | Path | None
 SettingsLike = Settings | str | Path | None
 DateLike = date | str | None
-DEMO_INBOX = WORKBOOKS / "demo_inbox"     # the demo's working inbox, restored when missing
+# The demo lives in its own home (workbooks/demo in a checkout, a per-user folder when
+# installed): its inbox, archive, state, settings and master; no office's config points there.
+DEMO_HOME = demo_home()
+DEMO_INBOX = DEMO_HOME / DEFAULT_LAYOUT["inbox"]     # restored from toolkit/demo/inbox when missing
 
 
 @dataclass(frozen=True)
@@ -50,19 +54,37 @@ class Context:
 
 # --- resolving config -> settings -> as-of (the one place) ----------------------------
 def load_config(path: str | Path | None = None, *, near: Iterable[Path] = ()) -> Config:
-    """The administrator's taizhang.toml (see ``find_config_file``), or the demo's config."""
+    """The administrator's taizhang.toml (see ``find_config_file``), or the demo's config,
+    whose every folder is in the demo's home (``DEMO_HOME``)."""
     found = find_config_file(path, near=near)
     if found is not None:
         return read_config(found)
-    return Config(inbox=DEMO_INBOX, demo=True)
+    return Config.rooted(DEMO_HOME, demo=True)
 
 
 def load_settings(path: str | Path | None = None, *, config: ConfigLike = None) -> Settings:
-    """The clerk's settings workbook: ``path``, else the one the config names."""
+    """The clerk's settings workbook: ``path``, else the one the config names.
+
+    A workbook named by ``--settings`` must exist; the config's may be missing (a new office:
+    the default campaign and an empty roster, which ``taizhang doctor`` points out). The demo
+    makes its own, in its home, from ``DEMO_ROSTER``.
+    """
     from toolkit.core.settings_workbook import load_settings as read_settings
-    if path is None:
-        path = _config(config).settings_workbook
-    return read_settings(Path(path))
+    if path is not None:
+        return read_settings(_must_exist(Path(path), "--settings 指定的设置工作簿"))
+    cfg = _config(config)
+    path = cfg.settings_workbook
+    if cfg.demo and not path.exists():
+        from toolkit.core.settings_workbook import create_settings_workbook
+        from toolkit.demo import DEMO_ROSTER
+        create_settings_workbook(path, roster=DEMO_ROSTER)
+    return read_settings(path)
+
+
+def _must_exist(path: Path, what: str) -> Path:
+    if not path.is_file():
+        raise ConfigError(f"找不到{what}“{path}”。请检查路径；要新建一个，运行 taizhang settings --out \"{path}\"。")
+    return path
 
 
 def resolve(*, config: ConfigLike = None, settings: SettingsLike = None, as_of: DateLike = None,
@@ -211,6 +233,17 @@ def fetch_mail(*, config: ConfigLike = None, settings: SettingsLike = None,
                           "填写 host、user 等（见 docs/guide.md“邮件报送”）。")
     ctx = resolve(config=cfg, settings=settings, as_of=as_of)
     return run(cfg, ctx.settings, as_of=ctx.as_of)
+
+
+def doctor(*, config: ConfigLike = None, settings: str | Path | None = None, near: Iterable[Path] = (),
+           connect_mail: bool = True) -> "SetupReport":
+    """What this installation runs with (`taizhang doctor`, the 检查安装 button): the config
+    file, every path (exists, writable), the roster, the calendar years, the mail servers
+    (logged into when ``connect_mail``), the daily run; ``exit_code`` 1 when tomorrow's run
+    would fail. A config that cannot be read raises ConfigError, as every command does."""
+    from toolkit.pipeline.doctor import check_setup
+    cfg = config if isinstance(config, Config) else load_config(config, near=near)
+    return check_setup(cfg, settings_path=settings, load_settings=load_settings, connect_mail=connect_mail)
 
 
 def write_report(path: str | Path, ledgers: Sequence["Ledger"]) -> Path:

@@ -7,22 +7,19 @@ once, in :func:`toolkit.api.load_config`.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+import sys
+from dataclasses import dataclass, field, fields
 from datetime import date
 from pathlib import Path
 from typing import Iterable
 
 from toolkit.core.errors import TaizhangError
 
-try:  # Python 3.11+
-    import tomllib
-except ModuleNotFoundError:  # pragma: no cover - 3.10
-    import tomli as tomllib  # type: ignore[no-redef]
-
 PROJECT_ROOT = Path(__file__).resolve().parents[2]   # the toolkit's folder (beside run_daily.py)
-WORKBOOKS = PROJECT_ROOT / "workbooks"
+WORKBOOKS = PROJECT_ROOT / "workbooks"                # in a checkout; absent when installed as a wheel
 CONFIG_NAME = "taizhang.toml"
 CONFIG_ENV = "TAIZHANG_CONFIG"
+DEMO_HOME_ENV = "TAIZHANG_DEMO_HOME"
 # Folders the toolkit itself writes beside workbooks; never read back as submissions.
 BACKUP_DIR = "备份"          # originals kept before an in-place fill
 HISTORY_DIR = "历史版本"     # previous masters
@@ -59,21 +56,45 @@ class MailConfig:
         return bool(self.host)
 
 
+# Where an office's folders go when taizhang.toml does not name them: beside the toml
+# (or in the current folder for a bare ``Config()``), never inside the installed package.
+DEFAULT_LAYOUT = {
+    "inbox": "收件箱",
+    "master": "输出/总台账.xlsx",
+    "archive": "存档",
+    "logs": "日志",
+    "state": "状态",
+    "settings_workbook": "设置.xlsx",
+    "annotated": "输出/批注副本",
+}
+PATH_KEYS = tuple(DEFAULT_LAYOUT)
+
+
+def _default(key: str):
+    return field(default_factory=lambda: Path.cwd() / DEFAULT_LAYOUT[key])
+
+
 @dataclass
 class Config:
-    inbox: Path = WORKBOOKS / "demo_inbox"
-    master: Path = WORKBOOKS / "output" / "总台账.xlsx"
-    archive: Path = WORKBOOKS / "archive"
-    logs: Path = WORKBOOKS / "logs"
-    state: Path = WORKBOOKS / "state"
-    settings_workbook: Path = WORKBOOKS / "设置.xlsx"
-    annotated: Path = WORKBOOKS / "output" / "批注副本"
+    inbox: Path = _default("inbox")
+    master: Path = _default("master")
+    archive: Path = _default("archive")
+    logs: Path = _default("logs")
+    state: Path = _default("state")
+    settings_workbook: Path = _default("settings_workbook")
+    annotated: Path = _default("annotated")
     daily_time: str = "07:30"
     as_of: date | None = None          # [daily] as_of: a fixed as-of date (None = not fixed)
     daily_remind: tuple[int, ...] = ()  # [daily] remind: weekdays (0 = Monday) to send 催报 mail
     mail: MailConfig = field(default_factory=MailConfig)
     source: Path | None = None         # the taizhang.toml read; None for the demo
     demo: bool = False                 # the bundled demo (no taizhang.toml found)
+
+    @classmethod
+    def rooted(cls, home: Path, **kwargs) -> "Config":
+        """A config whose every folder is in ``home`` (the toml's folder, or the demo's home)."""
+        paths = {k: Path(home) / v for k, v in DEFAULT_LAYOUT.items()}
+        return cls(**{**paths, **kwargs})
 
 
 def _path(base: Path, value: object) -> Path:
@@ -105,22 +126,50 @@ def find_config_file(explicit: Path | str | None = None, *,
 
 
 def read_config(path: Path | str) -> Config:
-    """Read one taizhang.toml; relative paths are taken from its folder."""
+    """Read one taizhang.toml, strictly; paths it omits, and relative ones, are in its folder.
+
+    An unknown section or key, a key at the wrong level, a value of the wrong kind or a
+    Windows path in double quotes is a ConfigError naming the file, the line and the key.
+    """
+    from toolkit.core.config_check import check_known, parse_toml
     path = Path(path)
-    cfg = Config()
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
-        raise ConfigError(f"配置文件 {path} 无法读取：{e}。请检查格式（TOML，UTF-8 编码）。") from e
-    base = path.parent
+    data = parse_toml(path)
+    check_known(path, data, known_keys())
+    base = path.parent.absolute()
     paths = data.get("paths", {})
-    for key in ("inbox", "master", "archive", "logs", "state", "settings_workbook", "annotated"):
+    cfg = Config.rooted(base, source=path)
+    for key in PATH_KEYS:
         if key in paths:
             setattr(cfg, key, _path(base, paths[key]))
     _read_daily(cfg, data.get("daily", {}), path)
     _read_mail(cfg, data.get("mail", {}), path)
-    cfg.source = path
     return cfg
+
+
+def known_keys() -> dict[str, tuple[str, ...]]:
+    """Every section of taizhang.toml and the keys it may hold."""
+    # [daily] remind (催报 weekdays) is read by issue 12's reminders, merged beside this branch
+    return {"paths": PATH_KEYS, "daily": ("time", "as_of", "remind"),
+            "mail": tuple(f.name for f in fields(MailConfig))}
+
+
+def demo_home() -> Path:
+    """Where the demo keeps its inbox, archive, state, settings and master: never an office's.
+
+    In a checkout, ``workbooks/demo/`` (ignored by git); when installed (no writable
+    ``workbooks/`` beside the package), a per-user folder: %LOCALAPPDATA%\\taizhang\\demo on
+    Windows, $XDG_DATA_HOME/taizhang/demo (~/.local/share) elsewhere. $TAIZHANG_DEMO_HOME,
+    when set, overrides both.
+    """
+    if os.environ.get(DEMO_HOME_ENV):
+        return Path(os.environ[DEMO_HOME_ENV]).expanduser()
+    if WORKBOOKS.is_dir() and (PROJECT_ROOT / "run_daily.py").is_file() and os.access(WORKBOOKS, os.W_OK):
+        return WORKBOOKS / "demo"
+    if sys.platform == "win32" and os.environ.get("LOCALAPPDATA"):
+        base = Path(os.environ["LOCALAPPDATA"])
+    else:
+        base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return base / "taizhang" / "demo"
 
 
 def _read_daily(cfg: Config, daily: dict, path: Path) -> None:
@@ -163,6 +212,9 @@ def _read_mail(cfg: Config, mail: dict, path: Path) -> None:
         if key in ("password", "smtp_password"):
             raise ConfigError("配置文件中不得写邮箱密码：请把密码放在环境变量中，"
                               "并在 [mail] password_env 写该变量名。")
-        if not hasattr(cfg.mail, key):
-            raise ConfigError(f"配置文件 {path} 的 [mail] 中有不认识的设置“{key}”。")
-        setattr(cfg.mail, key, type(getattr(cfg.mail, key))(value))
+        kind = type(getattr(cfg.mail, key))
+        try:
+            setattr(cfg.mail, key, kind(value))
+        except (TypeError, ValueError) as e:
+            want = {int: "整数", float: "数字", bool: "true 或 false"}.get(kind, "文字")
+            raise ConfigError(f"配置文件 {path} 中 [mail] {key} 的值“{value}”不对，应写{want}。") from e

@@ -50,6 +50,8 @@ class Code:
     UNSAFE_ARCHIVE = "unsafe_archive"
     MALFORMED_MESSAGE = "malformed_message"
     NO_ATTACHMENT = "no_attachment"
+    NOT_ON_ROSTER = "not_on_roster"
+    GONE_FROM_INBOX = "gone_from_inbox"
 
 
 @dataclass(frozen=True)
@@ -167,6 +169,13 @@ _KINDS = (
               "邮件“{subject}”中没有表格附件。",
               "请把台账（.xlsx/.xls）作为附件重新发送；QQ邮箱等的“超大附件”只是下载链接，"
               "工具无法读取，请改为普通附件。"),
+    # --- roster discipline (consolidation) --------------------------------------
+    IssueKind("not_on_roster", WARNING, "村名不在名册中",
+              "文件“{file}”的村（社区）“{village}”不在村名册中{nearest}，其案件已按“{village}”计入总台账。",
+              "请核对村名：是笔误就请该村改正后重报；是新的村（社区）就在设置工作簿“名册”表中登记。"),
+    IssueKind("gone_from_inbox", WARNING, "文件已不在收件箱",
+              "{village}报送的“{file}”已不在收件箱中，总台账仍采用存档中的这份文件（收到于 {received}）。",
+              "如是误删，请放回收件箱；如该村的台账作废，请让该村重新报送。"),
 )
 
 CATALOGUE: dict[str, IssueKind] = {k.code: k for k in _KINDS}

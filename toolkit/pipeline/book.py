@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Sequence
 
-from toolkit.core.issues import CATALOGUE, ERROR
+import difflib
+
+from toolkit.core.issues import CATALOGUE, ERROR, Code, make_issue
 from toolkit.core.ledger import Ledger
 from toolkit.intake.archive import SOURCE_LABELS, Submission, status_label
 
@@ -83,7 +85,7 @@ def report_date(lg: Ledger | None):
 
 
 def report_row(village: str, entry, good: Submission | None, last: Submission | None,
-                ledgers: dict[int, Ledger]) -> dict:
+                ledgers: dict[int, Ledger], *, nearest: str | None = None, gone: bool = False) -> dict:
     row = {"村（社区）": village, "联系人": entry.contact if entry else "",
            "报送情况": "已报" if good else "未报"}
     shown = last or good
@@ -101,7 +103,10 @@ def report_row(village: str, entry, good: Submission | None, last: Submission | 
                     "_counted_report_date": report_date(ledgers.get(good.id))})
     notes = []
     if entry is None:
-        notes.append("不在名册中：请在设置工作簿“名册”中核对村名")
+        notes.append("不在名册中" + (f"（名册中最接近的是“{nearest}”）" if nearest else "")
+                     + "：请在设置工作簿“名册”中核对村名")
+    if gone and good is not None:
+        notes.append(f"“{good.filename}”已不在收件箱中，总台账仍采用存档中的这份文件")
     why = last and (_withdrawal(last) if last.withdrawn else last.message)
     if last is not None and good is not None and last.id != good.id:
         notes.append(f"最近一次报送{status_label(last)}"
@@ -119,3 +124,33 @@ def report_row(village: str, entry, good: Submission | None, last: Submission | 
 def _withdrawal(sub: Submission) -> str:
     return (f"“{sub.filename}”（{when(sub.received)}）已于 {when(sub.withdrawn)} 由 {sub.withdrawn_by}"
             f" 撤回，原因：{sub.withdraw_reason}")
+
+
+def nearest_name(name: str, names: Sequence[str]) -> str | None:
+    """The roster name a misspelt village name most likely means (None: nothing close)."""
+    close = difflib.get_close_matches(name, list(names), n=1, cutoff=0.4)
+    return close[0] if close else None
+
+
+def roster_discipline(counted: dict[str, Submission], roster: Sequence[str], present: set[int] | None,
+                      ledgers: dict[int, Ledger]) -> tuple[list[dict], list[dict]]:
+    """Counted villages not on the roster, and counted inbox files no longer in the inbox.
+
+    Each finding also becomes an issue of its ledger (so 校验问题 lists it). ``present``: the
+    ids of the files in the inbox this run (None: the run read no inbox, so nothing is gone).
+    """
+    strangers, gone = [], []
+    for village, sub in counted.items():
+        lg = ledgers.get(sub.id)
+        if roster and village not in roster:
+            near = nearest_name(village, roster)
+            strangers.append({"village": village, "file": sub.filename, "nearest": near})
+            if lg is not None:
+                lg.issues.append(make_issue(Code.NOT_ON_ROSTER, file=sub.filename, village=village,
+                                            nearest=f"（名册中最接近的是“{near}”）" if near else ""))
+        if present is not None and sub.source == "inbox" and sub.id not in present:
+            gone.append({"village": village, "file": sub.filename, "received": when(sub.received)})
+            if lg is not None:
+                lg.issues.append(make_issue(Code.GONE_FROM_INBOX, file=sub.filename, village=village,
+                                            received=when(sub.received)))
+    return strangers, gone

@@ -26,8 +26,9 @@ from toolkit.core.issues import CATALOGUE, Code, Issue, make_issue
 from toolkit.core.ledger import Ledger
 from toolkit.core.settings import Settings
 from toolkit.intake.archive import SOURCE_LABELS, Submission, SubmissionArchive
-from toolkit.pipeline.book import carry_township, mark_duplicates, report_row, row_flags, when
 from toolkit.pipeline import trends
+from toolkit.pipeline.book import (carry_township, mark_duplicates, report_row, roster_discipline, row_flags,
+                                   when)
 from toolkit.pipeline.changes import action_rows, change_rows, load_snapshot, save_snapshot
 from toolkit.pipeline.parse_cache import ParseCache
 from toolkit.pipeline.submissions import case_index_of, display_name, fatal_issue, materialise
@@ -77,6 +78,8 @@ class ConsolidationResult:
     status_changes: int = 0
     in_use: bool = False
     notes: list[str] = field(default_factory=list)
+    not_on_roster: list[dict] = field(default_factory=list)    # {"village", "file", "nearest"}
+    gone_from_inbox: list[dict] = field(default_factory=list)  # {"village", "file", "received"}
     brief: object = None             # the leader's 简报 (toolkit.outputs.brief.Brief)
 
     @property
@@ -89,7 +92,8 @@ class ConsolidationResult:
                 "as_of": self.as_of.isoformat(), "cases": self.cases, "overdue": self.overdue,
                 "due_soon": self.due_soon, "villages": self.villages, "rejected": self.rejected,
                 "duplicates": self.duplicates, "missing_villages": self.missing_villages,
-                "vanished": self.vanished}
+                "vanished": self.vanished, "villages_not_on_roster": self.not_on_roster,
+                "files_gone_from_inbox": self.gone_from_inbox}
 
     def summary_text(self) -> str:
         """A short Chinese summary for a person: a few lines at any number of villages
@@ -115,6 +119,7 @@ class ConsolidationResult:
                                   "见“变更记录”表。",
                         lambda n, first: f"案件消失 {n} 件：{first}，未销号却不在新报台账中（见“变更记录”表）。",
                         lambda v: f"{v['village']}的 {v['case_id']}")
+        lines += _roster_lines(self)
         lines += self.notes
         return "\n".join(lines)
 
@@ -131,6 +136,22 @@ class ConsolidationResult:
         return [f"台账有错误：{len(faulty)} 个村（社区）共 {total} 处，最多的 {TOP} 个：{named}"
                 "（详见总台账“校验问题”表）。"]
 
+
+
+def _roster_lines(r: ConsolidationResult) -> list[str]:
+    lines = listed(r.not_on_roster,
+                   lambda v: f"不在名册中：{v['village']}（{v['file']}）"
+                             + (f"，名册中最接近的是“{v['nearest']}”" if v["nearest"] else "")
+                             + "；其案件已计入总台账，请核对村名。",
+                   lambda n, first: f"不在名册中的村（社区）{n} 个：{first}（详见总台账“报送情况”表）。",
+                   lambda v: v["village"])
+    lines += listed(r.gone_from_inbox,
+                    lambda g: f"文件已不在收件箱：{g['village']}的“{g['file']}”，总台账仍采用存档中的这份文件"
+                              f"（收到于 {g['received']}）。",
+                    lambda n, first: f"文件已不在收件箱 {n} 个：{first}，总台账仍采用存档中的文件"
+                                     "（详见总台账“报送情况”表）。",
+                    lambda g: g["file"])
+    return lines
 
 
 def consolidate(inbox: Path | None, out: Path, *, as_of: date, settings: Settings,
@@ -162,9 +183,11 @@ class _Run:
         self.cache = ParseCache(state_dir / "parsed")
         self.computed: dict[int, object] = {}
         self.last_action = 0        # the clerks' releases/withdrawals shown up to here
+        self.present: set[int] | None = None      # ids of the files in the inbox this run
 
     def execute(self, inbox: Path | None) -> ConsolidationResult:
         inbox_subs = self._intake(inbox) if inbox is not None else []
+        self.present = None if inbox is None else {s.id for s in inbox_subs}
         before = self.archive.latest_counted()
         pending = self.archive.pending()
         to_read = {s.id: s for s in [*pending, *before.values()]}
@@ -404,6 +427,8 @@ class _Run:
         acted = action_rows(acts, counted)
         self.result.notes += [f"{r['变更类型']}：{r['说明']}" for r in acted]
         changes += acted
+        self.result.not_on_roster, self.result.gone_from_inbox = roster_discipline(
+            counted, [r.village for r in self.settings.roster], self.present, self.ledgers)
         shown = [self.ledgers[s.id] for s in counted.values()]
         shown += [self.ledgers[s.id] for s in self.rejected]
         reports, missing = self._reports(counted)
@@ -460,6 +485,8 @@ class _Run:
         """报送情况: every roster village, then any other village seen, then unidentified files."""
         latest = self.archive.latest_per_village()
         roster = {r.village: r for r in self.settings.roster}
+        self._nearest = {x["village"]: x["nearest"] for x in self.result.not_on_roster}
+        self._gone = {x["village"] for x in self.result.gone_from_inbox}
         names = list(roster) + sorted((set(latest) | set(counted)) - set(roster))
         rows, missing = [], []
         for v in names:
@@ -467,7 +494,8 @@ class _Run:
             if good is None:
                 if v in roster:
                     missing.append(v)
-            rows.append(report_row(v, roster.get(v), good, last, self.ledgers))
+            rows.append(report_row(v, roster.get(v), good, last, self.ledgers,
+                                   nearest=self._nearest.get(v), gone=v in self._gone))
         for sub in self.rejected:
             if not sub.village:
                 rows.append({"村（社区）": "", "报送情况": "被拒收", "文件": sub.filename, "结果": "被拒收",

@@ -516,19 +516,13 @@ def _consolidate(caller) -> None:
 
 # --- 检查安装 ----------------------------------------------------------------------------
 def _check_setup(caller) -> None:
+    """检查安装: the same report as `taizhang doctor` (toolkit.api.doctor), plus what only a
+    button knows (which Python and xlwings run it)."""
     import xlwings as xw
+    from toolkit import api
 
-    ctx = _context(caller)
-    cfg, settings_file = ctx.config, ctx.config.settings_workbook
-    lines = [
-        "按钮可以正常运行。",
-        f"Python：{sys.executable}（{sys.version.split()[0]}）",
-        f"工具包：{Path(__file__).resolve().parents[1]}",
-        f"xlwings：{xw.__version__}",
-        f"配置文件：{cfg.source or '未找到 taizhang.toml，使用默认设置（演示数据）'}",
-        f"设置工作簿：{settings_file}{'' if settings_file.exists() else '（不存在，使用默认设置）'}",
-        f"收件箱：{cfg.inbox}",
-        f"总台账：{cfg.master}",
-        f"计算日期：{ctx.as_of.isoformat()}" + ("（配置中固定）" if cfg.as_of else "（今天）"),
-    ]
-    _alert(caller, "\n".join(lines))
+    report = api.doctor(near=_book_folders(caller))
+    lines = [f"Python：{sys.executable}（{sys.version.split()[0]}）",
+             f"工具包：{Path(__file__).resolve().parents[1]}", f"xlwings：{xw.__version__}",
+             report.text(worst_first=True)]
+    _alert(caller, "\n".join(lines), critical=bool(report.exit_code))

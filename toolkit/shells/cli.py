@@ -171,15 +171,22 @@ def deadline(start, workdays, days, settings_path, config_path):
 @click.option("--out", type=click.Path(dir_okay=False), default=None,
               help="写到这个文件（默认 taizhang.toml 中的 settings_workbook，即 workbooks/设置.xlsx）")
 @click.option("--force", is_flag=True, help="文件已存在时也覆盖（原文件先备份到“备份”文件夹）")
-@click.option("--no-demo", is_flag=True, help="村名册留空（不带演示村）")
+@click.option("--demo", "with_demo", is_flag=True, help="村名册填入演示的 8 个村（默认留空，由乡里填写本乡的村）")
+@click.option("--no-demo", is_flag=True, hidden=True)     # the old default; kept so scripts keep working
 @config_option
-def settings_cmd(out, force, no_demo, config_path):
-    """生成设置工作簿（默认的 2010 年活动设置和演示村名册），供乡信访办修改。"""
+def settings_cmd(out, force, with_demo, no_demo, config_path):
+    """生成设置工作簿（默认的 2010 年活动设置，村名册留空），供乡信访办修改。
+
+    默认写到 taizhang.toml 中的 settings_workbook（未写则在 taizhang.toml 同一文件夹；没有 taizhang.toml
+    时在当前文件夹）。
+    """
     from toolkit.core.settings_workbook import create_settings_workbook
     from toolkit.demo import DEMO_ROSTER
 
-    path = Path(out) if out else api.load_config(config_path).settings_workbook
-    path, backup = create_settings_workbook(path, force=force, roster=() if no_demo else DEMO_ROSTER)
+    cfg = api.load_config(config_path)
+    path = Path(out) if out else (Path.cwd() / "设置.xlsx" if cfg.demo else cfg.settings_workbook)
+    path, backup = create_settings_workbook(path, force=force,
+                                            roster=DEMO_ROSTER if with_demo and not no_demo else ())
     if backup:
         click.echo(f"原文件已备份为：{backup}")
     click.echo(f"设置工作簿已生成：{path}")
@@ -309,7 +316,7 @@ def template(out, village, force, settings_path, config_path):
 
 @cli.command()
 @click.option("--out", type=click.Path(file_okay=False), default=None,
-              help="写到这个文件夹（默认 workbooks/demo_inbox）")
+              help="写到这个文件夹（默认演示文件夹中的收件箱，见 taizhang doctor）")
 @click.option("--force", is_flag=True, help="文件夹里已有其他表格时也写入")
 def demo(out, force):
     """恢复演示收件箱：7 个村（社区）的台账（工具自带的原件复制一份），含各种真实写法和几处典型错误。"""
@@ -328,16 +335,17 @@ def demo(out, force):
 
 @cli.command()
 @click.option("--out", type=click.Path(dir_okay=False), default=None,
-              help="写到这个文件（默认 workbooks/台账工作台.xlsm）")
+              help="写到这个文件（默认 taizhang.toml 所在文件夹；没有时工具包的 workbooks 文件夹或当前文件夹）")
 @click.option("--interpreter", default="python",
               help=r"写进 xlwings.conf 的 Python 路径，如 C:\taizhang\.venv\Scripts\pythonw.exe")
 @click.option("--pythonpath", default="", help="写进 xlwings.conf 的 PYTHONPATH（工具包所在文件夹）")
 @click.option("--server", default="", help="乡里服务器地址（taizhang serve），写了按钮就发给服务器处理")
-def workbench(out, interpreter, pythonpath, server):
+@config_option
+def workbench(out, interpreter, pythonpath, server, config_path):
     """生成带按钮的台账工作台（.xlsm）：校验本表、计算期限、一键汇总。"""
-    from toolkit.shells.workbench import WORKBENCH, ConfOptions, build_workbench
+    from toolkit.shells.workbench import ConfOptions, build_workbench, default_workbench
 
-    path = Path(out) if out else WORKBENCH
+    path = Path(out) if out else default_workbench(api.load_config(config_path))
     if path.suffix.lower() != ".xlsm":
         raise click.UsageError(f"工作台必须保存为 .xlsm 文件（含宏）：{path}")
     build_workbench(path, options=ConfOptions(interpreter, pythonpath, server))
@@ -370,6 +378,24 @@ def serve(host, port, token_env):
     finally:
         server.server_close()
     return 0
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="只输出一个 JSON 对象（供程序使用）")
+@click.option("--no-connect", is_flag=True, help="不实际连接邮件服务器（只列出邮箱设置）")
+@settings_option
+@config_option
+def doctor(as_json, no_connect, settings_path, config_path):
+    """检查安装：用的是哪个配置文件、各文件夹是否存在可写、村名册、节假日年份、邮箱能否连上、每日汇总。
+
+    退出码：0 没有会让每日汇总失败的问题；1 有（逐条列出）；2 配置文件本身有误。
+    """
+    report = api.doctor(config=config_path, settings=settings_path, connect_mail=not no_connect)
+    if as_json:
+        _echo_json(report.to_dict())
+    else:
+        click.echo(report.text())
+    return report.exit_code
 
 
 @cli.command("fetch-mail")

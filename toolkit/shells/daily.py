@@ -32,24 +32,13 @@ from toolkit import api
 from toolkit.core.config import Config, ConfigError
 from toolkit.core.files import RunBusy, atomic_write_text
 from toolkit.core.logs import clerk_message, setup_logging
+from toolkit.pipeline.doctor import DAILY_STAMP, last_success, next_run, parse_time
 
 log = logging.getLogger("taizhang.daily")
-STAMP_NAME = "daily_last_success.txt"
+STAMP_NAME = DAILY_STAMP
 RETRY_AFTER_ERROR = timedelta(minutes=30)
 RETRY_WHEN_BUSY = timedelta(minutes=5)
 CHECK_EVERY_MINUTES = 5
-
-
-def parse_time(text: str) -> tuple[int, int]:
-    """'07:30' -> (7, 30); a Chinese ConfigError otherwise."""
-    try:
-        hh, mm = text.strip().split(":")
-        h, m = int(hh), int(mm)
-        if 0 <= h < 24 and 0 <= m < 60:
-            return h, m
-    except ValueError:
-        pass
-    raise ConfigError(f"配置文件 [daily] time 的值“{text}”不是时间，请写作 07:30。")
 
 
 class DailyJob:
@@ -64,13 +53,16 @@ class DailyJob:
         self.not_before: datetime | None = None   # after a failure: when to try again
         self.last_error = ""                      # Chinese, for --once
         self.stamp = Path(cfg.state) / STAMP_NAME
+        self._said_done: date | None = None
 
     # --- the once-a-day stamp ----------------------------------------------------
     def last_success(self) -> date | None:
-        try:
-            return date.fromisoformat(self.stamp.read_text(encoding="utf-8").strip()[:10])
-        except (OSError, ValueError):
-            return None
+        return last_success(self.cfg.state)
+
+    def next_run(self) -> datetime:
+        if self.not_before is not None and self.last_success() != self.clock().date():
+            return self.not_before
+        return next_run(self.cfg.daily_time, self.last_success(), self.clock())
 
     def _mark_success(self, day: date) -> None:
         atomic_write_text(self.stamp, day.isoformat())
@@ -85,7 +77,13 @@ class DailyJob:
 
     # --- running -------------------------------------------------------------------
     def run_if_due(self) -> object | None:
-        return self.run() if self.due() else None
+        if self.due():
+            return self.run()
+        now = self.clock()
+        if self.last_success() == now.date() and self._said_done != now.date():
+            self._said_done = now.date()          # once a day, not every five minutes
+            log.info("今天已汇总，下次汇总：%s", self.next_run().strftime("%Y-%m-%d %H:%M"))
+        return None
 
     def run(self) -> object | None:
         """Run once, whatever happens inside; the result, or None after a failure."""
@@ -108,6 +106,7 @@ class DailyJob:
             self._mark_success(started.date())
             self.not_before = None
             log.info("汇总完成：%s", getattr(result, "summary_text", lambda: result)())
+            log.info("下次汇总：%s", self.next_run().strftime("%Y-%m-%d %H:%M"))
         else:
             self.not_before = started + RETRY_AFTER_ERROR
             log.error("汇总未写出总台账；将于 %s 重试。", self.not_before.strftime("%H:%M"))
@@ -198,6 +197,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="与 --once 合用：今天已成功汇总过、或未到每日时间则不汇总（供任务计划补跑）")
     parser.add_argument("--config", help="taizhang.toml 的路径")
     args = parser.parse_args(argv)
+    if args.if_due and not args.once:
+        print("--if-due 只能与 --once 一起用（任务计划补跑：python run_daily.py --once --if-due）；"
+              "单独用会启动常驻的每日汇总，不会退出。", file=sys.stderr)
+        return 2
     try:
         cfg = api.load_config(args.config)
         job = DailyJob(cfg)
@@ -208,7 +211,10 @@ def main(argv: list[str] | None = None) -> int:
     if not args.once:
         return _serve(job, cfg, logfile)
     if args.if_due and not job.due():
-        print(f"今天（{date.today().isoformat()}）已汇总过或未到 {cfg.daily_time}，本次不汇总。")
+        text = (f"今天（{date.today().isoformat()}）已汇总过或未到 {cfg.daily_time}，本次不汇总；"
+                f"下次汇总：{job.next_run():%Y-%m-%d %H:%M}。")
+        log.info("%s", text)
+        print(text)
         return 0
     if cfg.demo:
         from toolkit.demo import DEMO_AS_OF
@@ -223,10 +229,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _serve(job: DailyJob, cfg: Config, logfile: Path) -> int:
-    print(f"每日汇总已启动：每天 {job.hour:02d}:{job.minute:02d} 汇总到 {cfg.master}；"
-          f"日志在 {logfile}。按 Ctrl+C 结束。")
+    text = (f"每日汇总已启动：每天 {job.hour:02d}:{job.minute:02d} 汇总到 {cfg.master}；"
+            f"配置 {cfg.source or '演示'}；下次汇总：{job.next_run():%Y-%m-%d %H:%M}。")
+    log.info("%s", text)
+    print(f"{text}日志在 {logfile}。按 Ctrl+C 结束。")
     try:
         job.serve()
     except KeyboardInterrupt:
         print("已结束。")
+    finally:
+        log.info("每日汇总已停止。")
     return 0

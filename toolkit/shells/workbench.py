@@ -35,7 +35,7 @@ from pathlib import Path
 from toolkit.core.config import WORKBOOKS
 from toolkit.core.files import atomic_path
 
-WORKBENCH = WORKBOOKS / "台账工作台.xlsm"
+WORKBENCH = WORKBOOKS / "台账工作台.xlsm"     # the committed one, in a checkout
 VBA_DIR = Path(__file__).resolve().parent / "vba"
 CONTROL_SHEET = "工作台"
 CONF_SHEET = "xlwings.conf"
@@ -164,6 +164,16 @@ def macro_names() -> list[str]:
 
 
 # --- building ----------------------------------------------------------------------
+def default_workbench(cfg) -> Path:
+    """Where `taizhang workbench` writes without --out: beside taizhang.toml; for the demo,
+    the committed copy's place in a checkout, else the current folder (never site-packages)."""
+    if cfg.source is not None:
+        return Path(cfg.source).parent / WORKBENCH.name
+    if WORKBOOKS.is_dir() and (WORKBOOKS.parent / "run_daily.py").is_file():
+        return WORKBENCH
+    return Path.cwd() / WORKBENCH.name
+
+
 def build_workbench(out: Path | str = WORKBENCH, *, options: ConfOptions = ConfOptions()) -> Path:
     """Write the control workbook to ``out`` and check its VBA against the sources."""
     out = Path(out)

@@ -1,0 +1,235 @@
+"""`taizhang doctor` and the 检查安装 button: what this installation will run with, and
+whether tomorrow's run can succeed.
+
+One function, :func:`check_setup`, used by the command and the button through
+``toolkit.api.doctor``. Each line is a :class:`Check` (正常 / 注意 / 问题); any 问题 means
+the daily run would fail or run wrong, and the exit code is 1.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+from toolkit.core.config import PATH_KEYS, Config, ConfigError
+from toolkit.core.errors import EXIT_ATTENTION, EXIT_OK, TaizhangError
+
+OK, WARN, FAIL = "正常", "注意", "问题"
+DAILY_STAMP = "daily_last_success.txt"      # written by the daily job after each successful run
+PATH_WORDS = {"inbox": "收件箱", "master": "总台账", "archive": "来件存档", "logs": "日志",
+              "state": "运行状态", "settings_workbook": "设置工作簿", "annotated": "批注副本"}
+
+
+@dataclass(frozen=True)
+class Check:
+    item: str
+    status: str          # OK | WARN | FAIL
+    detail: str
+
+
+@dataclass
+class SetupReport:
+    config: Path | None
+    demo: bool
+    checks: list[Check] = field(default_factory=list)
+
+    def add(self, item: str, status: str, detail: str) -> None:
+        self.checks.append(Check(item, status, detail))
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_ATTENTION if any(c.status == FAIL for c in self.checks) else EXIT_OK
+
+    def verdict(self) -> str:
+        bad = sum(c.status == FAIL for c in self.checks)
+        return (f"有 {bad} 处问题会让明天的汇总失败或出错，请先处理。" if bad
+                else "没有发现会让每日汇总失败的问题。")
+
+    def text(self, *, worst_first: bool = False) -> str:
+        """Every check, in order, then the verdict; ``worst_first`` (a button's short message
+        box): the verdict, then 问题, 注意 and 正常 lines, so a cut-off loses only 正常 lines."""
+        checks = self.checks
+        if worst_first:
+            rank = {FAIL: 0, WARN: 1, OK: 2}
+            checks = sorted(checks, key=lambda c: rank[c.status])
+        lines = [f"[{c.status}] {c.item}：{c.detail}" for c in checks]
+        return "\n".join([self.verdict(), *lines] if worst_first else [*lines, self.verdict()])
+
+    def to_dict(self) -> dict:
+        """Exactly the JSON object of `taizhang doctor --json`."""
+        return {"config": None if self.config is None else str(self.config), "demo": self.demo,
+                "checks": [{"item": c.item, "status": c.status, "detail": c.detail} for c in self.checks],
+                "exit_code": self.exit_code}
+
+
+def parse_time(text: str) -> tuple[int, int]:
+    """'07:30' -> (7, 30); a Chinese ConfigError otherwise."""
+    try:
+        hh, mm = text.strip().split(":")
+        h, m = int(hh), int(mm)
+        if 0 <= h < 24 and 0 <= m < 60:
+            return h, m
+    except ValueError:
+        pass
+    raise ConfigError(f"配置文件 [daily] time 的值“{text}”不是时间，请写作 07:30。")
+
+
+def last_success(state: Path) -> date | None:
+    """The day of the daily job's last successful run (its stamp in the state folder)."""
+    try:
+        return date.fromisoformat((Path(state) / DAILY_STAMP).read_text(encoding="utf-8").strip()[:10])
+    except (OSError, ValueError):
+        return None
+
+
+def next_run(daily_time: str, last: date | None, now: datetime) -> datetime:
+    """When the daily job runs next: today at its time (now, if missed), else tomorrow."""
+    h, m = parse_time(daily_time)
+    today = now.replace(hour=h, minute=m, second=0, microsecond=0)
+    if last == now.date():
+        return today + timedelta(days=1)
+    return max(today, now.replace(second=0, microsecond=0))
+
+
+def check_setup(cfg: Config, *, settings_path: Path | str | None = None, load_settings=None,
+                now: datetime | None = None, connect_mail: bool = True) -> SetupReport:
+    """Everything a run depends on, checked without changing anything but a probe file."""
+    now = now or datetime.now()
+    report = SetupReport(cfg.source, cfg.demo)
+    report.add("配置文件", OK if cfg.source else WARN,
+               str(cfg.source) if cfg.source else f"未找到 taizhang.toml，正在使用演示（演示文件夹 {cfg.inbox.parent}）")
+    for key in PATH_KEYS:
+        _check_path(report, cfg, key)
+    settings = _check_settings(report, cfg, settings_path, load_settings)
+    if settings is not None:
+        _check_calendar(report, settings, cfg.as_of or now.date())
+    _check_mail(report, cfg, connect_mail)
+    _check_daily(report, cfg, now)
+    return report
+
+
+def _check_path(report: SetupReport, cfg: Config, key: str) -> None:
+    path = Path(getattr(cfg, key))
+    is_file = key in ("master", "settings_workbook")
+    folder = path.parent if is_file else path
+    where = f"{path}"
+    if key == "inbox" and not path.is_dir():
+        if cfg.demo:
+            report.add(PATH_WORDS[key], WARN, f"{where}（演示收件箱，首次汇总时从工具自带的原件恢复）")
+        else:
+            report.add(PATH_WORDS[key], FAIL, f"{where}（不存在；请建立这个文件夹，或在 taizhang.toml [paths] "
+                                             "inbox 中改正）")
+        return
+    if key == "settings_workbook":
+        return                                   # checked with the roster below
+    existing = folder
+    while not existing.exists() and existing.parent != existing:
+        existing = existing.parent
+    state = "存在" if path.exists() else "尚不存在，首次运行时建立"
+    if key != "inbox" and not _writable(existing):
+        report.add(PATH_WORDS[key], FAIL, f"{where}（{state}；{existing} 不可写入，请检查权限或换一个文件夹）")
+        return
+    report.add(PATH_WORDS[key], OK, f"{where}（{state}{'' if key == 'inbox' else '，可写入'}）")
+
+
+def _writable(folder: Path) -> bool:
+    """A real probe: create and remove a file there (os.access is unreliable on Windows)."""
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            return True
+    except OSError:
+        return False
+
+
+def _check_settings(report: SetupReport, cfg: Config, settings_path, load_settings):
+    from toolkit.demo import DEMO_ROSTER
+    path = Path(settings_path) if settings_path else cfg.settings_workbook
+    try:
+        settings = load_settings(settings_path, config=cfg)
+    except TaizhangError as e:
+        report.add("设置工作簿", FAIL, str(e))
+        return None
+    if not path.exists():
+        report.add("设置工作簿", WARN, f"{path}（不存在：使用默认活动设置，村名册为空；"
+                                   f"运行 taizhang settings 生成后填写村名册）")
+    else:
+        report.add("设置工作簿", OK, f"{path}（存在）")
+    names = [r.village for r in settings.roster]
+    if not names:
+        report.add("村名册", WARN, "空：无法列出未报的村，也不能按邮箱认出村；请在设置工作簿“名册”表中填写各村")
+    elif not cfg.demo and set(names) == {r.village for r in DEMO_ROSTER}:
+        report.add("村名册", FAIL, f"！！仍是演示名册（{'、'.join(names)}）！！请在设置工作簿“名册”表中"
+                                 "换成本乡的村（社区）和联系人")
+    else:
+        report.add("村名册", OK, f"{len(names)} 个：{'、'.join(names)}")
+    return settings
+
+
+def _check_calendar(report: SetupReport, settings, day: date) -> None:
+    from toolkit.compute.calendar import calendar_for
+    years = calendar_for(settings).known_years()
+    shown = f"{years[0]}–{years[-1]}" if years == list(range(years[0], years[-1] + 1)) else "、".join(map(str, years))
+    if day.year not in years:
+        report.add("法定节假日", FAIL, f"已知 {shown} 年；不知道 {day.year} 年的安排，期限无法计算。请升级 "
+                                  "chinesecalendar，或在设置工作簿“节假日”表中补上这一年")
+    elif (day + timedelta(days=45)).year not in years:
+        report.add("法定节假日", WARN, f"已知 {shown} 年；{day.year + 1} 年的安排还不知道，年底前请补上")
+    else:
+        report.add("法定节假日", OK, f"已知 {shown} 年")
+
+
+def _check_mail(report: SetupReport, cfg: Config, connect: bool) -> None:
+    mc = cfg.mail
+    if not mc.enabled:
+        report.add("邮箱", OK, "未配置（只汇总收件箱中的文件）")
+        return
+    report.add("收件邮箱", OK, f"{mc.user}@{mc.host}:{mc.port}（{mc.security}），文件夹 {mc.folder}")
+    if connect:
+        _probe(report, "收件服务器", lambda: _imap_login(cfg))
+    if mc.receipts and mc.smtp_host:
+        report.add("发件邮箱", OK, f"{mc.smtp_user or mc.user}@{mc.smtp_host}:{mc.smtp_port}（{mc.smtp_security}）")
+        if connect:
+            _probe(report, "发件服务器", lambda: _smtp_login(cfg))
+    elif mc.receipts:
+        report.add("发件邮箱", WARN, "未写 smtp_host：回执不会发出")
+
+
+def _probe(report: SetupReport, item: str, attempt) -> None:
+    try:
+        attempt()
+    except Exception as e:  # every failure is a line of the report, never a traceback
+        report.add(item, FAIL, str(e) or type(e).__name__)
+    else:
+        report.add(item, OK, "能连接并登录")
+
+
+def _imap_login(cfg: Config) -> None:
+    from toolkit.intake.mail.imap import Mailbox
+    from toolkit.pipeline.mail import _ca_file, _password
+    mc = cfg.mail
+    with Mailbox(mc.host, mc.port, security=mc.security, user=mc.user, password=_password(mc.password_env, mc),
+                 ca_file=_ca_file(cfg), timeout=min(mc.timeout, 15.0)) as box:
+        box.select(mc.folder)
+
+
+def _smtp_login(cfg: Config) -> None:
+    from toolkit.outputs.receipt import smtp_connect
+    from toolkit.pipeline.mail import _ca_file
+    mc = cfg.mail
+    password = os.environ.get(mc.smtp_password_env or mc.password_env or "")
+    smtp_connect(mc.smtp_host, mc.smtp_port, security=mc.smtp_security, user=mc.smtp_user or mc.user,
+                 password=password, ca_file=_ca_file(cfg), timeout=min(mc.timeout, 15.0)).quit()
+
+
+def _check_daily(report: SetupReport, cfg: Config, now: datetime) -> None:
+    try:
+        parse_time(cfg.daily_time)
+    except ConfigError as e:
+        report.add("每日汇总", FAIL, str(e))
+        return
+    last = last_success(cfg.state)
+    nxt = next_run(cfg.daily_time, last, now)
+    report.add("每日汇总", OK, f"每天 {cfg.daily_time}；上次成功：{last.isoformat() if last else '从未'}；"
+                           f"下次：{nxt:%Y-%m-%d %H:%M}（须有 run_daily.py 常驻或任务计划在运行）")
