@@ -7,7 +7,6 @@ the daily run would fail or run wrong, and the exit code is 1.
 """
 from __future__ import annotations
 
-import os
 import tempfile
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -205,22 +204,26 @@ def _probe(report: SetupReport, item: str, attempt) -> None:
         report.add(item, OK, "能连接并登录")
 
 
+def _quick(cfg: Config) -> Config:
+    """The config with a short timeout: a check must not hang for a minute."""
+    from dataclasses import replace
+    return replace(cfg, mail=replace(cfg.mail, timeout=min(cfg.mail.timeout, 15.0)))
+
+
 def _imap_login(cfg: Config) -> None:
     from toolkit.intake.mail.imap import Mailbox
-    from toolkit.pipeline.mail import _ca_file, _password
+    from toolkit.pipeline.mail import imap_password
+    from toolkit.pipeline.sending import ca_file
     mc = cfg.mail
-    with Mailbox(mc.host, mc.port, security=mc.security, user=mc.user, password=_password(mc.password_env, mc),
-                 ca_file=_ca_file(cfg), timeout=min(mc.timeout, 15.0)) as box:
+    with Mailbox(mc.host, mc.port, security=mc.security, user=mc.user,
+                 password=imap_password(mc.password_env, mc), ca_file=ca_file(cfg),
+                 timeout=min(mc.timeout, 15.0)) as box:
         box.select(mc.folder)
 
 
 def _smtp_login(cfg: Config) -> None:
-    from toolkit.outputs.receipt import smtp_connect
-    from toolkit.pipeline.mail import _ca_file
-    mc = cfg.mail
-    password = os.environ.get(mc.smtp_password_env or mc.password_env or "")
-    smtp_connect(mc.smtp_host, mc.smtp_port, security=mc.smtp_security, user=mc.smtp_user or mc.user,
-                 password=password, ca_file=_ca_file(cfg), timeout=min(mc.timeout, 15.0)).quit()
+    from toolkit.pipeline.sending import open_smtp
+    open_smtp(_quick(cfg)).quit()
 
 
 def _check_daily(report: SetupReport, cfg: Config, now: datetime) -> None:

@@ -131,7 +131,7 @@ def fetch_mail(cfg: Config, settings: Settings, *, as_of: date) -> MailRunResult
     mc = cfg.mail
     result = MailRunResult(host=mc.host, folder=mc.folder)
     try:
-        password = _password(mc.password_env, mc)
+        password = imap_password(mc.password_env, mc)
         box = Mailbox(mc.host, mc.port, security=mc.security, user=mc.user, password=password,
                       ca_file=ca_file(cfg), timeout=mc.timeout)
     except MailConnectError as e:
@@ -159,7 +159,8 @@ def fetch_mail(cfg: Config, settings: Settings, *, as_of: date) -> MailRunResult
     return result
 
 
-def _password(env_name: str, mc: MailConfig) -> str:
+def imap_password(env_name: str, mc: MailConfig) -> str:
+    """The mailbox password from its environment variable; plain text only to this computer."""
     if mc.security == "plain" and mc.host.lower() not in LOCAL_HOSTS:
         raise MailConnectError(f"[mail] security = \"plain\" 只允许连接本机的邮件服务器；"
                                f"连接 {mc.host} 请改用 ssl（端口 993）或 starttls（端口 143），"
