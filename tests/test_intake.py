@@ -116,11 +116,13 @@ def test_encrypted_ooxml_is_encrypted_not_corrupt(tmp_path):
     _refused(enc, "encrypted", "密码")
 
 
-def test_far_cell_and_declared_dimension(tmp_path):
+def test_far_cell_refused_declared_dimension_not(tmp_path):
+    """A value at XFD1048576 is refused; a <dimension> declared that far costs a parser
+    nothing (issue 10) and passes: test_intake_realworld reads such files in full."""
     far = hf.far_cell_sheet(tmp_path / "远.xlsx")
     assert far.stat().st_size < 6000
     _refused(far, "too_large", "台账", "XFD1048576", "1048576 行")
-    _refused(hf.declared_only_sheet(tmp_path / "声明.xlsx"), "too_large", "声明", "XFD1048576")
+    assert preflight(hf.declared_only_sheet(tmp_path / "声明.xlsx")) is None
 
 
 @pytest.mark.parametrize("cells, word", [
@@ -134,13 +136,20 @@ def test_grid_limits(tmp_path, cells, word):
 
 
 @pytest.mark.parametrize("sheet", [
-    # r not first, prefixed elements, r-less cells, lower-case refs, odd spacing
-    '<worksheet {ns}><sheetData><row r="1"><c s="0" r="A1"/><c t="n" r="XFD1048576"/></row></sheetData></worksheet>',
-    '<x:worksheet {xns}><x:sheetData><x:row r="1"><x:c r="XFD1048576"/></x:row></x:sheetData></x:worksheet>',
-    '<worksheet {ns}><sheetData><row r="1048576"><c/>' + "<c/>" * 2100 + '</row></sheetData></worksheet>',
-    '<worksheet {ns}><sheetData><row r="1"><c r="xfd1048576"/></row></sheetData></worksheet>',
-    '<worksheet {ns}><sheetData><row r="1"><c\n r = "XFD1048576"/></row></sheetData></worksheet>',
-    "<!--" + "填充" * 3000 + '--><worksheet {ns}><sheetData><row r="1"><c r="XFD1048576"/></row>'
+    # r not first, prefixed elements, r-less cells, lower-case refs, odd spacing; every far cell holds a value
+    '<worksheet {ns}><sheetData><row r="1"><c s="0" r="A1"/><c t="n" r="XFD1048576"><v>1</v></c></row>'
+    '</sheetData></worksheet>',
+    '<x:worksheet {xns}><x:sheetData><x:row r="1"><x:c r="XFD1048576"><x:v>1</x:v></x:c></x:row></x:sheetData>'
+    '</x:worksheet>',
+    '<worksheet {ns}><sheetData><row r="1048576"><c/>' + "<c/>" * 2100 + '<c><v>1</v></c></row></sheetData>'
+    '</worksheet>',
+    '<worksheet {ns}><sheetData><row r="1"><c r="xfd1048576" t="inlineStr"><is><t/></is></c></row></sheetData>'
+    '</worksheet>',
+    '<worksheet {ns}><sheetData><row r="1"><c\n r = "XFD1048576"\n><v\n>1</v></c></row></sheetData></worksheet>',
+    '<worksheet {ns}><sheetData><row r="1"><c r="XFD1048576" x="/>"><v>1</v></c></row></sheetData></worksheet>',
+    '<worksheet {ns}><sheetData><row r="1048576"><c r="XFD1048576" s="1"/><c><v>1</v></c></row></sheetData>'
+    '</worksheet>',                                              # an r-less value after a styled far cell
+    "<!--" + "填充" * 3000 + '--><worksheet {ns}><sheetData><row r="1"><c r="XFD1048576"><v>1</v></c></row>'
     "</sheetData></worksheet>",                                  # root element beyond the first 4 KB
 ])
 def test_far_cells_in_unusual_spellings(tmp_path, sheet):

@@ -365,3 +365,79 @@ def encrypted_xls(path: Path, source: Path) -> Path:
             pos += 4 + size
         ole.write_stream("Workbook", bytes(data))
     return path
+
+
+# --------------------------------------------------------------------------- odd but honest files
+# What Excel, WPS and LibreOffice open without a question (issue 10): each builder
+# copies a real ledger and changes only what the office program would have written.
+
+def _rewrite_zip(path: Path, source: Path, change) -> Path:
+    """Copy the zip ``source`` to ``path``; ``change(name, data)`` returns (new name, new data) or None to drop."""
+    with zipfile.ZipFile(source) as src, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
+        for name in src.namelist():
+            kept = change(name, src.read(name))
+            if kept is not None:
+                out.writestr(kept[0], kept[1])
+    return path
+
+
+def whole_rows_formatted(path: Path, source: Path, last: str = "XFD") -> Path:
+    """WPS-style: every row formatted to the last column ends in a styled empty cell
+    (``<c r="XFD3" s="0"/>``), an empty formatted row sits at 1048576 and the declared
+    dimension spans the whole grid."""
+    import re
+
+    def change(name: str, data: bytes):
+        if not name.startswith("xl/worksheets/"):
+            return name, data
+        data = re.sub(rb'<row r="([0-9]+)"([^>]*)>(.*?)</row>',
+                      lambda m: b'<row r="%s"%s>%s<c r="%s%s" s="0"/></row>' % (
+                          m.group(1), m.group(2), m.group(3), last.encode(), m.group(1)), data, flags=re.S)
+        data = data.replace(b"</sheetData>", b'<row r="1048576" s="0" customFormat="1">'
+                            b'<c r="A1048576" s="0" t="n"/><c r="%s1048576" s="0"/></row></sheetData>'
+                            % last.encode())
+        data = re.sub(rb'<dimension ref="[^"]*"/>', b'<dimension ref="A1:%s1048576"/>' % last.encode(), data)
+        return name, data
+    return _rewrite_zip(path, source, change)
+
+
+_MACRO_KINDS = {
+    "macrosheet": ("xl/macrosheets/sheet9.xml", "http://schemas.microsoft.com/office/2006/relationships/xlMacrosheet",
+                   "application/vnd.ms-excel.macrosheet+xml", "xm:macrosheet"),
+    "dialogsheet": ("xl/dialogsheets/sheet9.xml",
+                    "http://schemas.openxmlformats.org/officeDocument/2006/relationships/dialogsheet",
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.dialogsheet+xml", "dialogsheet"),
+}
+
+
+def with_macro_sheet(path: Path, source: Path, kind: str = "macrosheet") -> Path:
+    """The ledger plus an empty Excel 4.0 macro sheet (or a dialog sheet), wired in as Excel does."""
+    part, rel_type, content_type, root = _MACRO_KINDS[kind]
+    xm = ' xmlns:xm="http://schemas.microsoft.com/office/excel/2006/main"' if root.startswith("xm:") else ""
+    body = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<{root} {_NS}{xm}>'
+            f'<sheetData/></{root}>').encode()
+    target = part.split("/", 1)[1]
+
+    def change(name: str, data: bytes):
+        if name == "xl/workbook.xml":
+            data = data.replace(b"</sheets>", '<sheet name="宏1" sheetId="9" r:id="rId90"/></sheets>'.encode())
+        elif name == "xl/_rels/workbook.xml.rels":
+            data = data.replace(b"</Relationships>", f'<Relationship Id="rId90" Type="{rel_type}" '
+                                f'Target="{target}"/></Relationships>'.encode())
+        elif name == "[Content_Types].xml":
+            data = data.replace(b"</Types>", f'<Override PartName="/{part}" ContentType="{content_type}"/>'
+                                f'</Types>'.encode())
+        return name, data
+    _rewrite_zip(path, source, change)
+    with zipfile.ZipFile(path, "a", zipfile.ZIP_DEFLATED) as z:
+        z.writestr(part, body)
+    return path
+
+
+def workbook_outside_xl(path: Path, source: Path, folder: str = "book") -> Path:
+    """The same package with its workbook under ``folder/`` instead of ``xl/``; _rels/.rels points there."""
+    def change(name: str, data: bytes):
+        if name == "_rels/.rels" or name == "[Content_Types].xml":
+            data = data.replace(b'"xl/', f'"{folder}/'.encode()).replace(b'"/xl/', f'"/{folder}/'.encode())
+        return (f"{folder}/" + name[3:] if name.startswith("xl/") else name), data
+    return _rewrite_zip(path, source, change)

@@ -269,9 +269,12 @@ def _sheet_name(raw, zf: zipfile.ZipFile, part: str) -> str | None:
 
 # --------------------------------------------------------------------------- OLE (xls, encrypted OOXML)
 
-_BIFF_CELLS = {0x0006, 0x00FD, 0x0201, 0x0203, 0x0204, 0x0205, 0x027E, 0x00D6, 0x0406}
-_BIFF_MULTI = {0x00BD, 0x00BE}         # MULRK, MULBLANK: row, first col, ..., last col
-_BIFF_BOF, _BIFF_DIM, _BIFF_SHEET, _BIFF_FILEPASS = 0x0809, 0x0200, 0x0085, 0x002F
+# Records of cells that hold a value. BLANK/MULBLANK (formatting only) and the declared
+# DIMENSIONS are left out: calamine places neither (measured: a BLANK at IV65536 and
+# DIMENSIONS of 65536 x 256 read in 16 MB), and Excel writes both on honest files.
+_BIFF_CELLS = {0x0006, 0x00FD, 0x0203, 0x0204, 0x0205, 0x027E, 0x00D6, 0x0406}
+_BIFF_MULTI = {0x00BD}                 # MULRK: row, first col, ..., last col
+_BIFF_BOF, _BIFF_SHEET, _BIFF_FILEPASS = 0x0809, 0x0085, 0x002F
 
 
 def _check_ole(path: Path) -> None:
@@ -307,7 +310,7 @@ def _ole_encrypted(path: Path) -> bool:
 
 
 def _check_biff(data: bytes) -> None:
-    """Walk the BIFF records of an xls Workbook stream for each sheet's used and declared grid."""
+    """Walk the BIFF records of an xls Workbook stream for the grid of each sheet's cells with a value."""
     names = _biff_sheet_names(data)
     pos, grid = 0, None
     unpack = struct.unpack_from
@@ -326,9 +329,6 @@ def _check_biff(data: bytes) -> None:
             grid.rows, grid.cols = max(grid.rows, row + 1), max(grid.cols, col + 1)
         elif rtype == _BIFF_FILEPASS:                  # msoffcrypto missed it: still encrypted
             raise _Refused(Code.ENCRYPTED)
-        elif grid is not None and rtype == _BIFF_DIM and size >= 12:
-            _, rmac, _, cmac = unpack("<IIHH", data, body)
-            grid.declared = (rmac, cmac)
         pos = body + size
     if grid is not None:
         grid.check()
