@@ -441,3 +441,26 @@ def workbook_outside_xl(path: Path, source: Path, folder: str = "book") -> Path:
             data = data.replace(b'"xl/', f'"{folder}/'.encode()).replace(b'"/xl/', f'"/{folder}/'.encode())
         return (f"{folder}/" + name[3:] if name.startswith("xl/") else name), data
     return _rewrite_zip(path, source, change)
+
+
+def biff_old(path: Path, version: int = 2, rows: list[list[str]] | None = None) -> Path:
+    """An Excel 2.x/3.0/4.0 worksheet (a bare BIFF2/3/4 stream, no OLE container), byte by byte:
+    BOF, one LABEL record per text cell, EOF."""
+    bof_type = {2: 0x0009, 3: 0x0209, 4: 0x0409}[version]
+    label = 0x0004 if version == 2 else 0x0204
+    out = bytearray()
+    bof = struct.pack("<HH", 0x0002 if version == 2 else 0x0000, 0x0010)
+    if version > 2:
+        bof += struct.pack("<H", 0)
+    out += struct.pack("<HH", bof_type, len(bof)) + bof
+    for r, row in enumerate(rows or [["案件编号", "信访人", "办理状态"], ["NJ-1", "张三", "化解中"]]):
+        for c, text in enumerate(row):
+            raw = text.encode("gbk")
+            if version == 2:
+                body = struct.pack("<HH3sB", r, c, b"\0\0\0", len(raw)) + raw
+            else:
+                body = struct.pack("<HHHH", r, c, 0x0F, len(raw)) + raw
+            out += struct.pack("<HH", label, len(body)) + body
+    out += struct.pack("<HH", 0x000A, 0)
+    path.write_bytes(bytes(out))
+    return path

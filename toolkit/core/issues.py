@@ -50,6 +50,8 @@ class Code:
     UNSAFE_ARCHIVE = "unsafe_archive"
     MALFORMED_MESSAGE = "malformed_message"
     NO_ATTACHMENT = "no_attachment"
+    MACRO_SHEET = "macro_sheet"
+    NOT_A_LEDGER = "not_a_ledger"
 
 
 @dataclass(frozen=True)
@@ -167,6 +169,14 @@ _KINDS = (
               "邮件“{subject}”中没有表格附件。",
               "请把台账（.xlsx/.xls）作为附件重新发送；QQ邮箱等的“超大附件”只是下载链接，"
               "工具无法读取，请改为普通附件。"),
+    # --- files every office program opens (issue 10) ---------------------------
+    IssueKind("macro_sheet", WARNING, "含有 Excel 4.0 宏表",
+              "文件“{file}”含有 Excel 4.0 宏表或对话框表（{sheets}），工具只读取普通工作表，不会运行其中任何宏。",
+              "如非必要，请删除这些宏表，另存为 .xlsx 后报送。"),
+    IssueKind("not_a_ledger", ERROR, "不是信访积案台账",
+              "文件“{file}”看起来不是信访积案台账：查看了工作表 {sheets}，都没有找到“案件编号”“信访人”"
+              "“办理状态”等台账列。",
+              "请确认报送的是本村的信访积案台账；请使用乡里下发的台账模板（可用 taizhang template 生成）填写后重新报送。"),
 )
 
 CATALOGUE: dict[str, IssueKind] = {k.code: k for k in _KINDS}

@@ -32,13 +32,16 @@ log = logging.getLogger("taizhang")
 _IN_CHUNK, _OUT_CHUNK = 64 * 1024, 1024 * 1024
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
+# A bare BIFF stream (no OLE container) starts with its BOF record: BIFF2, BIFF3, BIFF4, BIFF4 workbook.
+_OLD_BIFF = (b"\x09\x00\x04\x00", b"\x09\x02\x06\x00", b"\x09\x04\x06\x00")
 
 
 # --------------------------------------------------------------------------- pre-flight
 
-def preflight(path: Path | str) -> Issue | None:
-    """None when the file may be handed to a parser, else the Issue that says why not."""
-    return _guarded(Path(path), lambda p: _check_container(p, _check_file(p)))
+def preflight(path: Path | str, *, shown_as: Path | str | None = None) -> Issue | None:
+    """None when the file may be handed to a parser, else the Issue that says why not.
+    ``shown_as``: the file the clerk knows, when ``path`` is a copy of it (a decrypted one)."""
+    return _guarded(Path(path), lambda p: _check_container(p, _check_file(p)), shown_as)
 
 
 def cheap_check(path: Path | str) -> Issue | None:
@@ -46,17 +49,18 @@ def cheap_check(path: Path | str) -> Issue | None:
     return _guarded(Path(path), _check_file)
 
 
-def _guarded(path: Path, check) -> Issue | None:
+def _guarded(path: Path, check, shown_as: Path | str | None = None) -> Issue | None:
+    shown = str(shown_as or path)
     try:
         check(path)
     except _Refused as r:
-        return make_issue(r.code, file=str(path), reason=r.reason)
+        return make_issue(r.code, file=shown, reason=r.reason)
     except PermissionError:
-        return make_issue(Code.UNREADABLE, file=str(path),
+        return make_issue(Code.UNREADABLE, file=shown,
                           reason="没有读取权限，或文件正被其他程序独占打开，请关闭后重试")
     except Exception:       # noqa: BLE001 - a hostile file must never crash the run
         log.warning("pre-flight of %s failed", path, exc_info=True)
-        return make_issue(Code.UNREADABLE, file=str(path), reason=_DAMAGED)
+        return make_issue(Code.UNREADABLE, file=shown, reason=_DAMAGED)
     return None
 
 
@@ -73,6 +77,9 @@ def _check_file(path: Path) -> bytes:
         raise _Refused(Code.TOO_LARGE, f"文件有 {_mb(size)}，超过 {_mb(MAX_FILE_BYTES)} 的上限")
     with open(path, "rb") as f:
         head = f.read(4096)
+    if head.startswith(_OLD_BIFF):
+        raise _Refused(Code.UNREADABLE, "这是 Excel 2.x–4.0（1987–1992 年）的旧版 .xls 格式（BIFF2–4），"
+                                      "工具不支持；请用 Excel 或 WPS 打开后另存为 .xlsx（Excel 工作簿）")
     if not head.startswith(_ZIP_MAGIC + (_OLE_MAGIC,)):
         raise _Refused(Code.NOT_SPREADSHEET, _looks_like(head))
     return head
@@ -159,7 +166,7 @@ def _zip_kind(raw, infos: list[zipfile.ZipInfo]) -> str:
     names = [i.filename.replace("\\", "/").casefold() for i in infos]
     if "xl/workbook.bin" in names:
         raise _Refused(Code.NOT_SPREADSHEET, "是 Excel 二进制工作簿（.xlsb），请另存为 .xlsx")
-    if any(n.startswith("xl/") for n in names):
+    if any(n.startswith("xl/") for n in names) or _main_part(raw, infos, (".xml",)):
         return "xlsx"
     if "mimetype" in names:
         info = infos[names.index("mimetype")]
@@ -177,6 +184,26 @@ def _zip_kind(raw, infos: list[zipfile.ZipInfo]) -> str:
     if any(n.endswith((".xlsx", ".xlsm", ".xls", ".et", ".ods")) for n in names):
         raise _Refused(Code.NOT_SPREADSHEET, "是压缩包，里面装着表格文件；请解压后报送表格本身")
     raise _Refused(Code.NOT_SPREADSHEET, "是压缩包，里面没有 Excel 工作簿")
+
+
+_OFFICE_DOC = re.compile(rb"<(?:[\w.\-]+:)?Relationship\s[^>]*?/officeDocument\"[^>]*>")
+_TARGET = re.compile(rb"\bTarget\s*=\s*\"([^\"]*)\"")
+
+
+def _main_part(raw, infos: list[zipfile.ZipInfo], endings: tuple[str, ...] = (".xml",)) -> zipfile.ZipInfo | None:
+    """The package's main document as ``_rels/.rels`` names it (Excel follows it: some
+    valid packages keep the workbook outside xl/), when it is an OOXML workbook part."""
+    by_name = {i.filename.replace("\\", "/").casefold(): i for i in infos}
+    rels = by_name.get("_rels/.rels")
+    if rels is None:
+        return None
+    text = bytes(_member_bytes(raw, rels, limit=64 * 1024))
+    for rel in _OFFICE_DOC.findall(text):
+        target = _TARGET.search(rel)
+        name = target and _xml_unescape(target.group(1).decode("utf-8", "replace")).lstrip("/").casefold()
+        if name and name.endswith(endings) and not name.startswith(("word/", "ppt/")) and name in by_name:
+            return by_name[name]
+    return None
 
 
 def _member_bytes(raw, info: zipfile.ZipInfo, limit: int) -> bytearray:
@@ -234,7 +261,8 @@ def _scan_member(raw, info: zipfile.ZipInfo, kind: str, total: int, zf) -> int:
         if total > MAX_UNCOMPRESSED:
             raise _Refused(Code.TOO_LARGE, f"解压后超过 {_mb(MAX_UNCOMPRESSED)}，疑似“压缩炸弹”")
         if produced > RATIO_FLOOR and produced > MAX_RATIO * max(used, 1):
-            raise _Refused(Code.TOO_LARGE, f"部件 {info.filename} 解压后是压缩前的 {produced // max(used, 1)} 倍，"
+            log.warning("member %s inflates %dx", info.filename, produced // max(used, 1))
+            raise _Refused(Code.TOO_LARGE, f"其中一个部件解压后是压缩前的 {produced // max(used, 1)} 倍，"
                                         "疑似“压缩炸弹”")
         crc = zlib.crc32(piece, crc)
         scanner.feed(piece)
@@ -255,14 +283,17 @@ def _sheet_name(raw, zf: zipfile.ZipFile, part: str) -> str | None:
     """The sheet name a clerk sees for a worksheet part (best effort, for messages)."""
     try:
         infos = {i.filename: i for i in zf.infolist()}
-        wb = bytes(_member_bytes(raw, infos["xl/workbook.xml"], limit=4 * 2**20))
-        rels = bytes(_member_bytes(raw, infos["xl/_rels/workbook.xml.rels"], limit=4 * 2**20))
+        book = infos.get("xl/workbook.xml") or _main_part(raw, zf.infolist())
+        folder, _, leaf = book.filename.rpartition("/")
+        wb = bytes(_member_bytes(raw, book, limit=4 * 2**20))
+        rels_name = f"{folder}/_rels/{leaf}.rels".lstrip("/")
+        rels = bytes(_member_bytes(raw, infos[rels_name], limit=4 * 2**20))
         targets = dict(_REL.findall(rels)) | {k: v for v, k in _REL2.findall(rels)}
         for name, rid in _SHEET.findall(wb):
             target = targets.get(rid, b"").decode("utf-8", "replace").lstrip("/")
-            if target and part.endswith(target.split("xl/", 1)[-1]):
+            if target and part.endswith(target.split(folder + "/", 1)[-1]):
                 return _xml_unescape(name.decode("utf-8", "replace"))
-    except (KeyError, _Refused, UnicodeError, OSError):
+    except (KeyError, AttributeError, _Refused, UnicodeError, OSError):
         pass
     return None
 

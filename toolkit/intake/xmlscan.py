@@ -10,6 +10,7 @@ empty cell at the end of a row formatted as a whole (WPS writes
 from __future__ import annotations
 
 import codecs
+import logging
 import re
 
 from toolkit.core.cells import column_index, column_letter
@@ -17,6 +18,7 @@ from toolkit.core.issues import Code
 from toolkit.intake.limits import MAX_CELLS, MAX_COLUMNS, MAX_ROWS, MAX_SHARED_STRINGS
 from toolkit.intake.limits import Refused as _Refused
 
+log = logging.getLogger("taizhang")
 
 _P = rb"<(?:[A-Za-z_][\w.\-]*:)?"      # an optional namespace prefix: calamine ignores it
 _DTD = re.compile(rb"<!\s*(?:DOCTYPE|ENTITY)", re.I)
@@ -93,7 +95,8 @@ class PartScanner:
         self._carry = buf[cut:][:4096]
         chunk = buf[:cut]
         if b"!" in chunk and _DTD.search(chunk):        # memchr first: "!" is rare in XML
-            raise _Refused(Code.UNREADABLE, f"其中 {self.name} 含有 DTD/实体声明，正常表格不会有，"
+            log.warning("DTD or entity declaration in part %s", self.name)
+            raise _Refused(Code.UNREADABLE, "文件内部含有 DTD/实体声明，正常表格不会有，"
                                          "疑似恶意文件；请勿打开，请报送人重新制作")
         if self.grid is not None:
             self.grid.feed(chunk)
