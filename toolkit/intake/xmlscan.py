@@ -27,7 +27,6 @@ _TOKEN = re.compile(_P + rb"(row|c|v|is)(?=[\s/>])([^>]*)")
 _R_ATTR = re.compile(rb"\br\s*=\s*[\"']\s*\$?([A-Za-z]*)\$?([0-9]+)")
 _STD_CELL = re.compile(rb'<c(?: r="([A-Z]{1,3})([0-9]{1,7})")?[\s/>]|<(v|is)[\s/>]')
 _PREFIXED = re.compile(rb":(?:c|row|v|is)[\s/>]")
-_SI = re.compile(_P + rb"si[\s/>]")
 _DIM = re.compile(_P + rb"dimension\s[^>]*?\bref\s*=\s*[\"']([^\"']{0,80})")
 _REF = re.compile(r"\$?([A-Za-z]{1,5})\$?([0-9]{1,10})")
 _ODS_TOKEN = re.compile(_P + rb"(table-row|table-cell|covered-table-cell|table)\b([^>]*?)(/?)>"
@@ -143,9 +142,18 @@ class _SharedStrings(Grid):
     def __init__(self, part: str) -> None:
         super().__init__(part)
         self.count = 0
+        self._skipped = 0                    # bytes not counted: "<si" takes 3 of them
 
     def feed(self, chunk: bytes) -> None:
-        self.count += len(_SI.findall(chunk))
+        if (self._skipped + len(chunk)) // 3 <= MAX_SHARED_STRINGS:
+            self._skipped += len(chunk)      # too few bytes to hold too many strings
+            return
+        self.count += self._skipped // 3
+        self._skipped = 0
+        n = chunk.count(b"<si")              # may count <sib..> too: counting more is safe
+        if b":si" in chunk:                  # prefixed <x:si> (calamine ignores prefixes)
+            n += chunk.count(b":si>") + chunk.count(b":si ")
+        self.count += n
 
     def check(self, name_of=lambda: None) -> None:
         if self.count > MAX_SHARED_STRINGS:
@@ -250,10 +258,15 @@ def _small_bound(chunk: bytes) -> tuple[int, int] | None:
     t = chunk.translate(_FOLD)   # letters -> A, digits -> 0, "<c>" "<c/>" "<c\n" -> "<c ", ":" -> "<"
     n = t.count
     two_letters = n(b'<c r="AA0')
-    if not (n(b"<c ") == n(b'<c r="A0') + two_letters and n(b"<row ") == n(b'<row r="0')
-            and b"A0000" not in t and b'<row r="0000' not in t):
+    if not (n(b"<c ") == n(b'<c r="A0') + two_letters and n(b"<row ") == n(b'<row r="0')):
         return None
-    return (999 if b"A000" in t or b'<row r="000' in t else 99), (702 if two_letters else 26)
+    three_digits = b"A000" in t
+    if three_digits and b"A0000" in t:
+        return None
+    row_three = b'<row r="000' in t
+    if row_three and b'<row r="0000' in t:
+        return None
+    return (999 if three_digits or row_three else 99), (702 if two_letters else 26)
 
 
 def _col(letters: bytes) -> int:

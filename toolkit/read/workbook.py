@@ -33,26 +33,34 @@ _INSTRUCTION_WORDS = ("填表说明", "说明", "填写说明", "使用说明")
 
 # --- the workbook as a file ---------------------------------------------------
 def sniff_format(path: Path) -> tuple[str | None, bool]:
-    """(file format, has macros) from the file's own bytes, not its extension.
+    """(file format, has macros) from the file's own bytes, not its extension."""
+    return _sniff(path)[:2]
+
+
+def _sniff(path: Path) -> tuple[str | None, bool, bool]:
+    """(file format, has macros, may have Excel 4.0 macro or dialog sheets).
 
     For a zip, the central directory at the end of the file lists the parts:
-    reading it is enough to see xl/vbaProject.bin (or an ODS mimetype).
+    reading it is enough to see vbaProject.bin, macro sheets (or an ODS mimetype).
     """
     try:
         with open(path, "rb") as fh:
             head = fh.read(128)
             directory = _zip_directory(fh) if head.startswith(b"PK") else b""
     except OSError:
-        return None, False
+        return None, False, False
     if head.startswith(b"PK"):
         if head[30:38] == b"mimetype" and b"opendocument.spreadsheet" in head:
-            return "ods", b"Basic/" in directory
-        macros = (b"vbaProject.bin" in directory) if directory is not None \
-            else _zip_has(path, "xl/vbaProject.bin")
-        return ("xlsm" if macros or path.suffix.lower() == ".xlsm" else "xlsx"), macros
+            return "ods", b"Basic/" in directory, False
+        if directory is None:
+            return ("xlsm" if _zip_has(path, "xl/vbaProject.bin") else "xlsx",
+                    _zip_has(path, "xl/vbaProject.bin"), True)
+        macros = b"vbaProject.bin" in directory
+        sheets = b"macrosheets/" in directory or b"dialogsheets/" in directory
+        return ("xlsm" if macros or path.suffix.lower() == ".xlsm" else "xlsx"), macros, sheets
     if head[:8] == _OLE_MAGIC:
-        return "xls", _ole_has_vba(path)
-    return None, False
+        return "xls", _ole_has_vba(path), False
+    return None, False, False
 
 
 def _zip_directory(fh) -> bytes | None:
@@ -114,10 +122,10 @@ def read_ledger_plain(path: Path, source: Path | None = None) -> Ledger:
     path = Path(path)
     source = Path(source) if source is not None else path
     ledger = Ledger(path=path, cases=None)   # the table is built once, below
-    ledger.file_format, ledger.has_macros = sniff_format(source)
+    ledger.file_format, ledger.has_macros, macro_sheets = _sniff(source)
     if ledger.has_macros:
         ledger.issues.append(make_issue(Code.MACROS_PRESENT, file=str(path)))
-    if ledger.file_format in ("xlsx", "xlsm") and macro_sheet_parts(source):
+    if macro_sheets and macro_sheet_parts(source):
         with tempfile.TemporaryDirectory(prefix="taizhang-read-") as tmp:
             copy = without_macro_sheets(source, Path(tmp))
             if copy is not None:
