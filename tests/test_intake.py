@@ -167,6 +167,16 @@ def test_far_cell_split_across_chunks(tmp_path, monkeypatch):
         _refused(path, "too_large", "XFD400")
 
 
+def test_small_chunk_bounds_are_rechecked_cell_by_cell(tmp_path, monkeypatch):
+    """Rows 1-999 read by the fast proof (bound: 999 rows x 702 columns) and 8000 rows below:
+    8000 x 702 would be refused, the real 8000 x 40 is not; a real far value still is."""
+    rows = [[(f"A{r}", 1), (f"AN{r}", 2)] for r in range(1, 300)] + [[(f"A{r}", 3)] for r in range(7950, 8001)]
+    monkeypatch.setattr(intake, "_OUT_CHUNK", 997)
+    assert preflight(hf.hand_xlsx(tmp_path / "长.xlsx", hf.sheet_xml(rows))) is None
+    far = hf.hand_xlsx(tmp_path / "长远.xlsx", hf.sheet_xml(rows + [[("ZZ8001", 4)]]))
+    _refused(far, "too_large", "ZZ8001", "8001 行 × 702 列")
+
+
 def test_dtd_and_entities_refused(tmp_path):
     _refused(hf.dtd_bomb(tmp_path / "实体.xlsx"), "unreadable", "DTD")
     external = '<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>'

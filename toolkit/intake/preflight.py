@@ -270,8 +270,23 @@ def _scan_member(raw, info: zipfile.ZipInfo, kind: str, total: int, zf) -> int:
         raise _Refused(Code.UNREADABLE, _DAMAGED)
     scanner.finish()
     if scanner.grid is not None:
-        scanner.grid.check(lambda: _sheet_name(raw, zf, info.filename))
+        try:
+            scanner.grid.check(lambda: _sheet_name(raw, zf, info.filename))
+        except _Refused:
+            if not getattr(scanner.grid, "rough", False):
+                raise
+            _rescan_exactly(raw, info, kind, zf)
     return total
+
+
+def _rescan_exactly(raw, info: zipfile.ZipInfo, kind: str, zf) -> None:
+    """A sheet refused on a small chunk's bound (999 x 702) rather than its cells: read each
+    reference (already within the size caps, so only time is spent, and only here)."""
+    scanner = _PartScanner(info.filename, kind, exact=True)
+    for piece, _ in _inflate(raw, info):
+        scanner.feed(piece)
+    scanner.finish()
+    scanner.grid.check(lambda: _sheet_name(raw, zf, info.filename))
 
 
 _SHEET = re.compile(rb"<(?:[\w.\-]+:)?sheet\s[^>]*?\bname\s*=\s*\"([^\"]*)\"[^>]*?\b(?:r:)?id\s*=\s*\"([^\"]*)\"")

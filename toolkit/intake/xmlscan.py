@@ -39,8 +39,8 @@ _ODS_COLS = re.compile(rb"number-columns-repeated\s*=\s*[\"']([0-9]{1,10})")
 class PartScanner:
     """Streams one zip member: refuses DTDs and entities, measures worksheet grids."""
 
-    def __init__(self, name: str, kind: str) -> None:
-        self.name, self.kind = name, kind
+    def __init__(self, name: str, kind: str, exact: bool = False) -> None:
+        self.name, self.kind, self.exact = name, kind, exact
         self.grid: Grid | None = None
         self._head = b""
         self._carry = b""
@@ -74,7 +74,7 @@ class PartScanner:
             return
         root = _root(stripped)             # None: not within the first 4 KB, so measure it too
         if self.kind == "xlsx" and root in (None, b"worksheet", b"dialogsheet", b"macrosheet"):
-            self.grid = _SheetGrid(self.name)
+            self.grid = _SheetGrid(self.name, self.exact)
         elif self.kind == "xlsx" and root == b"sst":
             self.grid = _SharedStrings(self.name)
         elif self.kind == "ods" and root in (None, b"document-content"):
@@ -176,13 +176,15 @@ class _SheetGrid(Grid):
       reference seen so far, valued or not.
     """
 
-    def __init__(self, part: str) -> None:
+    def __init__(self, part: str, exact: bool = False) -> None:
         super().__init__(part)
+        self.exact = exact           # read every reference, even in small chunks
+        self.rough = False           # a small chunk's bound, not its cells, went into rows/cols
         self._seen = (0, 0)          # furthest position of any cell or row: where a walk may start
         self._pending: tuple[int, int] | None = None     # the last cell, until a value shows up
 
     def feed(self, chunk: bytes) -> None:
-        small = _small_bound(chunk)
+        small = None if self.exact else _small_bound(chunk)
         if small:
             self._small(chunk, small)
         elif not self._exact(chunk):
@@ -195,7 +197,7 @@ class _SheetGrid(Grid):
         if b"<v" in chunk or b"<is" in chunk:
             if self._pending:
                 self.count(*self._pending)
-            self.rows, self.cols = max(self.rows, bound[0]), max(self.cols, bound[1])
+            self.rows, self.cols, self.rough = max(self.rows, bound[0]), max(self.cols, bound[1]), True
         if b"<c " in chunk or b"<c>" in chunk:
             self._pending = bound           # its last cell may get its value in the next chunk
 
