@@ -15,6 +15,7 @@ import zipfile
 import pytest
 
 import factories.hostile as hf
+from conftest import needs_soffice
 from factories.ledgers import make_ledger
 from toolkit.core.issues import CATALOGUE
 from toolkit.intake import preflight as intake
@@ -225,3 +226,17 @@ def test_no_parser_english_in_any_message_of_hostile_and_odd_files(tmp_path, led
 def test_parser_texts_become_chinese(technical):
     words = explain(technical)
     assert words and not _english(words, ""), words
+
+
+@pytest.mark.slow
+@pytest.mark.libreoffice
+@needs_soffice
+def test_xls_with_formatting_out_to_the_last_cell_is_read(tmp_path, ledger):
+    [xls] = hf.to_xls([ledger], tmp_path)
+    styled = hf.styled_blank_far_xls(tmp_path / "格式.xls", xls)
+    plain, far_format = read_ledgers([xls, styled], memory_limit_mb=300)
+    assert plain.readable and plain.n_cases == N_CASES
+    assert far_format.readable and far_format.n_cases == N_CASES
+    assert far_format.cases.astype(str).equals(plain.cases.astype(str))
+    far_value = hf.far_cell_xls(tmp_path / "远.xls", xls)            # a value at IV65536 still is refused
+    _refused(far_value, "too_large", "IV65536")

@@ -464,3 +464,27 @@ def biff_old(path: Path, version: int = 2, rows: list[list[str]] | None = None) 
     out += struct.pack("<HH", 0x000A, 0)
     path.write_bytes(bytes(out))
     return path
+
+
+def styled_blank_far_xls(path: Path, source: Path) -> Path:
+    """Copy an .xls and move its formatting-only cell records (BLANK, MULBLANK) to row 65536,
+    column IV, as a row formatted to the last column leaves them; values stay where they were."""
+    import olefile
+    import shutil
+    shutil.copyfile(source, path)
+    with olefile.OleFileIO(str(path), write_mode=True) as ole:
+        data = bytearray(ole.openstream("Workbook").read())
+        pos, moved = 0, 0
+        while pos + 4 <= len(data):
+            rtype, size = struct.unpack_from("<HH", data, pos)
+            if rtype == 0x0201:                              # BLANK: row, col, xf
+                struct.pack_into("<HH", data, pos + 4, 65535, 255)
+                moved += 1
+            elif rtype == 0x00BE:                            # MULBLANK: row, first col, xfs, last col
+                struct.pack_into("<H", data, pos + 4, 65535)
+                struct.pack_into("<H", data, pos + 4 + size - 2, 255)
+                moved += 1
+            pos += 4 + size
+        assert moved, "no BLANK/MULBLANK record to move"
+        ole.write_stream("Workbook", bytes(data))
+    return path
