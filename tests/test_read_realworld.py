@@ -87,10 +87,31 @@ def test_workbook_outside_xl_follows_the_package_relationship(tmp_path, ledger, 
 
 
 @pytest.mark.parametrize("version", [2, 3, 4])
-def test_excel_2_to_4_files_ask_for_a_resave_naming_the_format(tmp_path, version):
-    [lg] = read_ledgers([hf.biff_old(tmp_path / "老表.xls", version)])
-    [issue] = lg.issues
-    assert issue.code == "unreadable" and "BIFF2–4" in issue.message and "另存为 .xlsx" in issue.message
+def test_excel_2_to_4_files_are_read_in_full(tmp_path, ledger, baseline, version):
+    old = hf.ledger_as_biff(tmp_path / "东村.xls", ledger, version)
+    assert old.read_bytes()[:2] in (b"\x09\x00", b"\x09\x02", b"\x09\x04")
+    [lg] = read_ledgers([old])
+    _same_ledger(lg, baseline)
+    assert lg.file_format == "xls"
+
+
+def test_excel_2_to_4_files_are_pre_flighted_like_any_other(tmp_path, monkeypatch):
+    """BIFF2-4's own grid (16384 x 256 = 4.2 million cells) is inside the limits: a value at
+    IV16384 is read within 300 MB; the record walk still measures it (limit lowered)."""
+    far = hf.biff_old(tmp_path / "远.xls", 2, [["案件编号"]])
+    data = bytearray(far.read_bytes())
+    at = data.index(b"\x04\x00", 8)                          # the LABEL record: row, column follow
+    data[at + 4:at + 8] = bytes([0xFF, 0x3F, 0xFF, 0x00])     # A1 -> IV16384
+    far.write_bytes(bytes(data))
+    [lg] = read_ledgers([far], memory_limit_mb=300)
+    assert lg.readable and [i.code for i in lg.issues] == ["not_a_ledger"]
+    monkeypatch.setattr(intake, "_Grid", _StrictGrid)
+    issue = preflight(far)
+    assert issue is not None and issue.code == "too_large" and "IV16384" in issue.message
+    cut = hf.biff_old(tmp_path / "半截.xls", 3)
+    cut.write_bytes(cut.read_bytes()[:-9])
+    [lg] = read_ledgers([cut])
+    assert not lg.readable and lg.issues[0].code == "unreadable"
 
 
 def test_a_salary_sheet_is_not_a_ledger_said_once(tmp_path):
@@ -160,6 +181,16 @@ def test_styled_empty_xls_cells_pass_a_valued_far_one_does_not():
         intake._check_biff(far)
 
 
+class _StrictGrid(intake._Grid):
+    def check(self, name_of=lambda: None) -> None:
+        from toolkit.intake import xmlscan
+        saved, xmlscan.MAX_CELLS = xmlscan.MAX_CELLS, 1_000_000
+        try:
+            super().check(name_of)
+        finally:
+            xmlscan.MAX_CELLS = saved
+
+
 def struct_records(records):
     import struct
     return b"".join(struct.pack("<HH", t, len(body)) + body for t, body in records)
@@ -205,6 +236,13 @@ def test_no_parser_english_in_any_message_of_hostile_and_odd_files(tmp_path, led
     for i in range(25):                                 # damaged copies: calamine's own errors
         (tmp_path / f"变{i}.xlsx").write_bytes(hf.mutate(data, rng))
         files.append(tmp_path / f"变{i}.xlsx")
+    old = hf.ledger_as_biff(tmp_path / "老台账.xls", ledger, 4).read_bytes()
+    for i in range(10):                                 # damaged Excel 4.0 files: xlrd's own errors
+        cut = bytearray(old[: rng.randrange(20, len(old))])
+        for _ in range(rng.randint(0, 6)):
+            cut[rng.randrange(len(cut))] = rng.randrange(256)
+        (tmp_path / f"老{i}.xls").write_bytes(bytes(cut))
+        files.append(tmp_path / f"老{i}.xls")
     seen = 0
     for path, lg in zip(files, read_ledgers(files, memory_limit_mb=300, time_limit=60)):
         for issue in lg.issues:

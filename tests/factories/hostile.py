@@ -443,27 +443,39 @@ def workbook_outside_xl(path: Path, source: Path, folder: str = "book") -> Path:
     return _rewrite_zip(path, source, change)
 
 
-def biff_old(path: Path, version: int = 2, rows: list[list[str]] | None = None) -> Path:
+def biff_old(path: Path, version: int = 2, rows: list[list] | None = None) -> Path:
     """An Excel 2.x/3.0/4.0 worksheet (a bare BIFF2/3/4 stream, no OLE container), byte by byte:
-    BOF, one LABEL record per text cell, EOF."""
+    BOF, CODEPAGE 936 (GBK, as Chinese Excel wrote it), a LABEL per text cell and a NUMBER per
+    number (dates as text, which the reader accepts), EOF."""
     bof_type = {2: 0x0009, 3: 0x0209, 4: 0x0409}[version]
-    label = 0x0004 if version == 2 else 0x0204
+    label, number = (0x0004, 0x0003) if version == 2 else (0x0204, 0x0203)
     out = bytearray()
-    bof = struct.pack("<HH", 0x0002 if version == 2 else 0x0000, 0x0010)
-    if version > 2:
-        bof += struct.pack("<H", 0)
+    bof = struct.pack("<HH", 0x0002 if version == 2 else 0x0000, 0x0010) + (b"" if version == 2 else bytes(2))
     out += struct.pack("<HH", bof_type, len(bof)) + bof
+    out += struct.pack("<HHH", 0x0042, 2, 936)
     for r, row in enumerate(rows or [["案件编号", "信访人", "办理状态"], ["NJ-1", "张三", "化解中"]]):
-        for c, text in enumerate(row):
-            raw = text.encode("gbk")
-            if version == 2:
-                body = struct.pack("<HH3sB", r, c, b"\0\0\0", len(raw)) + raw
-            else:
-                body = struct.pack("<HHHH", r, c, 0x0F, len(raw)) + raw
+        for c, value in enumerate(row):
+            cell = struct.pack("<HH", r, c) + (b"\0\0\0" if version == 2 else struct.pack("<H", 0x0F))
+            if value is None or value == "":
+                continue
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                out += struct.pack("<HH", number, len(cell) + 8) + cell + struct.pack("<d", value)
+                continue
+            raw = str(value).encode("gbk")[:255]
+            body = cell + (struct.pack("<B", len(raw)) if version == 2 else struct.pack("<H", len(raw))) + raw
             out += struct.pack("<HH", label, len(body)) + body
     out += struct.pack("<HH", 0x000A, 0)
     path.write_bytes(bytes(out))
     return path
+
+
+def ledger_as_biff(path: Path, source: Path, version: int = 2) -> Path:
+    """The ledger sheet of ``source`` (read with calamine) saved as an Excel 2.x-4.0 file."""
+    from python_calamine import CalamineWorkbook
+    with CalamineWorkbook.from_path(str(source)) as wb:
+        rows = wb.get_sheet_by_name(wb.sheet_names[0]).to_python(skip_empty_area=False)
+    text = [[v.isoformat() if hasattr(v, "isoformat") else v for v in row] for row in rows]
+    return biff_old(path, version, text)
 
 
 def styled_blank_far_xls(path: Path, source: Path) -> Path:

@@ -32,7 +32,7 @@ log = logging.getLogger("taizhang")
 _IN_CHUNK, _OUT_CHUNK = 64 * 1024, 1024 * 1024
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
-# A bare BIFF stream (no OLE container) starts with its BOF record: BIFF2, BIFF3, BIFF4, BIFF4 workbook.
+# A bare BIFF stream (no OLE container, Excel 2.x-4.0) starts with its BOF record.
 _OLD_BIFF = (b"\x09\x00\x04\x00", b"\x09\x02\x06\x00", b"\x09\x04\x06\x00")
 
 
@@ -77,10 +77,7 @@ def _check_file(path: Path) -> bytes:
         raise _Refused(Code.TOO_LARGE, f"文件有 {_mb(size)}，超过 {_mb(MAX_FILE_BYTES)} 的上限")
     with open(path, "rb") as f:
         head = f.read(4096)
-    if head.startswith(_OLD_BIFF):
-        raise _Refused(Code.UNREADABLE, "这是 Excel 2.x–4.0（1987–1992 年）的旧版 .xls 格式（BIFF2–4），"
-                                      "工具不支持；请用 Excel 或 WPS 打开后另存为 .xlsx（Excel 工作簿）")
-    if not head.startswith(_ZIP_MAGIC + (_OLE_MAGIC,)):
+    if not head.startswith(_ZIP_MAGIC + (_OLE_MAGIC,) + _OLD_BIFF):
         raise _Refused(Code.NOT_SPREADSHEET, _looks_like(head))
     return head
 
@@ -89,6 +86,8 @@ def _check_container(path: Path, head: bytes) -> None:
     """The deep checks: every zip member or the OLE streams."""
     if head.startswith(_OLE_MAGIC):
         _check_ole(path)
+    elif head.startswith(_OLD_BIFF):      # Excel 2.x-4.0: the BIFF records with no container
+        _check_biff(path.read_bytes())    # within MAX_FILE_BYTES, checked above
     else:
         _check_zip(path)
 
@@ -318,9 +317,12 @@ def _sheet_name(raw, zf: zipfile.ZipFile, part: str) -> str | None:
 # Records of cells that hold a value. BLANK/MULBLANK (formatting only) and the declared
 # DIMENSIONS are left out: calamine places neither (measured: a BLANK at IV65536 and
 # DIMENSIONS of 65536 x 256 read in 16 MB), and Excel writes both on honest files.
-_BIFF_CELLS = {0x0006, 0x00FD, 0x0203, 0x0204, 0x0205, 0x027E, 0x00D6, 0x0406}
+# BIFF2's INTEGER/NUMBER/LABEL/BOOLERR/FORMULA (0x0002-0x0006) and BIFF3's FORMULA (0x0206) too.
+_BIFF_CELLS = {0x0002, 0x0003, 0x0004, 0x0005, 0x0006, 0x00FD, 0x0203, 0x0204, 0x0205, 0x0206, 0x027E,
+               0x00D6, 0x0406}
 _BIFF_MULTI = {0x00BD}                 # MULRK: row, first col, ..., last col
-_BIFF_BOF, _BIFF_SHEET, _BIFF_FILEPASS = 0x0809, 0x0085, 0x002F
+_BIFF_BOFS = {0x0809, 0x0009, 0x0209, 0x0409}    # BIFF5-8, BIFF2, BIFF3, BIFF4
+_BIFF_SHEET, _BIFF_FILEPASS = 0x0085, 0x002F
 
 
 def _check_ole(path: Path) -> None:
@@ -364,7 +366,7 @@ def _check_biff(data: bytes) -> None:
     while pos <= end:
         rtype, size = unpack("<HH", data, pos)
         body = pos + 4
-        if rtype == _BIFF_BOF:
+        if rtype in _BIFF_BOFS:
             if grid is not None:
                 grid.check()
             grid = _Grid("xls", names.get(pos))

@@ -11,6 +11,7 @@ safe on hostile files. Macros are detected, never run.
 """
 from __future__ import annotations
 
+import struct
 import tempfile
 import zipfile
 from pathlib import Path
@@ -21,6 +22,7 @@ from toolkit.core.ledger import CaseColumns, Ledger
 from toolkit.core.cells import cell_ref
 from toolkit.core.normalize import clean_text
 from toolkit.read.explain import explain
+from toolkit.read.oldxls import OldWorkbook, is_old_biff
 from toolkit.read.openable import macro_sheet_parts, without_macro_sheets
 from toolkit.read.header import HEAD_ROWS, MIN_HEADER_KEYS, find_header, score_header
 from toolkit.read.rows import find_case_rows
@@ -141,12 +143,21 @@ def read_ledger_plain(path: Path, source: Path | None = None) -> Ledger:
 def _open_and_read(source: Path, ledger: Ledger) -> None:
     from python_calamine import CalamineError, CalamineWorkbook, PasswordError
     try:
+        if is_old_biff(source):                     # Excel 2.x-4.0: calamine reads BIFF5+ only
+            import xlrd
+            try:
+                with OldWorkbook(source) as wb:
+                    _read_workbook(wb, ledger)
+            except xlrd.XLRDError as e:
+                raise ValueError(str(e)) from None
+            ledger.file_format = "xls"
+            return
         with CalamineWorkbook.from_path(str(source)) as wb:
             _read_workbook(wb, ledger)
     except PasswordError:
         ledger.readable = False
         ledger.issues.append(make_issue(Code.ENCRYPTED, file=str(ledger.path)))
-    except (CalamineError, OSError, ValueError) as e:
+    except (CalamineError, OSError, ValueError, KeyError, IndexError, struct.error) as e:
         ledger.readable = False
         reason = explain(f"{type(e).__name__}: {e}", file=ledger.path)
         ledger.issues.append(make_issue(Code.UNREADABLE, file=str(ledger.path), reason=reason))
