@@ -131,7 +131,7 @@ class Grid:
         if rows > MAX_ROWS or cols > MAX_COLUMNS or rows * cols > MAX_CELLS:
             where = self.name or name_of() or self.part
             far_row, far_col = self.far or (rows, cols)
-            raise _Refused(Code.TOO_LARGE, f"工作表“{where}”在单元格 {column_letter(max(far_col, 1) - 1)}{far_row}"
+            raise _Refused(Code.TOO_LARGE, f"工作表“{where}”在单元格 {column_letter(max(far_col, 1) - 1)}{far_row} "
                                         f"填有内容，表格因此达到 {rows} 行 × {cols} 列，远超台账的正常大小；"
                                         "请删除远处误填的内容，用 Excel 另存后报送")
 
