@@ -116,11 +116,13 @@ def test_encrypted_ooxml_is_encrypted_not_corrupt(tmp_path):
     _refused(enc, "encrypted", "密码")
 
 
-def test_far_cell_and_declared_dimension(tmp_path):
+def test_far_cell_refused_declared_dimension_not(tmp_path):
+    """A value at XFD1048576 is refused; a <dimension> declared that far costs a parser
+    nothing (issue 10) and passes: test_intake_realworld reads such files in full."""
     far = hf.far_cell_sheet(tmp_path / "远.xlsx")
     assert far.stat().st_size < 6000
     _refused(far, "too_large", "台账", "XFD1048576", "1048576 行")
-    _refused(hf.declared_only_sheet(tmp_path / "声明.xlsx"), "too_large", "声明", "XFD1048576")
+    assert preflight(hf.declared_only_sheet(tmp_path / "声明.xlsx")) is None
 
 
 @pytest.mark.parametrize("cells, word", [
@@ -134,13 +136,20 @@ def test_grid_limits(tmp_path, cells, word):
 
 
 @pytest.mark.parametrize("sheet", [
-    # r not first, prefixed elements, r-less cells, lower-case refs, odd spacing
-    '<worksheet {ns}><sheetData><row r="1"><c s="0" r="A1"/><c t="n" r="XFD1048576"/></row></sheetData></worksheet>',
-    '<x:worksheet {xns}><x:sheetData><x:row r="1"><x:c r="XFD1048576"/></x:row></x:sheetData></x:worksheet>',
-    '<worksheet {ns}><sheetData><row r="1048576"><c/>' + "<c/>" * 2100 + '</row></sheetData></worksheet>',
-    '<worksheet {ns}><sheetData><row r="1"><c r="xfd1048576"/></row></sheetData></worksheet>',
-    '<worksheet {ns}><sheetData><row r="1"><c\n r = "XFD1048576"/></row></sheetData></worksheet>',
-    "<!--" + "填充" * 3000 + '--><worksheet {ns}><sheetData><row r="1"><c r="XFD1048576"/></row>'
+    # r not first, prefixed elements, r-less cells, lower-case refs, odd spacing; every far cell holds a value
+    '<worksheet {ns}><sheetData><row r="1"><c s="0" r="A1"/><c t="n" r="XFD1048576"><v>1</v></c></row>'
+    '</sheetData></worksheet>',
+    '<x:worksheet {xns}><x:sheetData><x:row r="1"><x:c r="XFD1048576"><x:v>1</x:v></x:c></x:row></x:sheetData>'
+    '</x:worksheet>',
+    '<worksheet {ns}><sheetData><row r="1048576"><c/>' + "<c/>" * 2100 + '<c><v>1</v></c></row></sheetData>'
+    '</worksheet>',
+    '<worksheet {ns}><sheetData><row r="1"><c r="xfd1048576" t="inlineStr"><is><t/></is></c></row></sheetData>'
+    '</worksheet>',
+    '<worksheet {ns}><sheetData><row r="1"><c\n r = "XFD1048576"\n><v\n>1</v></c></row></sheetData></worksheet>',
+    '<worksheet {ns}><sheetData><row r="1"><c r="XFD1048576" x="/>"><v>1</v></c></row></sheetData></worksheet>',
+    '<worksheet {ns}><sheetData><row r="1048576"><c r="XFD1048576" s="1"/><c><v>1</v></c></row></sheetData>'
+    '</worksheet>',                                              # an r-less value after a styled far cell
+    "<!--" + "填充" * 3000 + '--><worksheet {ns}><sheetData><row r="1"><c r="XFD1048576"><v>1</v></c></row>'
     "</sheetData></worksheet>",                                  # root element beyond the first 4 KB
 ])
 def test_far_cells_in_unusual_spellings(tmp_path, sheet):
@@ -156,6 +165,16 @@ def test_far_cell_split_across_chunks(tmp_path, monkeypatch):
     for size in (997, 4099, 65536):
         monkeypatch.setattr(intake, "_OUT_CHUNK", size)
         _refused(path, "too_large", "XFD400")
+
+
+def test_small_chunk_bounds_are_rechecked_cell_by_cell(tmp_path, monkeypatch):
+    """Rows 1-999 read by the fast proof (bound: 999 rows x 702 columns) and 8000 rows below:
+    8000 x 702 would be refused, the real 8000 x 40 is not; a real far value still is."""
+    rows = [[(f"A{r}", 1), (f"AN{r}", 2)] for r in range(1, 300)] + [[(f"A{r}", 3)] for r in range(7950, 8001)]
+    monkeypatch.setattr(intake, "_OUT_CHUNK", 997)
+    assert preflight(hf.hand_xlsx(tmp_path / "长.xlsx", hf.sheet_xml(rows))) is None
+    far = hf.hand_xlsx(tmp_path / "长远.xlsx", hf.sheet_xml(rows + [[("ZZ8001", 4)]]))
+    _refused(far, "too_large", "ZZ8001", "8001 行 × 702 列")
 
 
 def test_dtd_and_entities_refused(tmp_path):

@@ -1,15 +1,16 @@
 """The pre-flight's fast "small grid" proof never vouches for a sheet that reaches far.
 
-``_small_and_usual`` folds a chunk of sheet XML and proves with a few byte counts
-that no cell or row reference reaches row 1000 or column AAA. Whenever it says so,
-the token walk (the slow, conservative reading) must agree, whatever the spelling.
+``_small_bound`` folds a chunk of sheet XML and proves with a few byte counts
+that no cell or row reference reaches row 1000 (or 100) or column AAA (or AA).
+Whenever it says so, the token walk (the slow, conservative reading) must agree,
+whatever the spelling; and the exact reading of cells with a value agrees with the walk.
 """
 from __future__ import annotations
 
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from toolkit.intake.xmlscan import _SheetGrid, _small_and_usual
+from toolkit.intake.xmlscan import _SheetGrid, _small_bound
 
 _LETTERS = st.text(alphabet="ABXZab", min_size=0, max_size=3)
 _DIGITS = st.text(alphabet="0123456789", min_size=0, max_size=4)
@@ -34,19 +35,42 @@ def _tag(draw) -> str:
 @given(st.lists(_tag(), min_size=1, max_size=12), st.sampled_from(["", "<v>12345</v>", "<t>NJ2010</t>"]))
 def test_small_proof_agrees_with_the_walk(tags, filler):
     chunk = filler.join(tags).encode()
-    if not _small_and_usual(chunk):
+    bound = _small_bound(chunk)
+    if not bound:
         return          # the exact reading or the walk measures it instead
     grid = _SheetGrid("xl/worksheets/sheet1.xml")
     grid._walk(chunk)
-    assert grid.rows < 1000 and grid.cols < 703, chunk
+    assert grid._seen[0] <= bound[0] < 1000 and grid._seen[1] <= bound[1] < 703, chunk
+
+
+_REFS = st.tuples(st.sampled_from(["A", "Z", "AB", "XEB", "XFD"]), st.integers(1, 1_048_576))
+_VALUES = st.sampled_from(["", "<v>1</v>", '<is><t>x</t></is>', "<f>1+1</f>", "<f>A1</f><v>2</v>"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(_REFS, _VALUES, st.booleans()), min_size=1, max_size=10), st.integers(1, 60))
+def test_exact_reading_agrees_with_the_walk_on_cells_with_a_value(cells, cut):
+    """Styled empty cells count for neither; split anywhere between tags, the reading is the same."""
+    tags = [f'<c r="{col}{row}" s="1"/>' if not value and closed else f'<c r="{col}{row}">{value}</c>'
+            for (col, row), value, closed in cells]
+    exact, walk = _SheetGrid("s"), _SheetGrid("s")
+    at = min(cut, len(tags))
+    for part in ("".join(tags[:at]).encode(), "".join(tags[at:]).encode()):
+        assert exact._exact(part)
+        walk._walk(part)
+    assert (exact.rows, exact.cols) == (walk.rows, walk.cols)
+    valued = [(row, col) for (col, row), value, _ in cells if "<v>" in value or "<is>" in value]
+    if valued:
+        assert exact.rows == max(r for r, _ in valued)
 
 
 def test_prefixed_and_long_references_are_not_small():
-    assert _small_and_usual(b'<row r="1"><c r="A1" s="1"/><c r="AB999"/></row>')
+    assert _small_bound(b'<row r="1"><c r="A1" s="1"/><c r="AB999"/></row>') == (999, 702)
+    assert _small_bound(b'<row r="1"><c r="A1" s="1"/><c r="Z99"/></row>') == (99, 26)
     for far in (b'<row r="1"><x:c r="XFD1"/></row>', b'<x:row r="1000"><x:c r="A1000"/></x:row>',
                 b'<row r="1"><c r="AA1000"/></row>', b'<row r="1"><x:c s="1" r="A1"/></row>',
                 b'<x:row r="1"><x:c/></x:row>'):
-        assert not _small_and_usual(far), far
+        assert not _small_bound(far), far
 
 
 def test_mixed_case_reference_is_measured(tmp_path):

@@ -57,7 +57,7 @@ def test_each_misbehaviour_costs_only_its_own_file(tmp_path, caplog):
     for ok in ("ok-1", "ok-2", "ok-3"):
         assert got[ok].readable and got[ok].n_cases == 2 and got[ok].village == "测试村"
     expect = {"abort": ("unreadable", "异常退出"), "segv": ("unreadable", "异常退出"),
-              "hog": ("too_large", "内存"), "raise": ("unreadable", "第 3 行无法解析"),
+              "hog": ("too_large", "内存"), "raise": ("unreadable", "损坏或不规范"),   # the exception's text: log only
               "sleep": ("too_large", "2 秒"), "nota": ("unreadable", "读取结果无效"),
               "text": ("not_spreadsheet", "文本文件")}
     for stem, (code, words) in expect.items():

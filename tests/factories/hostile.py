@@ -365,3 +365,138 @@ def encrypted_xls(path: Path, source: Path) -> Path:
             pos += 4 + size
         ole.write_stream("Workbook", bytes(data))
     return path
+
+
+# --------------------------------------------------------------------------- odd but honest files
+# What Excel, WPS and LibreOffice open without a question (issue 10): each builder
+# copies a real ledger and changes only what the office program would have written.
+
+def _rewrite_zip(path: Path, source: Path, change) -> Path:
+    """Copy the zip ``source`` to ``path``; ``change(name, data)`` returns (new name, new data) or None to drop."""
+    with zipfile.ZipFile(source) as src, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
+        for name in src.namelist():
+            kept = change(name, src.read(name))
+            if kept is not None:
+                out.writestr(kept[0], kept[1])
+    return path
+
+
+def whole_rows_formatted(path: Path, source: Path, last: str = "XFD") -> Path:
+    """WPS-style: every row formatted to the last column ends in a styled empty cell
+    (``<c r="XFD3" s="0"/>``), an empty formatted row sits at 1048576 and the declared
+    dimension spans the whole grid."""
+    import re
+
+    def change(name: str, data: bytes):
+        if not name.startswith("xl/worksheets/"):
+            return name, data
+        data = re.sub(rb'<row r="([0-9]+)"([^>]*)>(.*?)</row>',
+                      lambda m: b'<row r="%s"%s>%s<c r="%s%s" s="0"/></row>' % (
+                          m.group(1), m.group(2), m.group(3), last.encode(), m.group(1)), data, flags=re.S)
+        data = data.replace(b"</sheetData>", b'<row r="1048576" s="0" customFormat="1">'
+                            b'<c r="A1048576" s="0" t="n"/><c r="%s1048576" s="0"/></row></sheetData>'
+                            % last.encode())
+        data = re.sub(rb'<dimension ref="[^"]*"/>', b'<dimension ref="A1:%s1048576"/>' % last.encode(), data)
+        return name, data
+    return _rewrite_zip(path, source, change)
+
+
+_MACRO_KINDS = {
+    "macrosheet": ("xl/macrosheets/sheet9.xml", "http://schemas.microsoft.com/office/2006/relationships/xlMacrosheet",
+                   "application/vnd.ms-excel.macrosheet+xml", "xm:macrosheet"),
+    "dialogsheet": ("xl/dialogsheets/sheet9.xml",
+                    "http://schemas.openxmlformats.org/officeDocument/2006/relationships/dialogsheet",
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.dialogsheet+xml", "dialogsheet"),
+}
+
+
+def with_macro_sheet(path: Path, source: Path, kind: str = "macrosheet") -> Path:
+    """The ledger plus an empty Excel 4.0 macro sheet (or a dialog sheet), wired in as Excel does."""
+    part, rel_type, content_type, root = _MACRO_KINDS[kind]
+    xm = ' xmlns:xm="http://schemas.microsoft.com/office/excel/2006/main"' if root.startswith("xm:") else ""
+    body = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<{root} {_NS}{xm}>'
+            f'<sheetData/></{root}>').encode()
+    target = part.split("/", 1)[1]
+
+    def change(name: str, data: bytes):
+        if name == "xl/workbook.xml":
+            data = data.replace(b"</sheets>", '<sheet name="宏1" sheetId="9" r:id="rId90"/></sheets>'.encode())
+        elif name == "xl/_rels/workbook.xml.rels":
+            data = data.replace(b"</Relationships>", f'<Relationship Id="rId90" Type="{rel_type}" '
+                                f'Target="{target}"/></Relationships>'.encode())
+        elif name == "[Content_Types].xml":
+            data = data.replace(b"</Types>", f'<Override PartName="/{part}" ContentType="{content_type}"/>'
+                                f'</Types>'.encode())
+        return name, data
+    _rewrite_zip(path, source, change)
+    with zipfile.ZipFile(path, "a", zipfile.ZIP_DEFLATED) as z:
+        z.writestr(part, body)
+    return path
+
+
+def workbook_outside_xl(path: Path, source: Path, folder: str = "book") -> Path:
+    """The same package with its workbook under ``folder/`` instead of ``xl/``; _rels/.rels points there."""
+    def change(name: str, data: bytes):
+        if name == "_rels/.rels" or name == "[Content_Types].xml":
+            data = data.replace(b'"xl/', f'"{folder}/'.encode()).replace(b'"/xl/', f'"/{folder}/'.encode())
+        return (f"{folder}/" + name[3:] if name.startswith("xl/") else name), data
+    return _rewrite_zip(path, source, change)
+
+
+def biff_old(path: Path, version: int = 2, rows: list[list] | None = None) -> Path:
+    """An Excel 2.x/3.0/4.0 worksheet (a bare BIFF2/3/4 stream, no OLE container), byte by byte:
+    BOF, CODEPAGE 936 (GBK, as Chinese Excel wrote it), a LABEL per text cell and a NUMBER per
+    number (dates as text, which the reader accepts), EOF."""
+    bof_type = {2: 0x0009, 3: 0x0209, 4: 0x0409}[version]
+    label, number = (0x0004, 0x0003) if version == 2 else (0x0204, 0x0203)
+    out = bytearray()
+    bof = struct.pack("<HH", 0x0002 if version == 2 else 0x0000, 0x0010) + (b"" if version == 2 else bytes(2))
+    out += struct.pack("<HH", bof_type, len(bof)) + bof
+    out += struct.pack("<HHH", 0x0042, 2, 936)
+    for r, row in enumerate(rows or [["案件编号", "信访人", "办理状态"], ["NJ-1", "张三", "化解中"]]):
+        for c, value in enumerate(row):
+            cell = struct.pack("<HH", r, c) + (b"\0\0\0" if version == 2 else struct.pack("<H", 0x0F))
+            if value is None or value == "":
+                continue
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                out += struct.pack("<HH", number, len(cell) + 8) + cell + struct.pack("<d", value)
+                continue
+            raw = str(value).encode("gbk")[:255]
+            body = cell + (struct.pack("<B", len(raw)) if version == 2 else struct.pack("<H", len(raw))) + raw
+            out += struct.pack("<HH", label, len(body)) + body
+    out += struct.pack("<HH", 0x000A, 0)
+    path.write_bytes(bytes(out))
+    return path
+
+
+def ledger_as_biff(path: Path, source: Path, version: int = 2) -> Path:
+    """The ledger sheet of ``source`` (read with calamine) saved as an Excel 2.x-4.0 file."""
+    from python_calamine import CalamineWorkbook
+    with CalamineWorkbook.from_path(str(source)) as wb:
+        rows = wb.get_sheet_by_name(wb.sheet_names[0]).to_python(skip_empty_area=False)
+    text = [[v.isoformat() if hasattr(v, "isoformat") else v for v in row] for row in rows]
+    return biff_old(path, version, text)
+
+
+def styled_blank_far_xls(path: Path, source: Path) -> Path:
+    """Copy an .xls and move its formatting-only cell records (BLANK, MULBLANK) to row 65536,
+    column IV, as a row formatted to the last column leaves them; values stay where they were."""
+    import olefile
+    import shutil
+    shutil.copyfile(source, path)
+    with olefile.OleFileIO(str(path), write_mode=True) as ole:
+        data = bytearray(ole.openstream("Workbook").read())
+        pos, moved = 0, 0
+        while pos + 4 <= len(data):
+            rtype, size = struct.unpack_from("<HH", data, pos)
+            if rtype == 0x0201:                              # BLANK: row, col, xf
+                struct.pack_into("<HH", data, pos + 4, 65535, 255)
+                moved += 1
+            elif rtype == 0x00BE:                            # MULBLANK: row, first col, xfs, last col
+                struct.pack_into("<H", data, pos + 4, 65535)
+                struct.pack_into("<H", data, pos + 4 + size - 2, 255)
+                moved += 1
+            pos += 4 + size
+        assert moved, "no BLANK/MULBLANK record to move"
+        ole.write_stream("Workbook", bytes(data))
+    return path

@@ -52,6 +52,8 @@ class Code:
     NO_ATTACHMENT = "no_attachment"
     NOT_ON_ROSTER = "not_on_roster"
     GONE_FROM_INBOX = "gone_from_inbox"
+    MACRO_SHEET = "macro_sheet"
+    NOT_A_LEDGER = "not_a_ledger"
 
 
 @dataclass(frozen=True)
@@ -176,6 +178,14 @@ _KINDS = (
     IssueKind("gone_from_inbox", WARNING, "文件已不在收件箱",
               "{village}报送的“{file}”已不在收件箱中，总台账仍采用存档中的这份文件（收到于 {received}）。",
               "如是误删，请放回收件箱；如该村的台账作废，请让该村重新报送。"),
+    # --- files every office program opens (issue 10) ---------------------------
+    IssueKind("macro_sheet", WARNING, "含有 Excel 4.0 宏表",
+              "文件“{file}”含有 Excel 4.0 宏表或对话框表（{sheets}），工具只读取普通工作表，不会运行其中任何宏。",
+              "如非必要，请删除这些宏表，另存为 .xlsx 后报送。"),
+    IssueKind("not_a_ledger", ERROR, "不是信访积案台账",
+              "文件“{file}”看起来不是信访积案台账：查看了工作表 {sheets}，都没有找到“案件编号”“信访人”"
+              "“办理状态”等台账列。",
+              "请确认报送的是本村的信访积案台账；请使用乡里下发的台账模板（可用 taizhang template 生成）填写后重新报送。"),
 )
 
 CATALOGUE: dict[str, IssueKind] = {k.code: k for k in _KINDS}

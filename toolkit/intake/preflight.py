@@ -32,13 +32,16 @@ log = logging.getLogger("taizhang")
 _IN_CHUNK, _OUT_CHUNK = 64 * 1024, 1024 * 1024
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
+# A bare BIFF stream (no OLE container, Excel 2.x-4.0) starts with its BOF record.
+_OLD_BIFF = (b"\x09\x00\x04\x00", b"\x09\x02\x06\x00", b"\x09\x04\x06\x00")
 
 
 # --------------------------------------------------------------------------- pre-flight
 
-def preflight(path: Path | str) -> Issue | None:
-    """None when the file may be handed to a parser, else the Issue that says why not."""
-    return _guarded(Path(path), lambda p: _check_container(p, _check_file(p)))
+def preflight(path: Path | str, *, shown_as: Path | str | None = None) -> Issue | None:
+    """None when the file may be handed to a parser, else the Issue that says why not.
+    ``shown_as``: the file the clerk knows, when ``path`` is a copy of it (a decrypted one)."""
+    return _guarded(Path(path), lambda p: _check_container(p, _check_file(p)), shown_as)
 
 
 def cheap_check(path: Path | str) -> Issue | None:
@@ -46,17 +49,18 @@ def cheap_check(path: Path | str) -> Issue | None:
     return _guarded(Path(path), _check_file)
 
 
-def _guarded(path: Path, check) -> Issue | None:
+def _guarded(path: Path, check, shown_as: Path | str | None = None) -> Issue | None:
+    shown = str(shown_as or path)
     try:
         check(path)
     except _Refused as r:
-        return make_issue(r.code, file=str(path), reason=r.reason)
+        return make_issue(r.code, file=shown, reason=r.reason)
     except PermissionError:
-        return make_issue(Code.UNREADABLE, file=str(path),
+        return make_issue(Code.UNREADABLE, file=shown,
                           reason="没有读取权限，或文件正被其他程序独占打开，请关闭后重试")
     except Exception:       # noqa: BLE001 - a hostile file must never crash the run
         log.warning("pre-flight of %s failed", path, exc_info=True)
-        return make_issue(Code.UNREADABLE, file=str(path), reason=_DAMAGED)
+        return make_issue(Code.UNREADABLE, file=shown, reason=_DAMAGED)
     return None
 
 
@@ -73,7 +77,7 @@ def _check_file(path: Path) -> bytes:
         raise _Refused(Code.TOO_LARGE, f"文件有 {_mb(size)}，超过 {_mb(MAX_FILE_BYTES)} 的上限")
     with open(path, "rb") as f:
         head = f.read(4096)
-    if not head.startswith(_ZIP_MAGIC + (_OLE_MAGIC,)):
+    if not head.startswith(_ZIP_MAGIC + (_OLE_MAGIC,) + _OLD_BIFF):
         raise _Refused(Code.NOT_SPREADSHEET, _looks_like(head))
     return head
 
@@ -82,6 +86,8 @@ def _check_container(path: Path, head: bytes) -> None:
     """The deep checks: every zip member or the OLE streams."""
     if head.startswith(_OLE_MAGIC):
         _check_ole(path)
+    elif head.startswith(_OLD_BIFF):      # Excel 2.x-4.0: the BIFF records with no container
+        _check_biff(path.read_bytes())    # within MAX_FILE_BYTES, checked above
     else:
         _check_zip(path)
 
@@ -159,7 +165,7 @@ def _zip_kind(raw, infos: list[zipfile.ZipInfo]) -> str:
     names = [i.filename.replace("\\", "/").casefold() for i in infos]
     if "xl/workbook.bin" in names:
         raise _Refused(Code.NOT_SPREADSHEET, "是 Excel 二进制工作簿（.xlsb），请另存为 .xlsx")
-    if any(n.startswith("xl/") for n in names):
+    if any(n.startswith("xl/") for n in names) or _main_part(raw, infos, (".xml",)):
         return "xlsx"
     if "mimetype" in names:
         info = infos[names.index("mimetype")]
@@ -177,6 +183,26 @@ def _zip_kind(raw, infos: list[zipfile.ZipInfo]) -> str:
     if any(n.endswith((".xlsx", ".xlsm", ".xls", ".et", ".ods")) for n in names):
         raise _Refused(Code.NOT_SPREADSHEET, "是压缩包，里面装着表格文件；请解压后报送表格本身")
     raise _Refused(Code.NOT_SPREADSHEET, "是压缩包，里面没有 Excel 工作簿")
+
+
+_OFFICE_DOC = re.compile(rb"<(?:[\w.\-]+:)?Relationship\s[^>]*?/officeDocument\"[^>]*>")
+_TARGET = re.compile(rb"\bTarget\s*=\s*\"([^\"]*)\"")
+
+
+def _main_part(raw, infos: list[zipfile.ZipInfo], endings: tuple[str, ...] = (".xml",)) -> zipfile.ZipInfo | None:
+    """The package's main document as ``_rels/.rels`` names it (Excel follows it: some
+    valid packages keep the workbook outside xl/), when it is an OOXML workbook part."""
+    by_name = {i.filename.replace("\\", "/").casefold(): i for i in infos}
+    rels = by_name.get("_rels/.rels")
+    if rels is None:
+        return None
+    text = bytes(_member_bytes(raw, rels, limit=64 * 1024))
+    for rel in _OFFICE_DOC.findall(text):
+        target = _TARGET.search(rel)
+        name = target and _xml_unescape(target.group(1).decode("utf-8", "replace")).lstrip("/").casefold()
+        if name and name.endswith(endings) and not name.startswith(("word/", "ppt/")) and name in by_name:
+            return by_name[name]
+    return None
 
 
 def _member_bytes(raw, info: zipfile.ZipInfo, limit: int) -> bytearray:
@@ -234,7 +260,8 @@ def _scan_member(raw, info: zipfile.ZipInfo, kind: str, total: int, zf) -> int:
         if total > MAX_UNCOMPRESSED:
             raise _Refused(Code.TOO_LARGE, f"解压后超过 {_mb(MAX_UNCOMPRESSED)}，疑似“压缩炸弹”")
         if produced > RATIO_FLOOR and produced > MAX_RATIO * max(used, 1):
-            raise _Refused(Code.TOO_LARGE, f"部件 {info.filename} 解压后是压缩前的 {produced // max(used, 1)} 倍，"
+            log.warning("member %s inflates %dx", info.filename, produced // max(used, 1))
+            raise _Refused(Code.TOO_LARGE, f"其中一个部件解压后是压缩前的 {produced // max(used, 1)} 倍，"
                                         "疑似“压缩炸弹”")
         crc = zlib.crc32(piece, crc)
         scanner.feed(piece)
@@ -242,8 +269,23 @@ def _scan_member(raw, info: zipfile.ZipInfo, kind: str, total: int, zf) -> int:
         raise _Refused(Code.UNREADABLE, _DAMAGED)
     scanner.finish()
     if scanner.grid is not None:
-        scanner.grid.check(lambda: _sheet_name(raw, zf, info.filename))
+        try:
+            scanner.grid.check(lambda: _sheet_name(raw, zf, info.filename))
+        except _Refused:
+            if not getattr(scanner.grid, "rough", False):
+                raise
+            _rescan_exactly(raw, info, kind, zf)
     return total
+
+
+def _rescan_exactly(raw, info: zipfile.ZipInfo, kind: str, zf) -> None:
+    """A sheet refused on a small chunk's bound (999 x 702) rather than its cells: read each
+    reference (already within the size caps, so only time is spent, and only here)."""
+    scanner = _PartScanner(info.filename, kind, exact=True)
+    for piece, _ in _inflate(raw, info):
+        scanner.feed(piece)
+    scanner.finish()
+    scanner.grid.check(lambda: _sheet_name(raw, zf, info.filename))
 
 
 _SHEET = re.compile(rb"<(?:[\w.\-]+:)?sheet\s[^>]*?\bname\s*=\s*\"([^\"]*)\"[^>]*?\b(?:r:)?id\s*=\s*\"([^\"]*)\"")
@@ -255,23 +297,32 @@ def _sheet_name(raw, zf: zipfile.ZipFile, part: str) -> str | None:
     """The sheet name a clerk sees for a worksheet part (best effort, for messages)."""
     try:
         infos = {i.filename: i for i in zf.infolist()}
-        wb = bytes(_member_bytes(raw, infos["xl/workbook.xml"], limit=4 * 2**20))
-        rels = bytes(_member_bytes(raw, infos["xl/_rels/workbook.xml.rels"], limit=4 * 2**20))
+        book = infos.get("xl/workbook.xml") or _main_part(raw, zf.infolist())
+        folder, _, leaf = book.filename.rpartition("/")
+        wb = bytes(_member_bytes(raw, book, limit=4 * 2**20))
+        rels_name = f"{folder}/_rels/{leaf}.rels".lstrip("/")
+        rels = bytes(_member_bytes(raw, infos[rels_name], limit=4 * 2**20))
         targets = dict(_REL.findall(rels)) | {k: v for v, k in _REL2.findall(rels)}
         for name, rid in _SHEET.findall(wb):
             target = targets.get(rid, b"").decode("utf-8", "replace").lstrip("/")
-            if target and part.endswith(target.split("xl/", 1)[-1]):
+            if target and part.endswith(target.split(folder + "/", 1)[-1]):
                 return _xml_unescape(name.decode("utf-8", "replace"))
-    except (KeyError, _Refused, UnicodeError, OSError):
+    except (KeyError, AttributeError, _Refused, UnicodeError, OSError):
         pass
     return None
 
 
 # --------------------------------------------------------------------------- OLE (xls, encrypted OOXML)
 
-_BIFF_CELLS = {0x0006, 0x00FD, 0x0201, 0x0203, 0x0204, 0x0205, 0x027E, 0x00D6, 0x0406}
-_BIFF_MULTI = {0x00BD, 0x00BE}         # MULRK, MULBLANK: row, first col, ..., last col
-_BIFF_BOF, _BIFF_DIM, _BIFF_SHEET, _BIFF_FILEPASS = 0x0809, 0x0200, 0x0085, 0x002F
+# Records of cells that hold a value. BLANK/MULBLANK (formatting only) and the declared
+# DIMENSIONS are left out: calamine places neither (measured: a BLANK at IV65536 and
+# DIMENSIONS of 65536 x 256 read in 16 MB), and Excel writes both on honest files.
+# BIFF2's INTEGER/NUMBER/LABEL/BOOLERR/FORMULA (0x0002-0x0006) and BIFF3's FORMULA (0x0206) too.
+_BIFF_CELLS = {0x0002, 0x0003, 0x0004, 0x0005, 0x0006, 0x00FD, 0x0203, 0x0204, 0x0205, 0x0206, 0x027E,
+               0x00D6, 0x0406}
+_BIFF_MULTI = {0x00BD}                 # MULRK: row, first col, ..., last col
+_BIFF_BOFS = {0x0809, 0x0009, 0x0209, 0x0409}    # BIFF5-8, BIFF2, BIFF3, BIFF4
+_BIFF_SHEET, _BIFF_FILEPASS = 0x0085, 0x002F
 
 
 def _check_ole(path: Path) -> None:
@@ -307,7 +358,7 @@ def _ole_encrypted(path: Path) -> bool:
 
 
 def _check_biff(data: bytes) -> None:
-    """Walk the BIFF records of an xls Workbook stream for each sheet's used and declared grid."""
+    """Walk the BIFF records of an xls Workbook stream for the grid of each sheet's cells with a value."""
     names = _biff_sheet_names(data)
     pos, grid = 0, None
     unpack = struct.unpack_from
@@ -315,7 +366,7 @@ def _check_biff(data: bytes) -> None:
     while pos <= end:
         rtype, size = unpack("<HH", data, pos)
         body = pos + 4
-        if rtype == _BIFF_BOF:
+        if rtype in _BIFF_BOFS:
             if grid is not None:
                 grid.check()
             grid = _Grid("xls", names.get(pos))
@@ -326,9 +377,6 @@ def _check_biff(data: bytes) -> None:
             grid.rows, grid.cols = max(grid.rows, row + 1), max(grid.cols, col + 1)
         elif rtype == _BIFF_FILEPASS:                  # msoffcrypto missed it: still encrypted
             raise _Refused(Code.ENCRYPTED)
-        elif grid is not None and rtype == _BIFF_DIM and size >= 12:
-            _, rmac, _, cmac = unpack("<IIHH", data, body)
-            grid.declared = (rmac, cmac)
         pos = body + size
     if grid is not None:
         grid.check()

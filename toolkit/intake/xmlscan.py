@@ -1,25 +1,32 @@
 """Scanning a workbook's XML parts in chunks, with bounded memory: DTDs and entities
-(refused), and the cell grid each sheet declares (<dimension>) and really uses
-(furthest cell), for .xlsx/.xlsm and .ods alike."""
+(refused), the rectangle of cells that hold a value in each sheet, and the number
+of shared strings, for .xlsx/.xlsm and .ods alike.
+
+What costs a parser memory is bounded, not styled emptiness: python-calamine
+(0.9, measured) places only cells with a value (``<v>``, ``<is>``), so a styled
+empty cell at the end of a row formatted as a whole (WPS writes
+``<c r="XEB2" s="46"/>``), an empty formatted row at 1048576 and a declared
+``<dimension>`` far past the data cost nothing and are not counted."""
 from __future__ import annotations
 
 import codecs
+import logging
 import re
 
 from toolkit.core.cells import column_index, column_letter
 from toolkit.core.issues import Code
-from toolkit.intake.limits import MAX_CELLS, MAX_COLUMNS, MAX_ROWS
+from toolkit.intake.limits import MAX_CELLS, MAX_COLUMNS, MAX_ROWS, MAX_SHARED_STRINGS
 from toolkit.intake.limits import Refused as _Refused
 
+log = logging.getLogger("taizhang")
 
 _P = rb"<(?:[A-Za-z_][\w.\-]*:)?"      # an optional namespace prefix: calamine ignores it
 _DTD = re.compile(rb"<!\s*(?:DOCTYPE|ENTITY)", re.I)
 _ROOT = re.compile(_P + rb"([A-Za-z_][\w.\-]*)[\s/>]")
-_TOKEN = re.compile(_P + rb"(row|c)([\s/>][^>]*)")
+_TOKEN = re.compile(_P + rb"(row|c|v|is)(?=[\s/>])([^>]*)")
 _R_ATTR = re.compile(rb"\br\s*=\s*[\"']\s*\$?([A-Za-z]*)\$?([0-9]+)")
-_STD_CELL = re.compile(rb'<c(?: r="([A-Z]{1,3})([0-9]{1,7})")?[\s/>]')
-_STD_ROW = re.compile(rb'<row(?: r="([0-9]{1,7})")?[\s/>]')
-_PREFIXED = re.compile(rb":(?:c|row)[\s/>]")
+_STD_CELL = re.compile(rb'<c(?: r="([A-Z]{1,3})([0-9]{1,7})")?[\s/>]|<(v|is)[\s/>]')
+_PREFIXED = re.compile(rb":(?:c|row|v|is)[\s/>]")
 _DIM = re.compile(_P + rb"dimension\s[^>]*?\bref\s*=\s*[\"']([^\"']{0,80})")
 _REF = re.compile(r"\$?([A-Za-z]{1,5})\$?([0-9]{1,10})")
 _ODS_TOKEN = re.compile(_P + rb"(table-row|table-cell|covered-table-cell|table)\b([^>]*?)(/?)>"
@@ -32,8 +39,8 @@ _ODS_COLS = re.compile(rb"number-columns-repeated\s*=\s*[\"']([0-9]{1,10})")
 class PartScanner:
     """Streams one zip member: refuses DTDs and entities, measures worksheet grids."""
 
-    def __init__(self, name: str, kind: str) -> None:
-        self.name, self.kind = name, kind
+    def __init__(self, name: str, kind: str, exact: bool = False) -> None:
+        self.name, self.kind, self.exact = name, kind, exact
         self.grid: Grid | None = None
         self._head = b""
         self._carry = b""
@@ -67,7 +74,9 @@ class PartScanner:
             return
         root = _root(stripped)             # None: not within the first 4 KB, so measure it too
         if self.kind == "xlsx" and root in (None, b"worksheet", b"dialogsheet", b"macrosheet"):
-            self.grid = _SheetGrid(self.name)
+            self.grid = _SheetGrid(self.name, self.exact)
+        elif self.kind == "xlsx" and root == b"sst":
+            self.grid = _SharedStrings(self.name)
         elif self.kind == "ods" and root in (None, b"document-content"):
             self.grid = _OdsGrid(self.name)
         self._scan(text, final)
@@ -85,7 +94,8 @@ class PartScanner:
         self._carry = buf[cut:][:4096]
         chunk = buf[:cut]
         if b"!" in chunk and _DTD.search(chunk):        # memchr first: "!" is rare in XML
-            raise _Refused(Code.UNREADABLE, f"其中 {self.name} 含有 DTD/实体声明，正常表格不会有，"
+            log.warning("DTD or entity declaration in part %s", self.name)
+            raise _Refused(Code.UNREADABLE, "文件内部含有 DTD/实体声明，正常表格不会有，"
                                          "疑似恶意文件；请勿打开，请报送人重新制作")
         if self.grid is not None:
             self.grid.feed(chunk)
@@ -100,104 +110,165 @@ def _root(text: bytes) -> bytes | None:
 
 
 class Grid:
-    """Tracks the rectangle a sheet uses and declares; ``check`` refuses absurd ones.
+    """Tracks the rectangle of a sheet's cells that hold a value; ``check`` refuses absurd ones.
 
     Used as is for .xls (cells come from BIFF records); the OOXML and ODS scanners
     below add a ``feed(chunk)`` for streamed sheet XML."""
 
     def __init__(self, part: str, name: str | None = None) -> None:
         self.part, self.name = part, name
-        self.rows = self.cols = 0            # furthest used (1-based)
-        self.declared: tuple[int, int] | None = None
+        self.rows = self.cols = 0            # furthest cell with a value (1-based)
+        self.far: tuple[int, int] | None = None     # the cell with a value that reaches furthest
+
+    def count(self, row: int, col: int) -> None:
+        """One cell with a value at (row, col), 1-based."""
+        self.rows, self.cols = max(self.rows, row), max(self.cols, col)
+        if self.far is None or row * col >= self.far[0] * self.far[1]:
+            self.far = (row, col)
 
     def check(self, name_of=lambda: None) -> None:
-        for rows, cols, what in ((self.rows, self.cols, "用到了"),
-                                 (*(self.declared or (0, 0)), "声明的范围达到")):
-            if rows > MAX_ROWS or cols > MAX_COLUMNS or rows * cols > MAX_CELLS:
-                where = self.name or name_of() or self.part
-                raise _Refused(Code.TOO_LARGE, f"工作表“{where}”{what}单元格 "
-                                            f"{column_letter(max(cols, 1) - 1)}{rows}（{rows} 行 × {cols} 列），"
-                                            "远超台账的正常大小；请删除远处误填的内容，用 Excel 另存后报送")
+        rows, cols = self.rows, self.cols
+        if rows > MAX_ROWS or cols > MAX_COLUMNS or rows * cols > MAX_CELLS:
+            where = self.name or name_of() or self.part
+            far_row, far_col = self.far or (rows, cols)
+            raise _Refused(Code.TOO_LARGE, f"工作表“{where}”在单元格 {column_letter(max(far_col, 1) - 1)}{far_row} "
+                                        f"填有内容，表格因此达到 {rows} 行 × {cols} 列，远超台账的正常大小；"
+                                        "请删除远处误填的内容，用 Excel 另存后报送")
 
 
-
-class _SheetGrid(Grid):
-    """OOXML worksheet: <dimension ref>, and the furthest cell calamine would place.
-
-    Three speeds, chosen per chunk:
-    - small: every <c>/<row> is unprefixed with ``r`` first, and no reference has
-      three letters or four digits (all of a real ledger): a few byte counts on a
-      folded copy prove rows < 1000 and columns < 703, without reading each cell;
-    - exact: the same usual form but bigger references: each one is read;
-    - walk: anything else (prefixes, ``r`` elsewhere or missing, odd spacing): a
-      token walk that counts positions, starting conservatively.
-    """
+class _SharedStrings(Grid):
+    """sharedStrings.xml: each <si> becomes a string the parser keeps; count them."""
 
     def __init__(self, part: str) -> None:
         super().__init__(part)
-        self._in_data = False
-        self._bound = (0, 0)         # what "small" chunks are known not to exceed
+        self.count = 0
+        self._skipped = 0                    # bytes not counted: "<si" takes 3 of them
 
     def feed(self, chunk: bytes) -> None:
-        if not self._in_data:
-            at = chunk.find(b"sheetData")
-            m = _DIM.search(chunk if at < 0 else chunk[:at])
-            if m and self.declared is None:
-                self.declared = _declared(m.group(1).decode("ascii", "replace"))
-            self._in_data = at >= 0
-        if _small_and_usual(chunk):
-            self._bound = (999, 702)
+        if (self._skipped + len(chunk)) // 3 <= MAX_SHARED_STRINGS:
+            self._skipped += len(chunk)      # too few bytes to hold too many strings
+            return
+        self.count += self._skipped // 3
+        self._skipped = 0
+        n = chunk.count(b"<si")              # may count <sib..> too: counting more is safe
+        if b":si" in chunk:                  # prefixed <x:si> (calamine ignores prefixes)
+            n += chunk.count(b":si>") + chunk.count(b":si ")
+        self.count += n
+
+    def check(self, name_of=lambda: None) -> None:
+        if self.count > MAX_SHARED_STRINGS:
+            raise _Refused(Code.TOO_LARGE, f"共享文本表有 {self.count} 条文本，远超台账的正常数量，"
+                                        "疑似恶意文件")
+
+
+class _SheetGrid(Grid):
+    """OOXML worksheet: the furthest cell with a value that calamine would place.
+
+    A cell counts when a ``<v>`` or ``<is>`` follows its tag before the next cell
+    (a ``<v`` inside an attribute only counts more). Three speeds, chosen per chunk:
+    - small: every <c>/<row> is unprefixed with ``r`` first, and no reference has
+      three letters or four digits (all of a real ledger): a few byte counts on a
+      folded copy prove rows < 1000 and columns < 703, without reading each cell;
+    - exact: the same usual form but bigger references (a WPS row formatted to
+      XFD): each reference is read and kept only if a value follows;
+    - walk: anything else (prefixes, ``r`` elsewhere or missing, odd spacing): a
+      token walk that counts positions, starting conservatively from the furthest
+      reference seen so far, valued or not.
+    """
+
+    def __init__(self, part: str, exact: bool = False) -> None:
+        super().__init__(part)
+        self.exact = exact           # read every reference, even in small chunks
+        self.rough = False           # a small chunk's bound, not its cells, went into rows/cols
+        self._seen = (0, 0)          # furthest position of any cell or row: where a walk may start
+        self._pending: tuple[int, int] | None = None     # the last cell, until a value shows up
+
+    def feed(self, chunk: bytes) -> None:
+        small = None if self.exact else _small_bound(chunk)
+        if small:
+            self._small(chunk, small)
         elif not self._exact(chunk):
             self._walk(chunk)
 
+    def _small(self, chunk: bytes, bound: tuple[int, int]) -> None:
+        """A small chunk: its cells with a value lie within ``bound``; count the bound,
+        not each cell (a value may also belong to a cell left pending by the last chunk)."""
+        self._seen = (max(self._seen[0], bound[0]), max(self._seen[1], bound[1]))
+        if b"<v" in chunk or b"<is" in chunk:
+            if self._pending:
+                self.count(*self._pending)
+            self.rows, self.cols, self.rough = max(self.rows, bound[0]), max(self.cols, bound[1]), True
+        if b"<c " in chunk or b"<c>" in chunk:
+            self._pending = bound           # its last cell may get its value in the next chunk
+
     def _exact(self, chunk: bytes) -> bool:
-        refs, rows = _STD_CELL.findall(chunk), _STD_ROW.findall(chunk)
         if _PREFIXED.search(chunk):
             return False
-        if refs:
-            letters, numbers = (set(x) for x in zip(*refs))
-            if b"" in letters:
-                return False
-            self.cols = max(self.cols, max(_col(c) for c in letters))
-            self.rows = max(self.rows, max(map(int, numbers)))
-        if rows:
-            rows = set(rows)
-            if b"" in rows:
-                return False
-            self.rows = max(self.rows, max(map(int, rows)))
+        found = _STD_CELL.findall(chunk)
+        if any(not letters and not value for letters, _, value in found):
+            return False                   # a cell without r: only a walk knows its place
+        pending, (seen_r, seen_c) = self._pending, self._seen
+        for letters, digits, value in found:
+            if value:
+                if pending:
+                    self.count(*pending)
+                    pending = None
+            else:
+                pending = (int(digits), _col(letters))
+                seen_r, seen_c = max(seen_r, pending[0]), max(seen_c, pending[1])
+        self._pending, self._seen = pending, (seen_r, seen_c)
         return True
 
     def _walk(self, chunk: bytes) -> None:
-        row, col = max(self.rows, self._bound[0]), max(self.cols, self._bound[1])
+        row, col = self._seen
+        pending = self._pending
         for m in _TOKEN.finditer(chunk):
+            tag = m.group(1)
+            if tag in (b"v", b"is"):
+                if pending:
+                    self.count(*pending)
+                    pending = None
+                continue
             r = _R_ATTR.search(m.group(2))
-            if m.group(1) == b"row":
-                row, col = (_num(r.group(2)) if r else row + 1), 0
+            if tag == b"row":
+                row, col, pending = (_num(r.group(2)) if r else row + 1), 0, None
             else:
                 col = _col(r.group(1)) if r and r.group(1) else col + 1
                 if r:
                     row = _num(r.group(2))
-            self.rows, self.cols = max(self.rows, row), max(self.cols, col)
+                pending = (row, col)
+            self._seen = (max(self._seen[0], row), max(self._seen[1], col))
+        self._pending = pending
 
 
 _FOLD = bytes.maketrans(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ\t\r\n/>':",
                         b"0" * 10 + b"A" * 26 + b"     " + b'"<')
 
 
-def _small_and_usual(chunk: bytes) -> bool:
-    """True when every cell/row tag is <c r="A1"...>/<row r="1"...> with at most
-    two letters and three digits: then no reference can reach row 1000 or column AAA.
+def _small_bound(chunk: bytes) -> tuple[int, int] | None:
+    """(rows, columns) no cell of the chunk goes past, when every cell/row tag is
+    <c r="A1"...>/<row r="1"...> with at most two letters and three digits; else None.
 
     Each test is a pass over the chunk, so they are few. Every cell tag must start
     its reference with one or two capitals and then a digit (calamine also reads
     lower-case letters: "Xfd1" is column 16384); a prefixed tag (x:c) folds to
     "x<c" and is held to the same form; "A0000" anywhere (which a reference of
-    four or more digits contains) sends the chunk to the exact reading.
+    four or more digits contains) sends the chunk to the exact reading. Without
+    two-letter references the columns stay within Z, without three-digit ones
+    the rows within 99.
     """
     t = chunk.translate(_FOLD)   # letters -> A, digits -> 0, "<c>" "<c/>" "<c\n" -> "<c ", ":" -> "<"
     n = t.count
-    return (n(b"<c ") == n(b'<c r="A0') + n(b'<c r="AA0') and n(b"<row ") == n(b'<row r="0')
-            and b"A0000" not in t and b'<row r="0000' not in t)
+    two_letters = n(b'<c r="AA0')
+    if not (n(b"<c ") == n(b'<c r="A0') + two_letters and n(b"<row ") == n(b'<row r="0')):
+        return None
+    three_digits = b"A000" in t
+    if three_digits and b"A0000" in t:
+        return None
+    row_three = b'<row r="000' in t
+    if row_three and b'<row r="0000' in t:
+        return None
+    return (999 if three_digits or row_three else 99), (702 if two_letters else 26)
 
 
 def _col(letters: bytes) -> int:
@@ -207,14 +278,6 @@ def _col(letters: bytes) -> int:
 
 def _num(digits: bytes) -> int:
     return int(digits) if len(digits) <= 12 else 10**12
-
-
-def _declared(ref: str) -> tuple[int, int] | None:
-    cells = _REF.findall(ref)
-    if not cells:
-        return None
-    last = cells[-1]
-    return int(last[1]), column_index(last[0].upper()) + 1
 
 
 class _OdsGrid(Grid):

@@ -10,6 +10,9 @@ Every value is normalised and keeps its cell; value-level problems become issues
     values     raw cells -> typed values (dates, statuses, IDs, ticks, choices, numbers)
     village    which village the file is from; ``village_from_filename``
     sandboxed  pre-flight, then the reader in sandboxed worker processes
+    openable   copies calamine can open: without Excel 4.0 macro/dialog sheets,
+               decrypted with Excel's default password
+    explain    a parser's English failure -> a Chinese reason (the text goes to the log)
 
 Nothing is imported here: workers import ``toolkit.read.workbook`` without pandas.
 """

@@ -75,10 +75,31 @@ def checked_reader(reader: str):
 
     def check_then_read(path: Path) -> Ledger:
         issue = preflight(path)
+        if issue is not None and issue.code == Code.ENCRYPTED and plain:
+            return _read_default_password(Path(path), read, issue)
         if issue is not None:
-            return Ledger(path=Path(path), readable=False, issues=[issue], cases=CaseColumns({}, []))
+            return _refused(path, issue)
         return read(path)
+    plain = reader in _PLAIN_READERS
     return check_then_read
+
+
+def _refused(path: Path, issue) -> Ledger:
+    return Ledger(path=Path(path), readable=False, issues=[issue], cases=CaseColumns({}, []))
+
+
+def _read_default_password(path: Path, read, encrypted) -> Ledger:
+    """Excel opens a file encrypted with its built-in default password without asking:
+    decrypt a copy here, in the worker (same limits), pre-flight it, read it."""
+    import tempfile
+
+    from toolkit.read.openable import decrypted_copy
+    with tempfile.TemporaryDirectory(prefix="taizhang-read-") as tmp:
+        copy = decrypted_copy(path, Path(tmp))
+        if copy is None:
+            return _refused(path, encrypted)         # a password someone typed
+        issue = preflight(copy, shown_as=path)
+        return _refused(path, issue) if issue is not None else read(path, source=copy)
 
 
 def _ledger_from(path: Path, outcome, time_limit: float, memory_limit_mb: int) -> Ledger:
@@ -100,7 +121,7 @@ def _ledger_from(path: Path, outcome, time_limit: float, memory_limit_mb: int) -
                            reason="读取程序在解析时异常退出，文件可能已损坏或含有异常内容；"
                                   "请用 Excel 打开确认后另存为 .xlsx")
     else:
-        detail = (outcome.detail or "读取结果无效")[:150]
-        issue = make_issue(Code.UNREADABLE, file=str(path),
-                           reason=f"文件内容损坏或格式不规范（技术信息：{detail}）")
+        from toolkit.read.explain import explain
+        reason = explain(outcome.detail, file=path) if outcome.detail else "读取结果无效"
+        issue = make_issue(Code.UNREADABLE, file=str(path), reason=reason)
     return Ledger(path=path, readable=False, issues=[issue])

@@ -11,6 +11,8 @@ safe on hostile files. Macros are detected, never run.
 """
 from __future__ import annotations
 
+import struct
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -19,6 +21,9 @@ from toolkit.core.issues import Code, make_issue
 from toolkit.core.ledger import CaseColumns, Ledger
 from toolkit.core.cells import cell_ref
 from toolkit.core.normalize import clean_text
+from toolkit.read.explain import explain
+from toolkit.read.oldxls import OldWorkbook, is_old_biff
+from toolkit.read.openable import macro_sheet_parts, without_macro_sheets
 from toolkit.read.header import HEAD_ROWS, MIN_HEADER_KEYS, find_header, score_header
 from toolkit.read.rows import find_case_rows
 from toolkit.read.values import case_values
@@ -30,26 +35,34 @@ _INSTRUCTION_WORDS = ("填表说明", "说明", "填写说明", "使用说明")
 
 # --- the workbook as a file ---------------------------------------------------
 def sniff_format(path: Path) -> tuple[str | None, bool]:
-    """(file format, has macros) from the file's own bytes, not its extension.
+    """(file format, has macros) from the file's own bytes, not its extension."""
+    return _sniff(path)[:2]
+
+
+def _sniff(path: Path) -> tuple[str | None, bool, bool]:
+    """(file format, has macros, may have Excel 4.0 macro or dialog sheets).
 
     For a zip, the central directory at the end of the file lists the parts:
-    reading it is enough to see xl/vbaProject.bin (or an ODS mimetype).
+    reading it is enough to see vbaProject.bin, macro sheets (or an ODS mimetype).
     """
     try:
         with open(path, "rb") as fh:
             head = fh.read(128)
             directory = _zip_directory(fh) if head.startswith(b"PK") else b""
     except OSError:
-        return None, False
+        return None, False, False
     if head.startswith(b"PK"):
         if head[30:38] == b"mimetype" and b"opendocument.spreadsheet" in head:
-            return "ods", b"Basic/" in directory
-        macros = (b"xl/vbaProject.bin" in directory) if directory is not None \
-            else _zip_has(path, "xl/vbaProject.bin")
-        return ("xlsm" if macros or path.suffix.lower() == ".xlsm" else "xlsx"), macros
+            return "ods", b"Basic/" in directory, False
+        if directory is None:
+            return ("xlsm" if _zip_has(path, "xl/vbaProject.bin") else "xlsx",
+                    _zip_has(path, "xl/vbaProject.bin"), True)
+        macros = b"vbaProject.bin" in directory
+        sheets = b"macrosheets/" in directory or b"dialogsheets/" in directory
+        return ("xlsm" if macros or path.suffix.lower() == ".xlsm" else "xlsx"), macros, sheets
     if head[:8] == _OLE_MAGIC:
-        return "xls", _ole_has_vba(path)
-    return None, False
+        return "xls", _ole_has_vba(path), False
+    return None, False, False
 
 
 def _zip_directory(fh) -> bytes | None:
@@ -100,36 +113,54 @@ def read_ledger(path: Path) -> Ledger:
     return ledger
 
 
-def read_ledger_plain(path: Path) -> Ledger:
+def read_ledger_plain(path: Path, source: Path | None = None) -> Ledger:
     """``read_ledger`` with ``cases`` left as plain ``CaseColumns`` (no pandas).
 
     The sandboxed workers of ``toolkit.read.sandboxed.read_ledgers`` use this one: they
     start without pandas and send small pickles; the parent builds the DataFrame.
+    ``source``: the bytes to read when they are not ``path``'s own (a decrypted copy);
+    messages always name ``path``.
     """
-    from python_calamine import CalamineError, CalamineWorkbook, PasswordError
-
     path = Path(path)
+    source = Path(source) if source is not None else path
     ledger = Ledger(path=path, cases=None)   # the table is built once, below
-    ledger.file_format, ledger.has_macros = sniff_format(path)
+    ledger.file_format, ledger.has_macros, macro_sheets = _sniff(source)
     if ledger.has_macros:
         ledger.issues.append(make_issue(Code.MACROS_PRESENT, file=str(path)))
-    try:
-        with CalamineWorkbook.from_path(str(path)) as wb:
-            _read_workbook(wb, ledger)
-    except PasswordError:
-        ledger.readable = False
-        ledger.issues.append(make_issue(Code.ENCRYPTED, file=str(path)))
-    except (CalamineError, OSError, ValueError) as e:
-        ledger.readable = False
-        ledger.issues.append(make_issue(Code.UNREADABLE, file=str(path), reason=_reason(e)))
+    if macro_sheets and macro_sheet_parts(source):
+        with tempfile.TemporaryDirectory(prefix="taizhang-read-") as tmp:
+            copy = without_macro_sheets(source, Path(tmp))
+            if copy is not None:
+                ledger.issues.append(make_issue(Code.MACRO_SHEET, file=str(path), sheets="、".join(copy[1])))
+            _open_and_read(copy[0] if copy else source, ledger)
+    else:
+        _open_and_read(source, ledger)
     if ledger.cases is None:
         ledger.cases = CaseColumns({}, [])
     return ledger
 
 
-def _reason(e: Exception) -> str:
-    text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-    return f"文件结构损坏（{text[:120]}）"
+def _open_and_read(source: Path, ledger: Ledger) -> None:
+    from python_calamine import CalamineError, CalamineWorkbook, PasswordError
+    try:
+        if is_old_biff(source):                     # Excel 2.x-4.0: calamine reads BIFF5+ only
+            import xlrd
+            try:
+                with OldWorkbook(source) as wb:
+                    _read_workbook(wb, ledger)
+            except xlrd.XLRDError as e:
+                raise ValueError(str(e)) from None
+            ledger.file_format = "xls"
+            return
+        with CalamineWorkbook.from_path(str(source)) as wb:
+            _read_workbook(wb, ledger)
+    except PasswordError:
+        ledger.readable = False
+        ledger.issues.append(make_issue(Code.ENCRYPTED, file=str(ledger.path)))
+    except (CalamineError, OSError, ValueError, KeyError, IndexError, struct.error) as e:
+        ledger.readable = False
+        reason = explain(f"{type(e).__name__}: {e}", file=ledger.path)
+        ledger.issues.append(make_issue(Code.UNREADABLE, file=str(ledger.path), reason=reason))
 
 
 def read_workbook(wb, ledger: Ledger) -> None:
@@ -166,9 +197,9 @@ def _read_workbook(wb, ledger: Ledger) -> None:
         ledger.cases = CaseColumns({}, [])
         if visible:
             ledger.sheet = next((n for n in visible if not _is_instructions(n)), visible[0])
-            _missing_columns(ledger, {})
-        else:
-            ledger.issues.append(make_issue(Code.NO_LEDGER_SHEET, file=str(ledger.path)))
+            _not_a_ledger(ledger, [m.name for m in sheets], marker_village)
+            return
+        ledger.issues.append(make_issue(Code.NO_LEDGER_SHEET, file=str(ledger.path)))
         identify_village(ledger, marker_village, [], {})
         return
     sheet, rows, anchor = chosen
@@ -187,6 +218,16 @@ def _read_workbook(wb, ledger: Ledger) -> None:
         ledger.issues.append(make_issue(Code.EMPTY_LEDGER, sheet=sheet.name, file=str(ledger.path)))
     identify_village(ledger, marker_village, rows[:header.rows[0]], data)
     ledger.cases = CaseColumns(data, index)
+
+
+def _not_a_ledger(ledger: Ledger, looked_at: list[str], marker_village: str | None) -> None:
+    """No sheet carries the ledger's key headers: one error naming the sheets looked at,
+    instead of a missing column each and a guess at the village."""
+    ledger.issues.append(make_issue(Code.NOT_A_LEDGER, file=str(ledger.path),
+                                    sheets="、".join(f"“{n}”" for n in looked_at)))
+    before = len(ledger.issues)
+    identify_village(ledger, marker_village, [], {})
+    ledger.issues[before:] = [i for i in ledger.issues[before:] if i.code != Code.VILLAGE_UNKNOWN]
 
 
 def _is_instructions(name: str) -> bool:
