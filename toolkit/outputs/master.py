@@ -21,7 +21,8 @@ import numbers
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Sequence
+from itertools import chain, islice
+from typing import Any, Iterator, Sequence
 
 from toolkit.core.config import HISTORY_DIR
 from toolkit.core.files import (backup_copy, backup_name, commit_temp, is_backup_of, remove_stale_temps,
@@ -107,34 +108,40 @@ def read_township_values(path: Path, columns: Sequence[str]) -> tuple[dict, list
         names = wb.sheet_names
         for sheet in (SHEET_CASES, SHEET_CHANGES):
             if sheet in names:
-                rows = wb.get_sheet_by_name(sheet).to_python()
+                rows = wb.get_sheet_by_name(sheet).iter_rows()     # one row at a time
                 extra += _collect(rows, columns, values, known=sheet == SHEET_CASES)
     except Exception:           # an unreadable old master must not stop a rebuild
         return values, extra
     return values, extra
 
 
-def _collect(rows: list[list], columns: Sequence[str], values: dict, *, known: bool) -> list[str]:
-    head_at = next((i for i, r in enumerate(rows[:6]) if H_CASE_ID in [str(c) for c in r]), None)
+def _collect(rows: Iterator[list], columns: Sequence[str], values: dict, *,
+             known: bool) -> list[str]:
+    top = list(islice(rows, 6))
+    head_at = next((i for i, r in enumerate(top) if H_CASE_ID in [str(c) for c in r]), None)
     if head_at is None:
         return []
-    head = [str(c).strip() for c in rows[head_at]]
+    head = [str(c).strip() for c in top[head_at]]
     at = {h: i for i, h in enumerate(head) if h}
     ours = {h for _, h, _ in CASE_COLUMNS} | set(CHANGE_COLUMNS) | {"村（社区）"}
     extra = [h for h in head if h and h not in ours and h not in columns] if known else []
-    wanted = [c for c in columns if c in at]
-    for r in rows[head_at + 1:]:
-        case_id = _text(r[at[H_CASE_ID]]) if at[H_CASE_ID] < len(r) else ""
-        village = _text(r[at[H_VILLAGE]]) if H_VILLAGE in at and at[H_VILLAGE] < len(r) else ""
+    wanted = [(c, at[c]) for c in columns if c in at]
+    if not wanted:
+        return extra
+    id_at, village_at = at[H_CASE_ID], at.get(H_VILLAGE, 1 << 30)
+    for r in chain(top[head_at + 1:], rows):
+        case_id = cell_text(r[id_at]) if id_at < len(r) else ""
         if not case_id:
             continue
-        got = {c: r[at[c]] for c in wanted if at[c] < len(r) and r[at[c]] not in ("", None)}
+        village = cell_text(r[village_at]) if village_at < len(r) else ""
+        got = {c: r[i] for c, i in wanted if i < len(r) and r[i] not in ("", None)}
         if got:
             values.setdefault((village, case_id), got)
     return extra
 
 
-def _text(v: object) -> str:
+def cell_text(v: object) -> str:
+    """A cell's value as a key (village, case number): integral numbers without '.0'."""
     if v is None:
         return ""
     if isinstance(v, float) and v.is_integer():

@@ -29,6 +29,7 @@ from toolkit.intake.archive import SOURCE_LABELS, Submission, SubmissionArchive
 from toolkit.pipeline.book import carry_township, mark_duplicates, report_row, row_flags, when
 from toolkit.pipeline.changes import change_rows, load_snapshot, save_snapshot
 from toolkit.pipeline.parse_cache import ParseCache
+from toolkit.pipeline.township_state import recall, remember
 from toolkit.pipeline.submissions import case_index_of, display_name, fatal_issue, materialise
 
 Progress = Callable[[str, int, int], None]
@@ -151,6 +152,7 @@ class _Run:
         if published.note:
             self.result.notes.append(published.note)
         save_snapshot(self.state_dir, self.as_of, self.result.master, book.cases)
+        remember(self.state_dir, published.path, book)
         return self.result
 
     # --- intake -------------------------------------------------------------------
@@ -338,12 +340,12 @@ class _Run:
 
     # --- the master's content -----------------------------------------------------------
     def _book(self, counted: dict[str, Submission], vanished: list[dict]):
-        from toolkit.outputs.master import MasterBook, read_township_values
+        from toolkit.outputs.master import MasterBook
         from toolkit.outputs.report import issue_rows
         self.progress("整理总台账", 0, 1)
         cases = self._case_table(counted)
         columns = self._township_columns()
-        values, extra = read_township_values(self.out, columns)
+        values, extra = recall(self.state_dir, self.out, columns)
         if extra:
             self.result.notes.append(f"上一版总台账中的列“{'、'.join(extra)}”不在设置的乡级列中，"
                                      "新版未带入（旧版已存入“历史版本”文件夹）。如需保留，请在设置工作簿中"
