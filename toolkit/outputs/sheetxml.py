@@ -36,6 +36,7 @@ _EDGE_SPACE = re.compile(r"^\s|\s$")
 _EPOCH = datetime(1899, 12, 31)
 _REL_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 _MAIN_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_EXACT = 10 ** 15
 BLOCK = 16                             # rows per span block, as Excel and xlsxwriter count
 
 
@@ -132,37 +133,25 @@ def _attr(xf: int | None) -> str:
 # --- the rows -----------------------------------------------------------------------
 def stream_rows(rows: Rows, strings: SharedStrings, write: Callable[[str], object]) -> None:
     """Write ``rows`` as ``<row>`` elements, one block of 16 rows per ``write`` call."""
-    plan = [(col_name(c.at), c.at, c.values, _attr(c.text), _attr(c.number), _attr(c.date),
-             {k: _attr(v) for k, v in (c.by_text or {}).items()}, c.tick, c.blank)
+    plan = [(c.at, f'<c r="{col_name(c.at)}', c.values, _attr(c.text), _attr(c.number),
+             _attr(c.date), {k: _attr(v) for k, v in (c.by_text or {}).items()}, c.tick, c.blank)
             for c in sorted(rows.columns, key=lambda c: c.at)]
-    cell = _CellMaker(strings)
-    block: list[tuple[int, list[str]]] = []
+    maker = _CellMaker(strings)
+    block: list[str] = []
     lo = hi = None
-    seed = rows.header if rows.header and (rows.first_row - 1) // BLOCK == rows.first_row // BLOCK \
-        else None
-    if seed:
-        lo, hi = seed
+    if rows.header and (rows.first_row - 1) // BLOCK == rows.first_row // BLOCK:
+        lo, hi = rows.header
     for i in range(rows.count):
         r = rows.first_row + i
-        ref_row = str(r + 1)
-        cells: list[str] = []
-        first = last = None
-        for letter, at, values, text_s, num_s, date_s, by_text, tick, blank_s in plan:
-            piece = cell.make(values[i], letter + ref_row, text_s, num_s, date_s, by_text, tick,
-                              blank_s)
-            if piece is not None:
-                cells.append(piece)
-                if first is None:
-                    first = at
-                last = at
+        cells, first, last = maker.row(plan, i, str(r + 1))
         if cells:
-            block.append((r, cells))
+            block.append(f'<row r="{r + 1}" spans="{{}}">{"".join(cells)}</row>')
             lo = first if lo is None else min(lo, first)
             hi = last if hi is None else max(hi, last)
         if (r + 1) % BLOCK == 0 or i == rows.count - 1:
             if block:
                 span = f"{lo + 1}:{hi + 1}"
-                write("".join(f'<row r="{n + 1}" spans="{span}">{"".join(cs)}</row>' for n, cs in block))
+                write("".join(block).replace('spans="{}"', f'spans="{span}"'))
             block, lo, hi = [], None, None
 
 
@@ -172,6 +161,41 @@ class _CellMaker:
     def __init__(self, strings: SharedStrings) -> None:
         self.strings = strings
         self.index = strings.index
+        self.serials: dict[date, str] = {}
+
+    def row(self, plan: list, i: int, rn: str) -> tuple[list[str], int | None, int | None]:
+        """The cells of row ``i`` (``rn`` its 1-based number): the common types inline."""
+        cells: list[str] = []
+        first = last = None
+        index, serials = self.index, self.serials
+        for at, head, values, text_s, num_s, date_s, by_text, tick, blank_s in plan:
+            v = values[i]
+            if v is None:
+                continue
+            cls = v.__class__
+            if cls is str and v and not tick and len(v) <= MAX_UNITS // 2:
+                n = index.get(v)
+                if n is None:
+                    n = self.strings.add(v)
+                self.strings.refs += 1
+                style = by_text.get(v, text_s) if by_text else text_s
+                cell = f'{head}{rn}"{style} t="s"><v>{n}</v></c>'
+            elif cls is int and not tick and -_EXACT < v < _EXACT:      # str(v) == f"{v:.16G}"
+                cell = f'{head}{rn}"{num_s}><v>{v}</v></c>'
+            elif cls is date and not tick:
+                x = serials.get(v)
+                if x is None:
+                    x = serials[v] = f"{serial(v):.16G}"
+                cell = f'{head}{rn}"{date_s}><v>{x}</v></c>'
+            else:
+                cell = self.make(v, head[6:] + rn, text_s, num_s, date_s, by_text, tick, blank_s)
+                if cell is None:
+                    continue
+            cells.append(cell)
+            if first is None:
+                first = at
+            last = at
+        return cells, first, last
 
     def text(self, ref: str, value: str, style: str) -> str:
         if len(value) > MAX_UNITS // 2:
