@@ -47,7 +47,7 @@ class Column:
     ``text``/``number``: style of a text/number cell (xlsxwriter: the explicit format,
     else the column's); ``date``: style of a date cell; ``by_text``: a style for some
     exact texts (the alert colours); ``tick``: only True is written, as "√";
-    ``blank``: an empty text becomes a styled blank cell (else nothing is written).
+    ``empty``: an empty text is written as a text cell (else nothing is written).
     """
     at: int
     values: Sequence
@@ -56,7 +56,7 @@ class Column:
     date: int | None = None
     by_text: Mapping[str, int] | None = None
     tick: bool = False
-    blank: int | None = None
+    empty: bool = False
 
 
 @dataclass
@@ -134,7 +134,7 @@ def _attr(xf: int | None) -> str:
 def stream_rows(rows: Rows, strings: SharedStrings, write: Callable[[str], object]) -> None:
     """Write ``rows`` as ``<row>`` elements, one block of 16 rows per ``write`` call."""
     plan = [(c.at, f'<c r="{col_name(c.at)}', c.values, _attr(c.text), _attr(c.number),
-             _attr(c.date), {k: _attr(v) for k, v in (c.by_text or {}).items()}, c.tick, c.blank)
+             _attr(c.date), {k: _attr(v) for k, v in (c.by_text or {}).items()}, c.tick, c.empty)
             for c in sorted(rows.columns, key=lambda c: c.at)]
     maker = _CellMaker(strings)
     block: list[str] = []
@@ -168,7 +168,7 @@ class _CellMaker:
         cells: list[str] = []
         first = last = None
         index, serials = self.index, self.serials
-        for at, head, values, text_s, num_s, date_s, by_text, tick, blank_s in plan:
+        for at, head, values, text_s, num_s, date_s, by_text, tick, empty in plan:
             v = values[i]
             if v is None:
                 continue
@@ -188,7 +188,7 @@ class _CellMaker:
                     x = serials[v] = f"{serial(v):.16G}"
                 cell = f'{head}{rn}"{date_s}><v>{x}</v></c>'
             else:
-                cell = self.make(v, head[6:] + rn, text_s, num_s, date_s, by_text, tick, blank_s)
+                cell = self.make(v, head[6:] + rn, text_s, num_s, date_s, by_text, tick, empty)
                 if cell is None:
                     continue
             cells.append(cell)
@@ -206,7 +206,7 @@ class _CellMaker:
         self.strings.refs += 1
         return f'<c r="{ref}"{style} t="s"><v>{n}</v></c>'
 
-    def make(self, v, ref, text_s, num_s, date_s, by_text, tick, blank_s) -> str | None:
+    def make(self, v, ref, text_s, num_s, date_s, by_text, tick, empty) -> str | None:
         if v is None:
             return None
         if tick:
@@ -214,7 +214,7 @@ class _CellMaker:
         cls = v.__class__
         if cls is str:
             if not v:
-                return None if blank_s is None else f'<c r="{ref}"{blank_s}/>'
+                return self.text(ref, v, by_text.get(v, text_s) if by_text else text_s) if empty else None
             return self.text(ref, v, by_text.get(v, text_s) if by_text else text_s)
         if cls is int or cls is float:
             return f'<c r="{ref}"{num_s}><v>{v:.16G}</v></c>' if v - v == 0 else None
@@ -290,7 +290,7 @@ def last_row_with_cells(rows: Rows) -> int | None:
     """The last row that gets a cell (looked for from the end, without keeping strings)."""
     dry = _CellMaker(SharedStrings(0))
     cols = [(c.values, _attr(c.text), _attr(c.number), _attr(c.date),
-             {k: _attr(v) for k, v in (c.by_text or {}).items()}, c.tick, c.blank)
+             {k: _attr(v) for k, v in (c.by_text or {}).items()}, c.tick, c.empty)
             for c in rows.columns]
     for i in range(rows.count - 1, -1, -1):
         if any(dry.make(values[i], "A1", *styles) is not None for values, *styles in cols):
