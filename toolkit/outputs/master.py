@@ -388,7 +388,7 @@ def _write_alerts(wb, st: _Styles, book: MasterBook) -> Rows:
         fmt = _xf(formats.get(h))
         key = _ALERT_KEYS[h]
         columns.append(Column(c, [r.get(key) for r in recs], text=fmt, number=fmt,
-                              date=_xf(formats.get(h) or st.date), blank=fmt,
+                              date=_xf(formats.get(h) or st.date), empty=True,
                               by_text=alert if h == "预警" else None))
     return Rows(2, len(recs), columns, header=(0, len(ALERT_COLUMNS) - 1))
 

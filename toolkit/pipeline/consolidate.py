@@ -128,6 +128,10 @@ class _Run:
         self.computed: dict[int, object] = {}
 
     def execute(self, inbox: Path | None) -> ConsolidationResult:
+        with self.cache:          # cache files are written beside the run, waited for at its end
+            return self._execute(inbox)
+
+    def _execute(self, inbox: Path | None) -> ConsolidationResult:
         inbox_subs = self._intake(inbox) if inbox is not None else []
         before = self.archive.latest_counted()
         pending = self.archive.pending()

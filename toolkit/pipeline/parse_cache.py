@@ -31,12 +31,18 @@ class ParseCache:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
         self.folder = self.root / reader_version(self.PACKAGES)
+        self._writer = None            # one thread: the files' fsyncs overlap the run's work
+        self._pending: dict[str, bytes] = {}     # put, not yet on disk
 
     def get(self, sha: str) -> Ledger | None:
         import pickle
         try:
-            with open(self.folder / f"{sha}.pickle", "rb") as f:
-                lg = pickle.load(f)
+            data = self._pending.get(sha)
+            if data is not None:
+                lg = pickle.loads(data)
+            else:
+                with open(self.folder / f"{sha}.pickle", "rb") as f:
+                    lg = pickle.load(f)
             if not isinstance(lg, Ledger) or not isinstance(lg.cases, CaseColumns):
                 return None
         except Exception:          # missing, torn by a crash, or from another version
@@ -45,21 +51,43 @@ class ParseCache:
         return lg
 
     def put(self, sha: str, ledger: Ledger) -> None:
+        """Keep ``ledger`` (written in the background: ``close`` waits for it)."""
         import pickle
-        if not ledger.readable:
+        from concurrent.futures import ThreadPoolExecutor
+        cases = plain_columns(ledger.cases) if ledger.readable else None
+        if cases is None:
             return
+        data = pickle.dumps(replace(ledger, cases=cases), protocol=pickle.HIGHEST_PROTOCOL)
         try:
             if not self.folder.exists():
                 shutil.rmtree(self.root, ignore_errors=True)    # results of an older reader
                 self.folder.mkdir(parents=True)
-            cases = plain_columns(ledger.cases)
-            if cases is None:
-                return
-            plain = replace(ledger, cases=cases)
-            atomic_write_bytes(self.folder / f"{sha}.pickle",
-                               pickle.dumps(plain, protocol=pickle.HIGHEST_PROTOCOL))
         except OSError:
-            pass                   # a cache that cannot be written only costs time
+            return                 # a cache that cannot be written only costs time
+        if self._writer is None:
+            self._writer = ThreadPoolExecutor(1, thread_name_prefix="parse-cache")
+        self._pending[sha] = data
+        self._writer.submit(self._write, sha, data)
+
+    def _write(self, sha: str, data: bytes) -> None:
+        try:
+            atomic_write_bytes(self.folder / f"{sha}.pickle", data)
+        except OSError:
+            pass
+        finally:
+            self._pending.pop(sha, None)
+
+    def close(self) -> None:
+        """Wait until everything ``put`` is on disk."""
+        if self._writer is not None:
+            self._writer.shutdown(wait=True)
+            self._writer = None
+
+    def __enter__(self) -> "ParseCache":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def plain_columns(frame) -> CaseColumns | None:
