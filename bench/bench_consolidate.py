@@ -58,33 +58,45 @@ def _write_rows(rows: list[list], out: Path) -> float:
     return time.perf_counter() - t0
 
 
-def floor(paths: list[Path], out: Path) -> tuple[float, float, int]:
-    """calamine reads every sheet of every file; xlsxwriter writes every row read."""
+def floor(paths: list[Path], out: Path) -> tuple[float, float, int, float]:
+    """calamine reads every sheet of every file; xlsxwriter writes every row read.
+    Seconds reading, seconds writing, rows, CPU seconds of both."""
     from python_calamine import CalamineWorkbook
     t0 = time.perf_counter()
+    c0 = time.process_time()
     rows: list[list] = []
     for p in paths:
         book = CalamineWorkbook.from_path(str(p))
         for name in book.sheet_names:
             rows += book.get_sheet_by_name(name).to_python()
     read = time.perf_counter() - t0
-    return read, _write_rows(rows, out), len(rows)
+    write = _write_rows(rows, out)
+    return read, write, len(rows), time.process_time() - c0
 
 
 def one_day(inbox: Path, work: Path) -> None:
     """In a process of its own: one consolidation; prints seconds and phases as JSON."""
     from toolkit.core.settings import Settings
     from toolkit.pipeline.consolidate import consolidate
+    import resource
     phases = Phases()
     with phases.installed():
         t0 = time.perf_counter()
+        c0 = _cpu(resource)
         result = consolidate(inbox, work / "总台账.xlsx", as_of=date(2010, 10, 20),
                              settings=Settings(township_columns=("督办意见", "乡级备注")),
                              archive_root=work / "archive", state_dir=work / "state")
         seconds = time.perf_counter() - t0
-    print(json.dumps({"seconds": seconds, "phases": phases.seconds, "cases": result.cases,
+        cpu = _cpu(resource) - c0
+    print(json.dumps({"seconds": seconds, "cpu": cpu, "phases": phases.seconds, "cases": result.cases,
                       "overdue": result.overdue, "due_soon": result.due_soon,
                       "rejected": len(result.rejected)}))
+
+
+def _cpu(resource) -> float:
+    """CPU seconds of this process and of its finished children (the reader workers)."""
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def run_day(inbox: Path, work: Path) -> dict:
@@ -111,24 +123,27 @@ def bench(villages: int, cases: int, cache: Path, repeat: int, days: int,
     for k in range(repeat):
         with tempfile.TemporaryDirectory(prefix="taizhang-bench-") as tmp:
             work = Path(tmp)
-            read, write, rows = floor(paths, work / "floor.xlsx")
-            floors.append((read + write, read, write))
+            read, write, rows, cpu = floor(paths, work / "floor.xlsx")
+            floors.append((read + write, read, write, cpu))
             for d in range(days):
                 runs[d].append(run_day(inbox, work))
-        print(f"  第 {k + 1} 轮：floor {floors[-1][0]:.2f} 秒；"
-              + "，".join(f"第 {d + 1} 天 {runs[d][-1]['seconds']:.2f} 秒" for d in range(days))
+        print(f"  第 {k + 1} 轮：floor {floors[-1][0]:.2f} 秒（CPU {floors[-1][3]:.2f}）；"
+              + "，".join(f"第 {d + 1} 天 {runs[d][-1]['seconds']:.2f} 秒（CPU {runs[d][-1]['cpu']:.2f}）"
+                         for d in range(days))
               + f"；负载 {_load()}")
     best_floor = min(floors)
+    floor_cpu = min(f[3] for f in floors)
     print(f"floor（best of {repeat}：calamine 读 {best_floor[1]:.2f} 秒 + xlsxwriter 写 {rows} 行 "
-          f"{best_floor[2]:.2f} 秒）: {best_floor[0]:.2f} 秒")
+          f"{best_floor[2]:.2f} 秒）: {best_floor[0]:.2f} 秒，CPU {floor_cpu:.2f} 秒")
     best = [min(r, key=lambda day: day["seconds"]) for r in runs]
     for d, day in enumerate(best):
         limit = 1.2 if d == 0 else 1.0
         ratio = day["seconds"] / best_floor[0]
         peak = max(x["peak"] for x in runs[d])
         ok = ratio <= limit and peak <= peak_limit
+        cpu = min(x["cpu"] for x in runs[d])
         print(f"第 {d + 1} 天（{'空存档' if d == 0 else '已存档'}）: best {day['seconds']:.2f} 秒"
-              f"（{_secs(runs[d])}），比值 {ratio:.2f}x"
+              f"（{_secs(runs[d])}），比值 {ratio:.2f}x，CPU {cpu:.2f} 秒（CPU 比值 {cpu / floor_cpu:.2f}x）"
               f"（目标 <= {limit}x），峰值内存 {peak / MB:.0f} MB（上限 {peak_limit / MB:.0f} MB）"
               f"：{'达标' if ok else '未达标'}")
     r = best[0]
@@ -137,17 +152,19 @@ def bench(villages: int, cases: int, cache: Path, repeat: int, days: int,
 
 
 def _phase_table(best: list[dict]) -> None:
-    heads = " | ".join(f"第 {d + 1} 天 s" for d in range(len(best)))
-    print(f"\n| phase (wall, best run of each day) | {heads} |")
+    """Wall seconds (CPU seconds of the main process) per phase of each day's best run."""
+    heads = " | ".join(f"第 {d + 1} 天 wall s (CPU s)" for d in range(len(best)))
+    print(f"\n| phase | {heads} |")
     print("|---|" + "---|" * len(best))
     for key, label in PHASES:
-        cells = " | ".join(f"{day['phases'].get(key, 0.0):.2f}" for day in best)
-        print(f"| {label} | {cells} |")
-    rest = [day["seconds"] - sum(day["phases"].get(k, 0.0) for k, label in PHASES
+        cells = " | ".join("{:.2f} ({:.2f})".format(*day["phases"].get(key, (0.0, 0.0))) for day in best)
+        print(f"| {label.replace('  ', '· ', 1) if label.startswith('  ') else label} | {cells} |")
+    rest = [day["seconds"] - sum(day["phases"].get(k, (0.0, 0.0))[0] for k, label in PHASES
                                  if not label.startswith("  ")) for day in best]
-    print("| rest (intake, archive, decisions, 报送情况 …) | "
+    print("| rest (imports, intake, archive, decisions, 报送情况 …) | "
           + " | ".join(f"{x:.2f}" for x in rest) + " |")
-    print("| **total** | " + " | ".join(f"**{day['seconds']:.2f}**" for day in best) + " |")
+    print("| **total** | " + " | ".join(f"**{day['seconds']:.2f}** ({day['cpu']:.2f} incl. workers)"
+                                      for day in best) + " |")
 
 
 def _secs(days: list[dict]) -> str:

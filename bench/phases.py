@@ -29,8 +29,10 @@ PHASES = (
 
 
 class Phases:
+    """``seconds``: key -> [wall seconds, CPU seconds of this process] over all calls."""
+
     def __init__(self) -> None:
-        self.seconds: dict[str, float] = {}
+        self.seconds: dict[str, list[float]] = {}
 
     @contextmanager
     def installed(self) -> Iterator["Phases"]:
@@ -53,13 +55,15 @@ class Phases:
         calls = [0]
 
         def timed(*args, **kwargs):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             try:
                 return fn(*args, **kwargs)
             finally:
                 key = keys[min(calls[0], len(keys) - 1)]
                 calls[0] += 1
-                self.seconds[key] = self.seconds.get(key, 0.0) + time.perf_counter() - t0
+                got = self.seconds.setdefault(key, [0.0, 0.0])
+                got[0] += time.perf_counter() - t0
+                got[1] += time.process_time() - c0
         return timed
 
 
