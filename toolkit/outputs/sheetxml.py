@@ -31,12 +31,14 @@ from xml.etree import ElementTree
 MAX_UNITS = 32767                      # Excel's limit for a cell's text, in UTF-16 units
 _ESCAPED = re.compile("(_x[0-9a-fA-F]{4}_)")
 _CONTROL = re.compile(r"([\x00-\x08\x0b-\x1f])")
+_UNUSUAL = re.compile("_x[0-9a-fA-F]{4}_|[\x00-\x08\x0b-\x1f\ufffe\uffff]")
 _XML_SPECIAL = re.compile('["&<>\n]')
 _EDGE_SPACE = re.compile(r"^\s|\s$")
 _EPOCH = datetime(1899, 12, 31)
 _REL_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 _MAIN_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _EXACT = 10 ** 15
+TICK = "√"
 BLOCK = 16                             # rows per span block, as Excel and xlsxwriter count
 
 
@@ -89,8 +91,9 @@ class SharedStrings:
 
 
 def _si(text: str) -> str:
-    text = _CONTROL.sub(lambda m: f"_x{ord(m.group(1)):04X}_", _ESCAPED.sub(r"_x005F\1", text))
-    text = text.replace("\ufffe", "_xFFFE_").replace("\uffff", "_xFFFF_")
+    if _UNUSUAL.search(text):
+        text = _CONTROL.sub(lambda m: f"_x{ord(m.group(1)):04X}_", _ESCAPED.sub(r"_x005F\1", text))
+        text = text.replace("\ufffe", "_xFFFE_").replace("\uffff", "_xFFFF_")
     space = ' xml:space="preserve"' if _EDGE_SPACE.search(text) else ""
     if _XML_SPECIAL.search(text):
         text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
@@ -167,22 +170,28 @@ class _CellMaker:
         """The cells of row ``i`` (``rn`` its 1-based number): the common types inline."""
         cells: list[str] = []
         first = last = None
+        refs = 0
         index, serials = self.index, self.serials
         for at, head, values, text_s, num_s, date_s, by_text, tick, empty in plan:
             v = values[i]
             if v is None:
                 continue
             cls = v.__class__
-            if cls is str and v and not tick and len(v) <= MAX_UNITS // 2:
+            if tick:
+                if v is not True:
+                    continue
+                refs += 1
+                cell = f'{head}{rn}"{text_s} t="s"><v>{self.tick_index()}</v></c>'
+            elif cls is str and v and len(v) <= MAX_UNITS // 2:
                 n = index.get(v)
                 if n is None:
                     n = self.strings.add(v)
-                self.strings.refs += 1
+                refs += 1
                 style = by_text.get(v, text_s) if by_text else text_s
                 cell = f'{head}{rn}"{style} t="s"><v>{n}</v></c>'
-            elif cls is int and not tick and -_EXACT < v < _EXACT:      # str(v) == f"{v:.16G}"
+            elif cls is int and -_EXACT < v < _EXACT:      # str(v) == f"{v:.16G}"
                 cell = f'{head}{rn}"{num_s}><v>{v}</v></c>'
-            elif cls is date and not tick:
+            elif cls is date:
                 x = serials.get(v)
                 if x is None:
                     x = serials[v] = f"{serial(v):.16G}"
@@ -195,7 +204,12 @@ class _CellMaker:
             if first is None:
                 first = at
             last = at
+        self.strings.refs += refs
         return cells, first, last
+
+    def tick_index(self) -> int:
+        n = self.index.get(TICK)
+        return self.strings.add(TICK) if n is None else n
 
     def text(self, ref: str, value: str, style: str) -> str:
         if len(value) > MAX_UNITS // 2:
@@ -210,7 +224,7 @@ class _CellMaker:
         if v is None:
             return None
         if tick:
-            return self.text(ref, "√", text_s) if v is True else None
+            return self.text(ref, TICK, text_s) if v is True else None
         cls = v.__class__
         if cls is str:
             if not v:
@@ -246,8 +260,13 @@ _SST_COUNTS = re.compile(rb'count="\d+" uniqueCount="\d+"')
 
 
 def splice(package: IO[bytes], out: IO[bytes], sheets: Mapping[str, Rows], *,
-           level: int = 6) -> None:
-    """Copy the xlsx ``package`` to ``out`` with ``sheets``' rows streamed into their sheets."""
+           level: int = 1) -> None:
+    """Copy the xlsx ``package`` to ``out`` with ``sheets``' rows streamed into their sheets.
+
+    Deflate ``level`` 1: about a fifth of the CPU of zlib's default for a file about a
+    third larger (the sheets' XML is repetitive); it runs in a second thread (zlib lets
+    go of the GIL), beside the making of the XML.
+    """
     with zipfile.ZipFile(package) as src, \
             zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=level) as dst:
         parts = {part: name for name, part in sheet_entries(src).items() if name in sheets}
@@ -280,10 +299,58 @@ def _stream_sheet(xml: bytes, rows: Rows, strings: SharedStrings, dst: zipfile.Z
     last = last_row_with_cells(rows)
     if last is not None:
         before = _DIMENSION.sub(lambda m: _grown(m.group(1), last), before, count=1)
-    with dst.open(name, "w") as f:
-        f.write(before)
-        stream_rows(rows, strings, lambda text: f.write(text.encode("utf-8")))
-        f.write(after)
+    with dst.open(name, "w") as f, _Compressing(f) as out:
+        out.write(before)
+        stream_rows(rows, strings, lambda text: out.write(text.encode("utf-8")))
+        out.write(after)
+
+
+class _Compressing:
+    """Writes ``f`` (a zip entry: deflate, CRC) from a second thread, fed through a short
+    queue; an error there is raised here."""
+
+    CHUNK = 1 << 18                 # bytes handed over at a time (few hand-overs, short waits)
+
+    def __init__(self, f, depth: int = 16) -> None:
+        import queue
+        import threading
+        self.f, self.error = f, None
+        self.held: list[bytes] = []
+        self.size = 0
+        self.chunks: queue.Queue = queue.Queue(depth)
+        self.thread = threading.Thread(target=self._run, name="sheetxml-deflate", daemon=True)
+
+    def __enter__(self) -> "_Compressing":
+        self.thread.start()
+        return self
+
+    def write(self, data: bytes) -> None:
+        if self.error is not None:
+            raise self.error
+        self.held.append(data)
+        self.size += len(data)
+        if self.size >= self.CHUNK:
+            self._hand_over()
+
+    def _hand_over(self) -> None:
+        self.chunks.put(b"".join(self.held))
+        self.held, self.size = [], 0
+
+    def _run(self) -> None:
+        while (data := self.chunks.get()) is not None:
+            if self.error is None:
+                try:
+                    self.f.write(data)
+                except BaseException as e:      # kept for the writing thread
+                    self.error = e
+
+    def __exit__(self, *exc: object) -> None:
+        if self.held:
+            self._hand_over()
+        self.chunks.put(None)
+        self.thread.join()
+        if self.error is not None and exc[0] is None:
+            raise self.error
 
 
 def last_row_with_cells(rows: Rows) -> int | None:
