@@ -28,6 +28,8 @@ from datetime import date, datetime
 from typing import IO, Callable, Mapping, Sequence
 from xml.etree import ElementTree
 
+from toolkit.core.cells import column_letter
+
 MAX_UNITS = 32767                      # Excel's limit for a cell's text, in UTF-16 units
 _ESCAPED = re.compile("(_x[0-9a-fA-F]{4}_)")
 _CONTROL = re.compile(r"([\x00-\x08\x0b-\x1f])")
@@ -112,15 +114,6 @@ def fit_text(text: str) -> str:
     return text
 
 
-def col_name(col: int) -> str:
-    name = ""
-    col += 1
-    while col:
-        col, rem = divmod(col - 1, 26)
-        name = chr(65 + rem) + name
-    return name
-
-
 def serial(value: date) -> float:
     """Excel's serial day number (1900 system), as xlsxwriter computes it."""
     d = value if isinstance(value, datetime) else datetime.fromordinal(value.toordinal())
@@ -136,7 +129,7 @@ def _attr(xf: int | None) -> str:
 # --- the rows -----------------------------------------------------------------------
 def stream_rows(rows: Rows, strings: SharedStrings, write: Callable[[str], object]) -> None:
     """Write ``rows`` as ``<row>`` elements, one block of 16 rows per ``write`` call."""
-    plan = [(c.at, f'<c r="{col_name(c.at)}', c.values, _attr(c.text), _attr(c.number),
+    plan = [(c.at, f'<c r="{column_letter(c.at)}', c.values, _attr(c.text), _attr(c.number),
              _attr(c.date), {k: _attr(v) for k, v in (c.by_text or {}).items()}, c.tick, c.empty)
             for c in sorted(rows.columns, key=lambda c: c.at)]
     maker = _CellMaker(strings)
