@@ -39,9 +39,12 @@ def remember(state_dir: Path, master: Path, book) -> None:
             _keep(rows, village, case_id, dict(zip(columns, vals)))
         for ch in book.changes:
             _keep(rows, ch.get("村（社区）"), ch.get("案件编号"), {c: ch.get(c) for c in columns})
-    state = {"version": _VERSION, "master": _name(master), "sha256": file_sha256(master),
-             "columns": columns, "rows": rows}
-    atomic_write_text(Path(state_dir) / STATE_NAME, json.dumps(state, ensure_ascii=False))
+    try:
+        state = {"version": _VERSION, "master": _name(master), "sha256": file_sha256(master),
+                 "columns": columns, "rows": rows}
+        atomic_write_text(Path(state_dir) / STATE_NAME, json.dumps(state, ensure_ascii=False))
+    except OSError:
+        pass           # the master is written; without the state the next run re-reads it
 
 
 def recall(state_dir: Path, master: Path, columns: Sequence[str]) -> tuple[dict, list[str]]:
