@@ -28,13 +28,12 @@ _VERSION = 1
 
 def remember(state_dir: Path, master: Path, book) -> None:
     """Keep the hash of the ``master`` just written from ``book`` and its township values."""
-    from toolkit.outputs.master import CASE_COLUMNS
     columns = list(book.township_columns)
     rows: list[list] = []
     if columns:
         cases = book.cases
-        keys = [k for k, _, _ in CASE_COLUMNS if k in ("village", "case_id")]
-        lists = [cases[k].tolist() for k in keys] + [cases[c].tolist() for c in columns]
+        lists = [cases[k].tolist() if k in cases.columns else [None] * len(cases)
+                 for k in ("village", "case_id", *columns)]
         for village, case_id, *vals in zip(*lists):
             _keep(rows, village, case_id, dict(zip(columns, vals)))
         for ch in book.changes:
