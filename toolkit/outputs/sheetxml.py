@@ -22,9 +22,9 @@ from __future__ import annotations
 import numbers
 import re
 import zipfile
-from itertools import islice
 from dataclasses import dataclass
 from datetime import date, datetime
+from itertools import islice
 from typing import IO, Callable, Mapping, Sequence
 from xml.etree import ElementTree
 
@@ -39,7 +39,7 @@ _EDGE_SPACE = re.compile(r"^\s|\s$")
 _EPOCH = datetime(1899, 12, 31)
 _REL_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 _MAIN_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
-_EXACT = 10 ** 15
+_EXACT = 10 ** 15                      # ints below this print the same with str() and .16G
 TICK = "√"
 BLOCK = 16                             # rows per span block, as Excel and xlsxwriter count
 
