@@ -7,13 +7,15 @@ import threading
 class MemorySampler:
     """Samples RSS every ``interval`` seconds while active.
 
-    ``total``: peak of this process plus all its children together;
+    ``total``: peak of this process plus all its children together (only the children
+    with ``children_only``: a benchmark that runs the work in a child process);
     ``worker``: peak of the largest spawned worker alone (a child between fork and
     exec still shows the parent's pages, so only spawned workers count there).
     """
 
-    def __init__(self, interval: float = 0.05) -> None:
+    def __init__(self, interval: float = 0.05, *, children_only: bool = False) -> None:
         self.interval, self.total, self.worker = interval, 0, 0
+        self.children_only = children_only      # leave out this (waiting) process itself
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -29,7 +31,7 @@ class MemorySampler:
         import psutil
         me = psutil.Process()
         while not self._stop.wait(self.interval):
-            total = me.memory_info().rss
+            total = 0 if self.children_only else me.memory_info().rss
             for child in me.children(recursive=True):
                 try:
                     rss = child.memory_info().rss

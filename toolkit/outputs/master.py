@@ -1,4 +1,5 @@
-"""The township master workbook (乡级总台账), rendered with xlsxwriter.
+"""The township master workbook (乡级总台账), rendered with xlsxwriter; the rows of
+the two big sheets (总台账, 预警) are streamed into its package by ``sheetxml``.
 
 ``write_master(out, book)`` renders a :class:`MasterBook` to a temporary file
 beside ``out`` and publishes it atomically: the previous master is copied to
@@ -15,17 +16,20 @@ columns the township types into it (督办意见 …) survive a rebuild.
 """
 from __future__ import annotations
 
+import io
 import numbers
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Sequence
+from itertools import chain, islice
+from typing import Any, Iterator, Sequence
 
 from toolkit.core.config import HISTORY_DIR
 from toolkit.core.files import (backup_copy, backup_name, commit_temp, is_backup_of, remove_stale_temps,
                                 temp_beside)
 from toolkit.core.fields import (ALERT_CLOSED, ALERT_DUE_SOON, ALERT_OVERDUE, ALERT_SUSPENDED, CHECKLISTS,
                      COMPUTED, FIELDS, header_for)
+from toolkit.outputs.sheetxml import Column, Rows, splice
 
 SHEET_CASES = "总台账"
 SHEET_SUMMARY = "汇总"
@@ -106,34 +110,40 @@ def read_township_values(path: Path, columns: Sequence[str]) -> tuple[dict, list
         names = wb.sheet_names
         for sheet in (SHEET_CASES, SHEET_CHANGES):
             if sheet in names:
-                rows = wb.get_sheet_by_name(sheet).to_python()
+                rows = wb.get_sheet_by_name(sheet).iter_rows()     # one row at a time
                 extra += _collect(rows, columns, values, known=sheet == SHEET_CASES)
     except Exception:           # an unreadable old master must not stop a rebuild
         return values, extra
     return values, extra
 
 
-def _collect(rows: list[list], columns: Sequence[str], values: dict, *, known: bool) -> list[str]:
-    head_at = next((i for i, r in enumerate(rows[:6]) if H_CASE_ID in [str(c) for c in r]), None)
+def _collect(rows: Iterator[list], columns: Sequence[str], values: dict, *,
+             known: bool) -> list[str]:
+    top = list(islice(rows, 6))
+    head_at = next((i for i, r in enumerate(top) if H_CASE_ID in [str(c) for c in r]), None)
     if head_at is None:
         return []
-    head = [str(c).strip() for c in rows[head_at]]
+    head = [str(c).strip() for c in top[head_at]]
     at = {h: i for i, h in enumerate(head) if h}
     ours = {h for _, h, _ in CASE_COLUMNS} | set(CHANGE_COLUMNS) | {"村（社区）"}
     extra = [h for h in head if h and h not in ours and h not in columns] if known else []
-    wanted = [c for c in columns if c in at]
-    for r in rows[head_at + 1:]:
-        case_id = _text(r[at[H_CASE_ID]]) if at[H_CASE_ID] < len(r) else ""
-        village = _text(r[at[H_VILLAGE]]) if H_VILLAGE in at and at[H_VILLAGE] < len(r) else ""
+    wanted = [(c, at[c]) for c in columns if c in at]
+    if not wanted:
+        return extra
+    id_at, village_at = at[H_CASE_ID], at.get(H_VILLAGE, 1 << 30)
+    for r in chain(top[head_at + 1:], rows):
+        case_id = cell_text(r[id_at]) if id_at < len(r) else ""
         if not case_id:
             continue
-        got = {c: r[at[c]] for c in wanted if at[c] < len(r) and r[at[c]] not in ("", None)}
+        village = cell_text(r[village_at]) if village_at < len(r) else ""
+        got = {c: r[i] for c, i in wanted if i < len(r) and r[i] not in ("", None)}
         if got:
             values.setdefault((village, case_id), got)
     return extra
 
 
-def _text(v: object) -> str:
+def cell_text(v: object) -> str:
+    """A cell's value as a key (village, case number): integral numbers without '.0'."""
     if v is None:
         return ""
     if isinstance(v, float) and v.is_integer():
@@ -258,7 +268,13 @@ def _write_any(ws, st: _Styles, r: int, c: int, v: object, fmt=None) -> None:
         ws.write_string(r, c, str(v), fmt)
 
 
-def _write_cases(wb, st: _Styles, book: MasterBook) -> None:
+def _xf(fmt) -> int | None:
+    """The style index xlsxwriter gives ``fmt`` (assigned now, written with the styles)."""
+    return None if fmt is None else fmt._get_xf_index()
+
+
+def _write_cases(wb, st: _Styles, book: MasterBook) -> Rows:
+    """The sheet's title, headers and settings; its rows are streamed (``sheetxml``)."""
     ws = wb.add_worksheet(SHEET_CASES)
     cols = list(CASE_COLUMNS) + [(h, h, "any") for h in book.township_columns]
     _title(ws, st, book.title, len(cols))
@@ -269,47 +285,28 @@ def _write_cases(wb, st: _Styles, book: MasterBook) -> None:
         ws.set_column(c, c, 20 if township else _WIDE.get(key, _WIDTH[kind]),
                       st.text if key in _TEXT_KEYS else None)   # typed later: stays text
     data = book.cases
-    plan = [(c, kind if key not in ("alert", "flags") else key, data[key].tolist())
-            for c, (key, _, kind) in enumerate(cols) if key in data.columns]
-    text, number, when = ws.write_string, ws.write_number, ws.write_datetime
-    for i in range(len(data)):
-        r = i + 2
-        for c, kind, values in plan:
-            v = values[i]
-            if v is None or v == "" or v != v:            # blank (None, "", NaN)
-                continue
-            cls = v.__class__
-            if kind == "tick":
-                if v is True:
-                    text(r, c, "√")
-            elif cls is str:
-                if kind == "alert":
-                    text(r, c, v, st.alert.get(v))
-                else:
-                    text(r, c, v, st.flag if kind == "flags" else None)   # never a formula
-            elif cls is date or cls is datetime:
-                when(r, c, v, st.date)
-            elif cls is int or cls is float:
-                number(r, c, v)
-            else:
-                _write_any(ws, st, r, c, v)
+    alert = {a: _xf(f) for a, f in st.alert.items()}
+    columns = []
+    for c, (key, _, kind) in enumerate(cols):
+        if key not in data.columns:
+            continue
+        plain = _xf(st.text) if key in _TEXT_KEYS else None      # the column's own format
+        columns.append(Column(c, data[key].tolist(), text=_xf(st.flag) if key == "flags" else plain,
+                              number=plain, date=_xf(st.date), tick=kind == "tick",
+                              by_text=alert if key == "alert" else None))
     ws.freeze_panes(2, 4)
     ws.autofilter(1, 0, max(len(data), 1) + 1, len(cols) - 1)
     _page(ws, book, SHEET_CASES, fit_width=False)
     ws.fit_to_pages(4, 0)                # ~16 columns a page, rows flow down
     ws.repeat_columns(0, 3)
+    return Rows(2, len(data), columns, header=(0, len(cols) - 1))
 
 
 def _write_table(wb, st: _Styles, book: MasterBook, name: str, headers: Sequence[str],
                  rows: Sequence[dict], widths: dict[str, int] | None = None,
                  formats: dict[str, Any] | None = None):
-    ws = wb.add_worksheet(name)
-    _title(ws, st, f"{book.title}·{name}", len(headers))
-    ws.set_row(1, 32)
-    widths, formats = widths or {}, {"说明": st.wrap, **(formats or {})}
-    for c, h in enumerate(headers):
-        ws.write_string(1, c, h, st.head_township if h in book.township_columns else st.head)
-        ws.set_column(c, c, widths.get(h, max(8, min(30, 2 * len(h) + 2))))
+    ws = _table_sheet(wb, st, book, name, headers, len(rows), widths)
+    formats = {"说明": st.wrap, **(formats or {})}
     for i, row in enumerate(rows):
         for c, h in enumerate(headers):
             v = row.get(h)
@@ -319,8 +316,21 @@ def _write_table(wb, st: _Styles, book: MasterBook, name: str, headers: Sequence
                 ws.write_datetime(i + 2, c, _when(v), st.when)
             else:
                 _write_any(ws, st, i + 2, c, v, formats.get(h))
+    return ws
+
+
+def _table_sheet(wb, st: _Styles, book: MasterBook, name: str, headers: Sequence[str], n: int,
+                 widths: dict[str, int] | None):
+    """A table sheet's title, headers and settings for ``n`` rows (written by the caller)."""
+    ws = wb.add_worksheet(name)
+    _title(ws, st, f"{book.title}·{name}", len(headers))
+    ws.set_row(1, 32)
+    widths = widths or {}
+    for c, h in enumerate(headers):
+        ws.write_string(1, c, h, st.head_township if h in book.township_columns else st.head)
+        ws.set_column(c, c, widths.get(h, max(8, min(30, 2 * len(h) + 2))))
     ws.freeze_panes(2, 1)
-    ws.autofilter(1, 0, max(len(rows), 1) + 1, len(headers) - 1)
+    ws.autofilter(1, 0, max(n, 1) + 1, len(headers) - 1)
     _page(ws, book, name, fit_width=True)
     return ws
 
@@ -401,11 +411,21 @@ _ALERT_KEYS = {"预警": "alert", "剩余工作日": "workdays_left", "办结期
                "办理状态": "status", "化解进展": "progress", "来源文件": "source_file", "行号": "row"}
 
 
-def _write_alerts(wb, st: _Styles, book: MasterBook) -> None:
-    rows = [{h: r.get(k) for h, k in _ALERT_KEYS.items()} for r in alert_rows(book.cases)]
-    _write_table(wb, st, book, SHEET_ALERTS, ALERT_COLUMNS, rows,
-                 widths={"信访事项": 30, "化解进展": 30, "来源文件": 22, "责任单位": 16},
-                 formats={"剩余工作日": st.int})
+def _write_alerts(wb, st: _Styles, book: MasterBook) -> Rows:
+    """As ``_write_table`` would write the alert rows; the rows are streamed."""
+    recs = alert_rows(book.cases)
+    _table_sheet(wb, st, book, SHEET_ALERTS, ALERT_COLUMNS, len(recs),
+                 widths={"信访事项": 30, "化解进展": 30, "来源文件": 22, "责任单位": 16})
+    formats = {"剩余工作日": st.int}
+    alert = {a: _xf(f) for a, f in st.alert.items()}
+    columns = []
+    for c, h in enumerate(ALERT_COLUMNS):
+        fmt = _xf(formats.get(h))
+        key = _ALERT_KEYS[h]
+        columns.append(Column(c, [r.get(key) for r in recs], text=fmt, number=fmt,
+                              date=_xf(formats.get(h) or st.date), empty=True,
+                              by_text=alert if h == "预警" else None))
+    return Rows(2, len(recs), columns, header=(0, len(ALERT_COLUMNS) - 1))
 
 
 def _write_issues(wb, st: _Styles, book: MasterBook) -> None:
@@ -417,15 +437,16 @@ def render_master(path: Path, book: MasterBook) -> Path:
     """Write every sheet of the master to ``path`` (no publishing)."""
     import xlsxwriter
 
-    wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False,
-                                          "strings_to_numbers": False,
-                                          "default_date_format": "yyyy-mm-dd"})
+    package = io.BytesIO()          # everything but the big sheets' rows: small
+    wb = xlsxwriter.Workbook(package, {"strings_to_formulas": False, "strings_to_urls": False,
+                                       "strings_to_numbers": False, "in_memory": True,
+                                       "default_date_format": "yyyy-mm-dd"})
     wb.set_properties({"title": book.title, "company": book.township,
                        "comments": "由台账工具生成；乡级列（橙色表头）可直接填写，重新汇总时保留。"})
     st = _Styles(wb)
-    _write_cases(wb, st, book)
+    streamed = {SHEET_CASES: _write_cases(wb, st, book)}
     _write_summary(wb, st, book)
-    _write_alerts(wb, st, book)
+    streamed[SHEET_ALERTS] = _write_alerts(wb, st, book)
     _write_issues(wb, st, book)
     _write_table(wb, st, book, SHEET_REPORTS, REPORT_COLUMNS, book.reports,
                  widths={"最近报送时间": 17, "文件": 30, "说明": 50, "结果": 9, "填报日期": 11})
@@ -438,6 +459,9 @@ def render_master(path: Path, book: MasterBook) -> Path:
         from toolkit.outputs.brief import write_brief_sheet
         write_brief_sheet(wb, book.brief)
     wb.close()
+    package.seek(0)
+    with open(path, "wb") as out:   # the caller's temporary file (temp_beside)
+        splice(package, out, streamed)
     return Path(path)
 
 

@@ -31,6 +31,7 @@ from toolkit.pipeline.book import (carry_township, mark_duplicates, report_row, 
                                    when)
 from toolkit.pipeline.changes import action_rows, change_rows, load_snapshot, save_snapshot
 from toolkit.pipeline.parse_cache import ParseCache
+from toolkit.pipeline.township_state import recall, remember
 from toolkit.pipeline.submissions import case_index_of, display_name, fatal_issue, materialise
 
 Progress = Callable[[str, int, int], None]
@@ -186,6 +187,10 @@ class _Run:
         self.present: set[int] | None = None      # ids of the files in the inbox this run
 
     def execute(self, inbox: Path | None) -> ConsolidationResult:
+        with self.cache:          # cache files are written beside the run, waited for at its end
+            return self._execute(inbox)
+
+    def _execute(self, inbox: Path | None) -> ConsolidationResult:
         inbox_subs = self._intake(inbox) if inbox is not None else []
         self.present = None if inbox is None else {s.id for s in inbox_subs}
         before = self.archive.latest_counted()
@@ -216,6 +221,7 @@ class _Run:
         save_snapshot(self.state_dir, self.as_of, self.result.master, book.cases,
                       last_action=self.last_action)
         trends.record(self.state_dir, today)
+        remember(self.state_dir, published.path, book)
         return self.result
 
     def _brief(self, book) -> object:
@@ -409,12 +415,12 @@ class _Run:
 
     # --- the master's content -----------------------------------------------------------
     def _book(self, counted: dict[str, Submission], vanished: list[dict]):
-        from toolkit.outputs.master import MasterBook, read_township_values
+        from toolkit.outputs.master import MasterBook
         from toolkit.outputs.report import issue_rows
         self.progress("整理总台账", 0, 1)
         cases = self._case_table(counted)
         columns = self._township_columns()
-        values, extra = read_township_values(self.out, columns)
+        values, extra = recall(self.state_dir, self.out, columns)
         if extra:
             self.result.notes.append(f"上一版总台账中的列“{'、'.join(extra)}”不在设置的乡级列中，"
                                      "新版未带入（旧版已存入“历史版本”文件夹）。如需保留，请在设置工作簿中"
@@ -448,28 +454,37 @@ class _Run:
         return tuple(dict.fromkeys(c for c in self.settings.township_columns if c not in ours))
 
     def _case_table(self, counted: dict[str, Submission]):
+        """One table of every counted village's cases (object columns, None for blanks),
+        built from one array; the per-village tables are let go once it is built."""
         import pandas as pd
         from toolkit.outputs.master import CASE_COLUMNS
-        frames = []
-        for village, sub in counted.items():
-            lg = self.ledgers[sub.id]
-            if not lg.n_cases:
-                continue
-            df = pd.concat([lg.cases, self.computed[sub.id]], axis=1)
-            df = df.astype(object).where(df.notna(), None)
-            df["village"], df["source_file"], df["row"] = village, sub.filename, list(lg.cases.index)
-            df["n_errors"], df["flags"] = row_flags(lg)
-            frames.append(df)
+        parts = [(v, sub, self.ledgers[sub.id]) for v, sub in counted.items()
+                 if self.ledgers[sub.id].n_cases]
         keys = [k for k, _, _ in CASE_COLUMNS] + ["n_errors"]
-        if not frames:
+        if not parts:
             return pd.DataFrame(columns=keys)
-        table = pd.concat(frames, ignore_index=True)
-        table = table.astype(object).where(table.notna(), None)   # pandas 3 str columns hold NaN
-        for k in keys:
-            if k not in table.columns:
-                table[k] = None
+        inputs = _stacked([lg.cases for _, _, lg in parts])
+        computed = _stacked([self.computed[sub.id] for _, sub, _ in parts])
+        own: dict[str, list] = {"village": [], "source_file": [], "row": [], "n_errors": [],
+                                "flags": []}
+        for village, sub, lg in parts:
+            own["village"] += [village] * lg.n_cases
+            own["source_file"] += [sub.filename] * lg.n_cases
+            own["row"] += lg.cases.index.tolist()
+            n_errors, flags = row_flags(lg)
+            own["n_errors"] += n_errors
+            own["flags"] += flags
+        self._let_go()
+        table = _object_table([inputs, computed, own], keys)
         self.result.duplicates = mark_duplicates(table)
         return table
+
+    def _let_go(self) -> None:
+        """Drop the per-village case tables (the case counts and row numbers stay)."""
+        for lg in self.ledgers.values():
+            if lg.readable and lg.cases is not None and len(lg.cases.columns):
+                lg.cases = lg.cases.iloc[:, :0]
+        self.computed.clear()
 
     def _totals(self, cases, counted: dict[str, Submission]) -> None:
         r = self.result
@@ -504,3 +519,38 @@ class _Run:
         return rows, missing
 
     # --- state ----------------------------------------------------------------------------
+
+
+def _stacked(frames: list) -> dict[str, list]:
+    """Frames one under the other as plain columns (union of their columns, in order)."""
+    import numpy as np
+    import pandas as pd
+    columns = list(dict.fromkeys(c for f in frames for c in f.columns))
+    blocks = [(f if list(f.columns) == columns else f.reindex(columns=columns)).to_numpy(dtype=object)
+              for f in frames]
+    table = np.concatenate(blocks) if len(blocks) > 1 else blocks[0]
+    missing = pd.isna(table)              # NaN, NaT, pandas' NA: blank like None
+    if missing.any():
+        if not table.flags.writeable:         # one frame's own values: not ours to change
+            table = table.copy()
+        table[missing] = None
+    return dict(zip(columns, table.T.tolist()))
+
+
+def _object_table(parts: list[dict[str, list]], keys: list[str]):
+    """One DataFrame of object columns from plain columns (later parts win a clash),
+    with every one of ``keys`` present (None where nobody gave it)."""
+    import numpy as np
+    import pandas as pd
+    columns: dict[str, list] = {}
+    for part in parts:
+        for k, values in part.items():
+            columns.pop(k, None)
+            columns[k] = values
+    n = len(next(iter(columns.values())))
+    for k in keys:
+        columns.setdefault(k, [None] * n)
+    table = np.empty((n, len(columns)), dtype=object)
+    for j, values in enumerate(columns.values()):
+        table[:, j] = values
+    return pd.DataFrame(table, columns=list(columns), dtype=object, copy=False)

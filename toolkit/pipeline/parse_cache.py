@@ -3,11 +3,15 @@ what is new (or what a changed reader would see differently)."""
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 from pathlib import Path
 from typing import Sequence
 
 from toolkit.core.files import atomic_write_bytes
-from toolkit.core.ledger import Ledger
+from toolkit.core.ledger import CaseColumns, Ledger, is_reader_frame
+
+
+CACHE_FORMAT = 2           # 2: case tables as CaseColumns (1: pickled DataFrames)
 
 
 class ParseCache:
@@ -17,6 +21,8 @@ class ParseCache:
     reading depends only on the bytes and the reader, so it is done once per file.
     A change to any reading module starts a new cache (the old one is removed).
     Unreadable results are not kept: a time-out may depend on how busy the PC was.
+    The case table is kept as plain columns (``CaseColumns``, what workers send): no
+    pickled DataFrames, and the table comes back as the reader's own frame.
     """
     # Every module of these packages, found on disk: a module that is added, split or
     # moved changes the digest without anyone having to remember this list.
@@ -25,28 +31,81 @@ class ParseCache:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
         self.folder = self.root / reader_version(self.PACKAGES)
+        self._writer = None            # one thread: the files' fsyncs overlap the run's work
+        self._pending: dict[str, bytes] = {}     # put, not yet on disk
 
     def get(self, sha: str) -> Ledger | None:
         import pickle
         try:
-            with open(self.folder / f"{sha}.pickle", "rb") as f:
-                lg = pickle.load(f)
-            return lg if isinstance(lg, Ledger) else None
+            data = self._pending.get(sha)
+            if data is not None:
+                lg = pickle.loads(data)
+            else:
+                with open(self.folder / f"{sha}.pickle", "rb") as f:
+                    lg = pickle.load(f)
+            if not isinstance(lg, Ledger) or not isinstance(lg.cases, CaseColumns):
+                return None
         except Exception:          # missing, torn by a crash, or from another version
             return None
+        lg.cases = lg.cases.to_frame()      # the reader's own table, as a worker's
+        return lg
 
     def put(self, sha: str, ledger: Ledger) -> None:
+        """Keep ``ledger`` (written in the background: ``close`` waits for it)."""
         import pickle
-        if not ledger.readable:
+        from concurrent.futures import ThreadPoolExecutor
+        cases = plain_columns(ledger.cases) if ledger.readable else None
+        if cases is None:
             return
+        data = pickle.dumps(replace(ledger, cases=cases), protocol=pickle.HIGHEST_PROTOCOL)
         try:
             if not self.folder.exists():
                 shutil.rmtree(self.root, ignore_errors=True)    # results of an older reader
                 self.folder.mkdir(parents=True)
-            atomic_write_bytes(self.folder / f"{sha}.pickle",
-                               pickle.dumps(ledger, protocol=pickle.HIGHEST_PROTOCOL))
         except OSError:
-            pass                   # a cache that cannot be written only costs time
+            return                 # a cache that cannot be written only costs time
+        if self._writer is None:
+            self._writer = ThreadPoolExecutor(1, thread_name_prefix="parse-cache")
+        self._pending[sha] = data
+        self._writer.submit(self._write, sha, data)
+
+    def _write(self, sha: str, data: bytes) -> None:
+        try:
+            atomic_write_bytes(self.folder / f"{sha}.pickle", data)
+        except OSError:
+            pass
+        finally:
+            self._pending.pop(sha, None)
+
+    def close(self) -> None:
+        """Wait until everything ``put`` is on disk."""
+        if self._writer is not None:
+            self._writer.shutdown(wait=True)
+            self._writer = None
+
+    def __enter__(self) -> "ParseCache":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def plain_columns(frame) -> CaseColumns | None:
+    """The case table as plain lists (only the columns that hold anything), as workers
+    send it; None for a table with columns that are not input keys (it is not kept)."""
+    if isinstance(frame, CaseColumns):
+        return frame
+    from toolkit.core.fields import ALL_INPUT_KEYS
+    table = frame.to_numpy(dtype=object)
+    if not is_reader_frame(frame):          # built elsewhere: maybe NaN, maybe other columns
+        if not set(frame.columns) <= set(ALL_INPUT_KEYS):
+            return None
+        import pandas as pd
+        table = table.copy()
+        table[pd.isna(table)] = None
+    data = {str(key): values for key, values in zip(frame.columns, table.T.tolist())
+            if any(v is not None for v in values)}
+    return CaseColumns(data, [int(i) for i in frame.index.tolist()])
 
 
 def reader_version(packages: Sequence[str]) -> str:
@@ -55,7 +114,7 @@ def reader_version(packages: Sequence[str]) -> str:
     import hashlib
     import importlib
     import sys
-    digest = hashlib.sha256(sys.version.encode())
+    digest = hashlib.sha256(f"{sys.version} cache {CACHE_FORMAT}".encode())
     for name in packages:
         root = Path(importlib.import_module(name).__file__).parent
         for f in sorted(root.rglob("*.py")):
