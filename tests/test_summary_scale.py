@@ -53,3 +53,11 @@ def test_validate_lists_failing_files_first_and_can_show_only_them(tmp_path, cap
     out = capsys.readouterr().out
     assert "东村信访积案台账.xlsx" not in out.split("共检查")[0]
     assert "另有 1 个文件没有错误，未列出" in out
+
+
+def test_an_empty_roster_is_said_not_called_complete():
+    r = district(3)
+    r.missing_villages, r.roster_size = [], 0
+    assert "村名册为空，无法列出未报的村" in r.summary_text()
+    r.roster_size = 8
+    assert "名册中的村（社区）均已报送" in r.summary_text()

@@ -82,6 +82,7 @@ class ConsolidationResult:
     not_on_roster: list[dict] = field(default_factory=list)    # {"village", "file", "nearest"}
     gone_from_inbox: list[dict] = field(default_factory=list)  # {"village", "file", "received"}
     brief: object = None             # the leader's 简报 (toolkit.outputs.brief.Brief)
+    roster_size: int | None = None   # villages on the 村名册 (0: empty, so no 未报 can be named)
 
     @property
     def written(self) -> bool:
@@ -104,7 +105,8 @@ class ConsolidationResult:
                  f"临期 {self.due_soon} 件。",
                  f"已报 {len(self.villages)} 个村（社区）"
                  + (f"，未报 {len(self.missing_villages)} 个：{few(self.missing_villages, 8)}"
-                    if self.missing_villages else "，名册中的村（社区）均已报送") + "。"]
+                    if self.missing_villages else "，村名册为空，无法列出未报的村（请在设置工作簿“名册”表中填写）"
+                    if self.roster_size == 0 else "，名册中的村（社区）均已报送") + "。"]
         lines += self._error_lines()
         if self.new_cases or self.status_changes:
             lines.append(f"比上次汇总：新增 {self.new_cases} 件，状态变化 {self.status_changes} 件。")
@@ -439,6 +441,7 @@ class _Run:
         shown += [self.ledgers[s.id] for s in self.rejected]
         reports, missing = self._reports(counted)
         self.result.missing_villages = missing
+        self.result.roster_size = len(self.settings.roster)
         self._totals(cases, counted)
         return MasterBook(as_of=self.as_of, township=self.settings.campaign.township, cases=cases,
                           township_columns=columns, reports=reports, issues=issue_rows(shown),
