@@ -107,7 +107,7 @@ def _config(config: ConfigLike) -> Config:
 
 def _as_of(as_of: DateLike, cfg: Config, inbox: Path | None) -> date:
     if as_of is not None:
-        return _date(as_of)
+        return as_date(as_of)
     if cfg.as_of is not None:
         return cfg.as_of
     if inbox is not None and _is_demo_inbox(inbox):
@@ -116,7 +116,8 @@ def _as_of(as_of: DateLike, cfg: Config, inbox: Path | None) -> date:
     return date.today()
 
 
-def _date(value: date | str) -> date:
+def as_date(value: date | str) -> date:
+    """A date, or a text a clerk types ("2010-10-20", "2010年10月20日", ...); TaizhangError otherwise."""
     if isinstance(value, date):
         return value
     from toolkit.core.dates import parse_date_text
@@ -218,7 +219,7 @@ def deadline(start: DateLike, *, workdays: int | None = None, days: int | None =
         raise ValueError("give exactly one of workdays= and days=")
     if not isinstance(settings, Settings):
         settings = load_settings(settings, config=config)
-    lines = deadline_lines(calendar_for(settings), _date(start), workdays=workdays, days=days)
+    lines = deadline_lines(calendar_for(settings), as_date(start), workdays=workdays, days=days)
     return Deadline(date.fromisoformat(lines[0]), lines)
 
 
@@ -268,7 +269,7 @@ def trends(*, config: ConfigLike = None, since: DateLike = None) -> list:
     """Every run's totals per village and day (``toolkit.pipeline.trends.VillageDay``), oldest
     first; one row per village and as-of date however often that day was consolidated."""
     from toolkit.pipeline.trends import history
-    return history(_config(config).state, since=None if since is None else _date(since))
+    return history(_config(config).state, since=None if since is None else as_date(since))
 
 
 def write_brief(result: "ConsolidationResult", pdf: str | Path | None = None, *,
@@ -316,5 +317,5 @@ def remind(*, as_of: DateLike = None, since: DateLike = None, send: bool = False
     ``send`` one e-mail per village, at most once a day (a ``RemindResult``)."""
     from toolkit.pipeline.remind import remind as run
     ctx = resolve(config=config, settings=settings, as_of=as_of)
-    return run(ctx.config, ctx.settings, as_of=ctx.as_of, since=None if since is None else _date(since),
+    return run(ctx.config, ctx.settings, as_of=ctx.as_of, since=None if since is None else as_date(since),
                send=send, sheet=None if sheet is None else Path(sheet))

@@ -24,6 +24,8 @@ DEMO_HOME_ENV = "TAIZHANG_DEMO_HOME"
 BACKUP_DIR = "备份"          # originals kept before an in-place fill
 HISTORY_DIR = "历史版本"     # previous masters
 OWN_FOLDERS = (BACKUP_DIR, HISTORY_DIR)
+# What the toolkit takes for a workbook in a folder (the intake, the demo's restore).
+SPREADSHEET_SUFFIXES = frozenset({".xlsx", ".xlsm", ".xls", ".ods", ".et"})
 
 
 class ConfigError(TaizhangError):

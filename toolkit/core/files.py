@@ -205,23 +205,25 @@ class RunBusy(TaizhangError):
 
 
 @contextmanager
-def run_lock(state_dir: Path, timeout: float = 5.0) -> Iterator[None]:
-    """Hold the one run lock of a state folder (a filelock: works on Windows too).
-
-    Raises RunBusy when another holder keeps it longer than ``timeout`` seconds.
-    """
+def held_lock(path: Path, timeout: float, busy) -> Iterator[None]:
+    """Hold the file lock ``path`` (a filelock: works on Windows too); when another holder
+    keeps it longer than ``timeout`` seconds, raise ``busy(lock_path)``."""
     from filelock import FileLock, Timeout
-    state_dir = Path(state_dir)
-    state_dir.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(state_dir / LOCK_NAME), timeout=timeout)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(path), timeout=timeout)
     try:
         lock.acquire()
     except Timeout:
-        raise RunBusy(Path(lock.lock_file)) from None
+        raise busy(Path(lock.lock_file)) from None
     try:
         yield
     finally:
         lock.release()
 
 
-# --- a temporary file whose target is chosen at the end ------------------------------
+@contextmanager
+def run_lock(state_dir: Path, timeout: float = 5.0) -> Iterator[None]:
+    """Hold the one run lock of a state folder. Raises RunBusy when another holder keeps
+    it longer than ``timeout`` seconds."""
+    with held_lock(Path(state_dir) / LOCK_NAME, timeout, RunBusy):
+        yield

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
+from toolkit.core.config import SPREADSHEET_SUFFIXES
 from toolkit.core.errors import EXIT_ATTENTION, TaizhangError
 from toolkit.core.files import atomic_path
 from toolkit.core.settings import RosterEntry
@@ -41,8 +42,6 @@ DEMO_ROSTER = (
     RosterEntry("新桥村", "徐国平", ("xinqiao@example.com",)),
 )
 
-# Spreadsheets as the intake finds them (toolkit.intake.find.SPREADSHEET_SUFFIXES).
-_SPREADSHEETS = frozenset({".xlsx", ".xlsm", ".xls", ".ods", ".et"})
 
 
 class DemoError(TaizhangError):
@@ -93,7 +92,7 @@ def _other_spreadsheets(folder: Path) -> list[str]:
         return []
     names = set(demo_filenames())
     return sorted(p.name for p in folder.iterdir()
-                  if p.suffix.lower() in _SPREADSHEETS and p.name not in names and p.is_file())
+                  if p.suffix.lower() in SPREADSHEET_SUFFIXES and p.name not in names and p.is_file())
 
 
 def restore_demo_inbox(folder: Path | str, *, force: bool = False) -> list[DemoFile]:

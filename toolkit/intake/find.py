@@ -6,9 +6,8 @@ import stat
 from pathlib import Path
 from typing import Iterable
 
-from toolkit.core.config import OWN_FOLDERS
+from toolkit.core.config import OWN_FOLDERS, SPREADSHEET_SUFFIXES
 
-SPREADSHEET_SUFFIXES = frozenset({".xlsx", ".xlsm", ".xls", ".ods", ".et"})
 
 
 def find_workbooks(paths: Iterable[Path | str]) -> list[Path]:

@@ -12,7 +12,6 @@ The previous run's cases (village, case number -> status) are kept in
 """
 from __future__ import annotations
 
-import tempfile
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -32,7 +31,7 @@ from toolkit.pipeline.book import (carry_township, mark_duplicates, report_row, 
 from toolkit.pipeline.changes import action_rows, change_rows, load_snapshot, save_snapshot
 from toolkit.pipeline.parse_cache import ParseCache
 from toolkit.pipeline.township_state import recall, remember
-from toolkit.pipeline.submissions import case_index_of, display_name, fatal_issue, materialise
+from toolkit.pipeline.submissions import case_index_of, display_name, fatal_issue, read_submissions
 
 Progress = Callable[[str, int, int], None]
 LOCK_WAIT = 5.0          # seconds a second caller waits for a running consolidation
@@ -273,30 +272,10 @@ class _Run:
         and the daily run re-reads only what is new or what a newer reader would see
         differently.
         """
-        from toolkit.read.sandboxed import read_ledgers
         if not subs:
             return
         self.progress("读取台账", 0, len(subs))
-        todo = []
-        for sub in subs:
-            lg = self.cache.get(sub.sha256)
-            if lg is None:
-                todo.append(sub)
-            else:
-                self.ledgers[sub.id] = lg
-        if todo:
-            with tempfile.TemporaryDirectory(prefix="taizhang-") as work:
-                paths = [materialise(s, Path(work)) for s in todo]
-                ledgers = read_ledgers(paths)
-            for sub, lg, path in zip(todo, ledgers, paths):
-                lg.path = Path(sub.filename)
-                for i in lg.issues:    # messages name the file as the village sent it
-                    i.file = sub.filename
-                    i.message = i.message.replace(str(path), sub.filename)
-                if lg.readable and not lg.village:
-                    lg.village = Path(sub.filename).stem
-                self.ledgers[sub.id] = lg
-                self.cache.put(sub.sha256, lg)
+        self.ledgers.update(read_submissions(subs, self.cache))
         self.progress("读取台账", len(subs), len(subs))
 
     def _check(self, subs: Sequence[Submission]) -> None:

@@ -330,7 +330,7 @@ def _is_automatic(msg, sender: str) -> bool:
 def _judge(cfg: Config, settings: Settings, as_of: date, archive, msgs: list[_Incoming],
            work: Path) -> None:
     """Read and validate every new file at once, then decide each one's outcome."""
-    from toolkit.pipeline.submissions import materialise
+    from toolkit.pipeline.submissions import materialise, name_as_sent
     from toolkit.read.sandboxed import read_ledgers
     from toolkit.validation.rules import validate_ledgers
     subs = {sub.id: sub for m in msgs for _, sub, _ in m.items}
@@ -339,10 +339,8 @@ def _judge(cfg: Config, settings: Settings, as_of: date, archive, msgs: list[_In
     paths = {sid: materialise(sub, work) for sid, sub in subs.items()}
     ledgers = dict(zip(paths, read_ledgers(list(paths.values()))))
     validate_ledgers(list(ledgers.values()), as_of=as_of, settings=settings)
-    for sid, lg in ledgers.items():
-        for issue in lg.issues:         # messages name the file as the village sent it
-            issue.file = subs[sid].filename
-            issue.message = issue.message.replace(str(paths[sid]), subs[sid].filename)
+    for sid, lg in ledgers.items():      # the copy read stays lg.path: receipts annotate it
+        name_as_sent(lg, paths[sid], subs[sid].filename)
     for m in msgs:
         for att, sub, _ in m.items:
             m.reports.append(_report(cfg, settings, archive, m, att, sub, ledgers[sub.id]))

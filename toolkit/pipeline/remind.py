@@ -12,7 +12,6 @@ by village and calendar day, so a second run the same day sends nothing twice.
 from __future__ import annotations
 
 import logging
-import tempfile
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -146,21 +145,10 @@ def _latest_own(archive: SubmissionArchive) -> dict[str, Submission]:
 def _checked(cfg: Config, settings: Settings, as_of: date, subs: list[Submission]) -> dict:
     """The counted files read (parse cache first) and validated, by submission id."""
     from toolkit.pipeline.parse_cache import ParseCache
-    from toolkit.pipeline.submissions import materialise
-    from toolkit.read.sandboxed import read_ledgers
+    from toolkit.pipeline.submissions import read_submissions
     from toolkit.validation.rules import validate_ledgers
-    cache = ParseCache(Path(cfg.state) / "parsed")
-    found = {s.id: cache.get(s.sha256) for s in subs}
-    todo = [s for s in subs if found[s.id] is None]
-    if todo:
-        with tempfile.TemporaryDirectory(prefix="taizhang-remind-") as work:
-            paths = [materialise(s, Path(work)) for s in todo]
-            for sub, lg, path in zip(todo, read_ledgers(paths), paths):
-                for i in lg.issues:     # messages name the file as the village sent it
-                    i.file = sub.filename
-                    i.message = i.message.replace(str(path), sub.filename)
-                lg.path = Path(sub.filename)
-                found[sub.id] = lg
+    with ParseCache(Path(cfg.state) / "parsed") as cache:
+        found = read_submissions(subs, cache)
     ledgers = {sid: lg for sid, lg in found.items() if lg is not None and lg.readable}
     validate_ledgers(list(ledgers.values()), as_of=as_of, settings=settings)
     return ledgers

@@ -3,13 +3,16 @@
 - ``materialise``: an archived original under its own file name in a private folder
   (the reader may take the village from the file name);
 - ``fatal_issue``: why a submission cannot be counted at all (rejected, never counted);
-- ``case_index_of``: the case numbers and statuses a submission holds (for vanished cases).
+- ``case_index_of``: the case numbers and statuses a submission holds (for vanished cases);
+- ``read_submissions``: archived originals read in the sandbox (the parse cache first), their
+  issue texts naming each file as the village sent it (``name_as_sent``).
 """
 from __future__ import annotations
 
 import os
 import re
 import shutil
+import tempfile
 from pathlib import Path
 
 from toolkit.core.issues import ERROR, Code, Issue, make_issue
@@ -68,3 +71,34 @@ def case_index_of(lg: Ledger) -> dict[str, str | None]:
             for c, s in zip(lg.cases["case_id"], statuses) if c is not None and c == c}
 
 
+
+
+def name_as_sent(lg: Ledger, path: Path, filename: str) -> None:
+    """Issue texts name the file as the village sent it, not the private copy that was read."""
+    for issue in lg.issues:
+        issue.file = filename
+        issue.message = issue.message.replace(str(path), filename)
+
+
+def read_submissions(subs, cache=None) -> dict[int, Ledger]:
+    """Archived originals by submission id, read in the sandbox under their own file names
+    (what the ``cache``, a ParseCache, holds is not read again; new results go into it).
+    Each ledger's path is the file name as sent; a readable one with no village of its own
+    takes the file name's stem."""
+    from toolkit.read.sandboxed import read_ledgers
+    found = {s.id: cache.get(s.sha256) if cache is not None else None for s in subs}
+    todo = [s for s in subs if found[s.id] is None]
+    if not todo:
+        return found
+    with tempfile.TemporaryDirectory(prefix="taizhang-") as work:
+        paths = [materialise(s, Path(work)) for s in todo]
+        ledgers = read_ledgers(paths)
+    for sub, lg, path in zip(todo, ledgers, paths):
+        lg.path = Path(sub.filename)
+        name_as_sent(lg, path, sub.filename)
+        if lg.readable and not lg.village:
+            lg.village = Path(sub.filename).stem
+        found[sub.id] = lg
+        if cache is not None:
+            cache.put(sub.sha256, lg)
+    return found

@@ -31,13 +31,10 @@ class DateParam(click.ParamType):
     name = "YYYY-MM-DD"
 
     def convert(self, value, param, ctx):
-        if isinstance(value, date):
-            return value
-        from toolkit.core.dates import parse_date_text
-        d = parse_date_text(str(value))
-        if d is None:
-            self.fail(f"“{value}”不是有效日期，请写作 2010-10-20。", param, ctx)
-        return d
+        try:
+            return api.as_date(value)
+        except TaizhangError as e:
+            self.fail(str(e), param, ctx)
 
 
 DATE = DateParam()

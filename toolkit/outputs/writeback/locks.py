@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+from toolkit.core.files import held_lock
 from toolkit.outputs.writeback.model import WritebackError
 
 
@@ -45,17 +46,7 @@ def in_use_message(path: Path) -> str:
 @contextmanager
 def writer_lock(dst: Path) -> Iterator[None]:
     """One toolkit writer per workbook at a time (a lock outside the clerk's folder)."""
-    from filelock import FileLock, Timeout
-
-    folder = Path(tempfile.gettempdir()) / "taizhang-locks"
-    folder.mkdir(parents=True, exist_ok=True)
     key = hashlib.sha1(str(dst.resolve()).encode("utf-8")).hexdigest()
-    lock = FileLock(str(folder / f"{key}.lock"), timeout=0)
-    try:
-        lock.acquire()
-    except Timeout:
-        raise WritebackError(f"“{dst.name}”正在被另一个台账工具进程写入，请稍后再试。") from None
-    try:
+    busy = lambda _lock: WritebackError(f"“{dst.name}”正在被另一个台账工具进程写入，请稍后再试。")  # noqa: E731
+    with held_lock(Path(tempfile.gettempdir()) / "taizhang-locks" / f"{key}.lock", 0, busy):
         yield
-    finally:
-        lock.release()
