@@ -61,3 +61,20 @@ def test_an_empty_roster_is_said_not_called_complete():
     assert "村名册为空，无法列出未报的村" in r.summary_text()
     r.roster_size = 8
     assert "名册中的村（社区）均已报送" in r.summary_text()
+
+
+def test_with_an_empty_roster_no_village_is_called_not_on_it(tmp_path):
+    """A new office before filling its 村名册: 报送情况 must not mark every village 不在名册中."""
+    from python_calamine import CalamineWorkbook
+
+    from toolkit import api
+    from toolkit.core.config import Config
+    inbox = tmp_path / "收件箱"
+    inbox.mkdir()
+    shutil.copyfile(DEMO / "东村信访积案台账.xlsx", inbox / "东村信访积案台账.xlsx")
+    cfg = Config(inbox=inbox, master=tmp_path / "总台账.xlsx", archive=tmp_path / "存档", logs=tmp_path / "日志",
+                 state=tmp_path / "状态", settings_workbook=tmp_path / "设置.xlsx")
+    result = api.consolidate(config=cfg, as_of="2010-10-20")
+    rows = CalamineWorkbook.from_path(str(result.master)).get_sheet_by_name("报送情况").to_python()
+    notes = [r[rows[1].index("说明")] for r in rows[2:]]
+    assert notes and not any("不在名册中" in str(n) for n in notes)

@@ -85,7 +85,8 @@ def report_date(lg: Ledger | None):
 
 
 def report_row(village: str, entry, good: Submission | None, last: Submission | None,
-                ledgers: dict[int, Ledger], *, nearest: str | None = None, gone: bool = False) -> dict:
+                ledgers: dict[int, Ledger], *, nearest: str | None = None, gone: bool = False,
+                roster_empty: bool = False) -> dict:
     row = {"村（社区）": village, "联系人": entry.contact if entry else "",
            "报送情况": "已报" if good else "未报"}
     shown = last or good
@@ -102,7 +103,7 @@ def report_row(village: str, entry, good: Submission | None, last: Submission | 
         row.update({"_counted_file": good.filename, "_counted_received": when(good.received),
                     "_counted_report_date": report_date(ledgers.get(good.id))})
     notes = []
-    if entry is None:
+    if entry is None and not roster_empty:      # an empty roster names nobody: no village is "not on it"
         notes.append("不在名册中" + (f"（名册中最接近的是“{nearest}”）" if nearest else "")
                      + "：请在设置工作簿“名册”中核对村名")
     if gone and good is not None:

@@ -492,7 +492,8 @@ class _Run:
                 if v in roster:
                     missing.append(v)
             rows.append(report_row(v, roster.get(v), good, last, self.ledgers,
-                                   nearest=self._nearest.get(v), gone=v in self._gone))
+                                   nearest=self._nearest.get(v), gone=v in self._gone,
+                                   roster_empty=not roster))
         for sub in self.rejected:
             if not sub.village:
                 rows.append({"村（社区）": "", "报送情况": "被拒收", "文件": sub.filename, "结果": "被拒收",
