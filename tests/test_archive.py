@@ -1,4 +1,5 @@
-"""The submission archive: originals by hash, a SQLite record, the counted submission per village."""
+"""The submission archive: originals by hash, a SQLite record; what counts per village (the judge's
+rules over what the archive recorded, ``toolkit.pipeline.judge.decide``)."""
 from __future__ import annotations
 
 import hashlib
@@ -9,12 +10,27 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from toolkit.core.settings import RosterEntry, Settings
 from toolkit.intake.archive import SubmissionArchive
+from toolkit.pipeline.judge import decide
+
+SETTINGS = Settings(roster=(RosterEntry("东村", emails=("d@x.com",)), RosterEntry("西村")))
 
 
 @pytest.fixture
 def archive(tmp_path):
     return SubmissionArchive(tmp_path / "archive")
+
+
+def examined(archive, sub, village="东村", *, cases=3, errors=0, fatal=None, saved=None, index=None):
+    """Record what reading the file found, as the judge does."""
+    archive.record_findings(sub.id, claimed=village, claimed_from="reporter" if village else None,
+                            saved=saved, cases=cases, errors=errors, warnings=0, fatal_code=fatal,
+                            fatal_message="坏" if fatal else None, case_index=index)
+
+
+def counted(archive) -> dict:
+    return {v: s.id for v, s in decide(archive, SETTINGS).counted().items()}
 
 
 def test_original_stored_by_hash_and_read_only(archive, tmp_path):
@@ -49,37 +65,45 @@ def test_same_bytes_twice_is_a_no_op(archive, tmp_path):
 
 def test_same_bytes_from_another_sender_are_a_submission_of_their_own(archive):
     """Identity is (bytes, sender, channel): one stored original, separate judgements."""
-    village = archive.add(b"ledger", filename="东村.xlsx", source="mail", sender="dongcun@x.com")
-    archive.set_outcome(village.id, village="东村", outcome="ok", cases=3)
+    village = archive.add(b"ledger", filename="东村.xlsx", source="mail", sender="d@x.com")
+    examined(archive, village)
     stranger = archive.add(b"ledger", filename="东村.xlsx", source="mail", sender="stranger@qq.com")
     assert stranger.is_new and stranger.id != village.id and stranger.outcome is None
     assert stranger.stored_path == village.stored_path
     assert len(list((archive.root / "objects").rglob("*.xlsx"))) == 1
-    button = archive.add(b"ledger", filename="东村.xlsx", source="button")
-    assert button.id not in (village.id, stranger.id)
+    inbox = archive.add(b"ledger", filename="东村.xlsx", source="inbox")
+    assert inbox.id not in (village.id, stranger.id)
+    examined(archive, stranger)
+    examined(archive, inbox)
+    st = decide(archive, SETTINGS)
+    assert st.subs[stranger.id].held and st.subs[stranger.id].village is None     # judged on its own
+    assert st.counted()["东村"].id in (village.id, inbox.id)
+    with pytest.raises(ValueError):
+        archive.add(b"ledger", filename="东村.xlsx", source="button")       # no such channel
 
 
 def test_release_and_withdraw_keep_everything(archive):
     t0 = datetime(2010, 9, 1, 8, 0)
     good = archive.add(b"v1", filename="东村.xlsx", source="mail", sender="d@x.com", received=t0)
-    archive.set_outcome(good.id, village="东村", outcome="ok", cases=3)
+    examined(archive, good)
     held = archive.add(b"v2", filename="东村.xlsx", source="mail", sender="s@x.com",
                        received=t0 + timedelta(days=1))
-    archive.set_outcome(held.id, village="东村", outcome="held", cases=4, errors=2, code="unknown_sender")
-    assert archive.latest_counted()["东村"].id == good.id
+    examined(archive, held, cases=4, errors=2)
+    assert counted(archive) == {"东村": good.id}
     released = archive.release(held.id, village="东村", by="王芳")
-    assert (released.outcome, released.released_by) == ("has_errors", "王芳") and released.counted
-    assert archive.latest_counted()["东村"].id == held.id
+    assert (released.released_by, released.assigned) == ("王芳", "东村")
+    assert counted(archive) == {"东村": held.id}
+    assert archive.get(held.id).outcome == "has_errors" and archive.get(held.id).counted
     gone = archive.withdraw(held.id, reason="发错了", by="王芳")
-    assert gone.withdrawn and not gone.counted and gone.outcome == "has_errors"
-    assert archive.latest_counted()["东村"].id == good.id          # the previous good one again
-    assert len(archive.history()) == 2 and gone.stored_path.exists()
+    assert gone.withdrawn and gone.stored_path.exists()
+    assert counted(archive) == {"东村": good.id}          # the previous good one again
+    assert not archive.get(held.id).counted and len(archive.history()) == 2
     assert [(a["action"], a["by"], a["reason"]) for a in archive.actions()] == [
         ("release", "王芳", None), ("withdraw", "王芳", "发错了")]
     with pytest.raises(ValueError):
         archive.withdraw(held.id, reason="again", by="x")
     with pytest.raises(ValueError):
-        archive.release(good.id, village="东村", by="x")           # counted, not held
+        archive.release(good.id, village="东村", by="x")           # it counts already
 
 
 def test_an_archive_from_before_sender_identity_is_migrated(tmp_path):
@@ -112,31 +136,33 @@ INSERT INTO submissions (village, filename, source, sender, received, sha256, si
 def test_a_later_bad_file_never_replaces_a_good_one(archive):
     t0 = datetime(2010, 9, 1, 8, 0)
     good = archive.add(b"v1", filename="东村.xlsx", source="inbox", received=t0)
-    archive.set_outcome(good.id, village="东村", outcome="ok", cases=3,
-                        case_index={"NJ-1": "化解中", "NJ-2": "已销号"})
-    for n, outcome in enumerate(("rejected", "held"), start=1):
-        bad = archive.add(f"bad{n}".encode(), filename="东村.xlsx", source="mail",
-                          received=t0 + timedelta(days=n))
-        archive.set_outcome(bad.id, village="东村", outcome=outcome, code="unreadable", message="坏")
-    latest = archive.latest_counted()
-    assert latest["东村"].id == good.id
-    assert latest["东村"].case_index == {"NJ-1": "化解中", "NJ-2": "已销号"}
-    assert archive.latest_per_village()["东村"].outcome == "held"
-    errors = archive.add(b"v2", filename="东村.xlsx", source="button", received=t0 + timedelta(days=5))
-    archive.set_outcome(errors.id, village="东村", outcome="has_errors", cases=2, errors=1)
-    assert archive.latest_counted()["东村"].id == errors.id
-    assert archive.previous_counted(archive.get(errors.id)).id == good.id
-    assert archive.previous_counted(archive.get(good.id)) is None
+    examined(archive, good, index={"NJ-1": "化解中", "NJ-2": "已销号"})
+    bad = archive.add(b"bad1", filename="东村.xlsx", source="mail", sender="d@x.com",
+                      received=t0 + timedelta(days=1))
+    examined(archive, bad, None, fatal="unreadable")
+    stranger = archive.add(b"bad2", filename="东村.xlsx", source="mail", sender="s@x.com",
+                           received=t0 + timedelta(days=2))
+    examined(archive, stranger)
+    st = decide(archive, SETTINGS)
+    assert st.counted()["东村"].id == good.id
+    assert st.counted()["东村"].case_index == {"NJ-1": "化解中", "NJ-2": "已销号"}
+    assert st.villages["东村"].last.id == bad.id and st.subs[bad.id].outcome == "rejected"
+    assert st.subs[stranger.id].held and [s.id for s in st.held] == [stranger.id]
+    newer = archive.add(b"v2", filename="东村.xlsx", source="inbox", received=t0 + timedelta(days=5))
+    examined(archive, newer, cases=2, errors=1)
+    st = decide(archive, SETTINGS)
+    assert st.counted()["东村"].id == newer.id and st.villages["东村"].previous.id == good.id
+    assert st.subs[newer.id].outcome == "has_errors"
 
 
-def test_pending_until_judged_and_outcome_checked(archive):
+def test_unexamined_until_the_judge_records_what_the_file_is(archive):
     sub = archive.add(b"x", filename="西村.xls", source="inbox")
-    assert [s.id for s in archive.pending()] == [sub.id]
-    with pytest.raises(ValueError):
-        archive.set_outcome(sub.id, village="西村", outcome="maybe")
-    archive.set_outcome(sub.id, village="西村", outcome="rejected", code="unreadable", message="坏")
-    assert archive.pending() == []
-    assert archive.latest_counted() == {}
+    assert [s.id for s in archive.unexamined()] == [sub.id]
+    assert decide(archive, SETTINGS).pending[0].id == sub.id and counted(archive) == {}
+    examined(archive, sub, None, fatal="unreadable")
+    assert archive.unexamined() == []
+    st = decide(archive, SETTINGS)
+    assert st.subs[sub.id].outcome == "rejected" and counted(archive) == {}
 
 
 def test_received_times_share_one_clock(archive):

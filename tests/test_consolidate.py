@@ -11,8 +11,9 @@ from python_calamine import CalamineWorkbook
 
 from factories.layouts import sample_case, write_ledger
 from toolkit.intake.archive import SubmissionArchive
-from toolkit.core.files import run_lock
-from toolkit.pipeline.consolidate import ConsolidationBusy, consolidate
+from toolkit.core.files import RunBusy, run_lock
+from toolkit.pipeline.consolidate import consolidate
+from toolkit.pipeline.judge import decide
 from toolkit.pipeline.parse_cache import ParseCache
 from toolkit.core.settings import RosterEntry, Settings
 
@@ -71,7 +72,8 @@ def test_good_faulty_and_hostile_files(town):
     d = result.to_dict()
     assert json.loads(json.dumps(d, ensure_ascii=False)) == d
     assert list(d) == ["master", "as_of", "cases", "overdue", "due_soon", "villages", "rejected",
-                       "duplicates", "missing_villages", "vanished", "villages_not_on_roster", "files_gone_from_inbox"]
+                       "duplicates", "missing_villages", "vanished", "villages_not_on_roster", "files_gone_from_inbox",
+                       "held", "held_total", "several_files", "problems"]
     assert d["master"] == str(town.out) and d["cases"] == 7 and d["as_of"] == "2010-10-20"
     assert {v["village"]: (v["cases"], v["errors"] > 0) for v in d["villages"]} == {
         "东村": (3, False), "西村": (2, True), "南村": (2, False)}
@@ -139,11 +141,11 @@ def test_resubmissions_over_several_runs(town):
 
     (town.inbox / "东村_1020.xlsx").write_text("坏文件", encoding="utf-8")   # a bad resubmission
     third = town.run()
-    assert third.villages == [{"village": "东村", "file": "东村_1019.xlsx", "cases": 2,
-                               "errors": 0, "warnings": 0}]
+    assert [{k: v[k] for k in ("village", "file", "cases", "errors", "warnings")} for v in third.villages] \
+        == [{"village": "东村", "file": "东村_1019.xlsx", "cases": 2, "errors": 0, "warnings": 0}]
     assert [r["file"] for r in third.rejected] == ["东村_1020.xlsx"]
     assert {r["案件编号"] for r in town.sheet("总台账")} == {"DC-001", "DC-002"}
-    assert town.archive.latest_counted()["东村"].filename == "东村_1019.xlsx"
+    assert decide(town.archive, SETTINGS).counted()["东村"].filename == "东村_1019.xlsx"
     # the vanished case and its township note are still shown while 东村_1019 counts
     assert third.vanished == [{"case_id": "DC-003", "village": "东村"}]
     assert any(c["督办意见"] == "请加快办理DC-003" for c in town.sheet("变更记录"))
@@ -156,7 +158,7 @@ def test_resubmissions_over_several_runs(town):
 
 def test_a_second_caller_is_told_another_run_is_going(town):
     with run_lock(town.root / "state"):
-        with pytest.raises(ConsolidationBusy) as e:
+        with pytest.raises(RunBusy) as e:
             town.run(lock_timeout=0.1)
     assert "另一汇总正在进行" in str(e.value)
     assert not town.out.exists()
@@ -175,10 +177,12 @@ def test_parse_cache_follows_the_reader(tmp_path, monkeypatch):
     cache.put("ab" * 32, Ledger(tmp_path / "东村.xlsx", village="东村"))
     cache.put("cd" * 32, Ledger(tmp_path / "坏.xlsx", readable=False))      # never kept
     assert cache.get("ab" * 32).village == "东村" and cache.get("cd" * 32) is None
+    cache.close()                             # the writes are done in the background: wait for them
     monkeypatch.setattr(ParseCache, "PACKAGES", ("toolkit.read",))    # another reader
     newer = ParseCache(tmp_path / "parsed")
     assert newer.get("ab" * 32) is None
     newer.put("ef" * 32, Ledger(tmp_path / "西村.xlsx"))
+    newer.close()
     assert [p.name for p in (tmp_path / "parsed").iterdir()] == [newer.folder.name]
 
 

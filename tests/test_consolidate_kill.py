@@ -13,7 +13,9 @@ import pytest
 from python_calamine import CalamineWorkbook
 
 from factories.layouts import sample_case, write_ledger
+from toolkit.core.settings import Settings
 from toolkit.intake.archive import SubmissionArchive
+from toolkit.pipeline.judge import decide
 from toolkit.core.config import PROJECT_ROOT
 
 pytestmark = [pytest.mark.slow,
@@ -73,4 +75,4 @@ def test_killed_runs_leave_a_complete_master_and_archive(tmp_path):
     assert start(tmp_path).wait(timeout=300) == 0
     assert master_rows(tmp_path) == 13 * 30
     archive = SubmissionArchive(tmp_path / "archive")
-    assert len(archive.latest_counted()) == 13 and archive.pending() == []
+    assert len(decide(archive, Settings()).counted()) == 13 and archive.unexamined() == []

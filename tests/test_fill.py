@@ -21,10 +21,11 @@ from factories import libreoffice as lo
 from toolkit.core import fields as F
 from toolkit.compute.cases import compute_cases
 from toolkit.outputs.fill import (ALERT_COLOURS, ANNOTATED_SUFFIX, ERROR_FILL, HEADER_FILL, ISSUE_SHEET,
-                          WARNING_FILL, annotate_file, fill_files, plan_fill)
+                          WARNING_FILL, annotate_file, plan_fill)
 from toolkit.core.issues import make_issue
 from toolkit.read.workbook import read_ledger
 from toolkit.core.settings import DEFAULT_SETTINGS
+from toolkit.pipeline.check import fill_paths
 from toolkit.outputs.writeback import BACKUP_DIR, parse_ref
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*extension is not supported:UserWarning")
@@ -60,7 +61,7 @@ def planned_cells(path: Path) -> set[str]:
 
 @pytest.fixture(scope="module")
 def filled(tmp_path_factory):
-    """Originals (in orig/) and their filled copies: one fill_files call for all."""
+    """Originals (in orig/) and their filled copies: one fill_paths call for all."""
     d = tmp_path_factory.mktemp("fill")
     orig = d / "orig"
     orig.mkdir()
@@ -72,7 +73,7 @@ def filled(tmp_path_factory):
                                  extra={"AD5": "村里自己的备注"}),
     }
     work = {k: Path(shutil.copy(p, d / p.name)) for k, p in builds.items()}
-    results = dict(zip(work, fill_files(list(work.values()), as_of=AS_OF, settings=DEFAULT_SETTINGS)))
+    results = dict(zip(work, fill_paths(list(work.values()), as_of=AS_OF, settings=DEFAULT_SETTINGS)))
     return {"orig": builds, "work": work, "results": results, "dir": d}
 
 
@@ -192,7 +193,7 @@ def test_backup_of_the_original_is_kept(filled):
 def test_second_fill_same_day_changes_nothing(filled, tmp_path):
     copies = [Path(shutil.copy(p, tmp_path / p.name)) for p in filled["work"].values()]
     before = [p.read_bytes() for p in copies]
-    results = fill_files(copies, as_of=AS_OF, settings=DEFAULT_SETTINGS)
+    results = fill_paths(copies, as_of=AS_OF, settings=DEFAULT_SETTINGS)
     assert all(r.ok and not r.changed and "已是最新" in r.message for r in results)
     assert [p.read_bytes() for p in copies] == before
     assert not (tmp_path / BACKUP_DIR).exists()
@@ -212,7 +213,7 @@ def test_refusals_leave_files_alone(filled, tmp_path):
     wb.close()
     files = [locked, xls, broken, no_ledger, tmp_path / "不存在.xlsx"]
     before = {p: p.read_bytes() for p in files if p.exists()}
-    results = fill_files(files, as_of=AS_OF, settings=DEFAULT_SETTINGS)
+    results = fill_paths(files, as_of=AS_OF, settings=DEFAULT_SETTINGS)
     assert [r.ok for r in results] == [False] * 5
     assert "正在被" in results[0].message and "~$北村台账.xlsx" in results[0].message
     assert "另存为" in results[1].message and ".xlsx" in results[1].message
@@ -236,7 +237,7 @@ def test_failure_midway_leaves_the_original(filled, tmp_path, monkeypatch):
         real(self)
         raise OSError("写到一半断电")
     monkeypatch.setattr(W._Sheet, "finish", crash)
-    [r] = fill_files([path], as_of=AS_OF, settings=DEFAULT_SETTINGS)
+    [r] = fill_paths([path], as_of=AS_OF, settings=DEFAULT_SETTINGS)
     assert not r.ok and "原文件未改动" in r.message
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == [path.name]
@@ -371,7 +372,7 @@ def libreoffice(filled, annotated, tmp_path_factory):
     xls_ledger.issues += [make_issue("invalid_phone", sheet="台账", cell="E6", row=6,
                                      column="联系电话", value="123", file=str(xls_ledger.path))]
     xls_annotated = annotate_file(xls_ledger, d / "annotated")
-    [lo_result] = fill_files([lo_work], as_of=AS_OF, settings=DEFAULT_SETTINGS)
+    [lo_result] = fill_paths([lo_work], as_of=AS_OF, settings=DEFAULT_SETTINGS)
     outputs = [*filled["work"].values(), annotated[1], lo_work, xls_annotated]
     lo.convert(outputs, lo.CSV_ALL_SHEETS, d / "csv")
     lo.convert(outputs, "pdf", d / "pdf")

@@ -12,7 +12,8 @@ import mailserver
 from mailserver import PASSWORD_ENV, build_message, zip_bytes
 from toolkit.intake.archive import SubmissionArchive
 from toolkit.core.config import Config, MailConfig
-from toolkit.pipeline.mail import fetch_mail, same_village
+from toolkit.pipeline.judge import same_village
+from toolkit.pipeline.mail import fetch_mail
 from toolkit.intake.mail.imap import KEYWORD, imap_utf7_decode, imap_utf7_encode
 from factories.ledgers import LedgerStyle, make_ledger
 from toolkit.core.settings import Settings
@@ -187,8 +188,8 @@ def test_messages_from_every_client_and_every_bad_case(tmp_path, mailbox, outbox
     for village, name in names.items():
         assert got.pop((village, name)) in ("ok", "has_errors"), village
     assert got.pop(("西村", "西村台账.zip/西村台账压缩.xlsx")) in ("ok", "has_errors")
-    assert got.pop(("东村", "东村台账二.xlsx")) == "held"          # unknown sender, file says 东村
-    assert got.pop(("南村", "台账.xlsx")) == "held"                # sender 南村, file says 北村
+    assert got.pop((None, "东村台账二.xlsx")) == "held"     # unknown sender (file says 东村): no village
+    assert got.pop((None, "台账.xlsx")) == "held"           # sender 南村, file says 北村: no village
     assert got == {}
     skipped = {(s["file"], s["code"]) for s in result.skipped}
     assert skipped == {("西村台账.zip/说明.txt", "not_spreadsheet"), ("setup.exe", "not_spreadsheet"),

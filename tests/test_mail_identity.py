@@ -15,6 +15,7 @@ from toolkit.demo import DEMO_AS_OF
 from toolkit.intake.archive import SubmissionArchive
 from toolkit.intake.mail.imap import KEYWORD
 from toolkit.pipeline.consolidate import consolidate
+from toolkit.pipeline.judge import decide
 from toolkit.pipeline.mail import fetch_mail
 from toolkit.pipeline.review import release_submission
 
@@ -75,7 +76,7 @@ def test_a_strangers_copy_is_held_reveals_nothing_and_counts_once_released(tmp_p
     original = next(s for s in subs if s.sender == ADDR["东村"] and s.filename == "东村台账9月.xlsx")
     assert stranger.id != original.id and stranger.stored_path == original.stored_path
     assert stranger.held and not stranger.counted
-    assert archive.latest_counted()["东村"].filename == "东村台账10月.xlsx"
+    assert decide(archive, SETTINGS).counted()["东村"].filename == "东村台账10月.xlsx"
     out = tmp_path / "output" / "总台账.xlsx"
     res = consolidate(None, out, as_of=DEMO_AS_OF, settings=SETTINGS, archive_root=cfg.archive,
                       state_dir=cfg.state)

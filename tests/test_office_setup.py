@@ -153,17 +153,28 @@ def reports(master: Path) -> dict[str, str]:
     return {r[col]: " ".join(map(str, r)) for r in rows[head + 1:] if r[col]}
 
 
-def test_a_village_not_on_the_roster_is_named_with_the_nearest(tmp_path, capsys):
+def test_a_village_not_on_the_roster_is_held_with_the_nearest_until_assigned(tmp_path, capsys):
     office_with_roster(tmp_path, ["东村", "南湾村", "新桥村"])
     code, out, _ = run(["consolidate"], capsys)
-    assert code == 0 and "不在名册中：南村" in out and "最接近的是“南湾村”" in out
-    assert "未报 2 个：南湾村、新桥村" in out
+    assert code == 0 and "暂存待核：南村台账10.15.xlsx" in out and "最接近的是“南湾村”" in out
+    assert "已报 1 个村（社区），未报 2 个：南湾村、新桥村" in out      # 已报 + 未报 = the roster
     result = json.loads(run(["consolidate", "--json"], capsys)[1])
     assert result["villages_not_on_roster"] == [{"village": "南村", "file": "南村台账10.15.xlsx", "nearest": "南湾村"}]
+    assert [v["village"] for v in result["villages"]] == ["东村"] and result["cases"] == 12
+    (held,) = result["held"]
     master = Path(result["master"])
-    assert "最接近的是“南湾村”" in reports(master)["南村"]
-    issues = " ".join(" ".join(map(str, r)) for r in sheet_rows(master, "校验问题"))
-    assert "not_on_roster" in issues and "不在村名册中（名册中最接近的是“南湾村”）" in issues
+    waiting = [r for r in sheet_rows(master, "报送情况") if r[2] == "暂存待核"]
+    assert len(waiting) == 1 and "南村台账10.15.xlsx" in waiting[0] and "南村" not in reports(master)
+    assert f"taizhang assign {held['id']} --village" in " ".join(map(str, waiting[0]))
+    # the clerk says it is 南湾村's: it counts from the next consolidation
+    code, out, _ = run(["assign", str(held["id"]), "--village", "南湾村", "--by", "王芳"], capsys)
+    assert code == 0 and "归入南湾村" in out
+    result = json.loads(run(["consolidate", "--json"], capsys)[1])
+    assert [v["village"] for v in result["villages"]] == ["东村", "南湾村"] and result["cases"] == 21
+    assert result["held"] == [] and result["missing_villages"] == ["新桥村"]
+    rows = sheet_rows(Path(result["master"]), "总台账")
+    assert sum(1 for r in rows if "南湾村" in r) == 9
+    assert "王芳" in reports(Path(result["master"]))["南湾村"]
 
 
 def test_a_file_gone_from_the_inbox_is_shown_with_what_counts_instead(tmp_path, capsys):

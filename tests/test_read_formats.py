@@ -9,7 +9,7 @@ from factories.layouts import sample_case, sample_cases, write_ledger, xlwings_v
 from factories.libreoffice import convert as convert_with_soffice
 
 from toolkit.core import fields as F
-from toolkit.read.workbook import read_ledger, sniff_format
+from toolkit.read.workbook import read_ledger
 
 
 @pytest.fixture(scope="module")
@@ -29,14 +29,15 @@ def test_xlsm_with_macros_is_read_and_noted(tmp_path, vba_bin):
 
 def test_xlsx_without_macros(tmp_path):
     path = write_ledger(tmp_path / "东村.xlsx", sample_cases(1))
-    assert sniff_format(path) == ("xlsx", False)
-    assert read_ledger(path).has_macros is False
+    lg = read_ledger(path)
+    assert (lg.file_format, lg.has_macros) == ("xlsx", False)
 
 
 def test_format_comes_from_the_bytes_not_the_name(tmp_path, vba_bin):
     path = write_ledger(tmp_path / "改名.xlsm", sample_cases(1), vba_project=vba_bin)
     renamed = path.rename(tmp_path / "改名.xlsx")
-    assert sniff_format(renamed) == ("xlsm", True)
+    lg = read_ledger(renamed)
+    assert (lg.file_format, lg.has_macros) == ("xlsm", True)
 
 
 def test_not_a_workbook_is_unreadable_not_a_crash(tmp_path):

@@ -50,8 +50,8 @@ def assert_every_feature(result: ConsolidationResult, sheets: dict[str, list[lis
     text = result.summary_text()
     assert f"案件消失：{village}的 {case_id}" in text and f"被拒收：{damaged}" in text
     # the sheets a clerk reads
-    changes = [r for r in sheets["变更记录"] if r and r[0] == "案件消失（未销号）"]
-    assert len(changes) == 1 and changes[0][1:3] == [village, case_id]
+    changes = [r for r in sheets["变更记录"] if r and r[1] == "案件消失（未销号）"]
+    assert len(changes) == 1 and changes[0][2:4] == [village, case_id]
     assert DEMO_EARLIER_FILE in "".join(map(str, changes[0]))
     reports = sheets["报送情况"]
     assert any(damaged in r and "被拒收" in r for r in reports)

@@ -81,10 +81,9 @@ def reference_master(path: Path, book: m.MasterBook) -> None:
                    widths={"信访事项": 30, "化解进展": 30, "来源文件": 22, "责任单位": 16},
                    formats={"剩余工作日": st.int})
     m._write_issues(wb, st, book)
-    m._write_table(wb, st, book, m.SHEET_REPORTS, m.REPORT_COLUMNS, book.reports,
-                   widths={"最近报送时间": 17, "文件": 30, "说明": 50, "结果": 9, "填报日期": 11})
+    m._write_table(wb, st, book, m.SHEET_REPORTS, m.REPORT_COLUMNS, book.reports, widths=m.REPORT_WIDTHS)
     m._write_table(wb, st, book, m.SHEET_CHANGES, (*m.CHANGE_COLUMNS, *book.township_columns),
-                   book.changes, widths={"说明": 50, "来源文件": 26, "变更类型": 16})
+                   book.changes, widths=m.CHANGE_WIDTHS)
     wb.close()
 
 

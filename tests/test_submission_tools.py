@@ -70,11 +70,11 @@ def test_withdraw_puts_the_previous_good_file_back_and_the_master_says_so(office
 
     rc, out, _ = office.run(capsys, "submissions", "--village", "东村", "--json")
     data = json.loads(out)
-    assert rc == 0 and data["held"] == 0 and data["unassigned"] == []
+    assert rc == 0 and data["held_count"] == 0 and data["held"] == [] and data["unassigned"] == []
     (east,) = data["villages"]
     assert east["counted"]["file"] == "东村_1015.xlsx" and east["counted"]["cases"] == 5
     assert [(s["file"], s["status"], s["source"]) for s in east["history"]] == [
-        ("东村_0918.xlsx", "通过", "inbox"), ("东村_1015.xlsx", "通过", "inbox")]
+        ("东村_0918.xlsx", "未采用（另有更新的版本）", "inbox"), ("东村_1015.xlsx", "采用中", "inbox")]
     wrong = east["counted"]["id"]
 
     rc, out, err = office.run(capsys, "withdraw", str(wrong))              # no reason: refused
@@ -102,9 +102,9 @@ def test_withdraw_puts_the_previous_good_file_back_and_the_master_says_so(office
     # nothing deleted: both files and both records are still in the archive
     archive = office.archive()
     assert len([s for s in archive.history("东村")]) == 2 and archive.verify() == []
-    # the next run does not repeat the withdrawal in 变更记录
+    # the next run keeps the withdrawal in 变更记录 (the last 7 days), once
     office.run(capsys, "consolidate", "--json")
-    assert not [r for r in office.sheet("变更记录") if r["变更类型"] == "撤回报送"]
+    assert len([r for r in office.sheet("变更记录") if r["变更类型"] == "撤回报送"]) == 1
 
     # releasing the withdrawn file counts it again
     rc, out, _ = office.run(capsys, "release", str(wrong), "--by", "李明")
@@ -122,18 +122,18 @@ def test_release_needs_a_village_for_a_stranger_and_records_who(office, capsys):
     put(office.root, "src.xlsx", "东村", cases("东村", "DC-", (1, 2, 3, 4)), datetime(2010, 10, 1))
     archive = office.archive()
     held = archive.add(data, filename="东村新表.xlsx", source="mail", sender="stranger@qq.com",
-                       received=datetime(2010, 10, 16, 8))
-    archive.set_outcome(held.id, village="东村", outcome="held", cases=4, code="unknown_sender",
-                        message="发件人 stranger@qq.com 不在村名册中")
+                       received=datetime(2010, 10, 16, 8))     # archived; the judge has not seen it
     rc, out, _ = office.run(capsys, "submissions", "--json")
     data = json.loads(out)
-    assert rc == 1 and data["held"] == 1
+    assert rc == 1 and data["held_count"] == 1
     east = data["villages"][0]
     assert east["counted"]["file"] == "东村.xlsx"
-    assert [(s["sender"], s["status"], s["held"]) for s in east["history"]][-1] == \
-        ("stranger@qq.com", "暂存待核", True)
+    assert all(s["sender"] != "stranger@qq.com" for s in east["history"])   # never in a village's row
+    (h,) = data["held"]
+    assert (h["id"], h["sender"], h["status"], h["village"], h["claimed"], h["code"]) == \
+        (held.id, "stranger@qq.com", "暂存待核", None, "东村", "unknown_sender")
     rc, out, _ = office.run(capsys, "submissions")
-    assert rc == 1 and "taizhang release" in out and "stranger@qq.com" in out
+    assert rc == 1 and "taizhang assign" in out and "stranger@qq.com" in out
     rc, out, _ = office.run(capsys, "consolidate", "--json")
     assert {v["village"]: v["cases"] for v in json.loads(out)["villages"]}["东村"] == 2   # not counted
 
@@ -154,25 +154,27 @@ def test_release_needs_a_village_for_a_stranger_and_records_who(office, capsys):
     assert who.released_by in row["说明"] and row["村（社区）"] == "东村"
 
 
-def test_a_file_naming_another_village_is_released_only_for_a_named_village(tmp_path):
+def test_a_file_naming_another_village_is_released_only_for_a_named_village(tmp_path, capsys):
     """Held because the roster sender's file says another village: the clerk must say which."""
     from toolkit.core.settings import Settings
-    from toolkit.pipeline.review import SubmissionError, release_submission, withdraw_submission
+    from toolkit.pipeline.review import SubmissionError, release_submission, review, withdraw_submission
     settings = Settings(roster=ROSTER)
     archive = SubmissionArchive(tmp_path / "archive")
-    sub = archive.add(b"bytes", filename="台账.xlsx", source="mail", sender="dongcun@163.com")
-    archive.set_outcome(sub.id, village="东村", outcome="held", cases=2, code="village_mismatch",
-                        message="文件中的村是西村")
+    west = put(tmp_path, "台账.xlsx", "西村", cases("西村", "XC-", (1, 2)), datetime(2010, 10, 1))
+    sub = archive.add(west, filename="台账.xlsx", source="mail", sender="dongcun@163.com")
+    junk = archive.add(b"junk", filename="坏.xlsx", source="inbox")
+    view = review(tmp_path / "archive", tmp_path / "state", settings, as_of=datetime(2010, 10, 20).date())
+    assert [(h["id"], h["code"]) for h in view.held] == [(sub.id, "village_mismatch")]
+    assert [u["id"] for u in view.unassigned] == [junk.id]
     with pytest.raises(SubmissionError, match="--village"):
         release_submission(tmp_path / "archive", tmp_path / "state", settings, sub.id)
     done = release_submission(tmp_path / "archive", tmp_path / "state", settings, sub.id, village="西村",
                               by="王芳")
-    assert (done.village, done.outcome, done.released_by) == ("西村", "ok", "王芳")
-    gone, now = withdraw_submission(tmp_path / "archive", tmp_path / "state", sub.id, reason="发错村了")
+    assert (done.village, done.outcome, done.released_by, done.counted) == ("西村", "ok", "王芳", True)
+    gone, now = withdraw_submission(tmp_path / "archive", tmp_path / "state", settings, sub.id,
+                                    reason="发错村了")
     assert gone.withdrawn and gone.withdrawn_by and now is None        # 西村 has nothing else
     with pytest.raises(SubmissionError, match="原因"):
-        withdraw_submission(tmp_path / "archive", tmp_path / "state", sub.id, reason="  ")
-    rejected = archive.add(b"junk", filename="坏.xlsx", source="inbox")
-    archive.set_outcome(rejected.id, village=None, outcome="rejected", code="unreadable", message="坏")
+        withdraw_submission(tmp_path / "archive", tmp_path / "state", settings, sub.id, reason="  ")
     with pytest.raises(SubmissionError, match="拒收"):
-        release_submission(tmp_path / "archive", tmp_path / "state", settings, rejected.id, village="东村")
+        release_submission(tmp_path / "archive", tmp_path / "state", settings, junk.id, village="东村")

@@ -179,14 +179,14 @@ def test_usage_mistakes_are_answered_in_chinese(args, words):
 def test_an_unexpected_error_is_logged_for_support_not_shown(monkeypatch, tmp_path, inbox):
     import contextlib
     import io
-    import toolkit.validation.rules
+    import toolkit.pipeline.check
     from toolkit.shells.cli import main
     (tmp_path / "taizhang.toml").write_text('[paths]\nlogs = "日志"\n', encoding="utf-8")
     monkeypatch.setenv("TAIZHANG_CONFIG", str(tmp_path / "taizhang.toml"))
 
     def broken(*args, **kwargs):
         raise RuntimeError("磁盘出错")
-    monkeypatch.setattr(toolkit.validation.rules, "validate_paths", broken)
+    monkeypatch.setattr(toolkit.pipeline.check, "check_paths", broken)
     err = io.StringIO()
     with contextlib.redirect_stderr(err):
         assert main(["validate", str(inbox)]) == 2

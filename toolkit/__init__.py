@@ -12,13 +12,13 @@ __version__ = "0.1.0"
 
 import logging as _logging
 
-from toolkit.api import (annotate, compute, consolidate, deadline, fetch_mail, fill, load_config,
+from toolkit.api import (annotate, assign, compute, consolidate, deadline, fetch_mail, fill, load_config,
                          load_settings, release, remind, resolve, submissions, trends, validate,
                          withdraw, write_brief, write_report, write_template)
 
 __all__ = ["validate", "fill", "annotate", "consolidate", "deadline", "fetch_mail", "load_config",
            "load_settings", "resolve", "compute", "write_report", "write_template", "write_brief",
-           "trends", "submissions", "release", "withdraw", "remind"]
+           "trends", "submissions", "release", "assign", "withdraw", "remind"]
 
 # A library logs; the shells (CLI, daily job, buttons) decide where it goes. Without
 # this, Python's last-resort handler would print warnings and tracebacks to a clerk.

@@ -135,17 +135,19 @@ def _is_demo_inbox(inbox: Path) -> bool:
 # --- the commands ---------------------------------------------------------------------
 def validate(paths: Iterable[str | Path] | Sequence["Ledger"], *, as_of: DateLike = None,
              settings: SettingsLike = None, config: ConfigLike = None) -> list["Ledger"]:
-    """Read (safely, in worker processes) and validate workbooks, or validate Ledgers
-    already read (the Excel buttons read the sheet in front of the clerk). Every issue
-    names its file, sheet and cell."""
+    """Read (safely, in worker processes) and check workbooks, or check Ledgers already read
+    (the Excel buttons read the sheet in front of the clerk): validation's issues and
+    computing's deadline warnings, the same a consolidation finds. Every issue names its
+    file, sheet and cell."""
     from toolkit.core.ledger import Ledger
     ctx = resolve(config=config, settings=settings, as_of=as_of)
     items = list(paths)
     if items and all(isinstance(x, Ledger) for x in items):
-        from toolkit.validation.rules import validate_ledgers
-        return validate_ledgers(items, as_of=ctx.as_of, settings=ctx.settings)
-    from toolkit.validation.rules import validate_paths
-    return validate_paths([Path(p) for p in items], as_of=ctx.as_of, settings=ctx.settings)
+        from toolkit.pipeline.check import check_ledgers
+        check_ledgers(items, as_of=ctx.as_of, settings=ctx.settings)
+        return items
+    from toolkit.pipeline.check import check_paths
+    return check_paths([Path(p) for p in items], as_of=ctx.as_of, settings=ctx.settings)
 
 
 def compute(ledger: "Ledger", *, as_of: DateLike = None, settings: SettingsLike = None,
@@ -175,9 +177,9 @@ def fill(paths: Iterable[str | Path], *, as_of: DateLike = None, settings: Setti
          config: ConfigLike = None) -> list["FillResult"]:
     """Write deadlines, alerts and checklist counts into the villages' own workbooks
     (backup first, atomic replace); one result per file, in order."""
-    from toolkit.outputs.fill import fill_files
+    from toolkit.pipeline.check import fill_paths
     ctx = resolve(config=config, settings=settings, as_of=as_of)
-    return fill_files([Path(p) for p in paths], as_of=ctx.as_of, settings=ctx.settings)
+    return fill_paths([Path(p) for p in paths], as_of=ctx.as_of, settings=ctx.settings)
 
 
 def consolidate(inbox: str | Path | None = None, out: str | Path | None = None, *,
@@ -283,20 +285,19 @@ def write_brief(result: "ConsolidationResult", pdf: str | Path | None = None, *,
     return brief_pdf(result.brief, Path(pdf))
 
 
-# --- the clerk's submission tools and reminders (taizhang submissions/release/withdraw/remind) ---
-def submissions(*, village: str | None = None, config: ConfigLike = None,
+# --- the clerk's submission tools and reminders (submissions/release/assign/withdraw/remind) ---
+def submissions(*, village: str | None = None, as_of: DateLike = None, config: ConfigLike = None,
                 settings: SettingsLike = None):
-    """Per village the submission that counts now and its history (a ``SubmissionOverview``)."""
-    from toolkit.intake.archive import SubmissionArchive
-    from toolkit.pipeline.review import submission_overview
-    ctx = resolve(config=config, settings=settings)
-    with SubmissionArchive(ctx.config.archive) as archive:
-        return submission_overview(archive, ctx.settings, village)
+    """Per village the submission that counts now and its history, then the files waiting for
+    a clerk (a ``SubmissionOverview``); files not yet read are judged first."""
+    from toolkit.pipeline.review import review
+    ctx = resolve(config=config, settings=settings, as_of=as_of)
+    return review(ctx.config.archive, ctx.config.state, ctx.settings, as_of=ctx.as_of, village=village)
 
 
 def release(submission_id: int, *, village: str | None = None, by: str | None = None,
             config: ConfigLike = None, settings: SettingsLike = None):
-    """Count a held (or withdrawn) submission; ``by`` defaults to the computer's user name.
+    """Count a held, withdrawn or older submission; ``by`` defaults to the computer's user name.
     Raises SubmissionError (Chinese) when it cannot be released as asked."""
     from toolkit.pipeline.review import release_submission
     ctx = resolve(config=config, settings=settings)
@@ -304,11 +305,22 @@ def release(submission_id: int, *, village: str | None = None, by: str | None = 
                               village=village, by=by)
 
 
-def withdraw(submission_id: int, *, reason: str, by: str | None = None, config: ConfigLike = None):
+def assign(submission_id: int, *, village: str, by: str | None = None, config: ConfigLike = None,
+           settings: SettingsLike = None):
+    """File a submission under a roster village (a misspelt name, a stranger's checked file)."""
+    from toolkit.pipeline.review import assign_submission
+    ctx = resolve(config=config, settings=settings)
+    return assign_submission(ctx.config.archive, ctx.config.state, ctx.settings, int(submission_id),
+                             village=village, by=by)
+
+
+def withdraw(submission_id: int, *, reason: str, by: str | None = None, config: ConfigLike = None,
+             settings: SettingsLike = None):
     """Stop counting a submission: (the withdrawn one, the village's submission counting now)."""
     from toolkit.pipeline.review import withdraw_submission
-    cfg = _config(config)
-    return withdraw_submission(cfg.archive, cfg.state, int(submission_id), reason=reason, by=by)
+    ctx = resolve(config=config, settings=settings)
+    return withdraw_submission(ctx.config.archive, ctx.config.state, ctx.settings, int(submission_id),
+                               reason=reason, by=by)
 
 
 def remind(*, as_of: DateLike = None, since: DateLike = None, send: bool = False,

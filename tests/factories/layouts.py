@@ -17,7 +17,7 @@ in the upper row (WPS "centre across selection", or a sloppy sheet).
 """
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -113,14 +113,15 @@ def write_ledger(path: Path, cases: Iterable[dict] | None = None, *, layout: str
                  footer: Sequence[str] = ("填表人：王会计", "审核人：李书记"),
                  repeat_header_after: int | None = None, marker: str | None = None,
                  marker_version: str = F.TEMPLATE_VERSION, vba_project: Path | None = None,
-                 first_col_seq: bool = True, extra_sheets: dict[str, list[list]] | None = None
-                 ) -> Path:
+                 first_col_seq: bool = True, extra_sheets: dict[str, list[list]] | None = None,
+                 saved: datetime | None = None) -> Path:
     """Write a ledger workbook through the one sheet writer. ``cases`` are dicts keyed like
     ``sample_case``.
 
     ``blank_rows``: 0-based case positions before which an empty row is written.
     ``marker``: a village name for the template's very hidden marker sheet.
     ``vba_project``: a vbaProject.bin to embed (the file should end in .xlsm).
+    ``saved``: the last-saved time written inside the file (UTC; default a fixed 2010 date).
     """
     path = Path(path)
     cases = list(sample_cases(3) if cases is None else cases)
@@ -130,7 +131,8 @@ def write_ledger(path: Path, cases: Iterable[dict] | None = None, *, layout: str
     if first_col_seq:
         columns.insert(0, Column(_SEQ, "序号"))
         cases = [{**case, _SEQ: n + 1} for n, case in enumerate(cases)]
-    wb = new_workbook(path, vba=Path(vba_project).read_bytes() if vba_project is not None else None)
+    wb = new_workbook(path, vba=Path(vba_project).read_bytes() if vba_project is not None else None,
+                      saved=saved)
     styles = _styles(wb)
     if instructions_first:
         write_instructions(wb, _INSTRUCTIONS)

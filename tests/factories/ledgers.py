@@ -12,14 +12,14 @@ from __future__ import annotations
 import random
 import tempfile
 from dataclasses import dataclass, field, replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Sequence
 
 from factories.cases import (MATTER_BY_NAME, MATTER_KINDS, TOWNSHIP, make_cases, make_id_number, make_name,
                              progress_text, workday_between)
 from factories.libreoffice import convert
-from factories.sheet import (Column, Span, Styles, new_workbook, write_instructions, write_ledger_sheet,
+from factories.sheet import (Column, Span, Styles, new_workbook, stamp_saved, write_instructions, write_ledger_sheet,
                              xlwings_vba_project)
 from toolkit.core import fields
 from toolkit.core.cells import cell_ref
@@ -352,6 +352,11 @@ def _write_plain(path: Path, layout: LedgerStyle, village: str, rendered: list[d
 
 
 # --- one ledger ------------------------------------------------------------------
+def saved_at(report_date: date) -> datetime:
+    """When a village saves its ledger: 17:00 Beijing time (09:00 UTC) of its 填报日期."""
+    return datetime(report_date.year, report_date.month, report_date.day, 9, 0)
+
+
 def make_ledger(path: Path | str, *, village: str, cases: Sequence[dict] | None = None,
                 n_cases: int = 20, seed: int = 0, layout: LedgerStyle = LedgerStyle(),
                 as_of: date = DEMO_AS_OF, first_number: int = 1, prefix: str = "NJ2010-",
@@ -383,9 +388,11 @@ def make_ledger(path: Path | str, *, village: str, cases: Sequence[dict] | None 
         with tempfile.TemporaryDirectory(prefix="taizhang-xls-") as tmp:
             src = Path(tmp) / (path.stem + ".xlsx")
             shape = _write(src, replace(layout, fmt="xlsx"), village, rendered, report_date, contact, lrng)
+            stamp_saved(src, saved_at(report_date))
             path = convert([src], "xls", path.parent)[0]
     else:
         shape = _write(path, layout, village, rendered, report_date, contact, lrng)
+        stamp_saved(path, saved_at(report_date))
     sheet, columns, rows, header_rows = shape
     spots = {}
     for fault, i, key, written in planted:

@@ -71,17 +71,35 @@ def xlwings_vba_project() -> bytes:
         return z.read("xl/vbaProject.bin")
 
 
-def new_workbook(path: Path, *, title: str | None = None, vba: bytes | None = None):
+def new_workbook(path: Path, *, title: str | None = None, vba: bytes | None = None,
+                 saved: datetime | None = None):
     """An xlsxwriter workbook that writes strings as strings, with fixed properties;
-    ``vba`` embeds a VBA project (the file should end in .xlsm)."""
+    ``vba`` embeds a VBA project (the file should end in .xlsm); ``saved``: the time the file
+    says it was saved (docProps/core.xml, created and modified; UTC as Excel writes it)."""
     import xlsxwriter
     wb = xlsxwriter.Workbook(str(path), {"strings_to_numbers": False, "strings_to_formulas": False,
                                         "strings_to_urls": False})
-    props = {"author": "村信访信息员", "created": FIXED_CREATED}
+    props = {"author": "村信访信息员", "created": saved or FIXED_CREATED}
     wb.set_properties({"title": title, **props} if title else props)
     if vba is not None:
         wb.add_vba_project(io.BytesIO(vba), is_stream=True)
     return wb
+
+
+def stamp_saved(path: Path, when: datetime) -> Path:
+    """Make an .xlsx/.xlsm say it was last saved at ``when`` (UTC), as Excel writes it in
+    docProps/core.xml (dcterms:created and dcterms:modified); every other part byte for byte."""
+    import re
+    path = Path(path)
+    stamp = when.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
+    with zipfile.ZipFile(path) as z:
+        parts = [(info, z.read(info)) for info in z.infolist()]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for info, data in parts:
+            if info.filename == "docProps/core.xml":
+                data = re.sub(rb"(<dcterms:(?:created|modified)\b[^>]*>)[^<]*", rb"\g<1>" + stamp, data)
+            z.writestr(info, data)
+    return path
 
 
 def put(ws, row: int, col: int, value: object, style: object = None) -> None:

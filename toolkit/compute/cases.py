@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Sequence
 
 from toolkit.compute.calendar import CalendarYearMissing, WorkCalendar, calendar_for
 from toolkit.core.fields import (ALERT_CLOSED, ALERT_DUE_SOON, ALERT_NORMAL, ALERT_OVERDUE, ALERT_SUSPENDED,
@@ -78,6 +78,33 @@ def compute_ledger(ledger: "Ledger", *, as_of: date, settings: Settings,
     for issue in issues:
         place_issue(ledger, issue, issue.row)
     return table, issues
+
+
+def compute_ledgers(ledgers: "Sequence[Ledger]", *, as_of: date, settings: Settings,
+                    calendar: WorkCalendar | None = None) -> list["pd.DataFrame"]:
+    """``compute_cases`` for many ledgers at once (one table, one memo): one frame per ledger,
+    in order (no rows for a ledger without cases). Each deadline warning is placed at its
+    cell and added to its ledger's issues, as validation adds its own."""
+    import pandas as pd
+    frames = [pd.DataFrame(index=lg.cases.index if lg.cases is not None else None,
+                           columns=[c.key for c in COMPUTED], dtype=object) for lg in ledgers]
+    owners = [n for n, lg in enumerate(ledgers) if lg.readable and lg.n_cases]
+    if not owners:
+        return frames
+    where = [(n, row) for n in owners for row in ledgers[n].cases.index]
+    combined = pd.concat([ledgers[n].cases for n in owners], ignore_index=True)
+    table, issues = compute_cases(combined, as_of=as_of, settings=settings,
+                                  calendar=calendar if calendar is not None else calendar_for(settings))
+    start = 0
+    for n in owners:
+        size = ledgers[n].n_cases
+        frames[n] = table.iloc[start:start + size].set_axis(ledgers[n].cases.index)
+        start += size
+    for issue in issues:
+        n, row = where[int(issue.row)]
+        place_issue(ledgers[n], issue, row)
+        ledgers[n].issues.append(issue)
+    return frames
 
 
 def place_issue(ledger: "Ledger", issue: Issue, row: int) -> None:

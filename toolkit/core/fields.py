@@ -152,15 +152,16 @@ COMPUTED_BY_KEY: dict[str, ComputedColumn] = {c.key: c for c in COMPUTED}
 COMPUTED_GROUP_HEADER = "系统计算，勿填"
 
 # --- statuses ---------------------------------------------------------------
+# every module names a status by these words (canonical first; the variants a sheet may use)
+PENDING, IN_PROGRESS, RESOLVED, STRUCK_OFF, SUSPENDED_STATUS = "待化解", "化解中", "已化解", "已销号", "中止"
 STATUSES: dict[str, tuple[str, ...]] = {
-    "待化解": ("未启动", "待办理"),
-    "化解中": ("推进中", "办理中", "正在化解"),
-    "已化解": ("已办结", "已息诉"),
-    "已销号": ("已结案销号", "结案销号", "已结案"),
-    "中止": ("暂停",),
+    PENDING: ("未启动", "待办理"),
+    IN_PROGRESS: ("推进中", "办理中", "正在化解"),
+    RESOLVED: ("已办结", "已息诉"),
+    STRUCK_OFF: ("已结案销号", "结案销号", "已结案"),
+    SUSPENDED_STATUS: ("暂停",),
 }
-CLOSED_STATUSES = ("已化解", "已销号")
-SUSPENDED_STATUS = "中止"
+CLOSED_STATUSES = (RESOLVED, STRUCK_OFF)
 
 # --- alerts -----------------------------------------------------------------
 ALERT_OVERDUE = "逾期"

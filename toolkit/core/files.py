@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import IO, Iterator
 
 from toolkit.core.errors import TaizhangError
+from toolkit.core.store import storage_error
 
 TEMP_PREFIX = ".taizhang-"       # temporary files beside a target start with this
 STAMP_FORMAT = "%Y%m%d-%H%M%S"
@@ -139,6 +140,25 @@ def atomic_write_text(target: Path, text: str) -> None:
         f.write(text)
 
 
+# --- file names -------------------------------------------------------------------
+NAME_BYTES = 180    # a name we make: room for a temporary prefix and suffix within 255 bytes
+
+
+def fit_name(name: str, limit: int = NAME_BYTES) -> str:
+    """``name`` cut to at most ``limit`` UTF-8 bytes, keeping its extension and whole
+    characters (Linux allows 255 bytes a name: 85 Chinese characters; Windows 255
+    characters). The name as sent is kept elsewhere for display; this one is only stored."""
+    if len(name.encode("utf-8")) <= limit:
+        return name
+    stem, dot, ext = name.rpartition(".")
+    if not dot or len(ext.encode("utf-8")) > 16:
+        stem, ext = name, ""
+    tail = f".{ext}" if ext else ""
+    budget = limit - len(tail.encode("utf-8")) - len("…".encode("utf-8"))
+    cut = stem.encode("utf-8")[:max(budget, 1)].decode("utf-8", errors="ignore")
+    return f"{cut.rstrip()}…{tail}"
+
+
 # --- hashing ----------------------------------------------------------------------
 def file_sha256(path: Path | str) -> str:
     """SHA-256 of a file, read in 1 MB blocks (bounded memory for any size)."""
@@ -205,16 +225,21 @@ class RunBusy(TaizhangError):
 
 
 @contextmanager
-def held_lock(path: Path, timeout: float, busy) -> Iterator[None]:
+def held_lock(path: Path, timeout: float, busy, what: str | None = None) -> Iterator[None]:
     """Hold the file lock ``path`` (a filelock: works on Windows too); when another holder
-    keeps it longer than ``timeout`` seconds, raise ``busy(lock_path)``."""
+    keeps it longer than ``timeout`` seconds, raise ``busy(lock_path)``. With ``what`` (the
+    folder's name for a clerk), a folder where the lock cannot be made raises StorageError."""
     from filelock import FileLock, Timeout
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(path), timeout=timeout)
     try:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(path), timeout=timeout)
         lock.acquire()
     except Timeout:
         raise busy(Path(lock.lock_file)) from None
+    except OSError as e:
+        if what is None:
+            raise
+        raise storage_error(Path(path).parent, what, e) from e
     try:
         yield
     finally:
@@ -224,6 +249,6 @@ def held_lock(path: Path, timeout: float, busy) -> Iterator[None]:
 @contextmanager
 def run_lock(state_dir: Path, timeout: float = 5.0) -> Iterator[None]:
     """Hold the one run lock of a state folder. Raises RunBusy when another holder keeps
-    it longer than ``timeout`` seconds."""
-    with held_lock(Path(state_dir) / LOCK_NAME, timeout, RunBusy):
+    it longer than ``timeout`` seconds, StorageError when the folder cannot be written."""
+    with held_lock(Path(state_dir) / LOCK_NAME, timeout, RunBusy, "状态文件夹"):
         yield

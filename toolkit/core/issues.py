@@ -54,6 +54,7 @@ class Code:
     GONE_FROM_INBOX = "gone_from_inbox"
     MACRO_SHEET = "macro_sheet"
     NOT_A_LEDGER = "not_a_ledger"
+    AUTH_FAILED = "auth_failed"
 
 
 @dataclass(frozen=True)
@@ -150,14 +151,21 @@ _KINDS = (
     # --- consolidation ------------------------------------------------------
     IssueKind("village_mismatch", WARNING, "村名与发件人不符",
               "文件中的村（社区）“{village}”与发件人登记的“{expected}”不一致。",
-              "已暂存待核，请乡信访办确认后处理。"),
+              "已暂存待核，请乡信访办确认：确是发件村的台账，用 taizhang release 编号 --village 村名 放行；"
+              "发错了就用 taizhang withdraw 编号 --reason 原因 撤回。"),
     IssueKind("case_vanished", WARNING, "案件从台账中消失",
               "案件“{case_id}”在{village}新报台账中不见了，但未销号。",
               "请与该村核实：已结案的应改为“已销号”保留在台账中。"),
     # --- e-mail intake --------------------------------------------------------
     IssueKind("unknown_sender", WARNING, "发件人未登记",
               "发件人 {sender} 不在村（社区）名册中，文件“{file}”已暂存待核。",
-              "请乡信访办核实：如是村里的新邮箱，请在设置工作簿的名册中登记该邮箱。"),
+              "请乡信访办核实：如是村里的新邮箱，请在设置工作簿的名册中登记该邮箱；核实是哪个村的台账后，"
+              "也可用 taizhang assign 编号 --village 村名 归入该村。"),
+    IssueKind("auth_failed", WARNING, "发件人身份未通过验证",
+              "邮件的发件人 {sender} 未通过收件服务器的身份验证（{auth}），可能是他人冒用该邮箱，"
+              "文件“{file}”已暂存待核。",
+              "请乡信访办与该村电话核实：确是该村所发，用 taizhang release 编号 放行；不是就用 "
+              "taizhang withdraw 编号 --reason 原因 撤回。"),
     IssueKind("attachment_too_large", ERROR, "附件过大",
               "附件“{file}”有 {size} MB，超过 {limit} MB 的上限，未处理。",
               "请删除台账中多余的内容（如图片）后重新发送；确需报送大文件请联系乡信访办。"),
@@ -173,8 +181,9 @@ _KINDS = (
               "工具无法读取，请改为普通附件。"),
     # --- roster discipline (consolidation) --------------------------------------
     IssueKind("not_on_roster", WARNING, "村名不在名册中",
-              "文件“{file}”的村（社区）“{village}”不在村名册中{nearest}，其案件已按“{village}”计入总台账。",
-              "请核对村名：是笔误就请该村改正后重报；是新的村（社区）就在设置工作簿“名册”表中登记。"),
+              "文件“{file}”的村（社区）“{village}”不在村名册中{nearest}，已暂存待核，未计入总台账。",
+              "请核对村名：是笔误就用 taizhang assign 编号 --village {suggest} 归入该村（下次汇总时计入），"
+              "并请该村改正；是新的村（社区）就在设置工作簿“名册”表中登记。"),
     IssueKind("gone_from_inbox", WARNING, "文件已不在收件箱",
               "{village}报送的“{file}”已不在收件箱中，总台账仍采用存档中的这份文件（收到于 {received}）。",
               "如是误删，请放回收件箱；如该村的台账作废，请让该村重新报送。"),

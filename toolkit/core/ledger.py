@@ -85,6 +85,7 @@ class Ledger:
     village: str | None = None
     village_source: str | None = None   # marker | reporter | column | filename
     report_date: object = None          # the 填报日期 when found (datetime.date)
+    saved: object = None                # when the file says it was last saved (datetime, local)
     cases: "pd.DataFrame" = field(default_factory=_empty_frame)
     columns: dict[str, int] = field(default_factory=dict)           # input key -> 0-based col
     computed_columns: dict[str, int] = field(default_factory=dict)  # computed key -> 0-based col

@@ -1,27 +1,33 @@
-"""The submission archive: every file any village ever sent, kept unchanged.
+"""The submission archive: every file any village ever sent, kept unchanged, and what it is.
 
 Originals are stored by content hash (``objects/ab/abcdef….xlsx``), written
 once through a temporary name and ``os.replace``, then made read-only. A
-SQLite record (WAL) holds one row per submission: village, file name,
-source, sender, time received, hash, size and the outcome of reading it.
+SQLite record (WAL) holds one row per submission:
 
-Rules the township relies on:
-- a submission is its bytes *and* who sent them through which channel
-  (sha256, source, sender): the same bytes again from the same sender and
-  channel are a no-op (``Submission.is_new`` is False, no new row; a mail
-  ``message_id`` is still remembered so ``has_message`` is true); the same
-  bytes from another sender or channel are a submission of their own, a new
-  row referencing the one stored object, judged on their own (a stranger's
-  copy of a village's file never inherits that file's judgement);
-- per village, the latest submission whose outcome is ``ok`` or
-  ``has_errors`` and that was not withdrawn counts (``latest_counted``); a
-  later rejected or held file never replaces an earlier good one;
-- a clerk may release a held submission (``release``) or withdraw one sent
-  by mistake (``withdraw``): the row changes state, nothing is deleted, and
-  each act is kept in ``actions`` with who and when;
-- a kill at any point leaves complete objects and a consistent database: the
-  object exists before its row is committed, and an orphan object is simply
-  reused by the next ``add`` of the same bytes.
+- what arrived: file name as sent (any length; only the stored object has a
+  name of ours), channel (``source``), sender, subject, Message-ID, the
+  receiving server's authentication verdict, time received, hash, size;
+- what the file is, found once by the judge (``toolkit.pipeline.judge``) and
+  recorded with ``record_findings``: the village it names itself and where that
+  came from, the time it says it was last saved, cases, errors, warnings, why it
+  cannot be used at all (``fatal_code``), its case numbers and statuses;
+- the verdict, written only by the judge (``set_verdicts``): the village it is
+  filed under, the outcome (ok / has_errors / held / rejected), the reason, and
+  whether it is the one submission that counts for its village now (``counts``);
+- the clerk's acts: ``release``, ``assign``, ``withdraw`` (who, when, why; each
+  also a row of ``actions``). Nothing is ever deleted.
+
+A submission is its bytes *and* who sent them through which channel (sha256,
+source, sender): the same bytes again from the same sender and channel are a
+no-op (``Submission.is_new`` False; a mail ``message_id`` is still remembered),
+from another sender or channel a submission of their own, sharing the stored
+object and judged on its own.
+
+A kill at any point leaves complete objects and a consistent database: the
+object exists before its row is committed, an orphan object is reused by the
+next ``add`` of the same bytes, and a row not yet examined is examined by the
+next run of whichever command, by the same rules. A folder or record that cannot
+be written raises ``StorageError`` (the office's trouble, never the village's).
 """
 from __future__ import annotations
 
@@ -39,13 +45,15 @@ from pathlib import Path
 from typing import Iterator
 
 from toolkit.core.files import file_sha256, fsync_dir
+from toolkit.core.store import guarded, open_db
 
-SOURCES = ("inbox", "mail", "button")
+SOURCES = ("inbox", "mail")
 OUTCOMES = ("ok", "has_errors", "rejected", "held")
-COUNTED = ("ok", "has_errors")
+USABLE = ("ok", "has_errors")             # outcomes whose file may count for its village
 OUTCOME_LABELS = {"ok": "通过", "has_errors": "有错误", "rejected": "被拒收", "held": "暂存待核",
                   None: "待处理"}
-SOURCE_LABELS = {"inbox": "收件夹", "mail": "邮件", "button": "按钮"}
+SOURCE_LABELS = {"inbox": "收件夹", "mail": "邮件", "button": "按钮"}   # "button": rows of old archives
+FINDINGS_VERSION = 1        # rows examined by an older judge (or none) are examined again
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS submissions (
@@ -72,12 +80,24 @@ CREATE TABLE IF NOT EXISTS submissions (
     released_by TEXT,
     withdrawn   TEXT,
     withdrawn_by TEXT,
-    withdraw_reason TEXT
+    withdraw_reason TEXT,
+    auth        TEXT,
+    claimed     TEXT,
+    claimed_from TEXT,
+    saved       TEXT,
+    fatal_code  TEXT,
+    fatal_message TEXT,
+    findings    INTEGER,
+    counts      INTEGER NOT NULL DEFAULT 0,
+    assigned    TEXT,
+    assigned_by TEXT,
+    assigned_at TEXT
 );
 CREATE TABLE IF NOT EXISTS messages (
     message_id    TEXT PRIMARY KEY,
     submission_id INTEGER NOT NULL REFERENCES submissions (id),
-    received      TEXT NOT NULL
+    received      TEXT NOT NULL,
+    answered      TEXT
 );
 CREATE TABLE IF NOT EXISTS actions (
     id            INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -96,17 +116,27 @@ CREATE UNIQUE INDEX IF NOT EXISTS submissions_identity
 """
 # archives made before sender identity had one row per hash (sha256 ... UNIQUE)
 _OLD_UNIQUE = re.compile(r"sha256\s+TEXT\s+NOT\s+NULL\s+UNIQUE", re.I)
+# columns added since the first archives: (table, column, declaration)
+_ADDED = (("submissions", "auth", "TEXT"), ("submissions", "claimed", "TEXT"),
+          ("submissions", "claimed_from", "TEXT"), ("submissions", "saved", "TEXT"),
+          ("submissions", "fatal_code", "TEXT"), ("submissions", "fatal_message", "TEXT"),
+          ("submissions", "findings", "INTEGER"),
+          ("submissions", "counts", "INTEGER NOT NULL DEFAULT 0"),
+          ("submissions", "assigned", "TEXT"), ("submissions", "assigned_by", "TEXT"),
+          ("submissions", "assigned_at", "TEXT"), ("messages", "answered", "TEXT"))
 
 _COLUMNS = ("id", "village", "filename", "source", "sender", "subject", "message_id", "received",
             "sha256", "size", "stored", "outcome", "cases", "errors", "warnings", "code", "message",
-            "case_index", "released", "released_by", "withdrawn", "withdrawn_by", "withdraw_reason")
+            "case_index", "released", "released_by", "withdrawn", "withdrawn_by", "withdraw_reason",
+            "auth", "claimed", "claimed_from", "saved", "fatal_code", "fatal_message", "findings",
+            "counts", "assigned", "assigned_by", "assigned_at")
 
 
 @dataclass
 class Submission:
     id: int
     sha256: str
-    filename: str
+    filename: str                       # as sent (shown to people); any length
     stored_path: Path
     source: str
     sender: str | None = None
@@ -114,39 +144,71 @@ class Submission:
     message_id: str | None = None
     received: str = ""
     is_new: bool = False
-    village: str | None = None
+    # the verdict (toolkit.pipeline.judge)
+    village: str | None = None          # filed under (None: no village, e.g. a stranger's file)
+    outcome: str | None = None          # ok | has_errors | held | rejected; None: not judged yet
+    code: str | None = None             # why held or rejected (an issue code)
+    message: str | None = None          # the same, in Chinese
+    counts: bool = False                # the one submission that counts for its village now
+    # what the file is (recorded once)
     size: int = 0
-    outcome: str | None = None
     cases: int = 0
     errors: int = 0
     warnings: int = 0
-    code: str | None = None
-    message: str | None = None
     case_index: dict[str, str | None] | None = field(default=None, repr=False)
-    released: str | None = None         # when a clerk released it (held -> counted)
+    claimed: str | None = None          # the village the file names itself
+    claimed_from: str | None = None     # marker | reporter | column | filename
+    saved: str | None = None            # the file's own last-saved time (ISO, local)
+    fatal_code: str | None = None       # the file cannot be used at all (unreadable, not a ledger)
+    fatal_message: str | None = None
+    findings: int | None = None         # FINDINGS_VERSION once examined
+    auth: str | None = None             # "spf=fail" etc. from the receiving server, else None
+    # the clerk's acts
+    released: str | None = None         # when a clerk said "count this one"
     released_by: str | None = None
+    assigned: str | None = None         # the village a clerk filed it under
+    assigned_by: str | None = None
+    assigned_at: str | None = None
     withdrawn: str | None = None        # when a clerk withdrew it (it no longer counts)
     withdrawn_by: str | None = None
     withdraw_reason: str | None = None
 
     @property
     def counted(self) -> bool:
-        return self.outcome in COUNTED and not self.withdrawn
+        return self.counts
+
+    @property
+    def usable(self) -> bool:
+        """Judged fit to count for its village (whether or not another version counts)."""
+        return self.outcome in USABLE and not self.withdrawn
 
     @property
     def held(self) -> bool:
         return self.outcome == "held" and not self.withdrawn
 
     @property
+    def examined(self) -> bool:
+        return (self.findings or 0) >= FINDINGS_VERSION
+
+    @property
+    def status(self) -> str:
+        """What a clerk calls its state now (``status_label``)."""
+        return status_label(self)
+
+    @property
     def order(self) -> tuple[str, int]:
-        """Sort key: later received wins, the later row breaks a tie."""
+        """Arrival order: later received, then the later row."""
         return (self.received, self.id)
 
 
 def status_label(sub: Submission) -> str:
-    """What a clerk calls a submission's state (已撤回 over its outcome)."""
+    """What a clerk calls a submission's state now."""
     if sub.withdrawn:
         return "已撤回"
+    if sub.counts:
+        return "采用中"
+    if sub.usable:
+        return "未采用（另有更新的版本）"
     return OUTCOME_LABELS.get(sub.outcome, sub.outcome or "待处理")
 
 
@@ -182,15 +244,13 @@ def _iso(value: object) -> str:
 class SubmissionArchive:
     """Originals by hash plus a SQLite record; safe to open from several processes."""
 
-    def __init__(self, root: Path | str | None = None) -> None:
-        if root is None:
-            from toolkit.core.config import Config
-            root = Config().archive
+    def __init__(self, root: Path | str) -> None:
         self.root = Path(root)
         self.objects = self.root / "objects"
         self.db_path = self.root / "submissions.sqlite"
         self._conn: sqlite3.Connection | None = None
-        self.objects.mkdir(parents=True, exist_ok=True)
+        with guarded(self.objects, "存档文件夹"):
+            self.objects.mkdir(parents=True, exist_ok=True)
         with self._db() as db:
             db.executescript(_SCHEMA)
             self._migrate(db)
@@ -205,27 +265,37 @@ class SubmissionArchive:
         WAL with synchronous=NORMAL: a killed process never corrupts the
         database or loses a commit; only a power cut may undo the last few
         commits, and their files are simply registered again on the next run.
+        A full or read-only disk raises ``StorageError`` naming the record file.
         """
-        if self._conn is None:
-            self._conn = sqlite3.connect(self.db_path, timeout=30)
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=NORMAL")
-        with self._conn:
-            yield self._conn
+        with guarded(self.db_path, "存档记录"):
+            if self._conn is None:
+                self._conn = open_db(self.db_path, "存档记录")
+                self._conn.execute("PRAGMA synchronous=NORMAL")
+            with self._conn:
+                yield self._conn
 
     @staticmethod
     def _migrate(db: sqlite3.Connection) -> None:
-        """An archive from before sender identity: rebuild the table without UNIQUE(sha256)."""
+        """Bring an older archive up to date in one transaction, keeping every row: drop the
+        one-row-per-hash rule of the first archives, add the columns added since."""
         (sql,) = db.execute("SELECT sql FROM sqlite_master WHERE name = 'submissions'").fetchone()
-        if not _OLD_UNIQUE.search(sql):
-            return
-        cols = ", ".join(r[1] for r in db.execute("PRAGMA table_info(submissions)"))
-        create = _SCHEMA.split("CREATE TABLE IF NOT EXISTS messages")[0]
-        db.execute("BEGIN IMMEDIATE")       # one transaction: all of it or none
-        db.execute(create.replace("IF NOT EXISTS submissions", "submissions_new"))
-        db.execute(f"INSERT INTO submissions_new ({cols}) SELECT {cols} FROM submissions")
-        db.execute("DROP TABLE submissions")
-        db.execute("ALTER TABLE submissions_new RENAME TO submissions")
+        if _OLD_UNIQUE.search(sql):
+            cols = ", ".join(r[1] for r in db.execute("PRAGMA table_info(submissions)"))
+            create = _SCHEMA.split("CREATE TABLE IF NOT EXISTS messages")[0]
+            db.execute("BEGIN IMMEDIATE")       # one transaction: all of it or none
+            db.execute(create.replace("IF NOT EXISTS submissions", "submissions_new"))
+            db.execute(f"INSERT INTO submissions_new ({cols}) SELECT {cols} FROM submissions")
+            db.execute("DROP TABLE submissions")
+            db.execute("ALTER TABLE submissions_new RENAME TO submissions")
+        added = False
+        for table, column, decl in _ADDED:
+            have = {r[1] for r in db.execute(f"PRAGMA table_info({table})")}
+            if column not in have:
+                db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
+                added = True
+        if added:       # a clerk's release before the judge kept its village: keep it as theirs
+            db.execute("UPDATE submissions SET assigned = village, assigned_by = released_by,"
+                       " assigned_at = released WHERE released IS NOT NULL AND assigned IS NULL")
 
     def close(self) -> None:
         if self._conn is not None:
@@ -243,6 +313,7 @@ class SubmissionArchive:
         raw = d.pop("case_index")
         index = json.loads(raw) if raw else None
         stored = self.root / d.pop("stored")
+        d["counts"] = bool(d["counts"])
         return Submission(stored_path=stored, case_index=index, **d)
 
     def _select(self, where: str, params: tuple = ()) -> list[Submission]:
@@ -259,25 +330,32 @@ class SubmissionArchive:
         return self.objects / sha[:2] / f"{sha}{suffix}"
 
     def _store(self, data: bytes | Path, filename: str) -> tuple[str, int, Path]:
-        """Write once: copy to a temp name while hashing, fsync, read-only, os.replace."""
-        fd, tmp = tempfile.mkstemp(prefix=".incoming-", dir=self.objects)
+        """Write once: copy to a temp name while hashing, fsync, read-only, os.replace.
+
+        Reading ``data`` may fail (the village's file: an OSError, reported against that
+        file); writing may fail (the object store: ``StorageError``, the office's)."""
+        with guarded(self.objects, "存档文件夹"):
+            fd, tmp = tempfile.mkstemp(prefix=".incoming-", dir=self.objects)
         try:
             digest, size = hashlib.sha256(), 0
             with os.fdopen(fd, "wb") as out:
                 for chunk in _chunks(data):
                     digest.update(chunk)
-                    out.write(chunk)
+                    with guarded(self.objects, "存档文件夹"):
+                        out.write(chunk)
                     size += len(chunk)
-                out.flush()
-                os.fsync(out.fileno())
+                with guarded(self.objects, "存档文件夹"):
+                    out.flush()
+                    os.fsync(out.fileno())
             sha = digest.hexdigest()
             target = self._object_path(sha, filename)
             if target.exists():               # an earlier run was killed before its record
                 Path(tmp).unlink()
                 return sha, size, target
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.chmod(tmp, stat.S_IREAD | stat.S_IRGRP | stat.S_IROTH)
-            os.replace(tmp, target)
+            with guarded(self.objects, "存档文件夹"):
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.chmod(tmp, stat.S_IREAD | stat.S_IRGRP | stat.S_IROTH)
+                os.replace(tmp, target)
             fsync_dir(target.parent)
             return sha, size, target
         except BaseException:
@@ -294,15 +372,16 @@ class SubmissionArchive:
             except OSError:
                 pass
 
-    # --- public API -----------------------------------------------------------
+    # --- what arrived -----------------------------------------------------------
     def add(self, data: bytes | Path, *, filename: str, source: str, sender: str | None = None,
             subject: str | None = None, message_id: str | None = None,
-            received: datetime | str | None = None) -> Submission:
+            received: datetime | str | None = None, auth: str | None = None) -> Submission:
         """Keep one submission; the same bytes from the same sender and channel return the
         first record, from anyone else a new record sharing the stored original.
 
         A file is hashed in chunks first (a daily run re-offers every inbox file:
-        nothing is written for those), and only bytes never seen are copied.
+        nothing is written for those), and only bytes never seen are copied. ``auth``:
+        the receiving server's failed checks ("spf=fail"), kept for the judge.
         """
         if source not in SOURCES:
             raise ValueError(f"unknown source {source!r}")
@@ -320,9 +399,9 @@ class SubmissionArchive:
         with self._db() as db:
             cur = db.execute(
                 "INSERT OR IGNORE INTO submissions (filename, source, sender, subject, message_id,"
-                " received, sha256, size, stored) VALUES (?,?,?,?,?,?,?,?,?)",
+                " received, sha256, size, stored, auth) VALUES (?,?,?,?,?,?,?,?,?,?)",
                 (filename, source, who, subject, message_id, _iso(received), sha, stored[1],
-                 stored[0]))
+                 stored[0], auth))
             inserted = cur.rowcount == 1
         sub = self._select("WHERE sha256 = ? AND source = ? AND IFNULL(sender, '') = ?",
                            (sha, source, who or ""))[0]
@@ -342,47 +421,96 @@ class SubmissionArchive:
         if not message_id:
             return
         with self._db() as db:
-            db.execute("INSERT OR IGNORE INTO messages VALUES (?,?,?)",
-                       (message_id, submission_id, _iso(received)))
+            db.execute("INSERT OR IGNORE INTO messages (message_id, submission_id, received)"
+                       " VALUES (?,?,?)", (message_id, submission_id, _iso(received)))
 
-    def set_outcome(self, submission_id: int, *, village: str | None, outcome: str,
-                    cases: int = 0, errors: int = 0, warnings: int = 0, code: str | None = None,
-                    message: str | None = None,
-                    case_index: dict[str, str | None] | None = None) -> None:
-        """Record what reading the file gave; ``case_index`` maps case number -> status."""
-        if outcome not in OUTCOMES:
-            raise ValueError(f"unknown outcome {outcome!r}")
+    def has_message(self, message_id: str) -> bool:
+        with self._db() as db:
+            row = db.execute("SELECT 1 FROM messages WHERE message_id = ? UNION "
+                             "SELECT 1 FROM submissions WHERE message_id = ?",
+                             (message_id, message_id)).fetchone()
+        return row is not None
+
+    def answered(self, message_id: str) -> bool:
+        """Was this message's receipt queued by some run (even one whose mail state is lost)?"""
+        with self._db() as db:
+            row = db.execute("SELECT answered FROM messages WHERE message_id = ?",
+                             (message_id,)).fetchone()
+        return bool(row and row[0])
+
+    def mark_answered(self, message_id: str) -> None:
+        with self._db() as db:
+            db.execute("UPDATE messages SET answered = ? WHERE message_id = ?", (_now_iso(), message_id))
+
+    # --- what the file is, and the verdict (written by the judge only) -----------
+    def record_findings(self, submission_id: int, *, claimed: str | None, claimed_from: str | None,
+                        saved: datetime | None, cases: int, errors: int, warnings: int,
+                        fatal_code: str | None, fatal_message: str | None,
+                        case_index: dict[str, str | None] | None) -> None:
+        """What examining the file found; recorded once per submission."""
         index = None if case_index is None else json.dumps(case_index, ensure_ascii=False)
         with self._db() as db:
-            db.execute("UPDATE submissions SET village=?, outcome=?, cases=?, errors=?, warnings=?,"
-                       " code=?, message=?, case_index=COALESCE(?, case_index), processed=?"
-                       " WHERE id=?",
-                       (village, outcome, cases, errors, warnings, code, message, index,
-                        _now_iso(), submission_id))
+            db.execute("UPDATE submissions SET claimed=?, claimed_from=?, saved=?, cases=?, errors=?,"
+                       " warnings=?, fatal_code=?, fatal_message=?, case_index=?, findings=?,"
+                       " processed=? WHERE id=?",
+                       (claimed, claimed_from, None if saved is None else _iso(saved), cases, errors,
+                        warnings, fatal_code, fatal_message, index, FINDINGS_VERSION, _now_iso(),
+                        submission_id))
 
-    def set_case_index(self, submission_id: int, case_index: dict[str, str | None]) -> None:
-        """Remember a counted submission's case numbers and statuses (for vanished cases)."""
+    def set_verdicts(self, verdicts: list[tuple[int, str | None, str | None, str | None, str | None,
+                                                bool]]) -> None:
+        """(id, village, outcome, code, message, counts) for each submission whose verdict changed,
+        all in one transaction (a kill leaves the old verdicts or the new ones)."""
+        if not verdicts:
+            return
         with self._db() as db:
-            db.execute("UPDATE submissions SET case_index=? WHERE id=?",
-                       (json.dumps(case_index, ensure_ascii=False), submission_id))
+            db.executemany("UPDATE submissions SET village=?, outcome=?, code=?, message=?, counts=?"
+                           " WHERE id=?", [(v, o, c, m, int(n), i) for i, v, o, c, m, n in verdicts])
 
     def get(self, submission_id: int) -> Submission | None:
         found = self._select("WHERE id = ?", (submission_id,))
         return found[0] if found else None
 
-    def release(self, submission_id: int, *, village: str, by: str) -> Submission:
-        """Count a held (or withdrawn) submission for ``village``; who and when are kept."""
+    def unexamined(self) -> list[Submission]:
+        """Submissions whose file has not been examined (new, a run was interrupted, or an
+        older judge examined it), oldest first."""
+        return self._select("WHERE IFNULL(findings, 0) < ? ORDER BY received, id", (FINDINGS_VERSION,))
+
+    def history(self, village: str | None = None) -> list[Submission]:
+        if village is None:
+            return self._select("ORDER BY received, id")
+        return self._select("WHERE village = ? ORDER BY received, id", (village,))
+
+    # --- the clerk's acts ---------------------------------------------------------
+    def release(self, submission_id: int, *, village: str | None, by: str) -> Submission:
+        """"Count this one": a held, withdrawn or older version counts (from the next verdict),
+        filed under ``village`` when given."""
         sub = self.get(submission_id)
-        if sub is None or not (sub.held or sub.withdrawn) or sub.outcome == "rejected":
-            raise ValueError(f"submission {submission_id} is neither held nor withdrawn")
-        outcome = sub.outcome if sub.outcome in COUNTED else ("has_errors" if sub.errors else "ok")
+        if sub is None or sub.outcome == "rejected" or sub.counts:
+            raise ValueError(f"submission {submission_id} cannot be released")
         now = _now_iso()
         with self._db() as db:
-            db.execute("UPDATE submissions SET village=?, outcome=?, released=?, released_by=?,"
-                       " withdrawn=NULL, withdrawn_by=NULL, withdraw_reason=NULL WHERE id=?",
-                       (village, outcome, now, by, submission_id))
+            db.execute("UPDATE submissions SET released=?, released_by=?, withdrawn=NULL,"
+                       " withdrawn_by=NULL, withdraw_reason=NULL WHERE id=?", (now, by, submission_id))
+            if village:
+                db.execute("UPDATE submissions SET assigned=?, assigned_by=?, assigned_at=? WHERE id=?",
+                           (village, by, now, submission_id))
             db.execute("INSERT INTO actions (submission_id, at, action, done_by, village)"
-                       " VALUES (?,?,?,?,?)", (submission_id, now, "release", by, village))
+                       " VALUES (?,?,?,?,?)", (submission_id, now, "release", by,
+                                               village or sub.village or sub.assigned))
+        return self.get(submission_id)
+
+    def assign(self, submission_id: int, *, village: str, by: str) -> Submission:
+        """File a submission under ``village`` (a misspelt or unknown village name, a
+        stranger's file the clerk has checked); it is judged for that village from now on."""
+        if self.get(submission_id) is None:
+            raise ValueError(f"submission {submission_id} is unknown")
+        now = _now_iso()
+        with self._db() as db:
+            db.execute("UPDATE submissions SET assigned=?, assigned_by=?, assigned_at=? WHERE id=?",
+                       (village, by, now, submission_id))
+            db.execute("INSERT INTO actions (submission_id, at, action, done_by, village)"
+                       " VALUES (?,?,?,?,?)", (submission_id, now, "assign", by, village))
         return self.get(submission_id)
 
     def withdraw(self, submission_id: int, *, reason: str, by: str) -> Submission:
@@ -392,15 +520,15 @@ class SubmissionArchive:
             raise ValueError(f"submission {submission_id} is unknown or already withdrawn")
         now = _now_iso()
         with self._db() as db:
-            db.execute("UPDATE submissions SET withdrawn=?, withdrawn_by=?, withdraw_reason=?"
-                       " WHERE id=?", (now, by, reason, submission_id))
+            db.execute("UPDATE submissions SET withdrawn=?, withdrawn_by=?, withdraw_reason=?, released=NULL,"
+                       " released_by=NULL WHERE id=?", (now, by, reason, submission_id))
             db.execute("INSERT INTO actions (submission_id, at, action, done_by, village, reason)"
                        " VALUES (?,?,?,?,?,?)", (submission_id, now, "withdraw", by, sub.village,
                                                  reason))
         return self.get(submission_id)
 
     def actions(self, after: int = 0) -> list[dict]:
-        """Clerks' releases and withdrawals (oldest first) numbered above ``after``."""
+        """Clerks' releases, assignments and withdrawals (oldest first) numbered above ``after``."""
         with self._db() as db:
             rows = db.execute("SELECT a.id, a.submission_id, a.at, a.action, a.done_by, a.village,"
                               " a.reason, s.filename, s.received, s.sender, s.source FROM actions a"
@@ -410,50 +538,7 @@ class SubmissionArchive:
                 "received", "sender", "source")
         return [dict(zip(keys, r)) for r in rows]
 
-    def by_hash(self, sha256: str) -> Submission | None:
-        found = self._select("WHERE sha256 = ?", (sha256,))
-        return found[0] if found else None
-
-    def pending(self) -> list[Submission]:
-        """Submissions kept but not yet read (new, or a run was interrupted)."""
-        return self._select("WHERE outcome IS NULL ORDER BY received, id")
-
-    def history(self, village: str | None = None) -> list[Submission]:
-        if village is None:
-            return self._select("ORDER BY received, id")
-        return self._select("WHERE village = ? ORDER BY received, id", (village,))
-
-    def latest_counted(self) -> dict[str, Submission]:
-        """Per village, the latest submission whose outcome is ok or has_errors, not withdrawn."""
-        latest: dict[str, Submission] = {}
-        marks = ",".join("?" * len(COUNTED))
-        for sub in self._select(f"WHERE outcome IN ({marks}) AND village IS NOT NULL"
-                                " AND withdrawn IS NULL ORDER BY received, id", COUNTED):
-            latest[sub.village] = sub
-        return latest
-
-    def previous_counted(self, current: Submission,
-                         history: list[Submission] | None = None) -> Submission | None:
-        """The village's counted submission just before ``current`` (``history``: all rows, if at hand)."""
-        rows = self.history(current.village) if history is None else history
-        earlier = [s for s in rows if s.village == current.village and s.counted
-                   and s.order < current.order]
-        return max(earlier, key=lambda s: s.order) if earlier else None
-
-    def latest_per_village(self) -> dict[str, Submission]:
-        """Per village, the latest submission of any outcome (for 报送情况)."""
-        latest: dict[str, Submission] = {}
-        for sub in self._select("WHERE village IS NOT NULL ORDER BY received, id"):
-            latest[sub.village] = sub
-        return latest
-
-    def has_message(self, message_id: str) -> bool:
-        with self._db() as db:
-            row = db.execute("SELECT 1 FROM messages WHERE message_id = ? UNION "
-                             "SELECT 1 FROM submissions WHERE message_id = ?",
-                             (message_id, message_id)).fetchone()
-        return row is not None
-
+    # --- health -------------------------------------------------------------------
     def verify(self) -> list[str]:
         """Problems found (empty when intact): SQLite integrity and every object's hash."""
         problems: list[str] = []
@@ -465,8 +550,8 @@ class SubmissionArchive:
             try:
                 digest = file_sha256(sub.stored_path)
             except OSError as e:
-                problems.append(f"{sub.filename}：原件缺失（{e}）")
+                problems.append(f"#{sub.id}“{sub.filename}”：原件缺失（{e.strerror or e}）")
                 continue
             if digest != sub.sha256:
-                problems.append(f"{sub.filename}：原件内容与登记的哈希不符")
+                problems.append(f"#{sub.id}“{sub.filename}”：原件内容与登记的哈希不符")
         return problems

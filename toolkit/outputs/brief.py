@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from toolkit.core.fields import RESOLVED, STRUCK_OFF
 from toolkit.core.files import atomic_path
 
 SHEET_BRIEF = "简报"
-TOTAL_KEYS = (("cases", "案件总数"), ("resolved", "已化解"), ("struck_off", "已销号"),
+TOTAL_KEYS = (("cases", "案件总数"), ("resolved", RESOLVED), ("struck_off", STRUCK_OFF),
               ("overdue", "逾期"), ("due_soon", "临期"))
 URGENT_COLUMNS = ("预警", "剩余工作日", "办结期限", "村（社区）", "案件编号", "信访人", "包案领导")
 _WIDTHS = (15, 10, 11, 13, 13, 11, 17)
@@ -181,7 +182,7 @@ def _trend(wb, ws, f: dict, brief: Brief) -> None:
         ws.write_string(_CHART_AT, 0, "汇总满两天后显示走势图（每次汇总都会记录当天的数字）。", f["note"])
         return
     data_col = 10                              # beyond the print area: the chart's data
-    for i, h in enumerate(("日期", "逾期", "临期", "已化解")):
+    for i, h in enumerate(("日期", "逾期", "临期", RESOLVED)):
         ws.write_string(0, data_col + i, h)
     for r, (day, overdue, due_soon, resolved) in enumerate(points, start=1):
         ws.write_string(r, data_col, f"{day.month}-{day.day}")

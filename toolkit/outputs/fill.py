@@ -1,7 +1,7 @@
 """Write results back into a village's own workbook, touching nothing else.
 
-``fill_file`` (``taizhang fill``) reads a ledger, computes every case's
-deadline, alert and checklists, and writes them into the computed columns the
+``fill_ledger`` (``taizhang fill``, after ``toolkit.pipeline.check`` read and checked the
+ledger) writes every case's deadline, alert and checklists into the computed columns the
 sheet already has, appending the missing ones after the last header column
 under a grey, marked header. ``annotate_file`` (``taizhang validate
 --annotate``) writes a copy whose problem cells are coloured, with a 校验结果
@@ -23,13 +23,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Sequence
 
 from toolkit.core import fields as F
 from toolkit.core.issues import ERROR, Code, Issue, make_issue
 from toolkit.core.cells import cell_ref, cells_in
 from toolkit.core.ledger import Ledger
-from toolkit.core.settings import Settings
 from toolkit.outputs.writeback import KEEP as KEEP_VALUE
 from toolkit.outputs.writeback import (PATCHABLE_SUFFIXES, CellEdit, NewSheet, WritebackError,
                                        check_patchable, in_use_message, patch_workbook, sheet_names,
@@ -71,28 +69,8 @@ class FillResult:
 
 
 # --------------------------------------------------------------------------- fill
-def fill_file(path: Path, *, as_of: date, settings: Settings) -> FillResult:
-    """Write the computed columns into ``path`` in place (backup first, atomic replace)."""
-    return fill_files([path], as_of=as_of, settings=settings)[0]
-
-
-def fill_files(paths: Sequence[Path], *, as_of: date, settings: Settings) -> list[FillResult]:
-    """``fill_file`` for many workbooks, read together in the sandboxed readers."""
-    paths = [Path(p) for p in paths]
-    results: dict[int, FillResult] = {}
-    todo: list[int] = []
-    for i, p in enumerate(paths):
-        refusal = _refusal(p)
-        if refusal:
-            results[i] = FillResult(p, False, f"{p.name}：未写入。{refusal}")
-        else:
-            todo.append(i)
-    for i, ledger in zip(todo, _read([paths[i] for i in todo])):
-        results[i] = _fill_ledger(ledger, as_of=as_of, settings=settings)
-    return [results[i] for i in range(len(paths))]
-
-
-def _refusal(path: Path) -> str | None:
+def refusal(path: Path) -> str | None:
+    """Why ``path`` cannot be written back (not .xlsx/.xlsm, open in Excel), or None."""
     try:
         check_patchable(path)
     except WritebackError as e:
@@ -102,29 +80,26 @@ def _refusal(path: Path) -> str | None:
     return None
 
 
-def _read(paths: list[Path]) -> list[Ledger]:
-    if not paths:
-        return []
-    from toolkit.read.sandboxed import read_ledgers
-    return read_ledgers(paths)
+def refused(path: Path, why: str) -> FillResult:
+    return FillResult(path, False, f"{path.name}：未写入。{why}")
 
 
-def _fill_ledger(ledger: Ledger, *, as_of: date, settings: Settings) -> FillResult:
+def fill_ledger(ledger: Ledger, computed) -> FillResult:
+    """Write ``computed`` (the checked ledger's computed columns) into its own workbook in
+    place (backup first, atomic replace)."""
     path = Path(ledger.path)
     if not ledger.readable or ledger.sheet is None or not ledger.header_rows:
-        return FillResult(path, False, f"{path.name}：未写入。{_why_unreadable(ledger)}")
+        return refused(path, _why_unreadable(ledger))
     if ledger.n_cases == 0:
         return FillResult(path, True, f"{path.name}：工作表“{ledger.sheet}”没有案件，未改动文件。")
-    from toolkit.compute.calendar import CalendarYearMissing
-    from toolkit.compute.cases import compute_ledger
+    issues = [i for i in ledger.issues if i.code == Code.DEADLINE_UNAVAILABLE]
     try:
-        computed, issues = compute_ledger(ledger, as_of=as_of, settings=settings)
         plan = plan_fill(ledger, computed)
         patched = patch_workbook(path, path, {ledger.sheet: plan.edits},
                                  column_widths={ledger.sheet: plan.widths},
                                  merges={ledger.sheet: plan.merges})
-    except (WritebackError, CalendarYearMissing) as e:
-        return FillResult(path, False, f"{path.name}：未写入。{e}")
+    except WritebackError as e:
+        return refused(path, str(e))
     except (OSError, zipfile.BadZipFile) as e:
         return FillResult(path, False, f"{path.name}：未写入，写文件时出错（{e}），原文件未改动。"
                                        "请确认文件夹可写、磁盘有空间后重试。")
@@ -404,5 +379,5 @@ def _empty_copy(dst: Path) -> set[str]:
     return set()
 
 
-__all__ = ["ALERT_COLOURS", "FillPlan", "FillResult", "annotate_file", "fill_file", "fill_files",
+__all__ = ["ALERT_COLOURS", "FillPlan", "FillResult", "annotate_file", "fill_ledger", "refusal", "refused",
            "plan_fill", "workbook_in_use"]

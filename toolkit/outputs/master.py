@@ -28,7 +28,7 @@ from toolkit.core.config import HISTORY_DIR
 from toolkit.core.files import (backup_copy, backup_name, commit_temp, is_backup_of, remove_stale_temps,
                                 temp_beside)
 from toolkit.core.fields import (ALERT_CLOSED, ALERT_DUE_SOON, ALERT_OVERDUE, ALERT_SUSPENDED, CHECKLISTS,
-                     COMPUTED, FIELDS, header_for)
+                                 COMPUTED, FIELDS, STATUSES, STRUCK_OFF, header_for)
 from toolkit.outputs.sheetxml import Column, Rows, splice
 
 SHEET_CASES = "总台账"
@@ -60,9 +60,11 @@ ALERT_ORDER = {ALERT_OVERDUE: 0, ALERT_DUE_SOON: 1}
 _ALERT_COLOURS = {ALERT_OVERDUE: ("#FFC7CE", "#9C0006"), ALERT_DUE_SOON: ("#FFEB9C", "#9C5700"),
                   ALERT_CLOSED: ("#C6EFCE", "#006100"), ALERT_SUSPENDED: ("#D9D9D9", "#595959")}
 
-REPORT_COLUMNS = ("村（社区）", "联系人", "报送情况", "最近报送时间", "来源", "文件", "结果", "填报日期", "案件数",
-                  "错误", "提醒", "说明")
-CHANGE_COLUMNS = ("变更类型", "村（社区）", "案件编号", "信访人", "原状态", "现状态", "来源文件", "说明")
+REPORT_COLUMNS = ("村（社区）", "联系人", "报送情况", "最近报送时间", "来源", "文件", "文件保存时间", "结果",
+                  "填报日期", "案件数", "错误", "提醒", "说明")
+CHANGE_COLUMNS = ("汇总日期", "变更类型", "村（社区）", "案件编号", "信访人", "原状态", "现状态", "来源文件", "说明")
+REPORT_WIDTHS = {"最近报送时间": 17, "文件保存时间": 17, "文件": 30, "说明": 50, "结果": 9, "填报日期": 11}
+CHANGE_WIDTHS = {"说明": 50, "来源文件": 26, "变更类型": 16, "汇总日期": 11}
 
 
 @dataclass
@@ -184,7 +186,7 @@ def summary_rows(cases, reports: Sequence[dict]) -> list[dict]:
         st, al = list(g["status"]), list(g["alert"])
         rep = last.get(v, {})
         row = {"村（社区）": v, "案件数": len(g)}
-        for s in ("待化解", "化解中", "已化解", "已销号", "中止"):
+        for s in STATUSES:
             row[s] = st.count(s)
         row["逾期"], row["临期"] = al.count(ALERT_OVERDUE), al.count(ALERT_DUE_SOON)
         for grp in CHECKLISTS:
@@ -335,7 +337,7 @@ def _table_sheet(wb, st: _Styles, book: MasterBook, name: str, headers: Sequence
     return ws
 
 
-_WHEN_COLUMNS = ("最近报送时间", "收到时间")     # "2010-10-19 16:30" from the archive: a date
+_WHEN_COLUMNS = ("最近报送时间", "收到时间", "文件保存时间")     # "2010-10-19 16:30" from the archive: a date
 
 
 def _when(text: str) -> datetime | None:
@@ -348,7 +350,7 @@ def _when(text: str) -> datetime | None:
 def _write_summary(wb, st: _Styles, book: MasterBook) -> None:
     rows = summary_rows(book.cases, book.reports)
     rates = [f"{g.header}完成率" for g in CHECKLISTS]
-    headers = ["村（社区）", "案件数", "待化解", "化解中", "已化解", "已销号", "中止", "逾期", "临期",
+    headers = ["村（社区）", "案件数", *STATUSES, "逾期", "临期",
                *rates, "错误", "填报日期", "收到时间", "采用文件"]
     ws = _write_table(wb, st, book, SHEET_SUMMARY, headers, rows,
                       widths={"填报日期": 11, "收到时间": 17, "采用文件": 30},
@@ -374,7 +376,7 @@ CHART_VILLAGES = 30     # more bars than this print unreadably on one page width
 def _summary_chart(wb, ws, headers: Sequence[str], n: int, at_row: int, rows: Sequence[dict]) -> None:
     """Cases and alerts per village; with many villages, the CHART_VILLAGES with the most
     overdue cases (their numbers copied to hidden columns beyond the table)."""
-    series = ("案件数", "逾期", "临期", "已销号")
+    series = ("案件数", "逾期", "临期", STRUCK_OFF)
     title, first, cols = "各村（社区）积案与预警", 2, {h: headers.index(h) for h in series}
     cat_col = 0
     if n > CHART_VILLAGES:
@@ -448,10 +450,9 @@ def render_master(path: Path, book: MasterBook) -> Path:
     _write_summary(wb, st, book)
     streamed[SHEET_ALERTS] = _write_alerts(wb, st, book)
     _write_issues(wb, st, book)
-    _write_table(wb, st, book, SHEET_REPORTS, REPORT_COLUMNS, book.reports,
-                 widths={"最近报送时间": 17, "文件": 30, "说明": 50, "结果": 9, "填报日期": 11})
+    _write_table(wb, st, book, SHEET_REPORTS, REPORT_COLUMNS, book.reports, widths=REPORT_WIDTHS)
     _write_table(wb, st, book, SHEET_CHANGES, (*CHANGE_COLUMNS, *book.township_columns),
-                 book.changes, widths={"说明": 50, "来源文件": 26, "变更类型": 16})
+                 book.changes, widths=CHANGE_WIDTHS)
     if book.trend is not None:
         from toolkit.outputs.trend_sheet import write_trend_sheet
         write_trend_sheet(wb, book.title, book.trend)

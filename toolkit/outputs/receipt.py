@@ -35,6 +35,7 @@ _OUTCOME_WORDS = {
     "rejected": "未能读取，未计入乡级总台账，请改正后重新报送。",
     "held": "已暂存，待乡信访办核实后处理，暂不计入乡级总台账。",
     "withdrawn": "此前已收到，乡信访办已将其撤回，不计入乡级总台账；如需计入请与乡信访办联系。",
+    "older": "已收到，但不是本村最新的台账，未计入乡级总台账（见下方说明）。",
 }
 _MIME_TYPES = {
     ".xlsx": ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
@@ -55,6 +56,7 @@ class FileReport:
     issues: list[Issue] = field(default_factory=list)
     annotated: Path | None = None
     same_as: str | None = None      # when the same file was received before: that time
+    older_than: str | None = None   # usable, but an older version than the one counted (its name)
 
 
 @dataclass
@@ -86,33 +88,41 @@ def quote_issue(issue: Issue) -> str:
 _HELD_ADVICE = {
     Code.UNKNOWN_SENDER: "请用乡信访办登记的本村（社区）邮箱重新发送，或请乡信访办登记这个邮箱。",
     Code.VILLAGE_MISMATCH: "请确认是否发错了文件；如确是本村台账，请改正表头“填报单位”中的村名后重新报送。",
+    Code.AUTH_FAILED: "如确是本村所发，请直接与乡信访办联系核实。",
 }
+# Held because the sender cannot be trusted: the receipt reveals nothing about the file.
+_UNTRUSTED = {Code.UNKNOWN_SENDER: "发件邮箱未在乡信访办登记。",
+              Code.AUTH_FAILED: "这封邮件未通过收件服务器的发件人身份验证。"}
 
 
 def from_stranger(rep: FileReport) -> bool:
-    """Held because the sender is on no roster: the receipt reveals nothing about it."""
-    return rep.outcome == "held" and any(i.code == Code.UNKNOWN_SENDER for i in rep.issues)
+    """Held because the sender is on no roster or not proven to be who it says."""
+    return rep.outcome == "held" and any(i.code in _UNTRUSTED for i in rep.issues)
 
 
 def _stranger_section(n: int, rep: FileReport) -> list[str]:
     """Only that the file arrived and waits: no village, no counts, no comparison (also for a
     stranger's file a clerk has released: what counts is the township's business)."""
+    code = next((i.code for i in rep.issues if i.code in _UNTRUSTED), Code.UNKNOWN_SENDER)
     return [f"{_ordinal(n)}、文件“{rep.filename}”",
             "    结果：已收到，暂存待乡信访办核实。",
-            f"    说明：发件邮箱未在乡信访办登记。{_HELD_ADVICE[Code.UNKNOWN_SENDER]}"]
+            f"    说明：{_UNTRUSTED[code]}{_HELD_ADVICE[code]}"]
 
 
 def _file_section(n: int, rep: FileReport, stranger: bool = False) -> list[str]:
     if stranger or from_stranger(rep):
         return _stranger_section(n, rep)
     head = f"{_ordinal(n)}、文件“{rep.filename}”"
-    lines = [head, f"    村（社区）：{rep.village or '未能确定'}",
-             f"    结果：{_OUTCOME_WORDS.get(rep.outcome, rep.outcome)}"]
+    words = _OUTCOME_WORDS["older"] if rep.older_than else _OUTCOME_WORDS.get(rep.outcome, rep.outcome)
+    lines = [head, f"    村（社区）：{rep.village or '未能确定'}", f"    结果：{words}"]
     held = [i for i in rep.issues if i.code in _HELD_ADVICE] if rep.outcome == "held" else []
     for issue in held:
         lines.append(f"    原因：{mask_text(issue.message)}{_HELD_ADVICE[issue.code]}")
     if rep.same_as:
         lines.append(f"    说明：此文件与 {rep.same_as} 收到的文件内容完全相同。")
+    if rep.older_than:
+        lines.append(f"    说明：这份台账的保存时间早于乡里已采用的本村台账{rep.older_than}，是较早的版本，"
+                     "暂未采用；如确要以这份为准，请与乡信访办联系。")
     lines.append(f"    读取案件：{rep.cases} 件；错误 {rep.errors} 处，提醒 {rep.warnings} 处。")
     listed = sorted((i for i in rep.issues if i not in held),
                     key=lambda i: (i.severity != ERROR, i.row or 0, i.cell or ""))

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from typing import Sequence
 
+from toolkit.core.fields import RESOLVED, STRUCK_OFF
+
 SHEET_TREND = "趋势"
 LAST_DAYS = 8           # run days shown per village
-TOTAL_HEADERS = ("日期", "案件数", "逾期", "临期", "已化解", "已销号")
+TOTAL_HEADERS = ("日期", "案件数", "逾期", "临期", RESOLVED, STRUCK_OFF)
 _KEYS = ("cases", "overdue", "due_soon", "resolved", "struck_off")
 _LABELS = 30            # a hidden column: "10-20" labels for the chart's axis
 

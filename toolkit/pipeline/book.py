@@ -1,15 +1,14 @@
-"""The master's content from the counted submissions: row flags, duplicates across
-villages, the township's own columns carried over, and the 报送情况 rows."""
+"""The master's content from the judge's standing: row flags, duplicates across villages,
+the township's own columns carried over, and the 报送情况 rows."""
 from __future__ import annotations
 
 from datetime import date
 from typing import Sequence
 
-import difflib
-
-from toolkit.core.issues import CATALOGUE, ERROR, Code, make_issue
+from toolkit.core.issues import CATALOGUE, ERROR
 from toolkit.core.ledger import Ledger
 from toolkit.intake.archive import SOURCE_LABELS, Submission, status_label
+from toolkit.pipeline.judge import Standing, VillageStanding
 
 
 def row_flags(lg: Ledger) -> tuple[list[int], list[str | None]]:
@@ -84,17 +83,24 @@ def report_date(lg: Ledger | None):
     return d if isinstance(d, date) else None
 
 
-def report_row(village: str, entry, good: Submission | None, last: Submission | None,
-                ledgers: dict[int, Ledger], *, nearest: str | None = None, gone: bool = False,
-                roster_empty: bool = False) -> dict:
-    row = {"村（社区）": village, "联系人": entry.contact if entry else "",
+def saved_text(saved: str | None) -> str:
+    """When a file says it was saved, for a person: "保存于 2010-10-18 17:00", or that it says nothing."""
+    return f"保存于 {when(saved)}" if saved else "文件中无保存时间"
+
+
+# --- 报送情况 ----------------------------------------------------------------------------------
+def village_row(vs: VillageStanding, entry, ledgers: dict[int, Ledger], *, present: set[int] | None,
+                roster_empty: bool) -> dict:
+    """One village's line of 报送情况: what counts, the latest arrival, and why they differ."""
+    good, last = vs.counted, vs.last
+    row = {"村（社区）": vs.village, "联系人": entry.contact if entry else "",
            "报送情况": "已报" if good else "未报"}
     shown = last or good
     if shown is not None:
         lg = ledgers.get(shown.id)
         row.update({"最近报送时间": when(shown.received),
                     "来源": SOURCE_LABELS.get(shown.source, shown.source),
-                    "文件": shown.filename, "结果": status_label(shown),
+                    "文件": shown.filename, "文件保存时间": when(shown.saved), "结果": status_label(shown),
                     "填报日期": report_date(lg),
                     "案件数": lg.n_cases if lg is not None and lg.readable else shown.cases,
                     "错误": lg.errors if lg is not None else shown.errors,
@@ -103,55 +109,66 @@ def report_row(village: str, entry, good: Submission | None, last: Submission | 
         row.update({"_counted_file": good.filename, "_counted_received": when(good.received),
                     "_counted_report_date": report_date(ledgers.get(good.id))})
     notes = []
-    if entry is None and not roster_empty:      # an empty roster names nobody: no village is "not on it"
-        notes.append("不在名册中" + (f"（名册中最接近的是“{nearest}”）" if nearest else "")
-                     + "：请在设置工作簿“名册”中核对村名")
-    if gone and good is not None:
+    if entry is None and not roster_empty:
+        notes.append("不在名册中：请在设置工作簿“名册”中核对村名")
+    notes += version_notes(vs, present)
+    if good is not None and present is not None and good.source == "inbox" and good.id not in present:
         notes.append(f"“{good.filename}”已不在收件箱中，总台账仍采用存档中的这份文件")
-    why = last and (_withdrawal(last) if last.withdrawn else last.message)
-    if last is not None and good is not None and last.id != good.id:
-        notes.append(f"最近一次报送{status_label(last)}"
-                     f"{'：' + why if why else ''}；总台账{'改用' if last.withdrawn else '仍采用'}"
-                     f"“{good.filename}”（{when(good.received)}）")
+    if last is not None and good is not None and last.id != good.id and not last.usable:
+        why = _withdrawal(last) if last.withdrawn else last.message
+        notes.append(f"最近一次报送{status_label(last)}{'：' + why if why else ''}；总台账"
+                     f"{'改用' if last.withdrawn else '仍采用'}“{good.filename}”（{when(good.received)}）")
     elif last is not None and good is None:
+        why = _withdrawal(last) if last.withdrawn else last.message
         notes.append(f"报送的文件未被采用{'：' + why if why else ''}")
     if good is not None and good.released:
-        notes.append(f"采用的“{good.filename}”曾暂存待核（发件人 {good.sender or '未知'}），"
-                     f"{when(good.released)} 由 {good.released_by} 核实放行")
+        sender = f"（发件人 {good.sender}）" if good.sender else ""
+        notes.append(f"采用的“{good.filename}”{sender}由 {good.released_by} 于 {when(good.released)} 核实放行")
+    elif good is not None and good.assigned:
+        notes.append(f"采用的“{good.filename}”由 {good.assigned_by} 于 {when(good.assigned_at)} 归入本村")
     row["说明"] = "；".join(notes)
     return row
+
+
+def version_notes(vs: VillageStanding, present: set[int] | None) -> list[str]:
+    """When a village has more than one usable file: which counts and why, and which do not."""
+    good = vs.counted
+    if good is None:
+        return []
+    others = [s for s in vs.versions[1:] if present is not None and s.id in present]
+    others += [s for s in vs.older_resent if s not in others]
+    if not others:
+        return []
+    here = (present is not None and good.id in present
+            and all(s.id in present for s in others))
+    head = f"收件箱中有 {len(others) + 1} 份本村台账" if here else f"本村有 {len(others) + 1} 份报送"
+    notes = [f"{head}：采用保存时间最晚的“{good.filename}”（{saved_text(good.saved)}"
+             + ("，已放行" if good.released else "") + "）"]
+    for s in others:
+        again = "（后收到）" if s.order > good.order else ""
+        notes.append(f"“{s.filename}”{again}（{saved_text(s.saved)}）是较早的版本，未采用"
+                     f"（如确要采用，运行 taizhang release {s.id}）")
+    return notes
+
+
+def waiting_rows(standing: Standing) -> list[dict]:
+    """报送情况's last section: files with no village (held for a clerk, rejected, not yet read)."""
+    rows = []
+    for label, subs in (("暂存待核", standing.held), ("被拒收", standing.unfiled),
+                        ("待处理", standing.pending)):
+        for sub in subs:
+            sender = f"发件人 {sub.sender}；" if sub.sender else ""
+            how = {"暂存待核": f"编号 #{sub.id}：核实后用 taizhang assign {sub.id} --village 村名 归入，"
+                               f"或 taizhang withdraw {sub.id} --reason 原因 撤回",
+                   "被拒收": "", "待处理": "下次汇总时读取"}[label]
+            rows.append({"村（社区）": "", "报送情况": label, "文件": sub.filename,
+                         "文件保存时间": when(sub.saved), "结果": label,
+                         "来源": SOURCE_LABELS.get(sub.source, sub.source),
+                         "最近报送时间": when(sub.received), "案件数": sub.cases or None,
+                         "说明": "；".join(x for x in (sender + (sub.message or ""), how) if x)})
+    return rows
 
 
 def _withdrawal(sub: Submission) -> str:
     return (f"“{sub.filename}”（{when(sub.received)}）已于 {when(sub.withdrawn)} 由 {sub.withdrawn_by}"
             f" 撤回，原因：{sub.withdraw_reason}")
-
-
-def nearest_name(name: str, names: Sequence[str]) -> str | None:
-    """The roster name a misspelt village name most likely means (None: nothing close)."""
-    close = difflib.get_close_matches(name, list(names), n=1, cutoff=0.4)
-    return close[0] if close else None
-
-
-def roster_discipline(counted: dict[str, Submission], roster: Sequence[str], present: set[int] | None,
-                      ledgers: dict[int, Ledger]) -> tuple[list[dict], list[dict]]:
-    """Counted villages not on the roster, and counted inbox files no longer in the inbox.
-
-    Each finding also becomes an issue of its ledger (so 校验问题 lists it). ``present``: the
-    ids of the files in the inbox this run (None: the run read no inbox, so nothing is gone).
-    """
-    strangers, gone = [], []
-    for village, sub in counted.items():
-        lg = ledgers.get(sub.id)
-        if roster and village not in roster:
-            near = nearest_name(village, roster)
-            strangers.append({"village": village, "file": sub.filename, "nearest": near})
-            if lg is not None:
-                lg.issues.append(make_issue(Code.NOT_ON_ROSTER, file=sub.filename, village=village,
-                                            nearest=f"（名册中最接近的是“{near}”）" if near else ""))
-        if present is not None and sub.source == "inbox" and sub.id not in present:
-            gone.append({"village": village, "file": sub.filename, "received": when(sub.received)})
-            if lg is not None:
-                lg.issues.append(make_issue(Code.GONE_FROM_INBOX, file=sub.filename, village=village,
-                                            received=when(sub.received)))
-    return strangers, gone

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Sequence
 
+from toolkit.core.fields import RESOLVED, STRUCK_OFF
 from toolkit.core.settings import Settings
 from toolkit.outputs.brief import TOTAL_KEYS, Brief
 from toolkit.outputs.master import alert_rows
@@ -38,8 +39,8 @@ def build_brief(cases, *, as_of: date, settings: Settings, missing_villages: Seq
 
 def _totals(cases) -> dict[str, int]:
     rows = list(zip(cases["alert"], cases["status"])) if len(cases) else []
-    return {"cases": len(rows), "resolved": sum(s == "已化解" for _, s in rows),
-            "struck_off": sum(s == "已销号" for _, s in rows),
+    return {"cases": len(rows), "resolved": sum(s == RESOLVED for _, s in rows),
+            "struck_off": sum(s == STRUCK_OFF for _, s in rows),
             "overdue": sum(a == "逾期" for a, _ in rows), "due_soon": sum(a == "临期" for a, _ in rows)}
 
 

@@ -1,49 +1,50 @@
-"""One consolidation run: inbox -> archive -> read -> validate -> compute -> master.
+"""One consolidation run: inbox -> archive -> the judge -> master.
 
-``consolidate(inbox, out, as_of=..., settings=...)`` keeps every workbook of
-the inbox in the submission archive, reads what is new together with every
-village's counted submission (so the master always holds each village's latest
-readable sheet, also those that came by mail or a button), decides each new
-file's outcome, and writes the township master. One run at a time: a file lock
-in the state folder shared by the CLI, the daily job and the Excel buttons.
+``consolidate(inbox, out, as_of=..., settings=...)`` keeps every workbook of the inbox in
+the submission archive, asks the judge (``toolkit.pipeline.judge``) what each submission is
+and which one counts for each village (also those that came by mail), and writes the
+township master from the counted files, checked for the as-of date. One run at a time: a
+file lock in the state folder shared by the CLI, the daily job, the Excel buttons and the
+mail intake. The office's own folders are checked first: a full or read-only archive or
+state stops the run before anything changes (``StorageError``, exit 1).
 
 The previous run's cases (village, case number -> status) are kept in
-``state/last_run.json`` so the master can show new cases and status changes.
+``state/last_run.json`` so the master can show new cases and status changes; every change
+found is kept in ``state/changes.sqlite`` (``toolkit.pipeline.changes``).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Callable, Sequence
 
 from toolkit.core.config import HISTORY_DIR
 from toolkit.core.errors import EXIT_ATTENTION, TaizhangError
-from toolkit.core.fields import ALERT_DUE_SOON, ALERT_OVERDUE, COMPUTED
-from toolkit.core.files import RunBusy, is_backup_of, run_lock
-from toolkit.core.issues import CATALOGUE, Code, Issue, make_issue
+from toolkit.core.fields import ALERT_DUE_SOON, ALERT_OVERDUE, STRUCK_OFF
+from toolkit.core.files import is_backup_of, run_lock
+from toolkit.core.issues import Code, make_issue
 from toolkit.core.ledger import Ledger
 from toolkit.core.settings import Settings
-from toolkit.intake.archive import SOURCE_LABELS, Submission, SubmissionArchive
+from toolkit.core.store import StorageError, ensure_writable
+from toolkit.intake.archive import Submission, SubmissionArchive
 from toolkit.pipeline import trends
-from toolkit.pipeline.book import (carry_township, mark_duplicates, report_row, roster_discipline, row_flags,
-                                   when)
-from toolkit.pipeline.changes import action_rows, change_rows, load_snapshot, save_snapshot
+from toolkit.pipeline.book import (carry_township, mark_duplicates, row_flags, saved_text, village_row,
+                                   waiting_rows, when)
+from toolkit.pipeline.changes import ChangeLog, action_rows, change_rows, load_snapshot, save_snapshot
+from toolkit.pipeline.judge import Checked, Judgement, Standing, judge, recorded_issue
 from toolkit.pipeline.parse_cache import ParseCache
+from toolkit.pipeline.submissions import display_name
 from toolkit.pipeline.township_state import recall, remember
-from toolkit.pipeline.submissions import case_index_of, display_name, fatal_issue, read_submissions
 
 Progress = Callable[[str, int, int], None]
 LOCK_WAIT = 5.0          # seconds a second caller waits for a running consolidation
-STRUCK_OFF = "已销号"
 
 
 class ConsolidationError(TaizhangError):
     """A run that could not write the master; the message is Chinese."""
     exit_code = EXIT_ATTENTION
 
-
-ConsolidationBusy = RunBusy     # another run holds the one run lock (toolkit.core.files)
 
 TOP = 5          # a summary names this many of a long list, then says how many and where the rest are
 
@@ -78,14 +79,22 @@ class ConsolidationResult:
     status_changes: int = 0
     in_use: bool = False
     notes: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)           # need the clerk: exit 1
+    held: list[dict] = field(default_factory=list)              # {"id", "file", "village", "code", "message"}
+    held_total: int = 0                                         # all held, not only this run's
     not_on_roster: list[dict] = field(default_factory=list)    # {"village", "file", "nearest"}
     gone_from_inbox: list[dict] = field(default_factory=list)  # {"village", "file", "received"}
+    versions: list[dict] = field(default_factory=list)   # {"village", "counted": version, "others": [version]}
     brief: object = None             # the leader's 简报 (toolkit.outputs.brief.Brief)
     roster_size: int | None = None   # villages on the 村名册 (0: empty, so no 未报 can be named)
 
     @property
     def written(self) -> bool:
         return self.master is not None
+
+    @property
+    def exit_code(self) -> int:
+        return 0 if self.written and not self.problems else EXIT_ATTENTION
 
     def to_dict(self) -> dict:
         """Exactly the JSON object of `taizhang consolidate --json`."""
@@ -94,7 +103,9 @@ class ConsolidationResult:
                 "due_soon": self.due_soon, "villages": self.villages, "rejected": self.rejected,
                 "duplicates": self.duplicates, "missing_villages": self.missing_villages,
                 "vanished": self.vanished, "villages_not_on_roster": self.not_on_roster,
-                "files_gone_from_inbox": self.gone_from_inbox}
+                "files_gone_from_inbox": self.gone_from_inbox, "held": self.held,
+                "held_total": self.held_total, "several_files": self.versions,
+                "problems": self.problems}
 
     def summary_text(self) -> str:
         """A short Chinese summary for a person: a few lines at any number of villages
@@ -121,8 +132,8 @@ class ConsolidationResult:
                                   "见“变更记录”表。",
                         lambda n, first: f"案件消失 {n} 件：{first}，未销号却不在新报台账中（见“变更记录”表）。",
                         lambda v: f"{v['village']}的 {v['case_id']}")
-        lines += _roster_lines(self)
-        lines += self.notes
+        lines += _submission_lines(self)
+        lines += self.notes + self.problems
         return "\n".join(lines)
 
     def _error_lines(self) -> list[str]:
@@ -139,14 +150,24 @@ class ConsolidationResult:
                 "（详见总台账“校验问题”表）。"]
 
 
-
-def _roster_lines(r: ConsolidationResult) -> list[str]:
-    lines = listed(r.not_on_roster,
-                   lambda v: f"不在名册中：{v['village']}（{v['file']}）"
-                             + (f"，名册中最接近的是“{v['nearest']}”" if v["nearest"] else "")
-                             + "；其案件已计入总台账，请核对村名。",
-                   lambda n, first: f"不在名册中的村（社区）{n} 个：{first}（详见总台账“报送情况”表）。",
-                   lambda v: v["village"])
+def _submission_lines(r: ConsolidationResult) -> list[str]:
+    """Held files, villages with several files, files gone from the inbox."""
+    lines = listed(r.held, lambda h: f"暂存待核：{h['file']}——{h['message']}（编号 {h['id']}）",
+                   lambda n, first: f"暂存待核 {n} 个文件：{first}（详见总台账“报送情况”表，或运行 "
+                                    "taizhang submissions）。",
+                   lambda h: h["file"])
+    others = r.held_total - len(r.held)
+    if others > 0:
+        lines.append(f"另有 {others} 个文件仍暂存待核（taizhang submissions 查看）。")
+    lines += listed(r.versions,
+                    lambda v: f"{v['village']}有 {len(v['others']) + 1} 份台账：采用保存最晚的"
+                              f"“{v['counted']['file']}”（{saved_text(v['counted']['saved'])}）；"
+                              + "、".join(f"“{o['file']}”（{saved_text(o['saved'])}，编号 {o['id']}）"
+                                         for o in v["others"])
+                              + "是较早的版本，未采用（如确要采用，用 taizhang release 编号）。",
+                    lambda n, first: f"{n} 个村（社区）有多份台账，均采用保存最晚的一份：{first}"
+                                     "（详见总台账“报送情况”表）。",
+                    lambda v: v["village"])
     lines += listed(r.gone_from_inbox,
                     lambda g: f"文件已不在收件箱：{g['village']}的“{g['file']}”，总台账仍采用存档中的这份文件"
                               f"（收到于 {g['received']}）。",
@@ -156,21 +177,28 @@ def _roster_lines(r: ConsolidationResult) -> list[str]:
     return lines
 
 
+def _version(sub: Submission) -> dict:
+    return {"id": sub.id, "file": sub.filename, "saved": sub.saved, "received": sub.received}
+
+
 def consolidate(inbox: Path | None, out: Path, *, as_of: date, settings: Settings,
                 archive_root: Path, state_dir: Path, progress: Progress | None = None,
                 lock_timeout: float = 5.0, keep_versions: int = 30) -> ConsolidationResult:
     """Rebuild the township master ``out`` from the inbox and the archive.
 
-    ``inbox`` None means: only what the archive already holds (mail, buttons).
+    ``inbox`` None means: only what the archive already holds (mail).
     ``archive_root`` and ``state_dir`` are where the submissions and this run's state
     live (taizhang.toml names them; ``toolkit.api.consolidate`` passes them).
-    Raises ConsolidationBusy when another run holds the lock, ConsolidationError
-    when the master cannot be written.
+    Raises RunBusy when another run holds the lock, StorageError when the office's own
+    folders cannot be written, ConsolidationError when the master cannot be written.
     """
     with run_lock(Path(state_dir), lock_timeout):
-        run = _Run(Path(out), as_of, settings, SubmissionArchive(Path(archive_root)), Path(state_dir),
-                   progress or (lambda stage, done, total: None), keep_versions)
-        return run.execute(None if inbox is None else Path(inbox))
+        for folder, what in ((state_dir, "状态文件夹"), (archive_root, "存档文件夹")):
+            ensure_writable(folder, what)
+        with SubmissionArchive(Path(archive_root)) as archive:
+            run = _Run(Path(out), as_of, settings, archive, Path(state_dir),
+                       progress or (lambda stage, done, total: None), keep_versions)
+            return run.execute(None if inbox is None else Path(inbox))
 
 
 # --- one run ------------------------------------------------------------------------
@@ -180,12 +208,10 @@ class _Run:
         self.out, self.as_of, self.settings, self.archive = out, as_of, settings, archive
         self.state_dir, self.progress, self.keep = state_dir, progress, keep
         self.result = ConsolidationResult(master=None, as_of=as_of)
-        self.ledgers: dict[int, Ledger] = {}
-        self.rejected: list[Submission] = []
         self.cache = ParseCache(state_dir / "parsed")
-        self.computed: dict[int, object] = {}
-        self.last_action = 0        # the clerks' releases/withdrawals shown up to here
+        self.last_action = 0        # the clerks' acts shown up to here
         self.present: set[int] | None = None      # ids of the files in the inbox this run
+        self.run_at = datetime.now().isoformat(timespec="seconds")
 
     def execute(self, inbox: Path | None) -> ConsolidationResult:
         with self.cache:          # cache files are written beside the run, waited for at its end
@@ -194,17 +220,13 @@ class _Run:
     def _execute(self, inbox: Path | None) -> ConsolidationResult:
         inbox_subs = self._intake(inbox) if inbox is not None else []
         self.present = None if inbox is None else {s.id for s in inbox_subs}
-        before = self.archive.latest_counted()
-        pending = self.archive.pending()
-        to_read = {s.id: s for s in [*pending, *before.values()]}
-        self._read(list(to_read.values()))
-        self._check(list(to_read.values()))
-        for sub in pending:
-            self._decide(sub, self.ledgers[sub.id])
-        counted = self._order(self.archive.latest_counted())
-        self._remember_indexes(counted)
-        self._reject_list(inbox_subs, pending)
-        book = self._book(counted, self._vanished(counted))
+        self.progress("读取台账", 0, 1)
+        j = judge(self.archive, self.settings, as_of=self.as_of, cache=self.cache)
+        self.progress("计算期限", 1, 1)
+        self.result.problems += j.problems
+        counted = self._counted(j)
+        self._arrivals(j)
+        book = self._book(j, counted)
         today = trends.village_days(self.as_of, book.cases, self.result.villages)
         book.trend = [*(r for r in trends.history(self.state_dir) if r.day != self.as_of), *today]
         book.brief = self.result.brief = self._brief(book)
@@ -219,11 +241,20 @@ class _Run:
         self.result.master, self.result.in_use = published.path, published.in_use
         if published.note:
             self.result.notes.append(published.note)
-        save_snapshot(self.state_dir, self.as_of, self.result.master, book.cases,
-                      last_action=self.last_action)
-        trends.record(self.state_dir, today)
-        remember(self.state_dir, published.path, book)
+        self._keep_state(book, today, published.path)
         return self.result
+
+    def _keep_state(self, book, today, master: Path) -> None:
+        """What the next run compares with; the master is written, so a state that cannot be
+        kept is said (exit 1) and the next run simply finds the same changes again."""
+        from toolkit.outputs.master import CHANGE_COLUMNS
+        try:
+            ChangeLog(self.state_dir).record(self.as_of, book.changes, self.run_at, CHANGE_COLUMNS)
+            save_snapshot(self.state_dir, self.as_of, master, book.cases, last_action=self.last_action)
+            trends.record(self.state_dir, today)
+            remember(self.state_dir, master, book)
+        except StorageError as e:
+            self.result.problems.append(f"总台账已写出，但{e}")
 
     def _brief(self, book) -> object:
         """The leader's 简报 for this run: earlier runs' history plus today's numbers."""
@@ -244,7 +275,7 @@ class _Run:
                 received = datetime.fromtimestamp(path.stat().st_mtime)
                 subs.append(self.archive.add(path, filename=display_name(path, inbox),
                                              source="inbox", received=received))
-            except OSError as e:   # locked by Excel on Windows, vanished meanwhile, no permission
+            except OSError as e:   # the village's file: locked by Excel, vanished meanwhile, no permission
                 reason = ("文件正被其他程序占用或没有读取权限，请关闭该文件后重新汇总"
                           if isinstance(e, PermissionError) else f"无法打开（{e.strerror or e}）")
                 self.result.rejected.append({"file": display_name(path, inbox), "code": Code.UNREADABLE,
@@ -264,141 +295,69 @@ class _Run:
                 return True
         return p.parent == out.parent and is_backup_of(p.name, out.stem, out.suffix)
 
-    # --- reading --------------------------------------------------------------------
-    def _read(self, subs: Sequence[Submission]) -> None:
-        """Read archived originals under their own file names (the reader may need them).
-
-        An original never changes, so what the reader made of it is kept (ParseCache)
-        and the daily run re-reads only what is new or what a newer reader would see
-        differently.
-        """
-        if not subs:
-            return
-        self.progress("读取台账", 0, len(subs))
-        self.ledgers.update(read_submissions(subs, self.cache))
-        self.progress("读取台账", len(subs), len(subs))
-
-    def _check(self, subs: Sequence[Submission]) -> None:
-        """Validate and compute all readable ledgers together."""
-        from toolkit.validation.rules import validate_ledgers
-        ledgers = [self.ledgers[s.id] for s in subs]
-        self.progress("校验", 0, 1)
-        validate_ledgers(ledgers, as_of=self.as_of, settings=self.settings)
-        self.progress("计算期限", 0, 1)
-        self._compute([(s.id, self.ledgers[s.id]) for s in subs if self.ledgers[s.id].readable])
-        self.progress("计算期限", 1, 1)
-
-    def _compute(self, items: list[tuple[int, Ledger]]) -> None:
-        import pandas as pd
-        from toolkit.compute.calendar import calendar_for
-        from toolkit.compute.cases import compute_cases, place_issue
-        frames = [lg.cases for _, lg in items if lg.n_cases]
-        owners = [(sid, lg) for sid, lg in items if lg.n_cases]
-        for sid, lg in items:
-            self.computed[sid] = pd.DataFrame(index=lg.cases.index,
-                                              columns=[c.key for c in COMPUTED], dtype=object)
-        if not frames:
-            return
-        where = [(n, row) for n, f in enumerate(frames) for row in f.index]
-        combined = pd.concat(frames, ignore_index=True)
-        table, issues = compute_cases(combined, as_of=self.as_of, settings=self.settings,
-                                      calendar=calendar_for(self.settings))
-        start = 0
-        for n, (sid, lg) in enumerate(owners):
-            part = table.iloc[start:start + lg.n_cases]
-            self.computed[sid] = part.set_axis(lg.cases.index)
-            start += lg.n_cases
-        for issue in issues:
-            n, row = where[int(issue.row)]
-            sid, lg = owners[n]
-            place_issue(lg, issue, row)
-            lg.issues.append(issue)
-
-    # --- outcomes -------------------------------------------------------------------
-    def _decide(self, sub: Submission, lg: Ledger) -> None:
-        fatal = fatal_issue(lg)
-        village = lg.village if lg.readable else None
-        if fatal is not None:
-            self.archive.set_outcome(sub.id, village=village, outcome="rejected",
-                                     errors=lg.errors, warnings=lg.warnings, code=fatal.code,
-                                     message=fatal.message)
-            sub.outcome, sub.code, sub.message = "rejected", fatal.code, fatal.message
-            return
-        outcome = "has_errors" if lg.errors else "ok"
-        self.archive.set_outcome(sub.id, village=village, outcome=outcome, cases=lg.n_cases,
-                                 errors=lg.errors, warnings=lg.warnings,
-                                 case_index=case_index_of(lg))
-        sub.outcome = outcome
-
-    def _remember_indexes(self, counted: dict[str, Submission]) -> None:
-        for sub in counted.values():
-            if sub.case_index is None and self.ledgers.get(sub.id) is not None:
-                sub.case_index = case_index_of(self.ledgers[sub.id])
-                self.archive.set_case_index(sub.id, sub.case_index)
-
-    def _order(self, counted: dict[str, Submission]) -> dict[str, Submission]:
-        """Roster order first, then other villages by name; drop what could not be re-read."""
-        roster = [r.village for r in self.settings.roster]
-        names = [v for v in roster if v in counted] + sorted(v for v in counted if v not in roster)
+    # --- what the judge found ----------------------------------------------------------
+    def _counted(self, j: Judgement) -> dict[str, Checked]:
+        """Per village (roster order) the counted file as checked now; one that cannot be
+        read again is left out and said."""
         out = {}
-        for v in names:
-            lg = self.ledgers.get(counted[v].id)
-            if lg is None or not lg.readable:
-                self.result.notes.append(f"{v}已计入的文件“{counted[v].filename}”这次无法重新读取，"
-                                         "本版总台账暂缺该村案件；原件仍在存档中，请联系技术支持。")
+        for village, sub in j.standing.counted().items():
+            c = j.checked.get(sub.id)
+            if c is None or not c.ledger.readable:
+                self.result.problems.append(
+                    f"{village}已计入的文件“{sub.filename}”这次无法重新读取，本版总台账暂缺该村案件；"
+                    "原件仍在存档中，请联系技术支持。")
                 continue
-            out[v] = counted[v]
+            out[village] = c
         return out
 
-    def _reject_list(self, inbox_subs: Sequence[Submission], pending: Sequence[Submission]) -> None:
-        seen = set()
-        now = {s.id: s for s in self.archive.history()}
-        for sub in [*pending, *inbox_subs]:
-            if sub.id in seen:
-                continue
-            seen.add(sub.id)
-            fresh = now.get(sub.id)
-            if fresh is not None and fresh.outcome == "rejected":
-                self.result.rejected.append({"file": fresh.filename, "code": fresh.code,
-                                             "message": fresh.message})
-                self.rejected.append(fresh)
-                self._rejected_ledger(fresh)
+    def _new_here(self, j: Judgement, sub: Submission) -> bool:
+        """Judged in this run, or in this run's inbox: worth a line in the summary."""
+        return sub.id in j.examined or (self.present is not None and sub.id in self.present)
 
-    def _rejected_ledger(self, sub: Submission) -> None:
-        """A rejected file's issues go to 校验问题 (re-built when it was judged earlier)."""
-        if sub.id in self.ledgers:
-            return
-        kind = CATALOGUE.get(sub.code or "", CATALOGUE[Code.UNREADABLE])
-        self.ledgers[sub.id] = Ledger(Path(sub.filename), readable=False, issues=[Issue(
-            severity=kind.severity, code=kind.code, message=sub.message or kind.title,
-            action=kind.action, file=sub.filename)])
+    def _arrivals(self, j: Judgement) -> None:
+        """This run's rejected and held files, and villages with several files."""
+        st, r = j.standing, self.result
+        for sub in sorted(st.subs.values(), key=lambda s: s.order):
+            if sub.withdrawn or not self._new_here(j, sub):
+                continue
+            if sub.outcome == "rejected":
+                r.rejected.append({"file": sub.filename, "code": sub.code, "message": sub.message})
+            elif sub.outcome == "held":
+                r.held.append({"id": sub.id, "file": sub.filename, "village": sub.claimed,
+                               "code": sub.code, "message": sub.message})
+                if sub.code == Code.NOT_ON_ROSTER:
+                    r.not_on_roster.append({"village": sub.claimed, "file": sub.filename,
+                                            "nearest": st.roster.nearest(sub.claimed or "")})
+        r.held_total = len(st.held)
+        for village, vs in st.villages.items():
+            others = [s for s in vs.versions[1:] if self.present and s.id in self.present]
+            others += [s for s in vs.older_resent if s not in others and self._new_here(j, s)]
+            if vs.counted is not None and others:
+                r.versions.append({"village": village, "counted": _version(vs.counted),
+                                   "others": [_version(s) for s in others]})
 
     # --- vanished cases ---------------------------------------------------------------
-    def _vanished(self, counted: dict[str, Submission]) -> list[dict]:
+    def _vanished(self, st: Standing) -> list[dict]:
+        """Cases in the version a village's counted file replaced, missing from it, not 已销号."""
         found = []
-        history = self.archive.history()
-        pairs = [(v, cur, self.archive.previous_counted(cur, history)) for v, cur in counted.items()]
-        pairs = [(v, cur, prev) for v, cur, prev in pairs if prev is not None]
-        unknown = [prev for _, _, prev in pairs if prev.case_index is None and prev.id not in self.ledgers]
-        self._read(unknown)        # only submissions judged by an older version or another tool
-        for village, cur, prev in pairs:
-            before = prev.case_index
-            if before is None:
-                before = case_index_of(self.ledgers[prev.id])
-                self.archive.set_case_index(prev.id, before)
+        for village, vs in st.villages.items():
+            cur = vs.counted
+            prev = vs.previous
+            if cur is None or prev is None:
+                continue
             now = set(cur.case_index or {})
-            for case_id, status in before.items():
+            for case_id, status in (prev.case_index or {}).items():
                 if case_id not in now and status != STRUCK_OFF:
                     found.append({"case_id": case_id, "village": village, "status": status,
-                                  "before": prev.filename, "now": cur.filename})
+                                  "before": prev.filename, "now": cur.filename, "now_id": cur.id})
         self.result.vanished = [{"case_id": v["case_id"], "village": v["village"]} for v in found]
         return found
 
     # --- the master's content -----------------------------------------------------------
-    def _book(self, counted: dict[str, Submission], vanished: list[dict]):
+    def _book(self, j: Judgement, counted: dict[str, Checked]):
         from toolkit.outputs.master import MasterBook
-        from toolkit.outputs.report import issue_rows
         self.progress("整理总台账", 0, 1)
+        shown = self._shown_ledgers(j, counted)
         cases = self._case_table(counted)
         columns = self._township_columns()
         values, extra = recall(self.state_dir, self.out, columns)
@@ -408,23 +367,40 @@ class _Run:
                                      "登记为乡级列。")
         orphans = carry_township(cases, columns, values)
         snapshot = load_snapshot(self.state_dir)
-        changes = change_rows(snapshot, cases, vanished, orphans, columns, self.result)
+        changes = change_rows(snapshot, cases, self._vanished(j.standing), orphans, columns, self.result,
+                              self.run_at)
         acts = self.archive.actions(after=(snapshot or {}).get("last_action", 0))
         self.last_action = max([a["id"] for a in acts], default=(snapshot or {}).get("last_action", 0))
-        acted = action_rows(acts, counted)
+        acted = action_rows(acts, j.standing.counted())
         self.result.notes += [f"{r['变更类型']}：{r['说明']}" for r in acted]
-        changes += acted
-        self.result.not_on_roster, self.result.gone_from_inbox = roster_discipline(
-            counted, [r.village for r in self.settings.roster], self.present, self.ledgers)
-        shown = [self.ledgers[s.id] for s in counted.values()]
-        shown += [self.ledgers[s.id] for s in self.rejected]
-        reports, missing = self._reports(counted)
-        self.result.missing_villages = missing
+        changes = ChangeLog(self.state_dir).sheet(self.as_of, changes + acted)
+        reports = self._reports(j.standing, {c.submission.id: c.ledger for c in j.checked.values()})
         self.result.roster_size = len(self.settings.roster)
         self._totals(cases, counted)
         return MasterBook(as_of=self.as_of, township=self.settings.campaign.township, cases=cases,
-                          township_columns=columns, reports=reports, issues=issue_rows(shown),
+                          township_columns=columns, reports=reports, issues=_issue_rows(shown),
                           changes=changes)
+
+    def _shown_ledgers(self, j: Judgement, counted: dict[str, Checked]) -> list[Ledger]:
+        """The ledgers 校验问题 lists: every counted file (with a note when it has left the
+        inbox), then this run's rejected files. Copies: the judge's ledgers stay as they are."""
+        shown = []
+        for village, c in counted.items():
+            sub, notes = c.submission, []
+            if self.present is not None and sub.source == "inbox" and sub.id not in self.present:
+                self.result.gone_from_inbox.append({"village": village, "file": sub.filename,
+                                                    "received": when(sub.received)})
+                notes.append(make_issue(Code.GONE_FROM_INBOX, file=sub.filename, village=village,
+                                        received=when(sub.received)))
+            shown.append(replace(c.ledger, village=village, issues=[*c.ledger.issues, *notes]))
+        for sub in (s for s in j.standing.unfiled + [s for v in j.standing.villages.values()
+                                                      for s in v.history]
+                    if s.outcome == "rejected" and self._new_here(j, s)):
+            c = j.checked.get(sub.id)
+            shown.append(c.ledger if c is not None else Ledger(
+                Path(sub.filename), readable=False,
+                issues=[recorded_issue(sub.code, sub.message, sub.filename)]))
+        return shown
 
     def _township_columns(self) -> tuple[str, ...]:
         from toolkit.outputs.master import CASE_COLUMNS, CHANGE_COLUMNS
@@ -435,73 +411,55 @@ class _Run:
                                      f"请在设置工作簿中改用其他列名（如“乡级{clash[0]}”）。")
         return tuple(dict.fromkeys(c for c in self.settings.township_columns if c not in ours))
 
-    def _case_table(self, counted: dict[str, Submission]):
+    def _case_table(self, counted: dict[str, Checked]):
         """One table of every counted village's cases (object columns, None for blanks),
-        built from one array; the per-village tables are let go once it is built."""
+        built from one array."""
         import pandas as pd
         from toolkit.outputs.master import CASE_COLUMNS
-        parts = [(v, sub, self.ledgers[sub.id]) for v, sub in counted.items()
-                 if self.ledgers[sub.id].n_cases]
+        parts = [(v, c) for v, c in counted.items() if c.ledger.n_cases]
         keys = [k for k, _, _ in CASE_COLUMNS] + ["n_errors"]
         if not parts:
             return pd.DataFrame(columns=keys)
-        inputs = _stacked([lg.cases for _, _, lg in parts])
-        computed = _stacked([self.computed[sub.id] for _, sub, _ in parts])
+        inputs = _stacked([c.ledger.cases for _, c in parts])
+        computed = _stacked([c.computed for _, c in parts])
         own: dict[str, list] = {"village": [], "source_file": [], "row": [], "n_errors": [],
                                 "flags": []}
-        for village, sub, lg in parts:
+        for village, c in parts:
+            lg = c.ledger
             own["village"] += [village] * lg.n_cases
-            own["source_file"] += [sub.filename] * lg.n_cases
+            own["source_file"] += [c.submission.filename] * lg.n_cases
             own["row"] += lg.cases.index.tolist()
             n_errors, flags = row_flags(lg)
             own["n_errors"] += n_errors
             own["flags"] += flags
-        self._let_go()
         table = _object_table([inputs, computed, own], keys)
         self.result.duplicates = mark_duplicates(table)
         return table
 
-    def _let_go(self) -> None:
-        """Drop the per-village case tables (the case counts and row numbers stay)."""
-        for lg in self.ledgers.values():
-            if lg.readable and lg.cases is not None and len(lg.cases.columns):
-                lg.cases = lg.cases.iloc[:, :0]
-        self.computed.clear()
-
-    def _totals(self, cases, counted: dict[str, Submission]) -> None:
+    def _totals(self, cases, counted: dict[str, Checked]) -> None:
         r = self.result
         r.cases = len(cases)
         alerts = list(cases["alert"]) if len(cases) else []
         r.overdue, r.due_soon = alerts.count(ALERT_OVERDUE), alerts.count(ALERT_DUE_SOON)
-        for village, sub in counted.items():
-            lg = self.ledgers[sub.id]
-            r.villages.append({"village": village, "file": sub.filename, "cases": lg.n_cases,
-                               "errors": lg.errors, "warnings": lg.warnings})
+        for village, c in counted.items():
+            lg = c.ledger
+            r.villages.append({"village": village, "file": c.submission.filename, "cases": lg.n_cases,
+                               "errors": lg.errors, "warnings": lg.warnings,
+                               "received": c.submission.received, "saved": c.submission.saved})
 
-    def _reports(self, counted: dict[str, Submission]) -> tuple[list[dict], list[str]]:
-        """报送情况: every roster village, then any other village seen, then unidentified files."""
-        latest = self.archive.latest_per_village()
+    def _reports(self, st: Standing, ledgers: dict[int, Ledger]) -> list[dict]:
+        """报送情况: every roster village (or, with an empty roster, every village seen), then the
+        files with no village: held for a clerk, rejected, not read yet."""
         roster = {r.village: r for r in self.settings.roster}
-        self._nearest = {x["village"]: x["nearest"] for x in self.result.not_on_roster}
-        self._gone = {x["village"] for x in self.result.gone_from_inbox}
-        names = list(roster) + sorted((set(latest) | set(counted)) - set(roster))
-        rows, missing = [], []
-        for v in names:
-            good, last = counted.get(v), latest.get(v)
-            if good is None:
-                if v in roster:
-                    missing.append(v)
-            rows.append(report_row(v, roster.get(v), good, last, self.ledgers,
-                                   nearest=self._nearest.get(v), gone=v in self._gone,
-                                   roster_empty=not roster))
-        for sub in self.rejected:
-            if not sub.village:
-                rows.append({"村（社区）": "", "报送情况": "被拒收", "文件": sub.filename, "结果": "被拒收",
-                             "来源": SOURCE_LABELS.get(sub.source, sub.source),
-                             "最近报送时间": when(sub.received), "说明": sub.message or ""})
-        return rows, missing
+        rows = [village_row(vs, roster.get(v), ledgers, present=self.present, roster_empty=not roster)
+                for v, vs in st.villages.items() if v in roster or not roster or vs.counted]
+        self.result.missing_villages = st.missing()
+        return rows + waiting_rows(st)
 
-    # --- state ----------------------------------------------------------------------------
+
+def _issue_rows(ledgers: list[Ledger]) -> list[dict]:
+    from toolkit.outputs.report import issue_rows
+    return issue_rows(ledgers)
 
 
 def _stacked(frames: list) -> dict[str, list]:

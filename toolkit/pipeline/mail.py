@@ -5,17 +5,24 @@
 1. log in (implicit TLS, STARTTLS, or plain for a server on this computer), open
    the folder, list messages not yet processed (no ``$Taizhang`` keyword, not in
    state/mail.sqlite), arrived in the last ``since_days`` days;
-2. under the consolidation run lock (so a consolidation never judges a mailed
-   file before its sender is checked): download each message, take its
+2. under the consolidation run lock: download each message, take its
    spreadsheets (also from .zip), keep each in the submission archive with
-   sender, subject, arrival time and Message-ID, read and validate them, decide
-   the village from the sender's address (roster) checked against the file's own
-   village, and record the outcome (ok / has_errors / rejected / held);
-3. queue one Chinese receipt per message, then send the queue by SMTP;
+   sender, subject, arrival time, Message-ID and the receiving server's failed
+   checks; then ask the judge (``toolkit.pipeline.judge``), the same one every
+   command asks, what each file is and whether it counts;
+3. per message, record it as handled and queue its Chinese receipt in one
+   transaction, then send the queue by SMTP;
 4. mark each handled message with the keyword, or move it to
    ``processed_folder``. Nothing is ever deleted.
 
 One bad message never stops the run: it is reported and the rest are handled.
+
+Killed at any moment, nothing is lost or counted wrongly: a file archived but not yet
+judged is judged by the next run of any command by the same rules (a stranger's file is
+held whoever judges it); a message not yet recorded is fetched again, its files found in
+the archive with their verdicts, and answered then. The only repeat possible is a receipt
+sent in the moment between the SMTP server's acceptance and the record of it: it goes
+again, with the same Message-ID (see docs/design.md).
 """
 from __future__ import annotations
 
@@ -29,9 +36,9 @@ from email.utils import getaddresses, parsedate_to_datetime
 from pathlib import Path
 
 from toolkit.core.config import Config, MailConfig
-from toolkit.core.issues import Code, Issue, make_issue
-from toolkit.intake.mail.decode import (Attachment, MalformedMessage, extract_attachments, header_text,
-                          parse_message, raw_header)
+from toolkit.core.issues import ERROR, Code, make_issue
+from toolkit.intake.mail.decode import (Attachment, MalformedMessage, extract_attachments, failed_checks,
+                                        header_text, parse_message, raw_header)
 from toolkit.intake.mail.imap import Envelope, Mailbox, MailboxError, MailConnectError, imap_utf7_decode
 from toolkit.intake.mail.state import MailState
 from toolkit.outputs.receipt import FileReport, SkippedFile
@@ -40,7 +47,8 @@ from toolkit.pipeline.sending import ca_file, from_address, own_addresses, send_
 
 log = logging.getLogger("taizhang.mail")
 
-__all__ = ["fetch_mail", "MailRunResult", "MailConnectError", "decide_village", "same_village"]
+__all__ = ["fetch_mail", "MailRunResult", "MailConnectError"]
+HOLD_CODES = (Code.UNKNOWN_SENDER, Code.VILLAGE_MISMATCH, Code.AUTH_FAILED, Code.NOT_ON_ROSTER)
 
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 _NO_RECEIPT_SENDERS = ("mailer-daemon", "postmaster", "noreply", "no-reply", "donotreply")
@@ -111,10 +119,9 @@ class _Incoming:
     sender: str = ""
     subject: str = ""
     received: datetime | None = None
-    known_before: bool = False
     auto: bool = False                                    # automatic mail: never answered
-    items: list[tuple[Attachment, object, bool]] = field(default_factory=list)
-    # (file, Submission, whether the archive had already judged those bytes)
+    auth: str | None = None                               # the receiving server's failed checks
+    items: list[tuple[Attachment, object]] = field(default_factory=list)      # (file, Submission)
     skipped: list[SkippedFile] = field(default_factory=list)
     reports: list[FileReport] = field(default_factory=list)
     ready: bool = False             # taken apart (files archived): to be judged and recorded
@@ -204,37 +211,25 @@ def _ingest(box: Mailbox, cfg: Config, settings: Settings, as_of: date, state: M
 
 def _ingest_locked(box: Mailbox, cfg: Config, settings: Settings, as_of: date, state: MailState,
                    fresh: list[_Incoming], result: MailRunResult) -> None:
-    import shutil
-
     from toolkit.intake.archive import SubmissionArchive
-    archive = SubmissionArchive(cfg.archive)
-    for m in fresh:
-        if box.broken:
-            break
-        _download(box, cfg.mail, archive, state, m, result)
-    ready = [m for m in fresh if m.ready and not m.failed]
-    work = Path(tempfile.mkdtemp(prefix="taizhang-mail-"))
-    try:
-        _judge(cfg, settings, as_of, archive, [m for m in ready if m.items], work)
-    except Exception as e:      # a reader/validator bug: keep the files out of the master
-        log.exception("judging mailed files")
-        _hold_unjudged(archive, ready, e, result)
-        ready = [m for m in ready if not m.items]
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    for m in ready:
-        _record(cfg, settings, state, m, box.uidvalidity, result)
-
-
-def _hold_unjudged(archive, msgs: list[_Incoming], error: Exception, result: MailRunResult) -> None:
-    """Files that could not be judged are held, so no consolidation counts them unchecked."""
-    for m in msgs:
-        for _, sub, _ in m.items:
-            if archive.get(sub.id).outcome is None:
-                archive.set_outcome(sub.id, village=None, outcome="held", code=Code.UNREADABLE,
-                                    message=f"邮件收取时校验出错（{error}），暂存待核。")
-    result.problems.append(f"校验邮件附件时出错：{error}。这些文件已暂存待核，邮件下次收取时重新处理；"
-                           "如反复出现请联系技术支持。")
+    from toolkit.pipeline.judge import judge
+    from toolkit.pipeline.parse_cache import ParseCache
+    with SubmissionArchive(cfg.archive) as archive:
+        for m in fresh:
+            if box.broken:
+                break
+            _download(box, cfg.mail, archive, state, m, result)
+        ready = [m for m in fresh if m.ready and not m.failed]
+        with ParseCache(Path(cfg.state) / "parsed") as cache:
+            j = judge(archive, settings, as_of=as_of, cache=cache, counted=False,
+                      check=[sub.id for m in ready for _, sub in m.items])
+        result.problems += j.problems
+        for m in ready:
+            if any(sub.id not in j.checked for _, sub in m.items):
+                m.failed = True         # a file could not be checked: the message waits
+                continue
+            m.reports = [_report(cfg, m, att, j.standing, j.checked[sub.id]) for att, sub in m.items]
+            _record(cfg, settings, state, archive, m, box.uidvalidity, result)
 
 
 def _download(box: Mailbox, mc: MailConfig, archive, state: MailState, m: _Incoming,
@@ -269,8 +264,9 @@ def _download(box: Mailbox, mc: MailConfig, archive, state: MailState, m: _Incom
         m.skipped += [SkippedFile(a.label, a.problem) for a in files if a.problem is not None]
         for att in (a for a in files if a.problem is None):
             sub = archive.add(att.data, filename=att.filename, source="mail", sender=m.sender,
-                              subject=m.subject, message_id=m.message_id, received=m.received)
-            m.items.append((att, sub, sub.outcome is not None))
+                              subject=m.subject, message_id=m.message_id, received=m.received,
+                              auth=m.auth)
+            m.items.append((att, sub))
         if not files:
             m.skipped.append(SkippedFile("", make_issue(Code.NO_ATTACHMENT, subject=m.subject)))
         m.ready = True
@@ -303,7 +299,7 @@ def _describe(m: _Incoming, msg, raw: bytes, archive) -> None:
         m.message_id = header_text(msg, "Message-ID") or \
             f"<{hashlib.sha256(raw).hexdigest()[:32]}@taizhang.invalid>"
     m.received = m.env.internal_date or _date_header(msg) or datetime.now()
-    m.known_before = archive.has_message(m.message_id)
+    m.auth = failed_checks(msg)
     m.auto = _is_automatic(msg, m.sender)
 
 
@@ -325,160 +321,111 @@ def _is_automatic(msg, sender: str) -> bool:
 
 
 
-# --- judging --------------------------------------------------------------------------------
+# --- what the judge said, for the sender ----------------------------------------------------------
 
-def _judge(cfg: Config, settings: Settings, as_of: date, archive, msgs: list[_Incoming],
-           work: Path) -> None:
-    """Read and validate every new file at once, then decide each one's outcome."""
-    from toolkit.pipeline.submissions import materialise, name_as_sent
-    from toolkit.read.sandboxed import read_ledgers
-    from toolkit.validation.rules import validate_ledgers
-    subs = {sub.id: sub for m in msgs for _, sub, _ in m.items}
-    if not subs:
-        return
-    paths = {sid: materialise(sub, work) for sid, sub in subs.items()}
-    ledgers = dict(zip(paths, read_ledgers(list(paths.values()))))
-    validate_ledgers(list(ledgers.values()), as_of=as_of, settings=settings)
-    for sid, lg in ledgers.items():      # the copy read stays lg.path: receipts annotate it
-        name_as_sent(lg, paths[sid], subs[sid].filename)
-    for m in msgs:
-        for att, sub, _ in m.items:
-            m.reports.append(_report(cfg, settings, archive, m, att, sub, ledgers[sub.id]))
+def _report(cfg: Config, m: _Incoming, att: Attachment, standing, checked) -> FileReport:
+    """The receipt's account of one file: the judge's verdict, the file's issues (and why it
+    is held), an annotated copy when there are issues to show."""
+    from toolkit.intake.archive import USABLE
+    from toolkit.pipeline.book import saved_text
+    sub, lg = checked.submission, checked.ledger
+    outcome = "withdrawn" if sub.withdrawn else sub.outcome
+    errors, warnings = lg.errors, lg.warnings       # a hold's notice is no fault of the file
+    issues = list(lg.issues)
+    if sub.outcome == "held" and sub.code:
+        from toolkit.pipeline.judge import recorded_issue
+        issues = [recorded_issue(sub.code, sub.message, sub.filename), *issues]
+    same_as = when_text(sub.received) if sub.message_id not in (None, m.message_id) \
+        and outcome != "held" else None
+    older = None
+    if sub.outcome in USABLE and not sub.counts and not sub.withdrawn and sub.village:
+        now = standing.villages[sub.village].counted
+        older = f"“{now.filename}”（{saved_text(now.saved)}）" if now is not None else None
+    annotated = None
+    if lg.issues and lg.readable and outcome in (*USABLE, "rejected"):
+        annotated = _annotated(cfg, sub, lg)
+    return FileReport(att.label, sub.village, outcome, lg.n_cases, errors, warnings, issues,
+                      annotated, same_as, older)
 
 
-def _report(cfg: Config, settings: Settings, archive, m: _Incoming, att: Attachment, sub,
-            lg) -> FileReport:
-    """Decide (unless this sender sent these bytes before), annotate, describe.
-
-    The archive keys a submission by bytes, sender and channel, so an earlier judgement
-    found here is this sender's own; a stranger's copy of a village's file is its own
-    submission and is judged (held) afresh."""
+def _annotated(cfg: Config, sub, lg) -> Path | None:
+    """The village's file with its problem cells coloured, for the receipt (None: not made)."""
     import dataclasses
 
-    from toolkit.intake.archive import COUNTED
-    from toolkit.pipeline.submissions import case_index_of, fatal_issue
-    from toolkit.core.issues import count
-    village, outcome, extra = decide_village(lg, m.sender, settings, filename=att.filename)
-    issues = lg.issues + ([extra] if extra else [])
-    errors, warnings = count(lg.issues)     # the hold's own notice is no fault of the file
-    same_as = None
-    current = archive.get(sub.id)       # fresh: an earlier message of this run may have judged it
-    if current.outcome is None or (current.outcome == "held" and outcome in COUNTED):
-        why = extra if outcome == "held" else (fatal_issue(lg) if outcome == "rejected" else None)
-        archive.set_outcome(sub.id, village=village, outcome=outcome, cases=lg.n_cases,
-                            errors=errors, warnings=warnings, code=why.code if why else None,
-                            message=why.message if why else None,
-                            case_index=case_index_of(lg) if outcome in COUNTED else None)
-    else:       # this sender sent the same bytes before: that judgement stands
-        village, outcome = current.village, current.outcome
-        if current.withdrawn:
-            outcome = "withdrawn"
-        if outcome != "held":
-            same_as = current.received.replace("T", " ")[:16]
-            issues = list(lg.issues)
-    annotated = None
-    if issues and lg.readable and outcome in (*COUNTED, "rejected"):
-        try:
-            from toolkit.outputs.fill import annotate_file
-            annotated = annotate_file(dataclasses.replace(lg, issues=issues),
-                                      cfg.annotated / "邮件回执" / str(sub.id))
-        except Exception:               # the receipt goes out without the copy
-            log.exception("annotating %s", att.filename)
-    return FileReport(att.label, village, outcome, lg.n_cases, errors, warnings, issues,
-                      annotated, same_as)
+    from toolkit.outputs.fill import annotate_file
+    from toolkit.pipeline.submissions import materialise
+    try:
+        with tempfile.TemporaryDirectory(prefix="taizhang-mail-") as work:
+            original = materialise(sub, Path(work))        # under its own name, as sent
+            return annotate_file(dataclasses.replace(lg, path=original, issues=list(lg.issues)),
+                                 cfg.annotated / "邮件回执" / str(sub.id))
+    except Exception:               # the receipt goes out without the copy
+        log.exception("annotating %s", sub.filename)
+        return None
 
 
-def decide_village(lg, sender: str, settings: Settings, *,
-                   filename: str = "") -> tuple[str | None, str, Issue | None]:
-    """(village, outcome, issue) for one mailed file.
-
-    The sender's address names the village (roster); the file's own village
-    (marker, 填报单位, column; not a guess from the file name) must agree.
-    Unknown sender or a disagreement: ``held`` for the township to look at.
-    """
-    from toolkit.pipeline.submissions import fatal_issue
-    expected = settings.village_for_email(sender) if sender else None
-    own = lg.village if lg.readable and lg.village_source not in (None, "filename") else None
-    unknown = None if expected else make_issue(Code.UNKNOWN_SENDER, sender=sender or "（未知）",
-                                               file=filename or str(lg.path))
-    if fatal_issue(lg) is not None:
-        return expected or own, "rejected", unknown
-    if expected is None:
-        return own, "held", unknown
-    if own and not same_village(own, expected, settings.campaign.township):
-        return expected, "held", make_issue(Code.VILLAGE_MISMATCH, village=own, expected=expected,
-                                            file=filename or str(lg.path))
-    return expected, ("has_errors" if lg.errors else "ok"), None
-
-
-def same_village(a: str, b: str, township: str = "") -> bool:
-    """东村 = 南郊乡东村 = 东村村委会; 前垟 = 前垟村."""
-    def norm(v: str) -> str:
-        v = "".join(v.split()).replace("（", "(").replace("）", ")")
-        if township and v.startswith(township):
-            v = v[len(township):]
-        for tail in ("村民委员会", "居民委员会", "村委会", "居委会"):
-            if v.endswith(tail) and len(v) > len(tail):
-                v = v[:-len(tail)] + ("村" if tail.startswith("村") else "社区")
-        return v
-    x, y = norm(a), norm(b)
-    return x == y or x in (y + "村", y + "社区") or y in (x + "村", x + "社区")
+def when_text(iso: str | None) -> str:
+    return (iso or "").replace("T", " ")[:16]
 
 
 # --- recording and answering -------------------------------------------------------------------
 
-def _record(cfg: Config, settings: Settings, state: MailState, m: _Incoming, uidvalidity: int,
-            result: MailRunResult) -> None:
+def _record(cfg: Config, settings: Settings, state: MailState, archive, m: _Incoming,
+            uidvalidity: int, result: MailRunResult) -> None:
+    """The message is handled: its files in the run's result, its receipt queued and the
+    message marked processed in one transaction of the mail state."""
     base = {"message_id": m.message_id, "sender": m.sender, "subject": m.subject}
     for rep in m.reports:
         result.files.append({**base, "file": rep.filename, "village": rep.village,
-                             "outcome": rep.outcome, "cases": rep.cases, "errors": rep.errors,
+                             "outcome": rep.outcome, "counted": rep.outcome in ("ok", "has_errors")
+                             and rep.older_than is None, "cases": rep.cases, "errors": rep.errors,
                              "warnings": rep.warnings, "annotated": str(rep.annotated or "") or None,
                              "message": _why(rep)})
     for skip in m.skipped:
         result.skipped.append({**base, "file": skip.filename, "code": skip.issue.code,
                                "message": skip.issue.message})
-    if _answer_wanted(cfg.mail, settings, m):
-        _queue_receipt(cfg, settings, state, m)
+    receipt = _receipt(cfg, settings, m) if _answer_wanted(cfg.mail, settings, archive, m) else None
     state.mark_processed(m.message_id, folder=cfg.mail.folder, uidvalidity=uidvalidity,
                          uid=m.env.uid, sender=m.sender, subject=m.subject,
                          summary={"files": [(r.filename, r.outcome) for r in m.reports],
-                                  "skipped": [s.filename for s in m.skipped]})
+                                  "skipped": [s.filename for s in m.skipped]}, receipt=receipt)
+    if receipt is not None and m.items:
+        archive.mark_answered(m.message_id)
     m.handled = True
     result.messages += 1
 
 
 def _why(rep: FileReport) -> str:
-    for code in (Code.UNKNOWN_SENDER, Code.VILLAGE_MISMATCH):
-        hit = next((i for i in rep.issues if i.code == code), None)
-        if hit is not None and rep.outcome == "held":
-            return hit.message
+    if rep.outcome == "held":
+        hit = next((i for i in rep.issues if i.code in HOLD_CODES), None)
+        return hit.message if hit else "暂存待核"
     if rep.outcome == "rejected":
-        from toolkit.core.issues import ERROR
         hit = next((i for i in rep.issues if i.severity == ERROR), None)
         return hit.message if hit else "文件无法读取"
-    return f"{rep.cases} 件，错误 {rep.errors} 处，提醒 {rep.warnings} 处"
+    text = f"{rep.cases} 件，错误 {rep.errors} 处，提醒 {rep.warnings} 处"
+    return text + (f"；比已采用的{rep.older_than}旧，未采用" if rep.older_than else "")
 
 
-def _answer_wanted(mc: MailConfig, settings: Settings, m: _Incoming) -> bool:
-    """One receipt per message; none to machines, to ourselves, or for a message an earlier
+def _answer_wanted(mc: MailConfig, settings: Settings, archive, m: _Incoming) -> bool:
+    """One receipt per message; none to machines, to ourselves, or for a message some earlier
     run already answered (its mail state lost, the archive remembering it)."""
     if not (mc.receipts and mc.smtp_host) or m.auto or m.sender in own_addresses(mc):
         return False
     if m.reports:
-        return not (m.known_before and all(judged for _, _, judged in m.items))
+        return not archive.answered(m.message_id)
     return bool(m.skipped) and settings.village_for_email(m.sender) is not None
 
 
-def _queue_receipt(cfg: Config, settings: Settings, state: MailState, m: _Incoming) -> None:
+def _receipt(cfg: Config, settings: Settings, m: _Incoming) -> tuple[str, str, bytes]:
+    """(recipient, receipt Message-ID, the whole e-mail) of this message's receipt."""
     from toolkit.outputs.receipt import build_receipt, receipt_bytes
     village = settings.village_for_email(m.sender)
     msg = build_receipt(to=m.sender, from_addr=from_address(cfg.mail),
                         township=settings.campaign.township, original_id=m.message_id,
                         original_subject=m.subject, received=m.received or datetime.now(),
                         files=m.reports, skipped=m.skipped, sender_village=village,
-                        stranger=village is None)
-    state.queue_receipt(m.message_id, m.sender, msg["Message-ID"], receipt_bytes(msg))
+                        stranger=village is None or m.auth is not None)
+    return m.sender, str(msg["Message-ID"]), receipt_bytes(msg)
 
 
 # --- the server side ----------------------------------------------------------------------------

@@ -2,8 +2,9 @@
 
 A village is chased when nothing of it counts since ``since`` (default: the as-of
 date minus the campaign's 报送周期), when its latest file could not be used, when
-the file that counts has errors, or when it has overdue cases. Its counted file is
-read (the parse cache first), validated and computed as a consolidation would.
+the file that counts has errors, or when it has overdue cases. What counts, and the
+counted file checked for the date, come from the judge (``toolkit.pipeline.judge``),
+as for a consolidation.
 
 With ``send`` each chased village with an address on the roster gets one message;
 what was sent is kept in the mail state (state/mail.sqlite, table ``reminders``)
@@ -21,12 +22,13 @@ from toolkit.core.errors import EXIT_ATTENTION, EXIT_OK
 from toolkit.core.fields import ALERT_OVERDUE
 from toolkit.core.issues import ERROR
 from toolkit.core.settings import Settings
-from toolkit.intake.archive import Submission, SubmissionArchive
+from toolkit.intake.archive import SubmissionArchive
 from toolkit.intake.mail.state import MailState
 from toolkit.outputs.reminder import Chase, build_reminder, write_reminder_sheet
 
 log = logging.getLogger("taizhang.remind")
 SHEET_NAME = "催报单.xlsx"
+LOCK_WAIT = 60.0
 
 
 @dataclass
@@ -95,8 +97,7 @@ def remind(cfg: Config, settings: Settings, *, as_of: date, since: date | None =
     if not settings.roster:
         result.problems.append("设置工作簿的“村名册”是空的，不知道该催哪些村。请先在名册中登记各村（社区）。")
         return result
-    with SubmissionArchive(cfg.archive) as archive:
-        result.chases = _chases(archive, cfg, settings, as_of, since)
+    result.chases = _chases(cfg, settings, as_of, since)
     if send:
         _send(cfg, settings, result)
     target = sheet or Path(cfg.master).parent / SHEET_NAME
@@ -108,58 +109,38 @@ def remind(cfg: Config, settings: Settings, *, as_of: date, since: date | None =
     return result
 
 
-def _chases(archive: SubmissionArchive, cfg: Config, settings: Settings, as_of: date,
-            since: date) -> list[Chase]:
-    counted = archive.latest_counted()
-    ledgers = _checked(cfg, settings, as_of, [counted[r.village] for r in settings.roster
-                                             if r.village in counted])
-    latest = _latest_own(archive)
+def _chases(cfg: Config, settings: Settings, as_of: date, since: date) -> list[Chase]:
+    """Ask the judge (under the run lock: it records what it finds) what counts for each
+    roster village, then what to chase it for."""
+    from toolkit.core.files import run_lock
+    from toolkit.pipeline.judge import judge
+    from toolkit.pipeline.parse_cache import ParseCache
+    with run_lock(Path(cfg.state), LOCK_WAIT), SubmissionArchive(cfg.archive) as archive, \
+            ParseCache(Path(cfg.state) / "parsed") as cache:
+        j = judge(archive, settings, as_of=as_of, cache=cache)
     chases = []
     for entry in settings.roster:
-        sub = counted.get(entry.village)
+        vs = j.standing.villages[entry.village]
+        sub, last = vs.counted, vs.last
         c = Chase(entry.village, entry.contact, entry.emails,
                   last_report=sub.received if sub else None,
                   late=sub is None or sub.received[:10] < since.isoformat())
-        last = latest.get(entry.village)
-        if last is not None and last.outcome == "rejected" and (sub is None or last.order > sub.order):
+        if last is not None and last.outcome == "rejected" and not last.withdrawn \
+                and (sub is None or last.order > sub.order):
             c.unusable = f"“{last.filename}”（{last.received[:10]}）{last.message or '无法读取'}"
-        lg = ledgers.get(sub.id) if sub else None
-        if lg is not None:
+        checked = j.checked.get(sub.id) if sub else None
+        if checked is not None and checked.ledger.readable:
             c.file = sub.filename
-            c.errors = [i for i in lg.issues if i.severity == ERROR]
-            c.overdue = _overdue(lg, cfg, settings, as_of)
+            c.errors = [i for i in checked.ledger.issues if i.severity == ERROR]
+            c.overdue = _overdue(checked)
         if c.reasons(since):
             chases.append(c)
     return chases
 
 
-def _latest_own(archive: SubmissionArchive) -> dict[str, Submission]:
-    """Per village its latest submission that a clerk did not withdraw and that is not held."""
-    latest: dict[str, Submission] = {}
-    for sub in archive.history():
-        if sub.village and not sub.withdrawn and sub.outcome != "held":
-            latest[sub.village] = sub
-    return latest
-
-
-def _checked(cfg: Config, settings: Settings, as_of: date, subs: list[Submission]) -> dict:
-    """The counted files read (parse cache first) and validated, by submission id."""
-    from toolkit.pipeline.parse_cache import ParseCache
-    from toolkit.pipeline.submissions import read_submissions
-    from toolkit.validation.rules import validate_ledgers
-    with ParseCache(Path(cfg.state) / "parsed") as cache:
-        found = read_submissions(subs, cache)
-    ledgers = {sid: lg for sid, lg in found.items() if lg is not None and lg.readable}
-    validate_ledgers(list(ledgers.values()), as_of=as_of, settings=settings)
-    return ledgers
-
-
-def _overdue(lg, cfg: Config, settings: Settings, as_of: date) -> list[dict]:
-    from toolkit.compute.cases import compute_ledger
-    if not lg.n_cases:
-        return []
-    table, _ = compute_ledger(lg, as_of=as_of, settings=settings)
-    cases = lg.cases
+def _overdue(checked) -> list[dict]:
+    """The counted file's overdue cases, from the judge's computed columns."""
+    cases, table = checked.ledger.cases, checked.computed
     out = []
     for row in cases.index:
         if table.at[row, "alert"] != ALERT_OVERDUE:

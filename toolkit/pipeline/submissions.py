@@ -15,9 +15,11 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from toolkit.core.files import fit_name
 from toolkit.core.issues import ERROR, Code, Issue, make_issue
 from toolkit.core.ledger import Ledger
 from toolkit.intake.archive import Submission
+from toolkit.read.village import village_from_filename
 
 # a file with one of these cannot be put in the master: it is rejected, never counted
 FATAL_CODES = (Code.NO_LEDGER_SHEET,)
@@ -34,9 +36,11 @@ def display_name(path: Path, inbox: Path) -> str:
 
 
 def materialise(sub: Submission, work: Path) -> Path:
-    """The archived original under its own file name, in a private folder."""
+    """The archived original under its own file name (cut to what any file system allows),
+    in a private folder."""
     name = _BAD_NAME.sub("_", Path(sub.filename.replace("\\", "/")).name).strip(" .") \
         or f"{sub.id}{sub.stored_path.suffix}"
+    name = fit_name(name)
     folder = work / str(sub.id)
     folder.mkdir()
     target = folder / name
@@ -83,10 +87,13 @@ def name_as_sent(lg: Ledger, path: Path, filename: str) -> None:
 def read_submissions(subs, cache=None) -> dict[int, Ledger]:
     """Archived originals by submission id, read in the sandbox under their own file names
     (what the ``cache``, a ParseCache, holds is not read again; new results go into it).
-    Each ledger's path is the file name as sent; a readable one with no village of its own
-    takes the file name's stem."""
+    Each ledger names the file as this submission sent it (the cache may hold the same
+    bytes under another name); a village taken from the file name is taken from that name."""
     from toolkit.read.sandboxed import read_ledgers
     found = {s.id: cache.get(s.sha256) if cache is not None else None for s in subs}
+    for sub in subs:
+        if found[sub.id] is not None:
+            _as_sent(found[sub.id], Path(found[sub.id].path), sub)
     todo = [s for s in subs if found[s.id] is None]
     if not todo:
         return found
@@ -94,11 +101,16 @@ def read_submissions(subs, cache=None) -> dict[int, Ledger]:
         paths = [materialise(s, Path(work)) for s in todo]
         ledgers = read_ledgers(paths)
     for sub, lg, path in zip(todo, ledgers, paths):
-        lg.path = Path(sub.filename)
-        name_as_sent(lg, path, sub.filename)
-        if lg.readable and not lg.village:
-            lg.village = Path(sub.filename).stem
+        _as_sent(lg, path, sub)
         found[sub.id] = lg
         if cache is not None:
             cache.put(sub.sha256, lg)
     return found
+
+
+def _as_sent(lg: Ledger, read_as: Path, sub: Submission) -> None:
+    if str(read_as) != sub.filename:
+        name_as_sent(lg, read_as, sub.filename)
+    lg.path = Path(sub.filename)
+    if lg.readable and (not lg.village or lg.village_source == "filename"):
+        lg.village = village_from_filename(lg.path) or lg.path.stem

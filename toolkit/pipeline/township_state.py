@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from toolkit.core.files import atomic_write_text, file_sha256
+from toolkit.core.store import guarded
 
 STATE_NAME = "township_values.json"
 _VERSION = 1
@@ -38,12 +39,11 @@ def remember(state_dir: Path, master: Path, book) -> None:
             _keep(rows, village, case_id, dict(zip(columns, vals)))
         for ch in book.changes:
             _keep(rows, ch.get("村（社区）"), ch.get("案件编号"), {c: ch.get(c) for c in columns})
-    try:
+    target = Path(state_dir) / STATE_NAME
+    with guarded(target, "状态文件"):    # without it the next run simply re-reads the master
         state = {"version": _VERSION, "master": _name(master), "sha256": file_sha256(master),
                  "columns": columns, "rows": rows}
-        atomic_write_text(Path(state_dir) / STATE_NAME, json.dumps(state, ensure_ascii=False))
-    except OSError:
-        pass           # the master is written; without the state the next run re-reads it
+        atomic_write_text(target, json.dumps(state, ensure_ascii=False))
 
 
 def recall(state_dir: Path, master: Path, columns: Sequence[str]) -> tuple[dict, list[str]]:

@@ -14,10 +14,10 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Iterable
 
-from toolkit.core.fields import ALERT_DUE_SOON, ALERT_OVERDUE
+from toolkit.core.fields import ALERT_DUE_SOON, ALERT_OVERDUE, RESOLVED, STRUCK_OFF
+from toolkit.core.store import guarded, open_db
 
 DB_NAME = "trends.sqlite"
-RESOLVED, STRUCK_OFF = "已化解", "已销号"
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS village_day (
     day TEXT NOT NULL, village TEXT NOT NULL, cases INTEGER NOT NULL, overdue INTEGER NOT NULL,
@@ -58,7 +58,7 @@ def record(state_dir: Path, rows: list[VillageDay]) -> None:
     if not rows:
         return
     now = datetime.now().isoformat(timespec="seconds")
-    with closing(_connect(state_dir)) as db, db:
+    with closing(_connect(state_dir)) as db, guarded(_path(state_dir), "趋势记录"), db:
         for day in {r.day for r in rows}:
             db.execute("DELETE FROM village_day WHERE day = ?", (day.isoformat(),))
         db.executemany(
@@ -69,10 +69,10 @@ def record(state_dir: Path, rows: list[VillageDay]) -> None:
 
 def history(state_dir: Path, *, since: date | None = None) -> list[VillageDay]:
     """Every recorded village-day (oldest first), from ``since`` on."""
-    path = Path(state_dir) / DB_NAME
+    path = _path(state_dir)
     if not path.exists():
         return []
-    with closing(_connect(state_dir)) as db:
+    with closing(_connect(state_dir)) as db, guarded(path, "趋势记录"):
         got = db.execute("SELECT day, village, cases, overdue, due_soon, resolved, struck_off, errors "
                          "FROM village_day WHERE day >= ? ORDER BY day, village",
                          ((since or date.min).isoformat(),)).fetchall()
@@ -89,8 +89,12 @@ def township_days(rows: Iterable[VillageDay]) -> list[VillageDay]:
     return [VillageDay(d, "全乡", **t) for d, t in sorted(days.items())]
 
 
+def _path(state_dir: Path) -> Path:
+    return Path(state_dir) / DB_NAME
+
+
 def _connect(state_dir: Path) -> sqlite3.Connection:
-    Path(state_dir).mkdir(parents=True, exist_ok=True)
-    db = sqlite3.connect(Path(state_dir) / DB_NAME, timeout=30)
-    db.executescript(_SCHEMA)
+    db = open_db(_path(state_dir), "趋势记录")
+    with guarded(_path(state_dir), "趋势记录"):
+        db.executescript(_SCHEMA)
     return db

@@ -26,6 +26,7 @@ from toolkit.read.oldxls import OldWorkbook, is_old_biff
 from toolkit.read.openable import macro_sheet_parts, without_macro_sheets
 from toolkit.read.header import HEAD_ROWS, MIN_HEADER_KEYS, find_header, score_header
 from toolkit.read.rows import find_case_rows
+from toolkit.read.saved import last_saved
 from toolkit.read.values import case_values
 from toolkit.read.village import identify_village
 
@@ -34,11 +35,6 @@ _INSTRUCTION_WORDS = ("填表说明", "说明", "填写说明", "使用说明")
 
 
 # --- the workbook as a file ---------------------------------------------------
-def sniff_format(path: Path) -> tuple[str | None, bool]:
-    """(file format, has macros) from the file's own bytes, not its extension."""
-    return _sniff(path)[:2]
-
-
 def _sniff(path: Path) -> tuple[str | None, bool, bool]:
     """(file format, has macros, may have Excel 4.0 macro or dialog sheets).
 
@@ -125,6 +121,7 @@ def read_ledger_plain(path: Path, source: Path | None = None) -> Ledger:
     source = Path(source) if source is not None else path
     ledger = Ledger(path=path, cases=None)   # the table is built once, below
     ledger.file_format, ledger.has_macros, macro_sheets = _sniff(source)
+    ledger.saved = last_saved(source, ledger.file_format)
     if ledger.has_macros:
         ledger.issues.append(make_issue(Code.MACROS_PRESENT, file=str(path)))
     if macro_sheets and macro_sheet_parts(source):

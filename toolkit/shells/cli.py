@@ -226,7 +226,7 @@ def consolidate(inbox, out, as_of, as_json, settings_path, config_path):
             click.echo(note, err=True)
     else:
         click.echo(result.summary_text())
-    return 0 if result.written else 1
+    return result.exit_code
 
 
 class StageProgress:
@@ -423,7 +423,8 @@ def fetch_mail_cmd(config_path, as_json):
 @settings_option
 @config_option
 def submissions_cmd(village, as_json, settings_path, config_path):
-    """查看各村报送：现在计入总台账的是哪一份，以及全部报送记录（编号、时间、来源、文件、结果）。
+    """查看各村报送：现在计入总台账的是哪一份（保存最晚的版本），全部报送记录（编号、时间、来源、文件、
+    保存时间、结果），以及暂存待核、不属于任何村的文件。
 
     退出码：0 没有暂存待核的报送；1 有暂存待核的报送等待核实。
     """
@@ -433,21 +434,42 @@ def submissions_cmd(village, as_json, settings_path, config_path):
         _echo_json(data)
     else:
         click.echo(view.summary_text())
-    return 1 if data["held"] else 0
+    return 1 if data["held_count"] else 0
 
 
 @cli.command("release")
 @click.argument("submission_id", type=click.IntRange(1, None))
-@click.option("--village", default=None, help="计入哪个村（社区）（发件人未登记或与文件中的村名不符时必填）")
+@click.option("--village", default=None, help="计入哪个村（社区）（发件人未登记、村名不在名册中或与文件中的村名不符时必填）")
 @click.option("--by", default=None, help="经办人（默认电脑的登录用户名）")
 @settings_option
 @config_option
 def release_cmd(submission_id, village, by, settings_path, config_path):
-    """放行暂存待核的报送：核实后计入总台账（记录经办人和时间），下次汇总时生效。"""
+    """放行报送：暂存待核的、已撤回的，或村里有意重报的较早版本，核实后以这一份为准计入总台账
+    （记录经办人和时间），下次汇总时生效。"""
     sub = api.release(submission_id, village=village, by=by, config=config_path,
                       settings=settings_path)
-    click.echo(f"报送 #{sub.id}“{sub.filename}”已由 {sub.released_by} 放行，计入{sub.village}。"
-               "下次汇总（taizhang consolidate 或每日汇总）时写入总台账。")
+    click.echo(f"报送 #{sub.id}“{sub.filename}”已由 {sub.released_by} 放行，"
+               + (f"计入{sub.village}。" if sub.counted else f"但仍未计入：{sub.message or '请查看 taizhang submissions'}。")
+               + "下次汇总（taizhang consolidate 或每日汇总）时写入总台账。")
+    return 0 if sub.counted else 1
+
+
+@cli.command("assign")
+@click.argument("submission_id", type=click.IntRange(1, None))
+@click.option("--village", required=True, help="归入哪个村（社区）（名册中的村名）")
+@click.option("--by", default=None, help="经办人（默认电脑的登录用户名）")
+@settings_option
+@config_option
+def assign_cmd(submission_id, village, by, settings_path, config_path):
+    """把报送归入名册中的某个村（社区）：村名写错了的文件（如“上唐村”应为“上塘村”）、核实过的陌生邮箱来件。
+    下次汇总时按该村计入（与该村的其他报送比较，保存最晚的一份计入）。"""
+    sub = api.assign(submission_id, village=village, by=by, config=config_path, settings=settings_path)
+    if sub.counted:
+        state = f"现为{sub.village}采用的报送"
+    else:
+        state = f"现为“{sub.status}”" + (f"：{sub.message}" if sub.message else "")
+    click.echo(f"报送 #{sub.id}“{sub.filename}”已由 {sub.assigned_by} 归入{village}，{state}。"
+               "下次汇总时写入总台账。")
     return 0
 
 
@@ -455,12 +477,15 @@ def release_cmd(submission_id, village, by, settings_path, config_path):
 @click.argument("submission_id", type=click.IntRange(1, None))
 @click.option("--reason", required=True, help="撤回原因（记入总台账“变更记录”）")
 @click.option("--by", default=None, help="经办人（默认电脑的登录用户名）")
+@settings_option
 @config_option
-def withdraw_cmd(submission_id, reason, by, config_path):
-    """撤回误发的报送：不再计入总台账，该村上一份合格报送重新计入；存档中的原件和记录都保留。"""
-    sub, now = api.withdraw(submission_id, reason=reason, by=by, config=config_path)
+def withdraw_cmd(submission_id, reason, by, settings_path, config_path):
+    """撤回误发的报送（或不要的暂存件）：不再计入总台账，该村上一份合格报送重新计入；存档中的原件和记录都保留。"""
+    sub, now = api.withdraw(submission_id, reason=reason, by=by, config=config_path,
+                            settings=settings_path)
     instead = (f"{sub.village}改用报送 #{now.id}“{now.filename}”（{now.received.replace('T', ' ')[:16]}）。"
-               if now is not None else f"{sub.village or '该村'}现在没有计入总台账的报送。")
+               if now is not None else f"{sub.village or '该村'}现在没有计入总台账的报送。"
+               if sub.village else "")
     click.echo(f"报送 #{sub.id}“{sub.filename}”已由 {sub.withdrawn_by} 撤回。{instead}"
                "下次汇总时总台账的“报送情况”和“变更记录”会写明。")
     return 0

@@ -2,19 +2,16 @@
 
 All ledgers of a run are validated together in one combined table (one
 pandera call, vectorised rules), and every failure is mapped back to its
-ledger, sheet and cell through the combined table's position index.
+ledger, sheet and cell through the combined table's position index. Reading
+files and computing deadlines around this are ``toolkit.pipeline.check``'s.
 """
 from __future__ import annotations
 
-import queue
-import threading
-from contextlib import closing
 from datetime import date
 from itertools import repeat
-from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Sequence
 
-from toolkit.core.fields import ALL_INPUT_KEYS, CHECKLIST_BY_KEY, CLOSED_STATUSES, FIELDS, header_for
+from toolkit.core.fields import ALL_INPUT_KEYS, CHECKLIST_BY_KEY, CLOSED_STATUSES, FIELDS, STRUCK_OFF, header_for
 from toolkit.core.issues import Code, Issue, make_issue
 from toolkit.core.ledger import Ledger, is_reader_frame
 from toolkit.core.settings import Settings
@@ -23,60 +20,6 @@ from toolkit.core.settings import Settings
 _ARCHIVE_ITEMS = tuple(i.key for i in CHECKLIST_BY_KEY["archive"].items)
 # The columns validation looks at: every field (schema and rules) and the 六有 items.
 _CHECKED_KEYS = tuple(f.key for f in FIELDS) + _ARCHIVE_ITEMS
-
-
-def validate_paths(paths: Iterable[Path | str], *, as_of: date, settings: Settings) -> list[Ledger]:
-    """Find the workbooks under ``paths``, read them safely and validate them.
-
-    The parent mostly waits while the sandboxed workers read, so a thread loads
-    pandas and pandera meanwhile and validates the ledgers read so far in batches
-    (each ledger is validated on its own rows, so batches give the same issues).
-    """
-    from toolkit.intake.find import find_workbooks
-    from toolkit.read.sandboxed import iter_ledgers
-    found = find_workbooks(paths)
-    ledgers: list[Ledger | None] = [None] * len(found)
-    checker = _Checker(as_of, settings)
-    checker.start()
-    try:
-        with closing(iter_ledgers(found)) as arriving:     # closing it stops the workers
-            for i, ledger in arriving:
-                ledgers[i] = ledger
-                checker.inbox.put(ledger)
-    finally:
-        checker.inbox.put(None)
-        checker.join()
-    if checker.error is not None:
-        raise checker.error
-    return ledgers  # type: ignore[return-value]
-
-
-class _Checker(threading.Thread):
-    """Validates ledgers put in ``inbox`` in batches, until it gets None."""
-
-    batch = 100          # pandera costs ~10 ms a call when it has failures to report
-
-    def __init__(self, as_of: date, settings: Settings) -> None:
-        super().__init__(name="taizhang-validate", daemon=True)
-        self.as_of, self.settings = as_of, settings
-        self.inbox: queue.SimpleQueue = queue.SimpleQueue()
-        self.error: BaseException | None = None
-
-    def run(self) -> None:
-        waiting: list[Ledger] = []
-        try:
-            prepare()
-            while True:
-                ledger = self.inbox.get()
-                if ledger is not None:
-                    waiting.append(ledger)
-                if waiting and (ledger is None or len(waiting) >= self.batch):
-                    validate_ledgers(waiting, as_of=self.as_of, settings=self.settings)
-                    waiting = []
-                if ledger is None:
-                    return
-        except BaseException as e:      # noqa: BLE001 - re-raised by validate_paths
-            self.error = e
 
 
 def prepare() -> None:
@@ -203,7 +146,7 @@ def _rule_issues(combined, where, ledgers, as_of: date, settings: Settings) -> l
             found.append((Code.OUT_OF_SCOPE, "first_petition_date", first, {"cutoff": cutoff}))
         if status in CLOSED_STATUSES and closed is None:
             found.append((Code.CLOSED_DATE_MISSING, "status", status, {"status": status}))
-        if status == "已销号":
+        if status == STRUCK_OFF:
             missing = [header_for(k).split("·")[-1] for k in _ARCHIVE_ITEMS if cols[k][pos] is not True]
             if missing:
                 found.append((Code.ARCHIVE_INCOMPLETE, "status", status, {"missing": "、".join(missing)}))

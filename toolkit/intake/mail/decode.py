@@ -169,6 +169,23 @@ def header_text(msg: email.message.Message, name: str) -> str:
     return decode_words(raw_header(msg, name))
 
 
+_FAILED_CHECK = re.compile(r"\b(spf|dkim|dmarc)\s*=\s*fail\b", re.I)
+
+
+def failed_checks(msg: email.message.Message) -> str | None:
+    """What the receiving server's ``Authentication-Results`` (RFC 8601) say failed, e.g.
+    "spf=fail, dmarc=fail" (a forged From), or None. Only failures are used: a header
+    claiming success proves nothing, anyone can write one."""
+    found: list[str] = []
+    for key, value in msg.raw_items():
+        if key.lower() == "authentication-results":
+            for method in _FAILED_CHECK.findall(_unfold(str(value))):
+                check = f"{method.lower()}=fail"
+                if check not in found:
+                    found.append(check)
+    return ", ".join(found) or None
+
+
 # -- attachment names ------------------------------------------------------------
 
 def _param(header_value: str | None, name: str) -> str | None:

@@ -19,6 +19,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Iterator
 
+from toolkit.core.store import guarded, open_db
+
 MAX_ATTEMPTS = 5
 
 _SCHEMA = """
@@ -70,14 +72,13 @@ def _now() -> str:
 class MailState:
     def __init__(self, state_dir: Path | str) -> None:
         self.path = Path(state_dir) / "mail.sqlite"
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._db() as db:
             db.executescript(_SCHEMA)
 
     @contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
-        with closing(sqlite3.connect(self.path, timeout=30)) as db:
-            db.execute("PRAGMA journal_mode=WAL")
+        """One transaction; a full or read-only state folder raises StorageError."""
+        with closing(open_db(self.path, "邮件收取记录")) as db, guarded(self.path, "邮件收取记录"):
             with db:
                 yield db
 
@@ -88,8 +89,15 @@ class MailState:
                               (message_id,)).fetchone() is not None
 
     def mark_processed(self, message_id: str, *, folder: str, uidvalidity: int, uid: int,
-                       sender: str, subject: str, summary: dict) -> None:
+                       sender: str, subject: str, summary: dict,
+                       receipt: tuple[str, str, bytes] | None = None) -> None:
+        """The message is handled; with ``receipt`` (recipient, receipt id, the whole e-mail) its
+        receipt is queued in the same transaction: a kill leaves both or neither, so a message
+        is never marked handled without its receipt, nor answered twice."""
         with self._db() as db:
+            if receipt is not None:
+                db.execute("INSERT OR IGNORE INTO receipts (message_id, recipient, receipt_id, body,"
+                           " created) VALUES (?,?,?,?,?)", (message_id, *receipt, _now()))
             db.execute("INSERT OR REPLACE INTO messages VALUES (?,?,?,?,?,?,?,?)",
                        (message_id, folder, uidvalidity, uid, sender, subject, _now(),
                         json.dumps(summary, ensure_ascii=False, default=str)))
