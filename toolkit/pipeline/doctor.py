@@ -7,6 +7,7 @@ the daily run would fail or run wrong, and the exit code is 1.
 """
 from __future__ import annotations
 
+import shutil
 import tempfile
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -101,6 +102,8 @@ def check_setup(cfg: Config, *, settings_path: Path | str | None = None, load_se
                str(cfg.source) if cfg.source else f"未找到 taizhang.toml，正在使用演示（演示文件夹 {cfg.inbox.parent}）")
     for key in PATH_KEYS:
         _check_path(report, cfg, key)
+    _check_space(report, cfg)
+    _check_archive(report, cfg)
     settings = _check_settings(report, cfg, settings_path, load_settings)
     if settings is not None:
         _check_calendar(report, settings, cfg.as_of or now.date())
@@ -123,14 +126,64 @@ def _check_path(report: SetupReport, cfg: Config, key: str) -> None:
         return
     if key == "settings_workbook":
         return                                   # checked with the roster below
-    existing = folder
-    while not existing.exists() and existing.parent != existing:
-        existing = existing.parent
+    existing = _existing(folder)
     state = "存在" if path.exists() else "尚不存在，首次运行时建立"
     if key != "inbox" and not _writable(existing):
         report.add(PATH_WORDS[key], FAIL, f"{where}（{state}；{existing} 不可写入，请检查权限或换一个文件夹）")
         return
     report.add(PATH_WORDS[key], OK, f"{where}（{state}{'' if key == 'inbox' else '，可写入'}）")
+
+
+LOW_SPACE_MB, NO_SPACE_MB = 200, 20
+
+
+def _check_space(report: SetupReport, cfg: Config) -> None:
+    """Free space where the archive, the state and the master are written."""
+    seen: dict[int, Path] = {}
+    for key in ("archive", "state", "master"):
+        folder = _existing(Path(getattr(cfg, key)))
+        try:
+            seen.setdefault(folder.stat().st_dev, folder)
+        except OSError:
+            continue
+    for folder in seen.values():
+        try:
+            free = shutil.disk_usage(folder).free / 2**20
+        except OSError:
+            continue
+        status = FAIL if free < NO_SPACE_MB else WARN if free < LOW_SPACE_MB else OK
+        advice = "" if status == OK else "，请清理该磁盘（存档、总台账和运行状态都写在这里）"
+        report.add("磁盘空间", status, f"{folder} 所在磁盘剩余 {free:,.0f} MB{advice}")
+
+
+def _check_archive(report: SetupReport, cfg: Config) -> None:
+    """The archive's record and every original, hashed again (SubmissionArchive.verify)."""
+    from toolkit.intake.archive import SubmissionArchive
+    if not (Path(cfg.archive) / "submissions.sqlite").exists():
+        report.add("来件原件", OK, "存档中还没有报送")
+        return
+    try:
+        with SubmissionArchive(cfg.archive) as archive:
+            problems = archive.verify()
+            subs = archive.history()
+    except TaizhangError as e:
+        report.add("来件原件", FAIL, str(e))
+        return
+    if problems:
+        shown = "；".join(problems[:3]) + (f"；等 {len(problems)} 处" if len(problems) > 3 else "")
+        report.add("来件原件", FAIL, f"{shown}。存档被改动或损坏，请联系技术支持（不要手工修改存档文件夹）。")
+    else:
+        report.add("来件原件", OK, f"{len(subs)} 份报送的原件都完好（逐个核对了哈希）")
+    held = [s for s in subs if s.held]
+    if held:
+        report.add("暂存待核", WARN, f"{len(held)} 份报送等待核实（taizhang submissions 查看，"
+                                    "assign / release / withdraw 处理）")
+
+
+def _existing(path: Path) -> Path:
+    while not path.exists() and path.parent != path:
+        path = path.parent
+    return path
 
 
 def _writable(folder: Path) -> bool:
