@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
 import sqlite3
 from contextlib import contextmanager
 from pathlib import Path
@@ -33,14 +34,15 @@ _FULL = (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))
 _READ_ONLY = (errno.EROFS, errno.EACCES, errno.EPERM)
 
 
-def _kind(error: BaseException) -> str:
-    """full | read_only | busy | other, from an OSError's errno or SQLite's own words."""
+def _kind(error: BaseException, folder: Path) -> str:
+    """full | read_only | busy | other, from an OSError's errno or SQLite's own words (SQLite
+    reports a full disk under WAL as a plain I/O error: the free space then tells)."""
     if isinstance(error, OSError):
         if error.errno in _FULL:
             return "full"
         if error.errno in _READ_ONLY:
             return "read_only"
-        return "other"
+        return "full" if error.errno == errno.EIO and _nearly_full(folder) else "other"
     text = str(error).lower()
     if "full" in text:
         return "full"
@@ -48,16 +50,38 @@ def _kind(error: BaseException) -> str:
         return "read_only"
     if "locked" in text or "busy" in text:
         return "busy"
-    return "other"
+    return "full" if "i/o" in text and _nearly_full(folder) else "other"
+
+
+def _nearly_full(folder: Path) -> bool:
+    try:
+        return shutil.disk_usage(folder).free < 1 << 20
+    except OSError:
+        return False
+
+
+# what SQLite and the system say, in a clerk's words (never their English)
+_SQLITE_WORDS = {"disk i/o error": "磁盘读写出错", "database disk image is malformed": "记录文件已损坏",
+                 "file is not a database": "不是本工具的记录文件"}
+_ERRNO_WORDS = {errno.ENOENT: "文件夹不存在", errno.EIO: "磁盘读写出错", errno.ENOTDIR: "路径中有同名文件",
+                errno.EISDIR: "这里是文件夹", errno.ENAMETOOLONG: "路径太长"}
+
+
+def _detail(error: BaseException) -> str:
+    if isinstance(error, OSError):
+        return _ERRNO_WORDS.get(error.errno, f"系统错误 {errno.errorcode.get(error.errno, error.errno)}")
+    text = str(error).lower()
+    return next((w for k, w in _SQLITE_WORDS.items() if k in text), "记录文件无法写入")
 
 
 def storage_error(path: Path | str, what: str, error: BaseException) -> StorageError:
     """The clerk's sentence for ``error`` met while writing ``what`` at ``path``."""
     path = Path(path)
     where = f"{what}“{path}”"
-    kind = _kind(error)
+    folder = path if path.is_dir() or not path.suffix else path.parent
+    kind = _kind(error, folder)
     if kind == "full":
-        text = (f"磁盘已满，无法写入{where}。请清理“{path.anchor or path.parent}”所在磁盘的空间"
+        text = (f"磁盘已满，无法写入{where}。请清理“{folder}”所在磁盘的空间"
                 "（或在 taizhang.toml 中把该文件夹改到空间充足的磁盘）后重新运行。")
     elif kind == "read_only":
         text = (f"没有权限写入{where}（文件夹只读、权限不够或网络盘已断开）。请检查该文件夹的写入权限"
@@ -65,8 +89,7 @@ def storage_error(path: Path | str, what: str, error: BaseException) -> StorageE
     elif kind == "busy":
         text = f"{where}正被另一个程序占用。请稍等片刻，关闭可能打开它的程序后重新运行。"
     else:
-        detail = getattr(error, "strerror", None) or str(error)
-        text = f"无法写入{where}（{detail}）。请检查该磁盘和文件夹后重新运行。"
+        text = f"无法写入{where}（{_detail(error)}）。请检查该磁盘和文件夹后重新运行。"
     return StorageError(text + "本次没有改动总台账，上一版保持不变。")
 
 
