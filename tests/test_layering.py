@@ -71,6 +71,20 @@ def test_no_stage_imports_a_later_stage_or_a_shell():
     assert wrong == []
 
 
+def test_the_shells_call_only_the_public_api():
+    """The command line, the daily job, the buttons and the server are thin shells: they reach
+    the pipeline only through toolkit.api (and use core's cross-cutting helpers)."""
+    allowed = {"api", "core", "shells", "__init__"}
+    wrong = []
+    for path, module in product_modules():
+        if stage_of(module) not in ("shells", "macros"):
+            continue
+        for line, target in imports_of(path, module):
+            if stage_of(target) not in (None, *allowed):
+                wrong.append(f"{path.relative_to(ROOT.parent)}:{line} imports {target}")
+    assert wrong == []
+
+
 def test_every_module_has_a_stage_and_the_top_level_stays_small():
     top = sorted(p.name for p in ROOT.glob("*.py"))
     assert top == ["__init__.py", "api.py", "macros.py"]

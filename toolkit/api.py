@@ -30,7 +30,9 @@ from toolkit.core.settings import Settings
 
 if TYPE_CHECKING:
     from toolkit.core.ledger import Ledger
-    from toolkit.outputs.fill import FillResult
+    from toolkit.demo import DemoFile
+    from toolkit.outputs.fill import FillResult, SheetValues
+    from toolkit.outputs.writeback import NewSheet
     from toolkit.pipeline.consolidate import ConsolidationResult
     from toolkit.pipeline.doctor import SetupReport
     from toolkit.pipeline.mail import MailRunResult
@@ -206,6 +208,27 @@ def consolidate(inbox: str | Path | None = None, out: str | Path | None = None, 
                lock_timeout=LOCK_WAIT if lock_timeout is None else lock_timeout)
 
 
+def validation_text(ledgers: Sequence["Ledger"], *, errors_only: bool = False) -> str:
+    """What `taizhang validate` prints for checked ledgers (unreadable files first, then the
+    files with errors, the clean ones last unless ``errors_only``)."""
+    from toolkit.outputs.report import format_text_report
+    return format_text_report(ledgers, errors_only=errors_only)
+
+
+def validation_exit_code(ledgers: Sequence["Ledger"]) -> int:
+    """0 no errors, 1 some errors, 2 some file could not be read."""
+    from toolkit.validation.rules import exit_code
+    return exit_code(ledgers)
+
+
+def consolidation_failed(error: Exception, *, as_of: DateLike = None) -> dict:
+    """The JSON of `taizhang consolidate --json` when no master was written: every key, empty,
+    with ``error`` (the Chinese sentence)."""
+    from toolkit.pipeline.consolidate import ConsolidationResult
+    day = as_date(as_of) if as_of is not None else date.today()
+    return {**ConsolidationResult(master=None, as_of=day).to_dict(), "error": str(error)}
+
+
 @dataclass(frozen=True)
 class Deadline:
     date: date
@@ -253,6 +276,69 @@ def write_report(path: str | Path, ledgers: Sequence["Ledger"]) -> Path:
     """The issue workbook (校验问题, 文件汇总) for validated ledgers."""
     from toolkit.outputs.report import write_issue_report
     return write_issue_report(Path(path), ledgers)
+
+
+def template_path(village: str | None = None) -> Path:
+    """Where `taizhang template` writes by default: the current folder, named for the village."""
+    from toolkit.outputs.template import default_template_name
+    return Path.cwd() / default_template_name(village)
+
+
+def write_settings(path: str | Path | None = None, *, force: bool = False, demo: bool = False,
+                   config: ConfigLike = None) -> tuple[Path, Path | None]:
+    """A new settings workbook (the default campaign, an empty 村名册, or the demo's with
+    ``demo``): (its path, the backup of the file it replaced). ``path`` defaults to the one
+    taizhang.toml names (the current folder when there is none)."""
+    from toolkit.core.settings_workbook import create_settings_workbook
+    from toolkit.demo import DEMO_ROSTER
+    cfg = _config(config)
+    target = Path(path) if path else (Path.cwd() / "设置.xlsx" if cfg.demo else cfg.settings_workbook)
+    return create_settings_workbook(target, force=force, roster=DEMO_ROSTER if demo else ())
+
+
+def restore_demo(folder: str | Path | None = None, *, force: bool = False) -> list["DemoFile"]:
+    """Copy the bundled demo ledgers into ``folder`` (default: the demo's inbox)."""
+    from toolkit.demo import restore_demo_inbox
+    return restore_demo_inbox(Path(folder) if folder else DEMO_INBOX, force=force)
+
+
+def demo_as_of() -> date:
+    """The demo's fixed as-of date (2010-10-20)."""
+    from toolkit.demo import DEMO_AS_OF
+    return DEMO_AS_OF
+
+
+def can_write_pdf() -> bool:
+    """Whether LibreOffice is installed (the 简报 PDF needs it)."""
+    from toolkit.outputs.libreoffice import find_soffice
+    return find_soffice() is not None
+
+
+# --- the sheet open in front of the clerk (the Excel buttons) -----------------------------
+def read_sheet(book_name: str, sheet_name: str, grid: list[list],
+               marker: list[list] | None = None) -> "Ledger":
+    """A ledger read from the values of an open sheet, exactly as the same file would be read;
+    ``marker``: the template's hidden marker sheet, when the book has one."""
+    from toolkit.read.grid import ledger_from_grid
+    return ledger_from_grid(book_name, sheet_name, grid, marker)
+
+
+def cell_marks(ledger: "Ledger") -> dict[str, str]:
+    """After ``validate``: A1 cell -> "#RRGGBB" (red for an error, yellow for a warning)."""
+    from toolkit.outputs.fill import cell_marks as marks
+    return marks(ledger)
+
+
+def result_sheet(ledger: "Ledger") -> "NewSheet":
+    """After ``validate``: the 校验结果 sheet (rows, widths, links) for the open book."""
+    from toolkit.outputs.fill import issue_sheet
+    return issue_sheet(ledger)
+
+
+def sheet_values(ledger: "Ledger", computed, last_used: int) -> "SheetValues":
+    """After ``compute``: where and what 计算期限 writes in the open sheet."""
+    from toolkit.outputs.fill import sheet_values as values
+    return values(ledger, computed, last_used)
 
 
 def write_template(path: str | Path, *, village: str | None = None,

@@ -336,6 +336,48 @@ def issue_sheet(ledger: Ledger) -> NewSheet:
                     freeze_rows=2, wrap_columns=(2, 3), links=links)
 
 
+# --------------------------------------------------------------------- the open sheet (buttons)
+def cell_marks(ledger: Ledger) -> dict[str, str]:
+    """A1 cell of the ledger sheet -> "#RRGGBB": red where a cell has an error, yellow where it
+    has only warnings (what 校验本表 paints in the sheet the clerk has open)."""
+    worst: dict[str, str] = {}
+    for issue in ledger.issues:
+        if issue.cell and issue.sheet in (None, ledger.sheet):
+            for ref in cells_in(issue.cell):
+                if worst.get(ref) != ERROR:
+                    worst[ref] = issue.severity
+    return {ref: "#" + (ERROR_FILL if sev == ERROR else WARNING_FILL) for ref, sev in worst.items()}
+
+
+@dataclass
+class SheetValues:
+    """What 计算期限 writes into the sheet the clerk has open."""
+    columns: dict[str, int]             # computed key -> 0-based column
+    appended: list[str]                 # keys whose column is new (their headers to write)
+    headers: dict[str, str]             # key -> header text
+    group_header: str                   # over the appended columns, in a two-row header
+    rows: list[int]                     # the cases' Excel rows
+    values: dict[str, list]             # key -> the values to write, in ``rows`` order
+    header_fill: str                    # "#RRGGBB"
+    alert_fills: dict[str, list[str]]   # "#RRGGBB" -> the 预警 cells to paint
+
+
+def sheet_values(ledger: Ledger, computed, last_used: int) -> SheetValues:
+    """``computed`` (the checked ledger's computed columns) laid out for the open sheet, whose
+    last used column is ``last_used`` (0-based)."""
+    columns, missing = computed_layout(ledger, last_used)
+    rows = [int(r) for r in ledger.cases.index]
+    values = {key: [plain_value(v) for v in computed[key].tolist()] for key in columns}
+    alert_col = columns["alert"]
+    fills: dict[str, list[str]] = {}
+    for alert, (fill, _font) in ALERT_COLOURS.items():
+        cells = [cell_ref(alert_col, r) for r, v in zip(rows, values["alert"]) if v == alert]
+        if cells:
+            fills["#" + fill] = cells
+    return SheetValues(columns, list(missing), {k: F.COMPUTED_BY_KEY[k].header for k in columns},
+                       F.COMPUTED_GROUP_HEADER, rows, values, "#" + HEADER_FILL, fills)
+
+
 def _values_copy(src: Path, dst: Path, ledger: Ledger) -> set[str]:
     """A plain .xlsx with the values of every sheet of ``src`` (read with calamine:
     the file already passed pre-flight and a sandboxed read)."""
@@ -379,5 +421,5 @@ def _empty_copy(dst: Path) -> set[str]:
     return set()
 
 
-__all__ = ["ALERT_COLOURS", "FillPlan", "FillResult", "annotate_file", "fill_ledger", "refusal", "refused",
-           "plan_fill", "workbook_in_use"]
+__all__ = ["ALERT_COLOURS", "FillPlan", "FillResult", "SheetValues", "annotate_file", "cell_marks", "fill_ledger",
+           "issue_sheet", "plan_fill", "refusal", "refused", "sheet_values", "workbook_in_use"]

@@ -14,10 +14,11 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from toolkit.core.config import PATH_KEYS, Config, ConfigError
+from toolkit.core.daily_state import DAILY_STAMP, last_success, next_run, parse_time
 from toolkit.core.errors import EXIT_ATTENTION, EXIT_OK, TaizhangError
 
+__all__ = ["check_setup", "SetupReport", "Check", "DAILY_STAMP", "last_success", "next_run", "parse_time"]
 OK, WARN, FAIL = "正常", "注意", "问题"
-DAILY_STAMP = "daily_last_success.txt"      # written by the daily job after each successful run
 PATH_WORDS = {"inbox": "收件箱", "master": "总台账", "archive": "来件存档", "logs": "日志",
               "state": "运行状态", "settings_workbook": "设置工作簿", "annotated": "批注副本"}
 
@@ -62,35 +63,6 @@ class SetupReport:
         return {"config": None if self.config is None else str(self.config), "demo": self.demo,
                 "checks": [{"item": c.item, "status": c.status, "detail": c.detail} for c in self.checks],
                 "exit_code": self.exit_code}
-
-
-def parse_time(text: str) -> tuple[int, int]:
-    """'07:30' -> (7, 30); a Chinese ConfigError otherwise."""
-    try:
-        hh, mm = text.strip().split(":")
-        h, m = int(hh), int(mm)
-        if 0 <= h < 24 and 0 <= m < 60:
-            return h, m
-    except ValueError:
-        pass
-    raise ConfigError(f"配置文件 [daily] time 的值“{text}”不是时间，请写作 07:30。")
-
-
-def last_success(state: Path) -> date | None:
-    """The day of the daily job's last successful run (its stamp in the state folder)."""
-    try:
-        return date.fromisoformat((Path(state) / DAILY_STAMP).read_text(encoding="utf-8").strip()[:10])
-    except (OSError, ValueError):
-        return None
-
-
-def next_run(daily_time: str, last: date | None, now: datetime) -> datetime:
-    """When the daily job runs next: today at its time (now, if missed), else tomorrow."""
-    h, m = parse_time(daily_time)
-    today = now.replace(hour=h, minute=m, second=0, microsecond=0)
-    if last == now.date():
-        return today + timedelta(days=1)
-    return max(today, now.replace(second=0, microsecond=0))
 
 
 def check_setup(cfg: Config, *, settings_path: Path | str | None = None, load_settings=None,

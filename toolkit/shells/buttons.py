@@ -193,54 +193,12 @@ def _grid_value(v):
 
 
 # --- reading a ledger from values -----------------------------------------------------
-class _GridSheet:
-    """Just enough of a python-calamine sheet for toolkit.read.workbook's parser."""
-
-    def __init__(self, name: str, rows: list[list]):
-        self.name = name
-        width = max((len(r) for r in rows), default=0)
-        self._rows = [list(r) + [""] * (width - len(r)) for r in rows]
-        self.merged_cell_ranges = ()        # values carry no merge information
-
-    def to_python(self, skip_empty_area: bool = True, nrows: int | None = None) -> list[list]:
-        return self._rows[:nrows] if nrows is not None else list(self._rows)
-
-
-class _GridWorkbook:
-    """Just enough of a python-calamine workbook: the ledger sheet (and the template's
-    marker sheet, which names the village)."""
-
-    def __init__(self, sheets: dict[str, list[list]]):
-        from python_calamine import SheetTypeEnum, SheetVisibleEnum
-
-        class _Meta:
-            def __init__(self, name: str):
-                self.name, self.typ, self.visible = name, SheetTypeEnum.WorkSheet, SheetVisibleEnum.Visible
-
-        self._sheets = {name: _GridSheet(name, rows) for name, rows in sheets.items()}
-        self.sheet_names = list(self._sheets)
-        self.sheets_metadata = [_Meta(name) for name in self._sheets]
-
-    def get_sheet_by_name(self, name: str) -> _GridSheet:
-        return self._sheets[name]
-
-
 def ledger_from_values(book_name: str, sheet_name: str, grid: list[list],
                        marker: list[list] | None = None):
-    """A Ledger read from a grid of values by toolkit.read.workbook's own sheet parser.
-
-    ``book_name`` stands in for the file (the village may come from it, as from a
-    file name); ``marker`` is the template's hidden marker sheet, if the book has one.
-    """
-    from toolkit.core.ledger import Ledger
-    from toolkit.read.workbook import read_workbook
-
-    sheets = {sheet_name: grid}
-    if marker is not None:
-        sheets[F.TEMPLATE_MARKER_SHEET] = marker
-    ledger = Ledger(path=Path(book_name))
-    read_workbook(_GridWorkbook(sheets), ledger)
-    return ledger
+    """A Ledger read from a grid of values by the same parser a file goes through
+    (``toolkit.api.read_sheet``); ``marker``: the template's marker sheet, if any."""
+    from toolkit import api
+    return api.read_sheet(book_name, sheet_name, grid, marker)
 
 
 def _target_ledger(target: Target):
@@ -316,25 +274,15 @@ def _paint(sheet, cells: list[str], color: str) -> None:
 # --- 校验本表 --------------------------------------------------------------------------
 def _validate(caller) -> None:
     from toolkit import api
-    from toolkit.core.issues import ERROR
-    from toolkit.outputs.fill import ERROR_FILL, WARNING_FILL
 
     target = _target(caller)
     ctx = _context(caller)
     ledger = _target_ledger(target)
     api.validate([ledger], as_of=ctx.as_of, settings=ctx.settings, config=ctx.config)
-    worst: dict[str, str] = {}
-    for issue in ledger.issues:
-        if issue.cell and (issue.sheet in (None, ledger.sheet)):
-            for ref in cells_in(issue.cell):
-                if worst.get(ref) != ERROR:
-                    worst[ref] = issue.severity
-    colours = {ref: "#" + (ERROR_FILL if sev == ERROR else WARNING_FILL) for ref, sev in worst.items()}
-    restored, records = _recolour(target, colours)
+    restored, records = _recolour(target, api.cell_marks(ledger))
     _write_result_sheet(target, ledger, records)
     target.sheet.activate()
-    errors = sum(1 for i in ledger.issues if i.severity == ERROR)
-    warnings = len(ledger.issues) - errors
+    errors, warnings = ledger.errors, ledger.warnings
     where = f"“{target.sheet.name}”（{ledger.village or target.book.name}，{ledger.n_cases} 件案件）"
     if not ledger.issues:
         text = f"校验完成：{where}未发现问题。"
@@ -412,16 +360,15 @@ def _read_records(book) -> list[tuple[str, str, str, str]]:
 
 
 def _write_result_sheet(target: Target, ledger, records: list[tuple]) -> None:
-    from toolkit.outputs.fill import ISSUE_SHEET, issue_sheet
+    from toolkit import api
 
-    assert ISSUE_SHEET == RESULT_SHEET
+    spec = api.result_sheet(ledger)
     book = target.book
     if RESULT_SHEET in [s.name for s in book.sheets]:
         sheet = book.sheets[RESULT_SHEET]
         sheet.clear()
     else:
         sheet = book.sheets.add(RESULT_SHEET, after=book.sheets[len(book.sheets) - 1])
-    spec = issue_sheet(ledger)
     values, fills = [], {}
     for r, row in enumerate(spec.rows):
         out = []
@@ -451,7 +398,6 @@ def _write_result_sheet(target: Target, ledger, records: list[tuple]) -> None:
 # --- 计算期限 ----------------------------------------------------------------------------
 def _fill(caller) -> None:
     from toolkit import api
-    from toolkit.outputs.fill import ALERT_COLOURS, HEADER_FILL, computed_layout, plain_value
 
     target = _target(caller)
     ctx = _context(caller)
@@ -459,18 +405,15 @@ def _fill(caller) -> None:
     if ledger.n_cases == 0:
         raise ButtonError(f"工作表“{target.sheet.name}”有表头但没有案件行，没有可计算的内容。")
     computed, issues = api.compute(ledger, as_of=ctx.as_of, settings=ctx.settings, config=ctx.config)
-    used_width = max((len(r) for r in target.grid), default=0)
-    columns, missing = computed_layout(ledger, used_width - 1)
-    sheet = target.sheet
-    if missing:
-        _write_headers(sheet, ledger, columns, missing, "#" + HEADER_FILL)
-    rows = [int(r) for r in ledger.cases.index]
-    table = {key: [plain_value(v) for v in computed[key].tolist()] for key in columns}
+    plan = api.sheet_values(ledger, computed, max((len(r) for r in target.grid), default=0) - 1)
+    columns, rows, sheet = plan.columns, plan.rows, target.sheet
+    if plan.appended:
+        _write_headers(sheet, ledger, plan)
     by_row = dict(zip(rows, range(len(rows))))
     for first, last in _runs(rows):
         for c0, c1 in _runs(list(columns.values())):
             keys = [k for c in range(c0, c1 + 1) for k, col in columns.items() if col == c]
-            block = [[table[k][by_row[r]] for k in keys] for r in range(first, last + 1)]
+            block = [[plan.values[k][by_row[r]] for k in keys] for r in range(first, last + 1)]
             write_block(sheet, first, c0 + 1, block)
     deadline_col = columns["deadline"] + 1
     for first, last in _runs(rows):
@@ -479,32 +422,31 @@ def _fill(caller) -> None:
     for first, last in _runs(rows):           # no fill left from an older run (正常, blank)
         clear_fill(target.book, sheet, cell_ref(alert_col, first) + (f":{cell_ref(alert_col, last)}"
                                                                   if last > first else ""))
-    for alert, (fill, _font) in ALERT_COLOURS.items():
-        cells = [cell_ref(alert_col, r) for r, v in zip(rows, table["alert"]) if v == alert]
-        _paint(sheet, cells, "#" + fill)
+    for colour, cells in plan.alert_fills.items():
+        _paint(sheet, cells, colour)
     sheet.activate()
-    counts = {a: table["alert"].count(a) for a in (F.ALERT_OVERDUE, F.ALERT_DUE_SOON)}
-    first_letter = column_letter(min(columns[k] for k in columns))
+    alerts = plan.values["alert"]
+    first_letter = column_letter(min(columns.values()))
     text = (f"计算完成：“{sheet.name}”{ledger.n_cases} 件案件的办结期限、预警和检查清单已写入"
-            f"{first_letter} 列起的“{F.COMPUTED_GROUP_HEADER}”各列。"
-            f"逾期 {counts[F.ALERT_OVERDUE]} 件，临期 {counts[F.ALERT_DUE_SOON]} 件。")
-    if missing:
-        text += f"\n新增了 {len(missing)} 列：{'、'.join(F.COMPUTED_BY_KEY[k].header for k in missing)}。"
+            f"{first_letter} 列起的“{plan.group_header}”各列。"
+            f"逾期 {alerts.count(F.ALERT_OVERDUE)} 件，临期 {alerts.count(F.ALERT_DUE_SOON)} 件。")
+    if plan.appended:
+        text += f"\n新增了 {len(plan.appended)} 列：{'、'.join(plan.headers[k] for k in plan.appended)}。"
     if issues:
         text += (f"\n{len(issues)} 个案件缺少节假日安排，办结期限暂空："
                  f"{issues[0].message}{issues[0].action}")
     _alert(caller, text)
 
 
-def _write_headers(sheet, ledger, columns: dict[str, int], missing: list[str], fill: str) -> None:
+def _write_headers(sheet, ledger, plan) -> None:
     head = ledger.header_rows[-1]
-    cols = [columns[k] for k in missing]
-    write_block(sheet, head, cols[0] + 1, [[F.COMPUTED_BY_KEY[k].header for k in missing]])
-    sheet.range((head, cols[0] + 1), (head, cols[-1] + 1)).color = fill
+    cols = [plan.columns[k] for k in plan.appended]
+    write_block(sheet, head, cols[0] + 1, [[plan.headers[k] for k in plan.appended]])
+    sheet.range((head, cols[0] + 1), (head, cols[-1] + 1)).color = plan.header_fill
     if len(ledger.header_rows) >= 2:
         upper = ledger.header_rows[-2]
-        write_block(sheet, upper, cols[0] + 1, [[F.COMPUTED_GROUP_HEADER]])
-        sheet.range((upper, cols[0] + 1), (upper, cols[-1] + 1)).color = fill
+        write_block(sheet, upper, cols[0] + 1, [[plan.group_header]])
+        sheet.range((upper, cols[0] + 1), (upper, cols[-1] + 1)).color = plan.header_fill
 
 
 # --- 一键汇总 ----------------------------------------------------------------------------

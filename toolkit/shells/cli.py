@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import sys
-from datetime import date
 from pathlib import Path
 
 import click
@@ -122,9 +121,6 @@ def validate(paths, as_of, as_json, report, annotate, errors_only, settings_path
 
     PATHS 可以是文件或文件夹。退出码：0 无错误，1 有错误，2 有文件无法读取。
     """
-    from toolkit.outputs.report import format_text_report
-    from toolkit.validation.rules import exit_code
-
     ledgers = api.validate(paths, as_of=as_of, settings=settings_path, config=config_path)
     if report:
         api.write_report(report, ledgers)
@@ -135,13 +131,13 @@ def validate(paths, as_of, as_json, report, annotate, errors_only, settings_path
     if as_json:
         _echo_json({"files": [lg.to_dict() for lg in ledgers]})
     else:
-        click.echo(format_text_report(ledgers, errors_only=errors_only))
+        click.echo(api.validation_text(ledgers, errors_only=errors_only))
         if report:
             click.echo(f"问题清单已写入：{report}")
         for _, got in annotated:
             if not isinstance(got, str):
                 click.echo(f"标注副本：{got}")
-    return exit_code(ledgers)
+    return api.validation_exit_code(ledgers)
 
 
 @cli.command()
@@ -177,13 +173,7 @@ def settings_cmd(out, force, with_demo, no_demo, config_path):
     默认写到 taizhang.toml 中的 settings_workbook（未写则在 taizhang.toml 同一文件夹；没有 taizhang.toml
     时在当前文件夹）。
     """
-    from toolkit.core.settings_workbook import create_settings_workbook
-    from toolkit.demo import DEMO_ROSTER
-
-    cfg = api.load_config(config_path)
-    path = Path(out) if out else (Path.cwd() / "设置.xlsx" if cfg.demo else cfg.settings_workbook)
-    path, backup = create_settings_workbook(path, force=force,
-                                            roster=DEMO_ROSTER if with_demo and not no_demo else ())
+    path, backup = api.write_settings(out, force=force, demo=with_demo and not no_demo, config=config_path)
     if backup:
         click.echo(f"原文件已备份为：{backup}")
     click.echo(f"设置工作簿已生成：{path}")
@@ -203,8 +193,6 @@ def consolidate(inbox, out, as_of, as_json, settings_path, config_path):
 
     退出码：0 总台账已写出（被拒收的文件会列出），1 未能写出（如另一汇总正在进行），2 配置或设置有误。
     """
-    from toolkit.pipeline.consolidate import ConsolidationResult
-
     run = functools.partial(api.consolidate, inbox, out, as_of=as_of, settings=settings_path,
                             config=config_path)
     try:
@@ -217,7 +205,7 @@ def consolidate(inbox, out, as_of, as_json, settings_path, config_path):
     except TaizhangError as e:
         if not as_json:
             raise
-        _echo_json({**ConsolidationResult(master=None, as_of=date.today()).to_dict(), "error": str(e)})
+        _echo_json(api.consolidation_failed(e, as_of=as_of))
         click.echo(str(e), err=True)
         return e.exit_code
     if as_json:
@@ -298,10 +286,8 @@ def fill(files, as_of, settings_path, config_path):
 @config_option
 def template(out, village, force, settings_path, config_path):
     """生成村级台账模板（含填表说明、下拉选项、打印设置），发给各村填写。"""
-    from toolkit.outputs.template import default_template_name
-
     village = (village or "").strip() or None
-    path = Path(out) if out else Path.cwd() / default_template_name(village)
+    path = Path(out) if out else api.template_path(village)
     if path.suffix.lower() != ".xlsx":
         raise click.UsageError(f"模板只能保存为 .xlsx 文件：{path}")
     if path.exists() and not force:
@@ -317,16 +303,14 @@ def template(out, village, force, settings_path, config_path):
 @click.option("--force", is_flag=True, help="文件夹里已有其他表格时也写入")
 def demo(out, force):
     """恢复演示收件箱：7 个村（社区）的台账（工具自带的原件复制一份），含各种真实写法和几处典型错误。"""
-    from toolkit.demo import DEMO_AS_OF, restore_demo_inbox
-
     folder = Path(out) if out else api.DEMO_INBOX
-    files = restore_demo_inbox(folder, force=force)
+    files = api.restore_demo(folder, force=force)
     counted = [f for f in files if f.counted]
     for f in counted:
         click.echo(f"  {f.village}\t{f.cases} 件\t{f.name}")
     click.echo("  另有：" + "、".join(f"{f.name}（{f.note}）" for f in files if not f.counted))
     click.echo(f"演示收件箱已恢复：{folder}（{len(counted)} 个村（社区），{sum(f.cases for f in counted)} 件，"
-               f"演示日期 {DEMO_AS_OF:%Y-%m-%d}）")
+               f"演示日期 {api.demo_as_of():%Y-%m-%d}）")
     return 0
 
 

@@ -30,9 +30,9 @@ from typing import Callable
 
 from toolkit import api
 from toolkit.core.config import Config, ConfigError
-from toolkit.core.files import RunBusy, atomic_write_text
+from toolkit.core.daily_state import DAILY_STAMP, last_success, mark_success, next_run, parse_time
+from toolkit.core.files import RunBusy
 from toolkit.core.logs import clerk_message, setup_logging
-from toolkit.pipeline.doctor import DAILY_STAMP, last_success, next_run, parse_time
 
 log = logging.getLogger("taizhang.daily")
 STAMP_NAME = DAILY_STAMP
@@ -65,7 +65,7 @@ class DailyJob:
         return next_run(self.cfg.daily_time, self.last_success(), self.clock())
 
     def _mark_success(self, day: date) -> None:
-        atomic_write_text(self.stamp, day.isoformat())
+        mark_success(self.cfg.state, day)
 
     def due(self, now: datetime | None = None) -> bool:
         """Past today's time, not yet done today, and not waiting to retry."""
@@ -156,8 +156,7 @@ def fetch_mail_if_configured(cfg: Config, settings) -> None:
 
 def write_brief_if_possible(result, cfg: Config) -> None:
     """The leader's 简报 PDF beside the master; without LibreOffice only the 简报 sheet."""
-    from toolkit.outputs.libreoffice import find_soffice
-    if find_soffice() is None:
+    if not api.can_write_pdf():
         log.info("未安装 LibreOffice：简报只在总台账的“简报”表中，未另存 PDF。")
         return
     try:
@@ -217,15 +216,14 @@ def main(argv: list[str] | None = None) -> int:
         print(text)
         return 0
     if cfg.demo:
-        from toolkit.demo import DEMO_AS_OF
         print(f"未找到 taizhang.toml：使用内置演示收件夹 {cfg.inbox}，"
-              f"按演示日期 {DEMO_AS_OF.isoformat()} 汇总。")
+              f"按演示日期 {api.demo_as_of().isoformat()} 汇总。")
     result = job.run()
     if result is None:
         print(f"{job.last_error}\n汇总未完成，详情见日志 {logfile}。", file=sys.stderr)
         return 1
     print(result.summary_text())
-    return 0 if result.written else 1
+    return result.exit_code
 
 
 def _serve(job: DailyJob, cfg: Config, logfile: Path) -> int:
