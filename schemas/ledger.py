@@ -3,11 +3,11 @@
 Built from the field registry (toolkit.core.fields), so a new field or variant is
 added in one place. Checks run on the *normalised* case table the reader
 produces (dates already parsed, statuses already canonical); cross-field rules
-(date order, closing rules, scope) live in toolkit/validate.py.
+(date order, closing rules, scope) live in toolkit/validation/rules.py.
 
 Each check has a stable name; ``CHECK_CODES`` maps it to an issue code of the
-catalogue in toolkit/issues.py. Kept in Python rather than YAML: a YAML schema
-silently drops lambdas and ignores misspelled check names (DESIGN.md).
+catalogue in toolkit/core/issues.py. Kept in Python rather than YAML: a YAML schema
+silently drops lambdas and ignores misspelled check names (docs/design.md).
 """
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 ``make_ledger`` writes cases (``factories.cases``) into a workbook the way a village
 really sends it, through the one sheet writer (``factories.sheet``); ``LedgerStyle``
-switches each quirk DOMAIN.md lists and each fault the validator must catch, and the
+switches each quirk docs/domain.md lists and each fault the validator must catch, and the
 returned ``SampleLedger`` says where every case, header and planted fault landed.
 The demo inbox (``factories.demo``) and the benchmark inbox (``factories.bench``)
 are made of these.
@@ -41,7 +41,7 @@ INVALID_TICK = "部分"
 
 @dataclass(frozen=True)
 class LedgerStyle:
-    """How a village's workbook looks: each switch is one quirk of real sheets (DOMAIN.md)."""
+    """How a village's workbook looks: each switch is one quirk of real sheets (docs/domain.md)."""
     fmt: str = "xlsx"                 # xlsx | xlsm (with a VBA project) | xls (through LibreOffice)
     template: bool = False            # the toolkit's own template (the layout switches below are ignored)
     title: bool = True                # merged title row

@@ -1,6 +1,6 @@
 """Dates as villages write them: real dates, Excel serials and text forms.
 
-Accepted (DOMAIN.md): date/datetime cells, Excel serial numbers, and text such
+Accepted (docs/domain.md): date/datetime cells, Excel serial numbers, and text such
 as 2010-07-01, 2010/7/1, 2010.7.1, 2010年7月1日 (日 or 号 optional), 20100701,
 each optionally followed by a time, in full-width digits, with stray spaces.
 

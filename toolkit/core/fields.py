@@ -68,7 +68,7 @@ DATE_KEYS: tuple[str, ...] = tuple(f.key for f in FIELDS if f.kind == "date")
 class ChecklistItem:
     key: str
     header: str
-    # the text field that also counts as this item when filled (DOMAIN.md)
+    # the text field that also counts as this item when filled (docs/domain.md)
     text_field: str | None = None
     variants: tuple[str, ...] = ()
 

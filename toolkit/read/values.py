@@ -264,7 +264,7 @@ def _ticks(key: str, raw: list, problems: list) -> list:
         done = F.parse_tick(v)
         if done is None:
             if text_counts and clean_text(v):
-                done = True      # a filled text cell counts as done (DOMAIN.md)
+                done = True      # a filled text cell counts as done (docs/domain.md)
             else:
                 problems.append((key, i, Code.INVALID_TICK, v, {}))
                 done = False

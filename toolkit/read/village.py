@@ -1,6 +1,6 @@
 """Which village a ledger is from, and its reporting date.
 
-In order (DOMAIN.md): the template's marker sheet, the 填报单位 line above the
+In order (docs/domain.md): the template's marker sheet, the 填报单位 line above the
 header, the most common 村（社区） value, the file name. Blank village cells get
 the ledger's village.
 """
@@ -24,7 +24,7 @@ _FILE_VILLAGE = re.compile(r"[\u4e00-\u9fff]{1,15}?(?:社区|村|居)")
 
 def identify_village(ledger: Ledger, marker: str | None, above: list[list],
                      data: dict[str, list]) -> None:
-    """Village and its source (DOMAIN.md order); blank village cells get the ledger's village."""
+    """Village and its source (docs/domain.md order); blank village cells get the ledger's village."""
     reporter, report_date = _reporter(above)
     if report_date not in (None, ""):
         ledger.report_date = parse_date_value(report_date)[0]

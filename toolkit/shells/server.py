@@ -259,6 +259,6 @@ def make_server(host: str = "127.0.0.1", port: int = DEFAULT_PORT, *,
         raise ServeError(f"没有设置服务器口令：请先设置环境变量 {token_env}（至少 16 个字符的随机口令），"
                          "并把同一口令告诉使用按钮的同事。")
     # xlwings' remote interpreter is under PolyForm Noncommercial 1.0.0, whose permitted
-    # purposes include use by a government institution (DESIGN.md); it needs this key.
+    # purposes include use by a government institution (docs/design.md, xlwings); it needs this key.
     os.environ.setdefault("XLWINGS_LICENSE_KEY", "noncommercial")
     return TaizhangServer((host, port), token, max_mb=max_mb)
