@@ -22,10 +22,10 @@ def test_restore_copies_every_file_byte_for_byte(tmp_path):
     inbox = tmp_path / "演示" / "收件箱"                  # made, parents too
     assert restore_demo_inbox(inbox) == list(DEMO_FILES)
     assert {p.name: p.read_bytes() for p in inbox.iterdir()} == _pristine_bytes()
-    earlier = next(f for f in DEMO_FILES if f.received is not None)
-    assert (inbox / earlier.name).stat().st_mtime == DEMO_EARLIER_RECEIVED.timestamp()
-    assert all((inbox / f.name).stat().st_mtime > DEMO_EARLIER_RECEIVED.timestamp()
-               for f in DEMO_FILES if f is not earlier)
+    for f in DEMO_FILES:                          # each reached the township on its day in 2010
+        assert (inbox / f.name).stat().st_mtime == f.received.timestamp()
+    earlier = next(f for f in DEMO_FILES if f.received == DEMO_EARLIER_RECEIVED)
+    assert all(f.received > DEMO_EARLIER_RECEIVED for f in DEMO_FILES if f is not earlier)
 
 
 def test_restore_replaces_the_demo_files_and_keeps_other_files(tmp_path):
@@ -93,3 +93,20 @@ def test_restored_inbox_shows_every_feature_of_the_master(tmp_path):
     inbox = tmp_path / "inbox"
     restore_demo_inbox(inbox)
     assert_every_feature(*consolidate_demo(inbox, tmp_path))
+
+
+def test_the_readme_shows_what_the_demo_prints(tmp_path):
+    """The README's first example is the demo's real summary (paths and the clock's hour aside:
+    saved times are shown in the computer's own time zone)."""
+    import re
+    from pathlib import Path
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    block = readme.split("```\n")[3]             # the first block after the two commands
+    inbox = tmp_path / "inbox"
+    restore_demo_inbox(inbox)
+    result, _ = consolidate_demo(inbox, tmp_path)
+    assert block.startswith("未找到 taizhang.toml") and "总台账已写入" in block.splitlines()[1]
+    shown = [line for line in block.splitlines()[2:] if line]
+    ran = result.summary_text().splitlines()[1:]          # the first line names the master's path
+    clock = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d")
+    assert [clock.sub("T", line) for line in shown] == [clock.sub("T", line) for line in ran]

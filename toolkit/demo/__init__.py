@@ -57,28 +57,33 @@ class DemoFile:
     cases: int              # case rows in it (0: unreadable)
     counted: bool           # the master counts it (else it is there to show the archive at work)
     note: str               # what it shows, for the clerk
-    received: datetime | None = None    # its modified time after a restore (None: the copy's)
+    received: datetime | None = None    # its file time after a restore: when it reached the township
 
 
 DEMO_FILES: tuple[DemoFile, ...] = (
-    DemoFile("东村信访积案台账.xlsx", "东村", 12, True, "用本工具的模板填写，无错误"),
+    DemoFile("东村信访积案台账.xlsx", "东村", 12, True, "用本工具的模板填写，无错误",
+             received=datetime(2010, 10, 18, 17, 30)),
     DemoFile("西村积案化解台账（2010年10月）.xlsx", "西村", 16, True,
-             "前面有一张填表说明，日期写作“2010年7月1日”；一个身份证号被存成了数字"),
+             "前面有一张填表说明，日期写作“2010年7月1日”；一个身份证号被存成了数字",
+             received=datetime(2010, 10, 15, 17, 30)),
     DemoFile("南村台账10.15.xlsx", "南村", 9, True,
              "只有一行表头，写法五花八门（换行、空格、别称），勾选写作是、有、1、Y；"
-             "一个不存在的日期（2010年13月5日），一个不认识的办理状态"),
+             "一个不存在的日期（2010年13月5日），一个不认识的办理状态", received=datetime(2010, 10, 15, 17, 40)),
     DemoFile("北村信访积案台账.xls", "北村", 8, True,
-             "旧版 .xls 文件，日期写法各异；办结日期早于交办日期，勾选处写了“部分”"),
-    DemoFile("前垟村信访台账.xlsm", "前垟村", 14, True, "带宏的工作簿（宏不会被运行），无错误"),
+             "旧版 .xls 文件，日期写法各异；办结日期早于交办日期，勾选处写了“部分”",
+             received=datetime(2010, 10, 19, 17, 30)),
+    DemoFile("前垟村信访台账.xlsm", "前垟村", 14, True, "带宏的工作簿（宏不会被运行），无错误",
+             received=datetime(2010, 10, 18, 17, 35)),
     DemoFile("信访积案化解工作台账（10月报）.xlsx", "后垟村", 10, True,
              "文件名里没有村名，也没有村（社区）列，靠“填报单位”认出；"
-             "已销号但六有材料不全，已化解但没写办结日期"),
+             "已销号但六有材料不全，已化解但没写办结日期", received=datetime(2010, 10, 14, 17, 30)),
     DemoFile("江滨社区积案台账.xlsx", "江滨社区", 22, True,
              "数据中间有空行，表尾有填表人、审核人和注；首次信访在 2009 年（不在积案范围），"
-             "身份证号校验位不对，案件编号重复"),
+             "身份证号校验位不对，案件编号重复", received=datetime(2010, 10, 19, 17, 40)),
     DemoFile("东村2010年9月台账.xlsx", "东村", 13, False,
              "东村上月报送的旧台账，用来演示“案件消失”", received=DEMO_EARLIER_RECEIVED),
-    DemoFile("前垟村信访台账（重发）.xlsx", "前垟村", 0, False, "传输中断的重发件，用来演示“被拒收”"),
+    DemoFile("前垟村信访台账（重发）.xlsx", "前垟村", 0, False, "传输中断的重发件，用来演示“被拒收”",
+             received=datetime(2010, 10, 19, 9, 10)),
 )
 
 

@@ -115,11 +115,11 @@ def village_row(vs: VillageStanding, entry, ledgers: dict[int, Ledger], *, prese
     if good is not None and present is not None and good.source == "inbox" and good.id not in present:
         notes.append(f"“{good.filename}”已不在收件箱中，总台账仍采用存档中的这份文件")
     if last is not None and good is not None and last.id != good.id and not last.usable:
-        why = _withdrawal(last) if last.withdrawn else last.message
+        why = (_withdrawal(last) if last.withdrawn else last.message or "").rstrip("。")
         notes.append(f"最近一次报送{status_label(last)}{'：' + why if why else ''}；总台账"
                      f"{'改用' if last.withdrawn else '仍采用'}“{good.filename}”（{when(good.received)}）")
     elif last is not None and good is None:
-        why = _withdrawal(last) if last.withdrawn else last.message
+        why = (_withdrawal(last) if last.withdrawn else last.message or "").rstrip("。")
         notes.append(f"报送的文件未被采用{'：' + why if why else ''}")
     if good is not None and good.released:
         sender = f"（发件人 {good.sender}）" if good.sender else ""
