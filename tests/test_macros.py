@@ -331,11 +331,11 @@ def test_a_sheet_without_a_header_is_refused_politely(xw):
 
 
 def test_unexpected_error_is_an_alert_and_a_log(xw, ledger_file, monkeypatch, tmp_path):
-    import toolkit.validation.rules
+    import toolkit.pipeline.check
 
     def boom(*a, **k):
         raise ValueError("模拟故障")
-    monkeypatch.setattr(toolkit.validation.rules, "validate_ledgers", boom)
+    monkeypatch.setattr(toolkit.pipeline.check, "validate_ledgers", boom)
     payload = vba_payload(ledger_file.path, active_sheet=ledger_file.sheet)
     (alert,) = click(xw, "validate_active_sheet", payload)["actions"]
     assert alert["func"] == "alert" and alert["args"][3] == "critical"

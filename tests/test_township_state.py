@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 import toolkit.outputs.master as master
+import toolkit.pipeline.township_state as township_state
 from toolkit.outputs.master import CASE_COLUMNS, MasterBook, read_township_values, write_master
 from toolkit.pipeline.township_state import STATE_NAME, recall, remember
 
@@ -49,7 +50,7 @@ def written(tmp_path):
 def _no_reading(monkeypatch):
     def refuse(*a, **k):
         raise AssertionError("the master was re-read")
-    monkeypatch.setattr(master, "read_township_values", refuse)
+    monkeypatch.setattr(township_state, "read_township_values", refuse)
 
 
 @pytest.mark.parametrize("columns", [COLS, ("督办意见",), ("乡级备注",), ("乡级备注", "督办意见")])
@@ -85,7 +86,7 @@ def test_another_file_or_no_state_is_read(written, monkeypatch):
     shutil.copy(out, other)
     calls = []
     real = master.read_township_values
-    monkeypatch.setattr(master, "read_township_values", lambda p, c: calls.append(p) or real(p, c))
+    monkeypatch.setattr(township_state, "read_township_values", lambda p, c: calls.append(p) or real(p, c))
     assert recall(tmp_path / "state", other, COLS) == real(out, COLS)
     (tmp_path / "state" / STATE_NAME).write_text("{broken", encoding="utf-8")
     assert recall(tmp_path / "state", out, COLS) == real(out, COLS)

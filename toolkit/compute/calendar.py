@@ -21,8 +21,10 @@ from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING, Iterable
 
-from toolkit.core.settings import HolidayYear
+import chinese_calendar
+
 from toolkit.core.errors import TaizhangError
+from toolkit.core.settings import HolidayYear
 
 if TYPE_CHECKING:  # pragma: no cover
     from toolkit.core.settings import Settings
@@ -75,7 +77,6 @@ def _as_date(d: date) -> date:
 @lru_cache(maxsize=1)
 def _package_years() -> dict[int, tuple[dict[date, str], dict[date, str]]]:
     """{year: (holiday off-days -> name, make-up workdays -> name)} from chinesecalendar."""
-    import chinese_calendar
 
     years: dict[int, tuple[dict[date, str], dict[date, str]]] = {}
     lo = min(chinese_calendar.holidays).year

@@ -7,13 +7,15 @@ once, in :func:`toolkit.api.load_config`.
 from __future__ import annotations
 
 import os
+import re
 import sys
 from dataclasses import dataclass, field, fields
 from datetime import date
 from pathlib import Path
 from typing import Iterable
 
-from toolkit.core.errors import TaizhangError
+from toolkit.core.config_check import check_known, parse_toml
+from toolkit.core.errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]   # the toolkit's folder (beside run_daily.py)
 WORKBOOKS = PROJECT_ROOT / "workbooks"                # in a checkout; absent when installed as a wheel
@@ -26,10 +28,6 @@ HISTORY_DIR = "历史版本"     # previous masters
 OWN_FOLDERS = (BACKUP_DIR, HISTORY_DIR)
 # What the toolkit takes for a workbook in a folder (the intake, the demo's restore).
 SPREADSHEET_SUFFIXES = frozenset({".xlsx", ".xlsm", ".xls", ".ods", ".et"})
-
-
-class ConfigError(TaizhangError):
-    """A problem in taizhang.toml; the message is Chinese and names the key."""
 
 
 @dataclass
@@ -133,7 +131,6 @@ def read_config(path: Path | str) -> Config:
     An unknown section or key, a key at the wrong level, a value of the wrong kind or a
     Windows path in double quotes is a ConfigError naming the file, the line and the key.
     """
-    from toolkit.core.config_check import check_known, parse_toml
     path = Path(path)
     data = parse_toml(path)
     check_known(path, data, known_keys())
@@ -193,7 +190,6 @@ _WEEKDAYS = {**{w: n for n, w in enumerate("一二三四五六日")}, "天": 6,
 
 def parse_weekdays(value: object, path: Path | str = CONFIG_NAME) -> tuple[int, ...]:
     """[daily] remind: ["周一", "周四"], "周一、周四", ["mon", "thu"] or [1, 4] -> (0, 3)."""
-    import re
     items = value if isinstance(value, list) else re.split(r"[\s,，、;；]+", str(value))
     days = []
     for item in items:

@@ -10,7 +10,7 @@ import difflib
 import re
 from pathlib import Path
 
-from toolkit.core.config import ConfigError
+from toolkit.core.errors import ConfigError
 
 try:  # Python 3.11+
     import tomllib

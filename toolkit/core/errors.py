@@ -20,3 +20,7 @@ EXIT_OK, EXIT_ATTENTION, EXIT_CANNOT_RUN = 0, 1, 2
 class TaizhangError(Exception):
     """A problem the clerk can act on; ``str(e)`` is Chinese and says what to do."""
     exit_code = EXIT_CANNOT_RUN
+
+
+class ConfigError(TaizhangError):
+    """A problem in taizhang.toml (or a file a command was told to use); Chinese, names the key."""

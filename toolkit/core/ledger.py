@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from toolkit.core.cells import cell_ref
+from toolkit.core.fields import ALL_INPUT_KEYS
 from toolkit.core.issues import Issue, count
 
 if TYPE_CHECKING:  # pandas is imported lazily: button handlers must start fast
@@ -52,7 +53,6 @@ def cases_frame(data: dict[str, list], index: list[int]) -> "pd.DataFrame":
     import numpy as np
     import pandas as pd
 
-    from toolkit.core.fields import ALL_INPUT_KEYS
 
     table = np.empty((len(ALL_INPUT_KEYS), len(index)), dtype=object)   # filled with None
     for j, key in enumerate(ALL_INPUT_KEYS):
@@ -74,7 +74,6 @@ def is_reader_frame(frame) -> bool:
 def _columns_index():
     import pandas as pd
 
-    from toolkit.core.fields import ALL_INPUT_KEYS
     return pd.Index(list(ALL_INPUT_KEYS), dtype=object)
 
 

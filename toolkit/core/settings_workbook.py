@@ -24,13 +24,15 @@ from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
-from toolkit.core.dates import parse_date_value
-from toolkit.core.fields import match_header, normalize_header
+from python_calamine import CalamineWorkbook
+
 from toolkit.core.cells import cell_ref
 from toolkit.core.config import BACKUP_DIR
+from toolkit.core.dates import parse_date_value
+from toolkit.core.errors import TaizhangError
+from toolkit.core.fields import match_header, normalize_header
 from toolkit.core.files import atomic_path, backup_copy
 from toolkit.core.normalize import clean_text, parse_day_count
-from toolkit.core.errors import TaizhangError
 from toolkit.core.settings import (DEFAULT_SETTINGS, Campaign, HolidayYear, NamedHolidayYear, Phase,
                                    RosterEntry, Settings)
 
@@ -91,7 +93,6 @@ class _Book:
     """The sheets of one settings workbook as row lists (row 0 = Excel row 1)."""
 
     def __init__(self, path: Path):
-        from python_calamine import CalamineWorkbook
 
         self.path = path
         try:

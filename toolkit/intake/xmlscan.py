@@ -12,11 +12,11 @@ from __future__ import annotations
 import codecs
 import logging
 import re
+from xml.sax.saxutils import unescape
 
 from toolkit.core.cells import column_index, column_letter
 from toolkit.core.issues import Code
-from toolkit.intake.limits import MAX_CELLS, MAX_COLUMNS, MAX_ROWS, MAX_SHARED_STRINGS
-from toolkit.intake.limits import Refused as _Refused
+from toolkit.intake.limits import MAX_CELLS, MAX_COLUMNS, MAX_ROWS, MAX_SHARED_STRINGS, Refused as _Refused
 
 log = logging.getLogger("taizhang")
 
@@ -317,5 +317,4 @@ class _OdsGrid(Grid):
 
 
 def xml_unescape(s: str) -> str:
-    from xml.sax.saxutils import unescape
     return unescape(s, {"&quot;": '"', "&apos;": "'"})

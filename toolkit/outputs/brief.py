@@ -16,6 +16,7 @@ from pathlib import Path
 
 from toolkit.core.fields import RESOLVED, STRUCK_OFF
 from toolkit.core.files import atomic_path
+from toolkit.outputs.libreoffice import convert
 
 SHEET_BRIEF = "简报"
 TOTAL_KEYS = (("cases", "案件总数"), ("resolved", RESOLVED), ("struck_off", STRUCK_OFF),
@@ -85,7 +86,6 @@ def render_brief(path: Path, brief: Brief) -> Path:
 
 def brief_pdf(brief: Brief, pdf: Path) -> Path:
     """The 简报 as a one-page PDF at ``pdf`` (needs LibreOffice; LibreOfficeError otherwise)."""
-    from toolkit.outputs.libreoffice import convert
     pdf = Path(pdf)
     with tempfile.TemporaryDirectory(prefix="taizhang-brief-") as work:
         book = render_brief(Path(work) / f"{pdf.stem}.xlsx", brief)

@@ -24,14 +24,16 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
+from python_calamine import CalamineWorkbook
+
 from toolkit.core import fields as F
-from toolkit.core.issues import ERROR, Code, Issue, make_issue
 from toolkit.core.cells import cell_ref, cells_in
+from toolkit.core.issues import ERROR, Code, Issue, make_issue
 from toolkit.core.ledger import Ledger
-from toolkit.outputs.writeback import KEEP as KEEP_VALUE
-from toolkit.outputs.writeback import (PATCHABLE_SUFFIXES, CellEdit, NewSheet, WritebackError,
-                                       check_patchable, in_use_message, patch_workbook, sheet_names,
-                                       used_column_bound, workbook_in_use)
+from toolkit.outputs.report import SEVERITY_WORD, issue_rows
+from toolkit.outputs.writeback import (KEEP as KEEP_VALUE, PATCHABLE_SUFFIXES, CellEdit, NewSheet,
+                                       WritebackError, check_patchable, in_use_message, patch_workbook,
+                                       sheet_names, used_column_bound, workbook_in_use)
 
 log = logging.getLogger("taizhang")
 
@@ -261,7 +263,6 @@ def annotate_file(ledger: Ledger, out_dir: Path) -> Path:
 
 def _issue_notes(ledger: Ledger) -> dict[str, dict[str, str]]:
     """sheet -> cell -> the note a clerk sees on a coloured cell: each problem, what to do."""
-    from toolkit.outputs.report import SEVERITY_WORD
     notes: dict[str, dict[str, list[str]]] = {}
     for issue in ledger.issues:
         sheet = issue.sheet or ledger.sheet
@@ -312,7 +313,6 @@ def _only_existing_sheets(ledger: Ledger, edits):
 
 def issue_sheet(ledger: Ledger) -> NewSheet:
     """The 校验结果 sheet: a summary line, then one row per issue (file-level first)."""
-    from toolkit.outputs.report import SEVERITY_WORD, issue_rows
 
     rows_in = issue_rows([ledger])
     rows_in.sort(key=lambda r: (r["单元格"] != "", r["级别"] != SEVERITY_WORD[ERROR], r["行"] or 0))
@@ -382,7 +382,6 @@ def _values_copy(src: Path, dst: Path, ledger: Ledger) -> set[str]:
     """A plain .xlsx with the values of every sheet of ``src`` (read with calamine:
     the file already passed pre-flight and a sandboxed read)."""
     import xlsxwriter
-    from python_calamine import CalamineWorkbook
 
     wb = xlsxwriter.Workbook(str(dst))
     date_fmt = wb.add_format({"num_format": "yyyy-mm-dd"})

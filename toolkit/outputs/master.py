@@ -20,16 +20,21 @@ import io
 import numbers
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from pathlib import Path
 from itertools import chain, islice
+from pathlib import Path
 from typing import Any, Iterator, Sequence
 
+from python_calamine import CalamineWorkbook
+
 from toolkit.core.config import HISTORY_DIR
-from toolkit.core.files import (backup_copy, backup_name, commit_temp, is_backup_of, remove_stale_temps,
-                                temp_beside)
 from toolkit.core.fields import (ALERT_CLOSED, ALERT_DUE_SOON, ALERT_OVERDUE, ALERT_SUSPENDED, CHECKLISTS,
                                  COMPUTED, FIELDS, STATUSES, STRUCK_OFF, header_for)
+from toolkit.core.files import (backup_copy, backup_name, commit_temp, is_backup_of, remove_stale_temps,
+                                temp_beside)
+from toolkit.outputs.brief import write_brief_sheet
+from toolkit.outputs.report import write_issue_sheet
 from toolkit.outputs.sheetxml import Column, Rows, splice
+from toolkit.outputs.trend_sheet import write_trend_sheet
 
 SHEET_CASES = "总台账"
 SHEET_SUMMARY = "汇总"
@@ -107,7 +112,6 @@ def read_township_values(path: Path, columns: Sequence[str]) -> tuple[dict, list
     if not path.exists() or not columns:
         return values, extra
     try:
-        from python_calamine import CalamineWorkbook
         wb = CalamineWorkbook.from_path(str(path))
         names = wb.sheet_names
         for sheet in (SHEET_CASES, SHEET_CHANGES):
@@ -431,7 +435,6 @@ def _write_alerts(wb, st: _Styles, book: MasterBook) -> Rows:
 
 
 def _write_issues(wb, st: _Styles, book: MasterBook) -> None:
-    from toolkit.outputs.report import write_issue_sheet
     write_issue_sheet(wb, SHEET_ISSUES, book.issues, title=f"{book.title}·{SHEET_ISSUES}")
 
 
@@ -454,10 +457,8 @@ def render_master(path: Path, book: MasterBook) -> Path:
     _write_table(wb, st, book, SHEET_CHANGES, (*CHANGE_COLUMNS, *book.township_columns),
                  book.changes, widths=CHANGE_WIDTHS)
     if book.trend is not None:
-        from toolkit.outputs.trend_sheet import write_trend_sheet
         write_trend_sheet(wb, book.title, book.trend)
     if book.brief is not None:
-        from toolkit.outputs.brief import write_brief_sheet
         write_brief_sheet(wb, book.brief)
     wb.close()
     package.seek(0)

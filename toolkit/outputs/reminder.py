@@ -16,6 +16,7 @@ from email.mime.text import MIMEText
 from email.utils import formataddr, formatdate, make_msgid
 from pathlib import Path
 
+from toolkit.core.files import atomic_path
 from toolkit.core.issues import Issue
 from toolkit.outputs.privacy import mask_text
 from toolkit.outputs.receipt import quote_issue
@@ -116,7 +117,6 @@ def write_reminder_sheet(path: Path, chases: list[Chase], *, township: str, as_o
     """The printable 催报单 (one row per village) and 催报明细 (one row per item), atomically."""
     import xlsxwriter
 
-    from toolkit.core.files import atomic_path
     path = Path(path)
     with atomic_path(path) as tmp:
         wb = xlsxwriter.Workbook(str(tmp))

@@ -20,7 +20,9 @@ any text, never passed through as XML. Nothing is ever written as a formula.
 from __future__ import annotations
 
 import numbers
+import queue
 import re
+import threading
 import zipfile
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -305,8 +307,6 @@ class _Compressing:
     CHUNK = 1 << 18                 # bytes handed over at a time (few hand-overs, short waits)
 
     def __init__(self, f, depth: int = 16) -> None:
-        import queue
-        import threading
         self.f, self.error = f, None
         self.held: list[bytes] = []
         self.size = 0

@@ -18,14 +18,16 @@ recognise its own template (version, village) later.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Iterable, Mapping
 
 from toolkit.core import fields
-from toolkit.core.settings import Campaign
+from toolkit.core.cells import column_letter
 from toolkit.core.files import atomic_path
+from toolkit.core.settings import Campaign
 
 LEDGER_SHEET = "信访积案台账"
 INSTRUCTIONS_SHEET = "填表说明"
@@ -131,7 +133,6 @@ def row_height(cells: Iterable[tuple[object, float]], *, line: float = 13.5,
     Excel grows such rows itself only when a person edits them; LibreOffice
     not at all: so writers set it. ``cells`` are (value, column width) pairs.
     """
-    import math
 
     lines = 1
     for value, width in cells:
@@ -423,7 +424,6 @@ def _write_instructions(wb, fmt: _Formats, campaign: Campaign) -> None:
     row += 1
     for i, head in enumerate(("列", "表头", "分组", "必填", "填写要求")):
         ws.write_string(row, i, head, fmt.note_head)
-    from toolkit.core.cells import column_letter
     for i, c in enumerate(template_columns()):
         row += 1
         values = (column_letter(i), c.header, c.group, "是" if c.required else "",

@@ -8,6 +8,7 @@ from typing import Sequence
 from toolkit.core.issues import CATALOGUE, ERROR
 from toolkit.core.ledger import Ledger
 from toolkit.intake.archive import SOURCE_LABELS, Submission, status_label
+from toolkit.outputs.master import match_township_values
 from toolkit.pipeline.judge import Standing, VillageStanding
 
 
@@ -58,7 +59,6 @@ def mark_duplicates(table) -> list[dict]:
 
 def carry_township(cases, columns: Sequence[str], values: dict) -> dict:
     """Fill the township's columns from the previous master; return what found no case."""
-    from toolkit.outputs.master import match_township_values
     used = set()
     filled: dict[str, list] = {c: [None] * len(cases) for c in columns}
     for i, (v, cid) in enumerate(zip(cases["village"], cases["case_id"])):

@@ -20,8 +20,12 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Sequence
 
+from toolkit.compute.cases import compute_ledgers
 from toolkit.core.ledger import Ledger
 from toolkit.core.settings import Settings
+from toolkit.intake.find import find_workbooks
+from toolkit.read.sandboxed import iter_ledgers, read_ledgers
+from toolkit.validation.rules import prepare, validate_ledgers
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -32,8 +36,6 @@ if TYPE_CHECKING:
 def check_ledgers(ledgers: Sequence[Ledger], *, as_of: date, settings: Settings) -> list["pd.DataFrame"]:
     """Validate and compute ``ledgers`` together: every issue is added to its ledger; returns
     each ledger's computed columns (deadline, alert, checklists …), in order."""
-    from toolkit.compute.cases import compute_ledgers
-    from toolkit.validation.rules import validate_ledgers
     validate_ledgers(ledgers, as_of=as_of, settings=settings)
     return compute_ledgers(ledgers, as_of=as_of, settings=settings)
 
@@ -45,8 +47,6 @@ def check_paths(paths: Iterable[Path | str], *, as_of: date, settings: Settings)
     pandas and pandera meanwhile and checks the ledgers read so far in batches
     (each ledger is checked on its own rows, so batches give the same issues).
     """
-    from toolkit.intake.find import find_workbooks
-    from toolkit.read.sandboxed import iter_ledgers
     found = find_workbooks(paths)
     ledgers: list[Ledger | None] = [None] * len(found)
     checker = _Checker(as_of, settings)
@@ -76,7 +76,6 @@ class _Checker(threading.Thread):
         self.error: BaseException | None = None
 
     def run(self) -> None:
-        from toolkit.validation.rules import prepare
         waiting: list[Ledger] = []
         try:
             prepare()
@@ -98,7 +97,6 @@ def fill_paths(paths: Sequence[Path], *, as_of: date, settings: Settings) -> lis
     back into it (backup first, atomic replace); one result per path, in order. A workbook
     that cannot be written back (.xls, open in Excel) is refused before it is read."""
     from toolkit.outputs.fill import fill_ledger, refusal, refused
-    from toolkit.read.sandboxed import read_ledgers
     paths = [Path(p) for p in paths]
     results: dict[int, "FillResult"] = {}
     todo: list[int] = []

@@ -28,9 +28,13 @@ from toolkit.core.ledger import Ledger
 from toolkit.core.settings import Settings
 from toolkit.core.store import StorageError, ensure_writable
 from toolkit.intake.archive import Submission, SubmissionArchive
+from toolkit.intake.find import find_workbooks
+from toolkit.outputs.master import CASE_COLUMNS, CHANGE_COLUMNS, MasterBook, write_master
+from toolkit.outputs.report import issue_rows
 from toolkit.pipeline import trends
 from toolkit.pipeline.book import (carry_township, mark_duplicates, row_flags, saved_text, village_row,
                                    waiting_rows, when)
+from toolkit.pipeline.brief import build_brief
 from toolkit.pipeline.changes import ChangeLog, action_rows, change_rows, load_snapshot, save_snapshot
 from toolkit.pipeline.judge import Checked, Judgement, Standing, judge, recorded_issue
 from toolkit.pipeline.parse_cache import ParseCache
@@ -230,7 +234,6 @@ class _Run:
         today = trends.village_days(self.as_of, book.cases, self.result.villages)
         book.trend = [*(r for r in trends.history(self.state_dir) if r.day != self.as_of), *today]
         book.brief = self.result.brief = self._brief(book)
-        from toolkit.outputs.master import write_master
         self.progress("写入总台账", 0, 1)
         try:
             published = write_master(self.out, book, keep=self.keep)
@@ -247,7 +250,6 @@ class _Run:
     def _keep_state(self, book, today, master: Path) -> None:
         """What the next run compares with; the master is written, so a state that cannot be
         kept is said (exit 1) and the next run simply finds the same changes again."""
-        from toolkit.outputs.master import CHANGE_COLUMNS
         try:
             ChangeLog(self.state_dir).record(self.as_of, book.changes, self.run_at, CHANGE_COLUMNS)
             save_snapshot(self.state_dir, self.as_of, master, book.cases, last_action=self.last_action)
@@ -258,13 +260,11 @@ class _Run:
 
     def _brief(self, book) -> object:
         """The leader's 简报 for this run: earlier runs' history plus today's numbers."""
-        from toolkit.pipeline.brief import build_brief
         return build_brief(book.cases, as_of=self.as_of, settings=self.settings,
                            missing_villages=self.result.missing_villages, history=book.trend)
 
     # --- intake -------------------------------------------------------------------
     def _intake(self, inbox: Path) -> list[Submission]:
-        from toolkit.intake.find import find_workbooks
         if not inbox.exists():
             raise ConsolidationError(f"收件夹“{inbox}”不存在，请检查路径。")
         paths = [p for p in find_workbooks([inbox]) if not self._is_ours(p)]
@@ -355,7 +355,6 @@ class _Run:
 
     # --- the master's content -----------------------------------------------------------
     def _book(self, j: Judgement, counted: dict[str, Checked]):
-        from toolkit.outputs.master import MasterBook
         self.progress("整理总台账", 0, 1)
         shown = self._shown_ledgers(j, counted)
         cases = self._case_table(counted)
@@ -378,7 +377,7 @@ class _Run:
         self.result.roster_size = len(self.settings.roster)
         self._totals(cases, counted)
         return MasterBook(as_of=self.as_of, township=self.settings.campaign.township, cases=cases,
-                          township_columns=columns, reports=reports, issues=_issue_rows(shown),
+                          township_columns=columns, reports=reports, issues=issue_rows(shown),
                           changes=changes)
 
     def _shown_ledgers(self, j: Judgement, counted: dict[str, Checked]) -> list[Ledger]:
@@ -403,7 +402,6 @@ class _Run:
         return shown
 
     def _township_columns(self) -> tuple[str, ...]:
-        from toolkit.outputs.master import CASE_COLUMNS, CHANGE_COLUMNS
         ours = {h for _, h, _ in CASE_COLUMNS} | set(CHANGE_COLUMNS)
         clash = [c for c in self.settings.township_columns if c in ours]
         if clash:
@@ -415,7 +413,6 @@ class _Run:
         """One table of every counted village's cases (object columns, None for blanks),
         built from one array."""
         import pandas as pd
-        from toolkit.outputs.master import CASE_COLUMNS
         parts = [(v, c) for v, c in counted.items() if c.ledger.n_cases]
         keys = [k for k, _, _ in CASE_COLUMNS] + ["n_errors"]
         if not parts:
@@ -455,11 +452,6 @@ class _Run:
                 for v, vs in st.villages.items() if v in roster or not roster or vs.counted]
         self.result.missing_villages = st.missing()
         return rows + waiting_rows(st)
-
-
-def _issue_rows(ledgers: list[Ledger]) -> list[dict]:
-    from toolkit.outputs.report import issue_rows
-    return issue_rows(ledgers)
 
 
 def _stacked(frames: list) -> dict[str, list]:

@@ -2,14 +2,20 @@
 what is new (or what a changed reader would see differently)."""
 from __future__ import annotations
 
+import hashlib
+import importlib
+import pickle
 import shutil
+import sys
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from importlib import metadata
 from pathlib import Path
 from typing import Sequence
 
+from toolkit.core.fields import ALL_INPUT_KEYS
 from toolkit.core.files import atomic_write_bytes
 from toolkit.core.ledger import CaseColumns, Ledger, is_reader_frame
-
 
 CACHE_FORMAT = 2           # 2: case tables as CaseColumns (1: pickled DataFrames)
 
@@ -35,7 +41,6 @@ class ParseCache:
         self._pending: dict[str, bytes] = {}     # put, not yet on disk
 
     def get(self, sha: str) -> Ledger | None:
-        import pickle
         try:
             data = self._pending.get(sha)
             if data is not None:
@@ -52,8 +57,6 @@ class ParseCache:
 
     def put(self, sha: str, ledger: Ledger) -> None:
         """Keep ``ledger`` (written in the background: ``close`` waits for it)."""
-        import pickle
-        from concurrent.futures import ThreadPoolExecutor
         cases = plain_columns(ledger.cases) if ledger.readable else None
         if cases is None:
             return
@@ -95,7 +98,6 @@ def plain_columns(frame) -> CaseColumns | None:
     send it; None for a table with columns that are not input keys (it is not kept)."""
     if isinstance(frame, CaseColumns):
         return frame
-    from toolkit.core.fields import ALL_INPUT_KEYS
     table = frame.to_numpy(dtype=object)
     if not is_reader_frame(frame):          # built elsewhere: maybe NaN, maybe other columns
         if not set(frame.columns) <= set(ALL_INPUT_KEYS):
@@ -111,16 +113,12 @@ def plain_columns(frame) -> CaseColumns | None:
 def reader_version(packages: Sequence[str]) -> str:
     """A digest of the reading code (every .py file of ``packages``, by its path inside
     the package and its bytes), the Python version and the reading libraries' versions."""
-    import hashlib
-    import importlib
-    import sys
     digest = hashlib.sha256(f"{sys.version} cache {CACHE_FORMAT}".encode())
     for name in packages:
         root = Path(importlib.import_module(name).__file__).parent
         for f in sorted(root.rglob("*.py")):
             digest.update(f"{name}/{f.relative_to(root).as_posix()}".encode())
             digest.update(f.read_bytes())
-    from importlib import metadata
     for dist in ("pandas", "python-calamine"):
         try:
             digest.update(f"{dist} {metadata.version(dist)}".encode())

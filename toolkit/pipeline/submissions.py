@@ -19,6 +19,7 @@ from toolkit.core.files import fit_name
 from toolkit.core.issues import ERROR, Code, Issue, make_issue
 from toolkit.core.ledger import Ledger
 from toolkit.intake.archive import Submission
+from toolkit.read.sandboxed import read_ledgers
 from toolkit.read.village import village_from_filename
 
 # a file with one of these cannot be put in the master: it is rejected, never counted
@@ -89,7 +90,6 @@ def read_submissions(subs, cache=None) -> dict[int, Ledger]:
     (what the ``cache``, a ParseCache, holds is not read again; new results go into it).
     Each ledger names the file as this submission sent it (the cache may hold the same
     bytes under another name); a village taken from the file name is taken from that name."""
-    from toolkit.read.sandboxed import read_ledgers
     found = {s.id: cache.get(s.sha256) if cache is not None else None for s in subs}
     for sub in subs:
         if found[sub.id] is not None:

@@ -22,6 +22,8 @@ from typing import Any, Sequence
 
 from toolkit.core.files import atomic_write_text, file_sha256
 from toolkit.core.store import guarded
+from toolkit.outputs.master import cell_text, read_township_values
+from toolkit.outputs.sheetxml import fit_text
 
 STATE_NAME = "township_values.json"
 _VERSION = 1
@@ -48,7 +50,6 @@ def remember(state_dir: Path, master: Path, book) -> None:
 
 def recall(state_dir: Path, master: Path, columns: Sequence[str]) -> tuple[dict, list[str]]:
     """``read_township_values(master, columns)``, from the state when ``master`` is unchanged."""
-    from toolkit.outputs.master import read_township_values
     master = Path(master)
     state = _load(Path(state_dir) / STATE_NAME)
     if (state is None or not columns or state.get("master") != _name(master)
@@ -64,7 +65,6 @@ def recall(state_dir: Path, master: Path, columns: Sequence[str]) -> tuple[dict,
 
 
 def _keep(rows: list, village: object, case_id: object, vals: dict) -> None:
-    from toolkit.outputs.master import cell_text
     case = cell_text(case_id)
     shown = {c: _encode(v) for c, v in vals.items()}
     shown = {c: v for c, v in shown.items() if v is not None}
@@ -74,7 +74,6 @@ def _keep(rows: list, village: object, case_id: object, vals: dict) -> None:
 
 def _encode(v: object) -> Any:
     """The value as the master shows it (and as re-reading it would give), for JSON."""
-    from toolkit.outputs.sheetxml import fit_text
     if v is None or v == "":
         return None
     if isinstance(v, datetime):

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from python_calamine import SheetTypeEnum, SheetVisibleEnum
+
 from toolkit.core import fields as F
 from toolkit.core.ledger import Ledger
 from toolkit.read.workbook import read_workbook
@@ -28,7 +30,6 @@ class _GridSheet:
 
 class _Meta:
     def __init__(self, name: str):
-        from python_calamine import SheetTypeEnum, SheetVisibleEnum
         self.name, self.typ, self.visible = name, SheetTypeEnum.WorkSheet, SheetVisibleEnum.Visible
 
 

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from python_calamine import SheetTypeEnum, SheetVisibleEnum
+
 OLD_BIFF = (b"\x09\x00\x04\x00", b"\x09\x02\x06\x00", b"\x09\x04\x06\x00")   # BOF of BIFF2, 3, 4
 
 
@@ -59,7 +61,6 @@ class OldWorkbook:
 
     def __init__(self, path: Path) -> None:
         import xlrd
-        from python_calamine import SheetTypeEnum, SheetVisibleEnum
         self._book = xlrd.open_workbook(str(path), on_demand=False)
         self.sheet_names = self._book.sheet_names()
         visible = {0: SheetVisibleEnum.Visible, 1: SheetVisibleEnum.Hidden}

@@ -8,6 +8,7 @@ the parser itself (:mod:`toolkit.intake.sandbox`).
 from __future__ import annotations
 
 import os
+import tempfile
 from contextlib import closing
 from pathlib import Path
 from typing import Iterator, Sequence
@@ -15,6 +16,10 @@ from typing import Iterator, Sequence
 from toolkit.core.issues import Code, make_issue
 from toolkit.core.ledger import CaseColumns, Ledger
 from toolkit.intake.preflight import cheap_check, preflight
+from toolkit.intake.sandbox import CRASHED, MEMORY, OK, TIMEOUT, WorkerPool, resolve
+from toolkit.read.explain import explain
+from toolkit.read.openable import decrypted_copy
+
 
 def read_ledgers(paths: Sequence[Path], *, reader: str = "toolkit.read.workbook:read_ledger",
                  workers: int | None = None, time_limit: float = 60,
@@ -44,7 +49,6 @@ def iter_ledgers(paths: Sequence[Path], *, reader: str = "toolkit.read.workbook:
     """``read_ledgers`` one ledger at a time as each is ready: (its position in
     ``paths``, Ledger), files refused by the cheap checks first, then in the order
     the workers finish them; the caller can use each while the others are read."""
-    from toolkit.intake.sandbox import WorkerPool
     paths = [Path(p) for p in paths]
     tickets: dict[int, int] = {}
     refused: list[tuple[int, Ledger]] = []
@@ -70,7 +74,6 @@ _PLAIN_READERS = {"toolkit.read.workbook:read_ledger": "toolkit.read.workbook:re
 
 def checked_reader(reader: str):
     """In a worker: the per-file function = deep pre-flight, then ``reader`` ("module:function")."""
-    from toolkit.intake.sandbox import resolve
     read = resolve(_PLAIN_READERS.get(reader, reader))
 
     def check_then_read(path: Path) -> Ledger:
@@ -91,9 +94,7 @@ def _refused(path: Path, issue) -> Ledger:
 def _read_default_password(path: Path, read, encrypted) -> Ledger:
     """Excel opens a file encrypted with its built-in default password without asking:
     decrypt a copy here, in the worker (same limits), pre-flight it, read it."""
-    import tempfile
 
-    from toolkit.read.openable import decrypted_copy
     with tempfile.TemporaryDirectory(prefix="taizhang-read-") as tmp:
         copy = decrypted_copy(path, Path(tmp))
         if copy is None:
@@ -103,7 +104,6 @@ def _read_default_password(path: Path, read, encrypted) -> Ledger:
 
 
 def _ledger_from(path: Path, outcome, time_limit: float, memory_limit_mb: int) -> Ledger:
-    from toolkit.intake.sandbox import CRASHED, MEMORY, OK, TIMEOUT
     if outcome.status == OK and isinstance(outcome.value, Ledger):
         lg = outcome.value
         lg.path = path
@@ -121,7 +121,6 @@ def _ledger_from(path: Path, outcome, time_limit: float, memory_limit_mb: int) -
                            reason="读取程序在解析时异常退出，文件可能已损坏或含有异常内容；"
                                   "请用 Excel 打开确认后另存为 .xlsx")
     else:
-        from toolkit.read.explain import explain
         reason = explain(outcome.detail, file=path) if outcome.detail else "读取结果无效"
         issue = make_issue(Code.UNREADABLE, file=str(path), reason=reason)
     return Ledger(path=path, readable=False, issues=[issue])

@@ -16,15 +16,17 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+from python_calamine import CalamineError, CalamineWorkbook, PasswordError, SheetTypeEnum, SheetVisibleEnum
+
 from toolkit.core import fields as F
+from toolkit.core.cells import cell_ref
 from toolkit.core.issues import Code, make_issue
 from toolkit.core.ledger import CaseColumns, Ledger
-from toolkit.core.cells import cell_ref
 from toolkit.core.normalize import clean_text
 from toolkit.read.explain import explain
+from toolkit.read.header import HEAD_ROWS, MIN_HEADER_KEYS, find_header, score_header
 from toolkit.read.oldxls import OldWorkbook, is_old_biff
 from toolkit.read.openable import macro_sheet_parts, without_macro_sheets
-from toolkit.read.header import HEAD_ROWS, MIN_HEADER_KEYS, find_header, score_header
 from toolkit.read.rows import find_case_rows
 from toolkit.read.saved import last_saved
 from toolkit.read.values import case_values
@@ -138,7 +140,6 @@ def read_ledger_plain(path: Path, source: Path | None = None) -> Ledger:
 
 
 def _open_and_read(source: Path, ledger: Ledger) -> None:
-    from python_calamine import CalamineError, CalamineWorkbook, PasswordError
     try:
         if is_old_biff(source):                     # Excel 2.x-4.0: calamine reads BIFF5+ only
             import xlrd
@@ -176,7 +177,6 @@ def read_workbook(wb, ledger: Ledger) -> None:
 
 def _read_workbook(wb, ledger: Ledger) -> None:
     """``read_workbook`` leaving ``ledger.cases`` as ``CaseColumns``."""
-    from python_calamine import SheetTypeEnum, SheetVisibleEnum
 
     metas = wb.sheets_metadata
     marker_village = None

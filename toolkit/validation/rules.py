@@ -11,9 +11,12 @@ from datetime import date
 from itertools import repeat
 from typing import Sequence
 
-from toolkit.core.fields import ALL_INPUT_KEYS, CHECKLIST_BY_KEY, CLOSED_STATUSES, FIELDS, STRUCK_OFF, header_for
+from schemas.ledger import CHECK_CODES, ledger_schema
+from toolkit.core.fields import (ALL_INPUT_KEYS, CHECKLIST_BY_KEY, CLOSED_STATUSES, FIELDS, STRUCK_OFF,
+                                 header_for)
 from toolkit.core.issues import Code, Issue, make_issue
 from toolkit.core.ledger import Ledger, is_reader_frame
+from toolkit.core.normalize import id_number_problem
 from toolkit.core.settings import Settings
 
 # Rules that only make sense when these keys' cells were read without error.
@@ -29,7 +32,6 @@ def prepare() -> None:
         import pandas as pd
         import pandera.errors as pe
 
-        from schemas.ledger import ledger_schema
         schema = ledger_schema()
         blank = pd.DataFrame([[None] * len(schema.columns)], columns=list(schema.columns), dtype=object)
         try:
@@ -85,7 +87,6 @@ def _combine(ledgers: Sequence[Ledger]):
 
 def _schema_issues(combined, where, ledgers) -> list[tuple[int, Issue]]:
     import pandera.errors as pe
-    from schemas.ledger import CHECK_CODES, ledger_schema
 
     try:
         ledger_schema().validate(combined, lazy=True)
@@ -112,7 +113,6 @@ def _schema_issues(combined, where, ledgers) -> list[tuple[int, Issue]]:
 def _cell_issue(code: str, lg: Ledger, key: str, row: int, value, combined, pos) -> Issue:
     extra = {}
     if code == Code.INVALID_ID_NUMBER:
-        from toolkit.core.normalize import id_number_problem
         extra["reason"] = id_number_problem(str(value)) or "校验位不符"
     elif code == Code.DUPLICATE_CASE_ID:
         rows = [r for r, v in zip(lg.cases.index, lg.cases["case_id"]) if v == value]
