@@ -421,12 +421,18 @@ def submissions_cmd(village, as_json, settings_path, config_path):
     return 1 if data["held_count"] else 0
 
 
+def clerk_act(f):
+    """The arguments every act on one submission takes: its number, who acts, settings, config."""
+    for option in (config_option, settings_option,
+                   click.option("--by", default=None, help="经办人（默认电脑的登录用户名）"),
+                   click.argument("submission_id", type=click.IntRange(1, None))):
+        f = option(f)
+    return f
+
+
 @cli.command("release")
-@click.argument("submission_id", type=click.IntRange(1, None))
 @click.option("--village", default=None, help="计入哪个村（社区）（发件人未登记、村名不在名册中或与文件中的村名不符时必填）")
-@click.option("--by", default=None, help="经办人（默认电脑的登录用户名）")
-@settings_option
-@config_option
+@clerk_act
 def release_cmd(submission_id, village, by, settings_path, config_path):
     """放行报送：暂存待核的、已撤回的，或村里有意重报的较早版本，核实后以这一份为准计入总台账
     （记录经办人和时间），下次汇总时生效。"""
@@ -439,11 +445,8 @@ def release_cmd(submission_id, village, by, settings_path, config_path):
 
 
 @cli.command("assign")
-@click.argument("submission_id", type=click.IntRange(1, None))
 @click.option("--village", required=True, help="归入哪个村（社区）（名册中的村名）")
-@click.option("--by", default=None, help="经办人（默认电脑的登录用户名）")
-@settings_option
-@config_option
+@clerk_act
 def assign_cmd(submission_id, village, by, settings_path, config_path):
     """把报送归入名册中的某个村（社区）：村名写错了的文件（如“上唐村”应为“上塘村”）、核实过的陌生邮箱来件。
     下次汇总时按该村计入（与该村的其他报送比较，保存最晚的一份计入）。"""
@@ -458,11 +461,8 @@ def assign_cmd(submission_id, village, by, settings_path, config_path):
 
 
 @cli.command("withdraw")
-@click.argument("submission_id", type=click.IntRange(1, None))
 @click.option("--reason", required=True, help="撤回原因（记入总台账“变更记录”）")
-@click.option("--by", default=None, help="经办人（默认电脑的登录用户名）")
-@settings_option
-@config_option
+@clerk_act
 def withdraw_cmd(submission_id, reason, by, settings_path, config_path):
     """撤回误发的报送（或不要的暂存件）：不再计入总台账，该村上一份合格报送重新计入；存档中的原件和记录都保留。"""
     sub, now = api.withdraw(submission_id, reason=reason, by=by, config=config_path,
