@@ -9,7 +9,7 @@ cases each, then in this same run measures:
              in this process, one file after another;
   preflight  toolkit.intake.preflight on every file (parent side, informational);
   read       toolkit.read.sandboxed.read_ledgers (pre-flight + sandboxed workers);
-  validate   toolkit.validation.rules.validate_paths (find + read + validate);
+  validate   toolkit.pipeline.check.check_paths (find + read + validate + compute, as `taizhang validate`);
 
 and prints each time, the ratio validate/floor (target <= 1.5x) and the peak
 memory of this process and of its worker processes (sampled with psutil: a
@@ -112,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from toolkit.read.sandboxed import read_ledgers
     from toolkit.core.settings import DEFAULT_SETTINGS
-    from toolkit.validation.rules import validate_paths
+    from toolkit.pipeline.check import check_paths
     as_of = date.fromisoformat(args.as_of)
     floors, totals = [], []
     with MemorySampler() as workers:
@@ -126,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
                       f"{sum(lg.n_cases for lg in ledgers):,} cases")
                 for lg in bad[:3]:
                     print("          ", lg.issues[0].message)
-            t_all, ledgers = timed("validate", lambda: validate_paths(paths, as_of=as_of,
+            t_all, ledgers = timed("validate", lambda: check_paths(paths, as_of=as_of,
                                                                       settings=DEFAULT_SETTINGS))
             totals.append(t_all)
             print(f"          {sum(lg.errors for lg in ledgers):,} errors, "

@@ -12,15 +12,18 @@ from typing import Iterator
 
 # key, label: key is "module:attribute" (a class method as "module:Class.method")
 PHASES = (
-    ("toolkit.pipeline.consolidate:_Run._read", "reading (parse cache or 2 sandboxed workers)"),
+    ("toolkit.pipeline.judge:_check", "the judge: read and check (validate + compute)"),
+    ("toolkit.pipeline.judge:read_submissions", "  reading (parse cache or 2 sandboxed workers)"),
     ("toolkit.pipeline.parse_cache:ParseCache.get", "  parse cache read"),
     ("toolkit.pipeline.parse_cache:ParseCache.put", "  parse cache write"),
-    ("toolkit.validation.rules:validate_ledgers", "validate (pandera + rules)"),
-    ("toolkit.pipeline.consolidate:_Run._compute", "compute (deadlines, alerts, checklists)"),
+    ("toolkit.pipeline.check:validate_ledgers", "  validate (pandera + rules)"),
+    ("toolkit.pipeline.check:compute_ledgers", "  compute (deadlines, alerts, checklists)"),
+    ("toolkit.pipeline.judge:_record", "the judge: recording what each new file is"),
+    ("toolkit.pipeline.judge:_decide", "the judge: every verdict (archive rows, rules, write-back)"),
     ("toolkit.pipeline.consolidate:_Run._case_table", "case table (one table of all villages)"),
     ("toolkit.pipeline.consolidate:recall", "township columns of the previous master"),
-    ("toolkit.outputs.master:read_township_values", "  re-reading the previous master"),
-    ("toolkit.outputs.master:write_master", "writing the master"),
+    ("toolkit.pipeline.township_state:read_township_values", "  re-reading the previous master"),
+    ("toolkit.pipeline.consolidate:write_master", "writing the master"),
     ("toolkit.outputs.sheetxml:stream_rows#0", "  总台账 rows (sheetxml)"),
     ("toolkit.outputs.sheetxml:stream_rows#1", "  预警 rows (sheetxml)"),
     ("toolkit.outputs.master:publish", "  publishing (history copy, fsync, replace)"),
