@@ -287,16 +287,25 @@ class SmtpServer:
     port: int
     messages: list = field(default_factory=list)   # (mail_from, rcpt_tos, bytes)
     logins: list = field(default_factory=list)     # (mechanism, login, accepted)
+    refused: dict = field(default_factory=dict)    # address -> the reply refusing it ("550 ...")
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def clear(self) -> None:
         with self.lock:
             self.messages.clear()
+            self.refused.clear()
 
 
 class _Collector:
     def __init__(self, server: SmtpServer):
         self.server = server
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        reply = self.server.refused.get(address)
+        if reply:
+            return reply
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         with self.server.lock:
@@ -316,16 +325,19 @@ def _authenticator(server: SmtpServer):
     return check
 
 
-def start_smtp(tls_context: ssl.SSLContext | None = None):
+def start_smtp(tls_context: ssl.SSLContext | None = None, **smtp_options):
+    """An aiosmtpd server of our own (stop its controller when done); ``smtp_options`` go to
+    aiosmtpd's SMTP, e.g. ``command_call_limit={"MAIL": 2}``: at most two messages a session,
+    then "421" and the connection closed, as providers limit messages per connection."""
     try:
         from aiosmtpd.controller import Controller
     except ImportError:
         pytest.skip("aiosmtpd 未安装（pip install aiosmtpd），跳过邮件测试")
     server = SmtpServer("127.0.0.1", free_port())
-    kwargs = {}
+    kwargs = dict(smtp_options)
     if tls_context is not None:     # over TLS, AUTH is offered: accept the test user only
-        kwargs = {"tls_context": tls_context, "require_starttls": True,
-                  "authenticator": _authenticator(server)}
+        kwargs.update(tls_context=tls_context, require_starttls=True,
+                      authenticator=_authenticator(server))
     controller = Controller(_Collector(server), hostname=server.host, port=server.port,
                             **kwargs)
     controller.start()

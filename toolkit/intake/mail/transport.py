@@ -7,8 +7,9 @@
   SASL PLAIN (IMAP ``AUTHENTICATE PLAIN``, SMTP ``AUTH PLAIN``), since LOGIN and
   smtplib's login are ASCII only;
 - the Chinese sentence for every way that fails (``MailConnectError``, ``SmtpError``);
-- ``SmtpSession``: one SMTP session for a batch of messages (receipts, reminders);
-  ``is_permanent`` tells a refused address from a passing failure.
+- ``SmtpSession``: one SMTP session for a batch of messages (receipts, reminders) that
+  reconnects when the server ends it (a limit of messages per connection, a dropped
+  line), and tells a refused address (``is_permanent``) from a passing failure.
 
 Both errors are ``TaizhangError``s with exit code 2: not reaching or not being let into
 a server means the mail job could not start. A run that did other work first (a fetch
@@ -259,8 +260,8 @@ def refusal_text(e: Exception) -> str:
 
 
 class SmtpSession:
-    """One SMTP session for a batch of messages; ``send`` opens it on first use. Use as a
-    context manager."""
+    """One SMTP session for a batch of messages; ``send`` opens it on first use and opens a
+    new one, once per message, when the server has ended it. Use as a context manager."""
 
     def __init__(self, cfg: Config) -> None:
         self.cfg = cfg
@@ -285,6 +286,14 @@ class SmtpSession:
         """Send one message; returns the recipients refused while others took it. Raises the
         server's refusal (``is_permanent`` tells a refused address), or SmtpError when no
         session can be had."""
+        self.open()
+        try:
+            return self.smtp.sendmail(sender, recipients, body)
+        except Exception as e:
+            if not session_ended(e):
+                raise
+            log.info("SMTP session ended (%s); sending again on a new one", e)
+        self.close()
         self.open()
         return self.smtp.sendmail(sender, recipients, body)
 
