@@ -402,11 +402,12 @@ def _receipt(cfg: Config, settings: Settings, m: _Incoming) -> tuple[str, str, b
     """(recipient, receipt Message-ID, the whole e-mail) of this message's receipt."""
     from toolkit.outputs.receipt import build_receipt, receipt_bytes
     village = settings.village_for_email(m.sender)
+    stranger = village is None or m.auth is not None      # not even greeted by the From's village
     msg = build_receipt(to=m.sender, from_addr=from_address(cfg.mail),
                         township=settings.campaign.township, original_id=m.message_id,
                         original_subject=m.subject, received=m.received or datetime.now(),
-                        files=m.reports, skipped=m.skipped, sender_village=village,
-                        stranger=village is None or m.auth is not None)
+                        files=m.reports, skipped=m.skipped,
+                        sender_village=None if stranger else village, stranger=stranger)
     return m.sender, str(msg["Message-ID"]), receipt_bytes(msg)
 
 
