@@ -24,17 +24,23 @@ smtp_server, outbox = mailserver.smtp_server, mailserver.outbox     # the real S
 BAD_ID = valid_id(2)[:-1] + ("0" if valid_id(2)[-1] != "0" else "1")
 
 
-@pytest.fixture
-def office(tmp_path, outbox):
+def office_mailing(tmp_path, smtp, roster) -> Office:
+    """An office (taizhang.toml, settings workbook with ``roster``, an inbox) mailing ``smtp``."""
     office = Office(tmp_path)
-    create_settings_workbook(tmp_path / "设置.xlsx", roster=ROSTER, force=True)
+    create_settings_workbook(tmp_path / "设置.xlsx", roster=roster, force=True)
     office.toml.write_text(office.toml.read_text(encoding="utf-8") + f"""
 [mail]
 smtp_host = "127.0.0.1"
-smtp_port = {outbox.port}
+smtp_port = {smtp.port}
 smtp_security = "plain"
 sender = "xinfangban@nanjiao.example.com"
 """, encoding="utf-8")
+    return office
+
+
+@pytest.fixture
+def office(tmp_path, outbox):
+    office = office_mailing(tmp_path, outbox, ROSTER)
     recent, old = datetime(2010, 10, 18, 9), datetime(2010, 9, 1, 9)
     put(office.inbox, "东村.xlsx", "东村", [sample_case(i, "东村", case_id=f"DC-{i:03d}") for i in (1, 2)], recent)
     put(office.inbox, "西村.xlsx", "西村", [sample_case(1, "西村", case_id="XC-001", assigned_date=date(2010, 10, 8)),
@@ -154,20 +160,6 @@ def two_per_session():
         controller.stop()
 
 
-def office_mailing(tmp_path, smtp, roster) -> Office:
-    """An office whose villages have sent nothing yet (every one is chased), mailing ``smtp``."""
-    office = Office(tmp_path)
-    create_settings_workbook(tmp_path / "设置.xlsx", roster=roster, force=True)
-    office.toml.write_text(office.toml.read_text(encoding="utf-8") + f"""
-[mail]
-smtp_host = "127.0.0.1"
-smtp_port = {smtp.port}
-smtp_security = "plain"
-sender = "xinfangban@nanjiao.example.com"
-""", encoding="utf-8")
-    return office
-
-
 def send_twice(office, capsys) -> list[tuple[int, dict]]:
     runs = []
     for _ in range(2):
@@ -181,7 +173,7 @@ def test_remind_send_twice_gives_the_same_exit_code(tmp_path, capsys, two_per_se
     over one SMTP session, so a server ending the session after two messages made 南村 and 前村
     "refused" (1); the second run sent just those two, within the limit (0). A session the
     server ends is now opened again, and both runs say the same."""
-    office = office_mailing(tmp_path, two_per_session, ADDRESSED)
+    office = office_mailing(tmp_path, two_per_session, ADDRESSED)      # nothing sent yet: all chased
     (rc1, first), (rc2, second) = send_twice(office, capsys)
     assert (rc1, first["sent"], first["failed"], first["problems"]) == (0, 4, 0, [])
     assert (rc2, second["sent"], second["already_sent"], second["failed"]) == (0, 0, 4, 0)
