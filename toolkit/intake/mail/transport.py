@@ -25,6 +25,7 @@ import os
 import smtplib
 import socket
 import ssl
+from pathlib import Path
 
 from toolkit.core.config import Config, MailConfig
 from toolkit.core.errors import EXIT_CANNOT_RUN, TaizhangError
@@ -58,8 +59,8 @@ def tls_context(ca_file: str = "") -> ssl.SSLContext:
 def ca_file(cfg: Config) -> str:
     """[mail] ca_file, relative to the folder of taizhang.toml."""
     ca = cfg.mail.ca_file.strip()
-    if ca and not os.path.isabs(ca) and cfg.source is not None:
-        ca = os.path.join(os.path.dirname(cfg.source), ca)
+    if ca and not Path(ca).is_absolute() and cfg.source is not None:
+        ca = str(Path(cfg.source).parent / ca)
     return ca
 
 
