@@ -287,16 +287,25 @@ class SmtpServer:
     port: int
     messages: list = field(default_factory=list)   # (mail_from, rcpt_tos, bytes)
     logins: list = field(default_factory=list)     # (mechanism, login, accepted)
+    refused: dict = field(default_factory=dict)    # address -> the reply refusing it ("550 ...")
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def clear(self) -> None:
         with self.lock:
             self.messages.clear()
+            self.refused.clear()
 
 
 class _Collector:
     def __init__(self, server: SmtpServer):
         self.server = server
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        reply = self.server.refused.get(address)
+        if reply:
+            return reply
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         with self.server.lock:
@@ -316,16 +325,19 @@ def _authenticator(server: SmtpServer):
     return check
 
 
-def start_smtp(tls_context: ssl.SSLContext | None = None):
+def start_smtp(tls_context: ssl.SSLContext | None = None, **smtp_options):
+    """An aiosmtpd server of our own (stop its controller when done); ``smtp_options`` go to
+    aiosmtpd's SMTP, e.g. ``command_call_limit={"MAIL": 2}``: at most two messages a session,
+    then "421" and the connection closed, as providers limit messages per connection."""
     try:
         from aiosmtpd.controller import Controller
     except ImportError:
         pytest.skip("aiosmtpd 未安装（pip install aiosmtpd），跳过邮件测试")
     server = SmtpServer("127.0.0.1", free_port())
-    kwargs = {}
+    kwargs = dict(smtp_options)
     if tls_context is not None:     # over TLS, AUTH is offered: accept the test user only
-        kwargs = {"tls_context": tls_context, "require_starttls": True,
-                  "authenticator": _authenticator(server)}
+        kwargs.update(tls_context=tls_context, require_starttls=True,
+                      authenticator=_authenticator(server))
     controller = Controller(_Collector(server), hostname=server.host, port=server.port,
                             **kwargs)
     controller.start()
@@ -490,3 +502,28 @@ def zip_bytes(members, *, gbk_names: bool = True) -> bytes:
         assert raw.count(placeholder) == 2
         raw = raw.replace(placeholder, gbk)
     return raw
+
+
+# -- an office using these servers ------------------------------------------------------------
+
+def write_office(folder: Path, imap: Dovecot, smtp: SmtpServer, *, roster=None, as_of: str = "2010-10-20",
+                 **mail) -> Path:
+    """An office folder as a clerk has it: taizhang.toml with [paths], [daily] as_of and [mail]
+    for these servers (``mail`` adds or overrides keys), and a settings workbook with
+    ``roster`` (the demo roster by default). Returns the taizhang.toml."""
+    from toolkit.core.settings_workbook import create_settings_workbook
+    from toolkit.demo import DEMO_ROSTER
+    folder.mkdir(parents=True, exist_ok=True)
+    keys = {"host": "127.0.0.1", "port": imap.port, "security": "plain", "user": imap.user,
+            "password_env": PASSWORD_ENV, "smtp_host": "127.0.0.1", "smtp_port": smtp.port,
+            "smtp_security": "plain", "sender": "xinfangban@nanjiao.example.com", "since_days": 0,
+            "timeout": 20, **mail}
+    lines = [f"{k} = {v}" if isinstance(v, (int, float)) else f'{k} = "{v}"' for k, v in keys.items()]
+    toml = folder / "taizhang.toml"
+    toml.write_text('[paths]\ninbox = "收件箱"\nmaster = "输出/总台账.xlsx"\narchive = "存档"\nstate = "状态"\n'
+                    'annotated = "输出/批注副本"\nlogs = "日志"\nsettings_workbook = "设置.xlsx"\n\n'
+                    f'[daily]\nas_of = "{as_of}"\n\n[mail]\n' + "\n".join(lines) + "\n", encoding="utf-8")
+    (folder / "收件箱").mkdir(exist_ok=True)
+    create_settings_workbook(folder / "设置.xlsx", roster=DEMO_ROSTER if roster is None else roster,
+                             force=True)
+    return toml

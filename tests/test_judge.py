@@ -20,10 +20,9 @@ import pytest
 from python_calamine import CalamineWorkbook
 
 from factories.layouts import sample_case, write_ledger
-from toolkit.core.settings import RosterEntry, Settings
+from toolkit.core.settings import RosterEntry
 from toolkit.core.settings_workbook import create_settings_workbook
 from toolkit.intake.archive import SubmissionArchive
-from toolkit.pipeline.consolidate import consolidate
 from toolkit.shells.cli import main
 
 ROSTER = (RosterEntry("东村", "陈建国", ("dongcun@163.com",)), RosterEntry("上塘村", "林晓红"),
@@ -126,7 +125,7 @@ def test_a_resent_older_version_is_said_and_counts_only_when_released(office, ca
     (several,) = result["several_files"]
     assert several["counted"]["file"] == "东村台账v2.xlsx"
     (older,) = several["others"]
-    assert older["file"] == "东村台账v1.xlsx" and f"taizhang release" in text
+    assert older["file"] == "东村台账v1.xlsx" and "taizhang release" in text
 
     rc, out, _ = office.run(capsys, "release", str(older["id"]), "--by", "王芳")
     assert rc == 0 and "计入东村" in out

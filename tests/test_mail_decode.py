@@ -184,3 +184,14 @@ def test_receipt_lines_never_show_the_townships_folders():
         line = quote_issue(make_issue("macros_present", file=path))
         assert "前垟村信访台账.xlsm" in line
         assert "archive" not in line and "存档" not in line
+
+
+@pytest.mark.parametrize("style", ["163", "rfc2231_cont", "utf8", "split_words"])
+def test_names_of_any_length_keep_their_extension(style):
+    """Names are kept whole up to Windows' 255 characters (no saved file has a longer one); a
+    longer header (a hostile one) is cut in the middle, never losing the extension."""
+    long = "南郊乡东村信访积案化解年工作台账" * 12
+    for name in (long[:195] + ".xlsx", long[:250] + ".xlsx"):
+        assert attachment_filename(_part(name, style)) == name
+    absurd = attachment_filename(_part(long * 20 + ".xlsm", style))
+    assert absurd.endswith(".xlsm") and len(absurd) <= 255 and absurd.startswith(long[:100])

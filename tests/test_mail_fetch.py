@@ -416,3 +416,18 @@ def test_same_village():
     assert same_village("东村村委会", "东村")
     assert same_village("前垟", "前垟村")
     assert not same_village("东村", "西村")
+
+
+def test_receipts_go_on_over_a_new_session_when_the_server_ends_one(tmp_path, mailbox):
+    """A provider that takes two messages a connection: the third receipt goes over a new one."""
+    from mailserver import start_smtp
+    smtp, controller = start_smtp(command_call_limit={"MAIL": 2, "*": 100})
+    try:
+        for village in ("东村", "西村", "南村"):
+            mailbox.append(build_message(sender=ADDR[village], subject="没有附件"))
+        cfg = make_config(tmp_path, mailbox, smtp)
+        result = fetch_mail(cfg, SETTINGS, as_of=DEMO_AS_OF)
+        assert (result.receipts_sent, result.receipts_pending, result.problems) == (3, 0, [])
+        assert sorted(to[0] for _, to, _ in smtp.messages) == sorted(ADDR[v] for v in ("东村", "西村", "南村"))
+    finally:
+        controller.stop()

@@ -99,3 +99,83 @@ def test_a_strangers_copy_is_held_reveals_nothing_and_counts_once_released(tmp_p
     for secret in ("东村", "已计入", "读取案件", "内容完全相同", "错误", "件；"):
         assert secret not in text, secret
     assert not list(again.iter_attachments()) and "东村" not in str(again["Subject"])
+
+
+# --- a From the receiving server says is forged ---------------------------------------------------
+
+FORGED = ("Authentication-Results: mx.local; spf=fail smtp.mailfrom={sender};\r\n"
+          " dkim=fail header.d=163.com; dmarc=fail header.from=163.com\r\n")
+
+
+def run_cli(capsys, *args) -> tuple[int, str]:
+    """(exit code, what it printed on stdout); stderr must hold no traceback."""
+    from toolkit.shells.cli import main
+    rc = main(list(args))
+    out = capsys.readouterr()
+    assert "Traceback" not in out.err
+    return rc, out.out
+
+
+def master_case_ids(master) -> set[str]:
+    from python_calamine import CalamineWorkbook
+    rows = CalamineWorkbook.from_path(str(master)).get_sheet_by_name("总台账").to_python()
+    return {str(c) for r in rows for c in r if str(c).startswith(("NJ2010-", "WZ2010-"))}
+
+
+@pytest.mark.slow
+def test_a_from_the_server_marked_forged_is_held_until_a_clerk_releases_it(tmp_path, capsys, mailbox, outbox):
+    """A roster address whose message the receiving server marked spf/dkim/dmarc=fail: held like
+    a stranger's (auth_failed), not counted, answered with nothing about the file; `taizhang
+    release ID` (no --village: the address is 东村's) makes it count at the next consolidation."""
+    import json
+
+    toml = str(mailserver.write_office(tmp_path / "南郊乡", mailbox, outbox))
+    real, real_sample = ledger_bytes(tmp_path, "东村", name="东村台账.xlsx", n_cases=3, seed=41)
+    forged, forged_sample = ledger_bytes(tmp_path, "东村", name="东村台账新.xlsx", n_cases=4, seed=42,
+                                         prefix="WZ2010-")
+    mailbox.append(build_message(sender=ADDR["东村"], subject="东村台账", attachments=[("东村台账.xlsx", real)]))
+    rc, out = run_cli(capsys, "fetch-mail", "--config", toml, "--json")
+    assert rc == 0, out
+    rc, out = run_cli(capsys, "consolidate", "--config", toml, "--json")
+    assert rc in (0, 1) and json.loads(out)["master"]
+    master = tmp_path / "南郊乡" / "输出" / "总台账.xlsx"
+    real_ids = {c["case_id"] for c in real_sample.cases}
+    assert master_case_ids(master) == real_ids
+
+    mailbox.append(build_message(sender=ADDR["东村"], subject="东村最新台账",
+                                 attachments=[("东村台账新.xlsx", forged)],
+                                 extra_headers=FORGED.format(sender=ADDR["东村"])))
+    outbox.clear()
+    rc, out = run_cli(capsys, "fetch-mail", "--config", toml, "--json")
+    got = json.loads(out)
+    (f,) = got["files"]
+    assert rc == 1 and (f["village"], f["outcome"]) == (None, "held")
+    assert "spf=fail" in f["message"] and "dmarc=fail" in f["message"]
+
+    # the receipt: received and waiting, nothing about the file or whose address it is
+    (receipt,) = [email.message_from_bytes(raw, policy=email.policy.default) for _, _, raw in outbox.messages]
+    text = body_of(receipt)
+    assert text.startswith("您好：") and "东村台账新.xlsx" in text and "暂存" in text and "身份验证" in text
+    for secret in ("东村：", "村（社区）", "已计入", "读取案件", "内容完全相同", "错误", "提醒 ", "件；", "WZ2010"):
+        assert secret not in text, secret
+    assert "东村" not in str(receipt["Subject"]).replace("东村最新台账", "")
+    assert not list(receipt.iter_attachments())
+    for case in forged_sample.cases:
+        assert case["petitioner"] not in text
+
+    # not counted: the master keeps 东村's real cases, none reported vanished
+    rc, out = run_cli(capsys, "consolidate", "--config", toml, "--json")
+    res = json.loads(out)
+    assert res["vanished"] == [] and [v["file"] for v in res["villages"]] == ["东村台账.xlsx"]
+    assert master_case_ids(master) == real_ids
+    rc, out = run_cli(capsys, "submissions", "--config", toml, "--json")
+    (held,) = json.loads(out)["held"]
+    assert (held["file"], held["code"], held["village"]) == ("东村台账新.xlsx", "auth_failed", None)
+
+    # a clerk checks with 东村 and releases it: no --village needed
+    rc, out = run_cli(capsys, "release", str(held["id"]), "--by", "王芳", "--config", toml)
+    assert rc == 0 and "计入东村" in out, out
+    rc, out = run_cli(capsys, "consolidate", "--config", toml, "--json")
+    res = json.loads(out)
+    assert [v["file"] for v in res["villages"]] == ["东村台账新.xlsx"]
+    assert master_case_ids(master) == {c["case_id"] for c in forged_sample.cases}

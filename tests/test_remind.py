@@ -24,17 +24,23 @@ smtp_server, outbox = mailserver.smtp_server, mailserver.outbox     # the real S
 BAD_ID = valid_id(2)[:-1] + ("0" if valid_id(2)[-1] != "0" else "1")
 
 
-@pytest.fixture
-def office(tmp_path, outbox):
+def office_mailing(tmp_path, smtp, roster) -> Office:
+    """An office (taizhang.toml, settings workbook with ``roster``, an inbox) mailing ``smtp``."""
     office = Office(tmp_path)
-    create_settings_workbook(tmp_path / "设置.xlsx", roster=ROSTER, force=True)
+    create_settings_workbook(tmp_path / "设置.xlsx", roster=roster, force=True)
     office.toml.write_text(office.toml.read_text(encoding="utf-8") + f"""
 [mail]
 smtp_host = "127.0.0.1"
-smtp_port = {outbox.port}
+smtp_port = {smtp.port}
 smtp_security = "plain"
 sender = "xinfangban@nanjiao.example.com"
 """, encoding="utf-8")
+    return office
+
+
+@pytest.fixture
+def office(tmp_path, outbox):
+    office = office_mailing(tmp_path, outbox, ROSTER)
     recent, old = datetime(2010, 10, 18, 9), datetime(2010, 9, 1, 9)
     put(office.inbox, "东村.xlsx", "东村", [sample_case(i, "东村", case_id=f"DC-{i:03d}") for i in (1, 2)], recent)
     put(office.inbox, "西村.xlsx", "西村", [sample_case(1, "西村", case_id="XC-001", assigned_date=date(2010, 10, 8)),
@@ -95,9 +101,9 @@ def test_remind_lists_writes_the_sheet_and_sends_once_a_day(office, capsys, outb
     status = CalamineWorkbook.from_path(str(sheet)).get_sheet_by_name("催报单").to_python()
     assert [r[-1] for r in status[2:]] == ["已发送", "已发送", "已发送", "未发送：名册中没有邮箱"]
 
-    # the same day again: nothing is sent twice
+    # the same day again: nothing is sent twice, and 北村 still has no address (the same exit code)
     rc, out, _ = office.run(capsys, "remind", "--send")
-    assert len(outbox.messages) == 3 and "今天已发过 3 个村" in out
+    assert rc == 1 and len(outbox.messages) == 3 and "今天已发过 3 个村" in out
 
 
 def test_remind_send_without_smtp_and_a_clean_township(tmp_path, capsys):
@@ -134,3 +140,66 @@ def test_daily_remind_weekdays(office, outbox):
     assert parse_weekdays("星期一、星期天") == (0, 6) and parse_weekdays([1, 7]) == (0, 6)
     with pytest.raises(ConfigError, match="remind"):
         parse_weekdays(["周八"])
+
+
+# --- the same state, the same exit code (issue 17) ------------------------------------------------
+
+ADDRESSED = (RosterEntry("东村", "", ("dongcun@163.com",)), RosterEntry("西村", "", ("xicun@qq.com",)),
+             RosterEntry("南村", "", ("nancun@126.com", "nancun2@126.com")),
+             RosterEntry("前村", "", ("qiancun@163.com",)))
+
+
+@pytest.fixture
+def two_per_session():
+    """A real SMTP server that takes two messages a session, then answers 421 and hangs up
+    (providers limit messages per connection; aiosmtpd's command_call_limit does the same)."""
+    server, controller = mailserver.start_smtp(command_call_limit={"MAIL": 2, "*": 100})
+    try:
+        yield server
+    finally:
+        controller.stop()
+
+
+def send_twice(office, capsys) -> list[tuple[int, dict]]:
+    runs = []
+    for _ in range(2):
+        rc, out, _ = office.run(capsys, "remind", "--send", "--json")
+        runs.append((rc, json.loads(out)))
+    return runs
+
+
+def test_remind_send_twice_gives_the_same_exit_code(tmp_path, capsys, two_per_session):
+    """Issue 17: `remind --send` returned 1, then 0, for the same state. Every reminder went
+    over one SMTP session, so a server ending the session after two messages made 南村 and 前村
+    "refused" (1); the second run sent just those two, within the limit (0). A session the
+    server ends is now opened again, and both runs say the same."""
+    office = office_mailing(tmp_path, two_per_session, ADDRESSED)      # nothing sent yet: all chased
+    (rc1, first), (rc2, second) = send_twice(office, capsys)
+    assert (rc1, first["sent"], first["failed"], first["problems"]) == (0, 4, 0, [])
+    assert (rc2, second["sent"], second["already_sent"], second["failed"]) == (0, 0, 4, 0)
+    got = sorted(tuple(to) for _, to, _ in two_per_session.messages)
+    assert got == [("dongcun@163.com",), ("nancun@126.com", "nancun2@126.com"), ("qiancun@163.com",),
+                   ("xicun@qq.com",)]
+
+
+def test_refused_addresses_give_the_same_exit_code_and_say_who(tmp_path, capsys, two_per_session):
+    """A refused address fails its village on every run (1, 1), in words a clerk can read; one
+    refused address of two still reminds the village, and its status names the refused one."""
+    two_per_session.refused.update({"xicun@qq.com": "550 5.1.1 mailbox unavailable",
+                                    "nancun2@126.com": "550 5.1.1 no such user"})
+    office = office_mailing(tmp_path, two_per_session, ADDRESSED + (RosterEntry("北村"),))
+    (rc1, first), (rc2, second) = send_twice(office, capsys)
+    assert (rc1, first["sent"], first["failed"]) == (1, 3, 2)
+    assert (rc2, second["already_sent"], second["failed"]) == (1, 3, 2)
+    for run in (first, second):
+        errors = {v["village"]: v["send_error"] for v in run["villages"]}
+        assert errors["西村"] == "发件服务器拒绝：xicun@qq.com：550 5.1.1 mailbox unavailable"
+        assert errors["北村"] == "名册中没有该村的电子邮箱" and errors["南村"] is None
+    assert sorted(tuple(to) for _, to, _ in two_per_session.messages) == [
+        ("dongcun@163.com",), ("nancun@126.com",), ("qiancun@163.com",)]
+    status = CalamineWorkbook.from_path(str(office.master.parent / "催报单.xlsx")).get_sheet_by_name(
+        "催报单").to_python()
+    assert [r[-1] for r in status[2:]] == ["今天已发送", "未发送：发件服务器拒绝", "今天已发送", "今天已发送",
+                                          "未发送：名册中没有邮箱"]
+    rc, out, _ = office.run(capsys, "remind", "--json")        # without --send: nothing to fail
+    assert rc == 0

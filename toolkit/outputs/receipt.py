@@ -1,4 +1,5 @@
-"""The Chinese receipt e-mailed back to a village, and sending it by SMTP.
+"""The Chinese receipt e-mailed back to a village (rendering only: sending is
+``toolkit.pipeline.sending``'s, over ``toolkit.intake.mail.transport``).
 
 One receipt per incoming message: for each spreadsheet the village, the file,
 cases read, errors and warnings, the first issues with their cell and what to
@@ -11,8 +12,6 @@ village's message, and Auto-Submitted so auto-responders do not answer it.
 from __future__ import annotations
 
 import email.policy
-import smtplib
-import ssl
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.header import Header
@@ -234,55 +233,5 @@ def attachment_part(path: Path) -> MIMEApplication:
     return part
 
 
-# -- SMTP ----------------------------------------------------------------------------------
-
-class SmtpError(Exception):
-    """Cannot reach or log in to the outgoing server; str() is Chinese."""
-
-
-def smtp_connect(host: str, port: int, *, security: str, user: str, password: str | None,
-                 ca_file: str = "", timeout: float = 60.0) -> smtplib.SMTP:
-    from toolkit.intake.mail.imap import tls_context
-    try:
-        if security == "ssl":
-            smtp = smtplib.SMTP_SSL(host, port, timeout=timeout, context=tls_context(ca_file))
-        else:
-            smtp = smtplib.SMTP(host, port, timeout=timeout)
-            smtp.ehlo()
-            if security == "starttls":
-                smtp.starttls(context=tls_context(ca_file))
-                smtp.ehlo()
-        if user and password is not None and smtp.has_extn("auth"):
-            _login(smtp, user, password)
-        return smtp
-    except smtplib.SMTPAuthenticationError as e:
-        raise SmtpError(f"发件服务器 {host} 拒绝登录（用户 {user}）：请检查用户名和密码"
-                        "（163、QQ 等邮箱须使用“授权码”）。") from e
-    except (OSError, smtplib.SMTPException, ssl.SSLError) as e:
-        from toolkit.intake.mail.imap import _connect_hint
-        raise SmtpError(_connect_hint(host, port, security, e).replace("收件服务器", "发件服务器")) from e
-
-
-def _login(smtp: smtplib.SMTP, user: str, password: str) -> None:
-    """smtplib.login is ASCII-only; a UTF-8 password goes as AUTH PLAIN by hand."""
-    if user.isascii() and password.isascii():
-        smtp.login(user, password)
-        return
-    import base64
-    token = base64.b64encode(b"\0" + user.encode("utf-8") + b"\0" + password.encode("utf-8"))
-    code, resp = smtp.docmd("AUTH", "PLAIN " + token.decode("ascii"))
-    if code not in (235, 503):      # 503: already authenticated
-        raise smtplib.SMTPAuthenticationError(code, resp)
-
-
-def is_permanent(e: Exception) -> bool:
-    """The address itself was refused (5xx): retrying will not help."""
-    if isinstance(e, smtplib.SMTPRecipientsRefused):
-        return all(code >= 500 for code, _ in e.recipients.values())
-    if isinstance(e, smtplib.SMTPResponseException):
-        return e.smtp_code >= 500
-    return False
-
-
 __all__ = ["FileReport", "SkippedFile", "build_receipt", "from_stranger", "receipt_bytes", "attachment_part",
-           "quote_issue", "receipt_text", "smtp_connect", "SmtpError", "is_permanent"]
+           "quote_issue", "receipt_text"]

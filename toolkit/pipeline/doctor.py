@@ -19,6 +19,7 @@ from toolkit.core.errors import EXIT_ATTENTION, EXIT_OK, TaizhangError
 
 __all__ = ["check_setup", "SetupReport", "Check", "DAILY_STAMP", "last_success", "next_run", "parse_time"]
 OK, WARN, FAIL = "正常", "注意", "问题"
+QUICK = 15.0         # seconds: a check of a mail server must not hang for a minute
 PATH_WORDS = {"inbox": "收件箱", "master": "总台账", "archive": "来件存档", "logs": "日志",
               "state": "运行状态", "settings_workbook": "设置工作簿", "annotated": "批注副本"}
 
@@ -229,26 +230,15 @@ def _probe(report: SetupReport, item: str, attempt) -> None:
         report.add(item, OK, "能连接并登录")
 
 
-def _quick(cfg: Config) -> Config:
-    """The config with a short timeout: a check must not hang for a minute."""
-    from dataclasses import replace
-    return replace(cfg, mail=replace(cfg.mail, timeout=min(cfg.mail.timeout, 15.0)))
-
-
 def _imap_login(cfg: Config) -> None:
-    from toolkit.intake.mail.imap import Mailbox
-    from toolkit.pipeline.mail import imap_password
-    from toolkit.pipeline.sending import ca_file
-    mc = cfg.mail
-    with Mailbox(mc.host, mc.port, security=mc.security, user=mc.user,
-                 password=imap_password(mc.password_env, mc), ca_file=ca_file(cfg),
-                 timeout=min(mc.timeout, 15.0)) as box:
-        box.select(mc.folder)
+    from toolkit.intake.mail.imap import open_mailbox
+    with open_mailbox(cfg, timeout=min(cfg.mail.timeout, QUICK)) as box:
+        box.select(cfg.mail.folder)
 
 
 def _smtp_login(cfg: Config) -> None:
-    from toolkit.pipeline.sending import open_smtp
-    open_smtp(_quick(cfg)).quit()
+    from toolkit.intake.mail.transport import open_smtp, quit_quietly
+    quit_quietly(open_smtp(cfg, timeout=min(cfg.mail.timeout, QUICK)))
 
 
 def _check_daily(report: SetupReport, cfg: Config, now: datetime) -> None:

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import tempfile
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
@@ -39,18 +38,19 @@ from toolkit.core.config import Config, MailConfig
 from toolkit.core.issues import ERROR, Code, make_issue
 from toolkit.intake.mail.decode import (Attachment, MalformedMessage, extract_attachments, failed_checks,
                                         header_text, parse_message, raw_header)
-from toolkit.intake.mail.imap import Envelope, Mailbox, MailboxError, MailConnectError, imap_utf7_decode
+from toolkit.intake.mail.imap import (CONNECTION_LOST, Envelope, Mailbox, MailboxError, imap_utf7_decode,
+                                      open_mailbox)
+from toolkit.intake.mail.transport import MailConnectError
 from toolkit.intake.mail.state import MailState
 from toolkit.outputs.receipt import FileReport, SkippedFile
 from toolkit.core.settings import Settings
-from toolkit.pipeline.sending import ca_file, from_address, own_addresses, send_receipts
+from toolkit.pipeline.sending import from_address, own_addresses, send_receipts
 
 log = logging.getLogger("taizhang.mail")
 
 __all__ = ["fetch_mail", "MailRunResult", "MailConnectError"]
 HOLD_CODES = (Code.UNKNOWN_SENDER, Code.VILLAGE_MISMATCH, Code.AUTH_FAILED, Code.NOT_ON_ROSTER)
 
-LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 _NO_RECEIPT_SENDERS = ("mailer-daemon", "postmaster", "noreply", "no-reply", "donotreply")
 
 
@@ -138,9 +138,7 @@ def fetch_mail(cfg: Config, settings: Settings, *, as_of: date) -> MailRunResult
     mc = cfg.mail
     result = MailRunResult(host=mc.host, folder=mc.folder)
     try:
-        password = imap_password(mc.password_env, mc)
-        box = Mailbox(mc.host, mc.port, security=mc.security, user=mc.user, password=password,
-                      ca_file=ca_file(cfg), timeout=mc.timeout)
+        box = open_mailbox(cfg)
     except MailConnectError as e:
         result.connect_error = str(e)
         return result
@@ -164,21 +162,6 @@ def fetch_mail(cfg: Config, settings: Settings, *, as_of: date) -> MailRunResult
         send_receipts(cfg, state, result)
         _finish_on_server(box, mc, [m for m in todo if m.handled and not m.failed], result)
     return result
-
-
-def imap_password(env_name: str, mc: MailConfig) -> str:
-    """The mailbox password from its environment variable; plain text only to this computer."""
-    if mc.security == "plain" and mc.host.lower() not in LOCAL_HOSTS:
-        raise MailConnectError(f"[mail] security = \"plain\" 只允许连接本机的邮件服务器；"
-                               f"连接 {mc.host} 请改用 ssl（端口 993）或 starttls（端口 143），"
-                               "以免密码明文在网上传送。")
-    value = os.environ.get(env_name or "")
-    if value is None:
-        raise MailConnectError(
-            f"没有找到邮箱密码：环境变量 {env_name or '（未指定）'} 未设置。请把邮箱密码（163、QQ 等邮箱为"
-            f"“授权码”）放在该环境变量中（Windows：setx {env_name or 'TAIZHANG_MAIL_PASSWORD'} 授权码），"
-            "然后重新打开命令行窗口；taizhang.toml 中只写变量名 password_env。")
-    return value
 
 
 def _new_messages(box: Mailbox, mc: MailConfig, state: MailState,
@@ -235,7 +218,6 @@ def _ingest_locked(box: Mailbox, cfg: Config, settings: Settings, as_of: date, s
 def _download(box: Mailbox, mc: MailConfig, archive, state: MailState, m: _Incoming,
               result: MailRunResult) -> None:
     """Take one message apart and archive its spreadsheets; never raises for a bad message."""
-    import imaplib
     limit = int(mc.max_attachment_mb * 2**20)
     try:
         if m.env.size > 6 * limit + 2**20:          # far beyond any allowed attachment
@@ -270,7 +252,7 @@ def _download(box: Mailbox, mc: MailConfig, archive, state: MailState, m: _Incom
         if not files:
             m.skipped.append(SkippedFile("", make_issue(Code.NO_ATTACHMENT, subject=m.subject)))
         m.ready = True
-    except (imaplib.IMAP4.abort, ConnectionError, TimeoutError) as e:
+    except CONNECTION_LOST as e:
         m.failed = box.broken = True
         result.problems.append(f"与收件服务器的连接中断（{e}），其余邮件下次收取时处理。")
     except (MailboxError, OSError) as e:
@@ -420,11 +402,12 @@ def _receipt(cfg: Config, settings: Settings, m: _Incoming) -> tuple[str, str, b
     """(recipient, receipt Message-ID, the whole e-mail) of this message's receipt."""
     from toolkit.outputs.receipt import build_receipt, receipt_bytes
     village = settings.village_for_email(m.sender)
+    stranger = village is None or m.auth is not None      # not even greeted by the From's village
     msg = build_receipt(to=m.sender, from_addr=from_address(cfg.mail),
                         township=settings.campaign.township, original_id=m.message_id,
                         original_subject=m.subject, received=m.received or datetime.now(),
-                        files=m.reports, skipped=m.skipped, sender_village=village,
-                        stranger=village is None or m.auth is not None)
+                        files=m.reports, skipped=m.skipped,
+                        sender_village=None if stranger else village, stranger=stranger)
     return m.sender, str(msg["Message-ID"]), receipt_bytes(msg)
 
 

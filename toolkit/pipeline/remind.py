@@ -160,8 +160,7 @@ def _text(value) -> str:
 def _send(cfg: Config, settings: Settings, result: RemindResult) -> None:
     """One message per chased village, at most once a calendar day, under the run lock."""
     from toolkit.core.files import RunBusy, run_lock
-    from toolkit.outputs.receipt import SmtpError, receipt_bytes
-    from toolkit.pipeline.sending import from_address, open_smtp, quit_quietly
+    from toolkit.intake.mail.transport import SmtpError, SmtpSession
     state, today = MailState(cfg.state), date.today().isoformat()
     for c in result.chases:
         if not c.emails:
@@ -171,23 +170,13 @@ def _send(cfg: Config, settings: Settings, result: RemindResult) -> None:
     if not todo:
         return
     try:
-        with run_lock(Path(cfg.state), 60):
-            fresh = []
+        with run_lock(Path(cfg.state), LOCK_WAIT), SmtpSession(cfg) as session:
             for c in todo:
                 if state.reminder_sent(c.village, today):
                     result.already_sent.append(c.village)
                     c.status = "今天已发送"
                 else:
-                    fresh.append(c)
-            if not fresh:
-                return
-            smtp = open_smtp(cfg)
-            try:
-                for c in fresh:
-                    _send_one(smtp, cfg, settings, result, state, today, c,
-                              from_address(cfg.mail), receipt_bytes)
-            finally:
-                quit_quietly(smtp)
+                    _send_one(session, cfg, settings, result, state, today, c)
     except SmtpError as e:
         result.problems.append(f"{e} 催报邮件未发送，可稍后重新运行 taizhang remind --send。")
         for c in todo:
@@ -197,18 +186,31 @@ def _send(cfg: Config, settings: Settings, result: RemindResult) -> None:
         result.problems.append(f"{e} 催报邮件未发送。")
 
 
-def _send_one(smtp, cfg, settings, result, state, today, c: Chase, sender: str, to_bytes) -> None:
+def _send_one(session, cfg: Config, settings: Settings, result: RemindResult, state: MailState,
+              today: str, c: Chase) -> None:
+    """Mail one village (SmtpError when no session can be had); what was sent is kept."""
+    from toolkit.intake.mail.transport import SmtpError, is_permanent, refusal_text
+    from toolkit.outputs.receipt import receipt_bytes
+    from toolkit.pipeline.sending import from_address
+    sender = from_address(cfg.mail)
     msg = build_reminder(c, from_addr=sender, township=settings.campaign.township,
                          as_of=result.as_of, since=result.since)
-    body = to_bytes(msg)
+    body = receipt_bytes(msg)
     try:
-        smtp.sendmail(sender, list(c.emails), body)
+        refused = session.send(sender, list(c.emails), body)
+    except SmtpError:
+        raise
     except Exception as e:          # one refused address does not stop the others
         log.warning("reminder to %s: %s", c.village, e)
-        result.failed[c.village] = f"发件服务器拒绝：{e}"
-        c.status = "未发送：发件服务器拒绝"
+        if is_permanent(e):
+            result.failed[c.village] = f"发件服务器拒绝：{refusal_text(e)}"
+            c.status = "未发送：发件服务器拒绝"
+        else:
+            result.failed[c.village] = f"发送失败：{refusal_text(e)}（可稍后重新运行 taizhang remind --send）"
+            c.status = "未发送：发送失败"
         return
-    state.reminder_recorded(c.village, today, recipients=list(c.emails),
-                            message_id=str(msg["Message-ID"]), body=body)
+    took = [a for a in c.emails if a not in refused]
+    state.reminder_recorded(c.village, today, recipients=took, message_id=str(msg["Message-ID"]),
+                            body=body)
     result.sent.append(c.village)
-    c.status = "已发送"
+    c.status = "已发送" + (f"（{'、'.join(refused)} 被拒收）" if refused else "")

@@ -226,10 +226,20 @@ def attachment_filename(part: email.message.Message) -> str:
     return ""
 
 
+MAX_NAME_CHARS = 255     # Windows' limit for one name: no file a village saves has a longer one
+
+
 def _clean_name(name: str) -> str:
+    """The name as the sender saw it, kept whole (for display; files we make from it get a
+    name cut to fit, ``toolkit.core.files.fit_name``). Only a name longer than any file can
+    have (a hostile header) is cut, in the middle, keeping its extension."""
     name = name.replace("\\", "/").rsplit("/", 1)[-1]
     name = re.sub(r'[\x00-\x1f\x7f<>:"|?*]', "_", name).strip().strip(".")
-    return name[:180]
+    if len(name) <= MAX_NAME_CHARS:
+        return name
+    stem, dot, ext = name.rpartition(".")
+    tail = f".{ext}" if dot and len(ext) <= 16 else ""
+    return name[:MAX_NAME_CHARS - len(tail) - 1].rstrip() + "…" + tail
 
 
 def _suffix(name: str) -> str:

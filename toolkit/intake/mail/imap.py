@@ -1,8 +1,8 @@
 """A small IMAP client for the township mailbox (imaplib underneath).
 
-Implicit TLS (IMAP4_SSL), STARTTLS, or plain for a local server; timeouts on
-every socket. Folder names go over the wire in IMAP's modified UTF-7 (RFC 3501
-5.1.3), so 已处理台账 works. Processed messages are marked read (\\Seen) and get
+Connecting and logging in (implicit TLS, STARTTLS, or plain for a local server;
+timeouts on every socket) is ``toolkit.intake.mail.transport``'s. Folder names go
+over the wire in IMAP's modified UTF-7 (RFC 3501 5.1.3), so 已处理台账 works. Processed messages are marked read (\\Seen) and get
 the keyword ``$Taizhang`` when the server allows keywords, and may be moved (MOVE, or COPY + \\Deleted +
 UID EXPUNGE of that one message when UIDPLUS is there; never a plain EXPUNGE,
 which would also remove what a person marked deleted).
@@ -12,12 +12,13 @@ from __future__ import annotations
 import base64
 import imaplib
 import re
-import socket
-import ssl
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from toolkit.core.config import Config
 from toolkit.intake.mail.decode import header_text, parse_headers
+from toolkit.intake.mail.transport import (MailConnectError, ca_file, close_imap, imap_connect,
+                                           imap_password)
 
 KEYWORD = "$Taizhang"
 
@@ -27,12 +28,12 @@ imaplib.Commands.setdefault("ID", ("NONAUTH", "AUTH", "SELECTED"))
 imaplib.Commands.setdefault("MOVE", ("SELECTED",))
 
 
-class MailConnectError(Exception):
-    """Cannot reach or log in to the mail server; str() is Chinese and says what to check."""
-
-
 class MailboxError(Exception):
     """A command the server refused in the middle of a run."""
+
+
+# the line to the server dropped in the middle of a run: what is left waits for the next run
+CONNECTION_LOST = (imaplib.IMAP4.abort, ConnectionError, TimeoutError)
 
 
 @dataclass
@@ -80,81 +81,21 @@ def quote(name: str) -> str:
 
 # -- the connection -----------------------------------------------------------------------
 
-def tls_context(ca_file: str = "") -> ssl.SSLContext:
-    ctx = ssl.create_default_context()
-    if ca_file:
-        ctx.load_verify_locations(cafile=ca_file)
-    return ctx
-
-
-def _connect_hint(host: str, port: int, security: str, e: BaseException) -> str:
-    what = {"ssl": "SSL/TLS", "starttls": "STARTTLS", "plain": "不加密"}.get(security, security)
-    if isinstance(e, ssl.SSLCertVerificationError):
-        why = "服务器证书无法验证（自签名证书请在 [mail] ca_file 中指定证书文件）"
-    elif isinstance(e, ssl.SSLError):
-        why = f"加密握手失败，请确认端口 {port} 对应的加密方式是 {what}（常见：993=ssl，143=starttls）"
-    elif isinstance(e, socket.gaierror):
-        why = "找不到该服务器，请检查服务器地址和网络"
-    elif isinstance(e, (socket.timeout, TimeoutError)):
-        why = "连接超时，请检查网络、防火墙和端口"
-    elif isinstance(e, ConnectionRefusedError):
-        why = "连接被拒绝，请检查端口号和服务器是否开启 IMAP"
-    else:
-        why = str(e) or type(e).__name__
-    return f"无法连接收件服务器 {host}:{port}（{what}）：{why}。"
-
-
 class Mailbox:
-    """One logged-in IMAP session; use as a context manager."""
+    """One logged-in IMAP session (connected by ``toolkit.intake.mail.transport``); use as a
+    context manager."""
 
     def __init__(self, host: str, port: int, *, security: str, user: str, password: str,
                  ca_file: str = "", timeout: float = 60.0) -> None:
         self.host, self.port, self.security = host, port, security
-        self.imap = self._open(ca_file, timeout)
-        self._login(user, password)
+        self.imap = imap_connect(host, port, security=security, user=user, password=password,
+                                 ca_file=ca_file, timeout=timeout)
         self.capabilities = self._capabilities()
         if "ID" in self.capabilities:
             self._id()
         self.keywords_allowed = False
         self.uidvalidity = 0
         self.broken = False             # the connection dropped during the run
-
-    # connection and login
-    def _open(self, ca_file: str, timeout: float) -> imaplib.IMAP4:
-        try:
-            if self.security == "ssl":
-                return imaplib.IMAP4_SSL(self.host, self.port, ssl_context=tls_context(ca_file),
-                                         timeout=timeout)
-            imap = imaplib.IMAP4(self.host, self.port, timeout=timeout)
-            if self.security == "starttls":
-                if "STARTTLS" not in imap.capabilities:
-                    imap.shutdown()
-                    raise MailConnectError(
-                        f"收件服务器 {self.host}:{self.port} 不支持 STARTTLS；请把 [mail] security "
-                        "改为 ssl（端口一般为 993），不要用不加密的连接传送密码。")
-                imap.starttls(ssl_context=tls_context(ca_file))
-            elif self.security != "plain":
-                raise MailConnectError(f"[mail] security 的值“{self.security}”无效，"
-                                       "应为 ssl、starttls 或 plain。")
-            return imap
-        except MailConnectError:
-            raise
-        except (OSError, imaplib.IMAP4.error, ssl.SSLError) as e:
-            raise MailConnectError(_connect_hint(self.host, self.port, self.security, e)) from e
-
-    def _login(self, user: str, password: str) -> None:
-        try:
-            if password.isascii() and user.isascii():
-                self.imap.login(user, password)
-            else:           # LOGIN is ASCII only; SASL PLAIN carries UTF-8
-                raw = b"\0" + user.encode("utf-8") + b"\0" + password.encode("utf-8")
-                self.imap.authenticate("PLAIN", lambda _: raw)
-        except (imaplib.IMAP4.error, OSError) as e:
-            self.close()
-            detail = str(e).strip("b'\" ") or type(e).__name__
-            raise MailConnectError(
-                f"收件服务器 {self.host} 拒绝登录（用户 {user}）：{detail}。请检查用户名和密码；"
-                "163、QQ 等邮箱须在网页版设置中开启 IMAP 并使用“授权码”代替登录密码。") from e
 
     def _capabilities(self) -> set[str]:
         typ, data = self.imap.capability()
@@ -171,13 +112,7 @@ class Mailbox:
             pass        # ID is a courtesy; a server that dislikes it still serves us
 
     def close(self) -> None:
-        try:
-            self.imap.logout()
-        except Exception:
-            try:
-                self.imap.shutdown()
-            except Exception:
-                pass
+        close_imap(self.imap)
 
     def __enter__(self) -> "Mailbox":
         return self
@@ -285,3 +220,10 @@ def _fetch_items(data) -> list[tuple[bytes, bytes | None]]:
 def _int_after(meta: bytes, pattern: bytes) -> int | None:
     m = re.search(pattern, meta)
     return int(m.group(1)) if m else None
+
+
+def open_mailbox(cfg: Config, *, timeout: float | None = None) -> Mailbox:
+    """The [mail] mailbox, logged in; MailConnectError (Chinese) when not."""
+    mc = cfg.mail
+    return Mailbox(mc.host, mc.port, security=mc.security, user=mc.user, password=imap_password(mc),
+                   ca_file=ca_file(cfg), timeout=timeout or mc.timeout)

@@ -103,19 +103,6 @@ class MailState:
                         json.dumps(summary, ensure_ascii=False, default=str)))
 
     # receipts
-    def has_receipt(self, message_id: str) -> bool:
-        with self._db() as db:
-            return db.execute("SELECT 1 FROM receipts WHERE message_id=?",
-                              (message_id,)).fetchone() is not None
-
-    def queue_receipt(self, message_id: str, recipient: str, receipt_id: str, body: bytes) -> bool:
-        """Keep the receipt to send; False if this message already has one (never two)."""
-        with self._db() as db:
-            cur = db.execute("INSERT OR IGNORE INTO receipts (message_id, recipient, receipt_id,"
-                             " body, created) VALUES (?,?,?,?,?)",
-                             (message_id, recipient, receipt_id, body, _now()))
-            return cur.rowcount == 1
-
     def pending_receipts(self) -> list[PendingReceipt]:
         with self._db() as db:
             rows = db.execute("SELECT message_id, recipient, receipt_id, body, attempts FROM receipts"
@@ -138,10 +125,6 @@ class MailState:
                 db.execute("UPDATE receipts SET attempts=attempts+1, last_error=?"
                            " WHERE message_id=?", (error, message_id))
 
-    def receipts_sent(self) -> int:
-        with self._db() as db:
-            return db.execute("SELECT COUNT(*) FROM receipts WHERE sent IS NOT NULL").fetchone()[0]
-
     # reminders (催报)
     def reminder_sent(self, village: str, day: str) -> bool:
         with self._db() as db:
@@ -153,11 +136,4 @@ class MailState:
         with self._db() as db:
             db.execute("INSERT OR IGNORE INTO reminders VALUES (?,?,?,?,?,?)",
                        (village, day, json.dumps(recipients), message_id, body, _now()))
-
-    def reminders(self) -> list[dict]:
-        with self._db() as db:
-            rows = db.execute("SELECT village, day, recipients, message_id, sent FROM reminders"
-                              " ORDER BY sent").fetchall()
-        return [{"village": v, "day": d, "recipients": json.loads(r), "message_id": m, "sent": s}
-                for v, d, r, m, s in rows]
 
