@@ -13,9 +13,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
+from toolkit.compute.calendar import calendar_for
 from toolkit.core.config import PATH_KEYS, Config, ConfigError
 from toolkit.core.daily_state import DAILY_STAMP, last_success, next_run, parse_time
 from toolkit.core.errors import EXIT_ATTENTION, EXIT_OK, TaizhangError
+from toolkit.demo import DEMO_ROSTER
+from toolkit.intake.archive import SubmissionArchive
+from toolkit.intake.mail.imap import open_mailbox
+from toolkit.intake.mail.transport import open_smtp, quit_quietly
 
 __all__ = ["check_setup", "SetupReport", "Check", "DAILY_STAMP", "last_success", "next_run", "parse_time"]
 OK, WARN, FAIL = "正常", "注意", "问题"
@@ -131,7 +136,6 @@ def _check_space(report: SetupReport, cfg: Config) -> None:
 
 def _check_archive(report: SetupReport, cfg: Config) -> None:
     """The archive's record and every original, hashed again (SubmissionArchive.verify)."""
-    from toolkit.intake.archive import SubmissionArchive
     if not (Path(cfg.archive) / "submissions.sqlite").exists():
         report.add("来件原件", OK, "存档中还没有报送")
         return
@@ -169,7 +173,6 @@ def _writable(folder: Path) -> bool:
 
 
 def _check_settings(report: SetupReport, cfg: Config, settings_path, load_settings):
-    from toolkit.demo import DEMO_ROSTER
     path = Path(settings_path) if settings_path else cfg.settings_workbook
     try:
         settings = load_settings(settings_path, config=cfg)
@@ -193,7 +196,6 @@ def _check_settings(report: SetupReport, cfg: Config, settings_path, load_settin
 
 
 def _check_calendar(report: SetupReport, settings, day: date) -> None:
-    from toolkit.compute.calendar import calendar_for
     years = calendar_for(settings).known_years()
     shown = f"{years[0]}–{years[-1]}" if years == list(range(years[0], years[-1] + 1)) else "、".join(map(str, years))
     if day.year not in years:
@@ -231,13 +233,11 @@ def _probe(report: SetupReport, item: str, attempt) -> None:
 
 
 def _imap_login(cfg: Config) -> None:
-    from toolkit.intake.mail.imap import open_mailbox
     with open_mailbox(cfg, timeout=min(cfg.mail.timeout, QUICK)) as box:
         box.select(cfg.mail.folder)
 
 
 def _smtp_login(cfg: Config) -> None:
-    from toolkit.intake.mail.transport import open_smtp, quit_quietly
     quit_quietly(open_smtp(cfg, timeout=min(cfg.mail.timeout, QUICK)))
 
 

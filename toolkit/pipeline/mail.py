@@ -26,6 +26,7 @@ again, with the same Message-ID (see docs/design.md).
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import tempfile
@@ -35,16 +36,22 @@ from email.utils import getaddresses, parsedate_to_datetime
 from pathlib import Path
 
 from toolkit.core.config import Config, MailConfig
+from toolkit.core.files import RunBusy, run_lock
 from toolkit.core.issues import ERROR, Code, make_issue
+from toolkit.core.settings import Settings
+from toolkit.intake.archive import USABLE, SubmissionArchive
 from toolkit.intake.mail.decode import (Attachment, MalformedMessage, extract_attachments, failed_checks,
-                                        header_text, parse_message, raw_header)
+                                        header_text, parse_headers, parse_message, raw_header)
 from toolkit.intake.mail.imap import (CONNECTION_LOST, Envelope, Mailbox, MailboxError, imap_utf7_decode,
                                       open_mailbox)
-from toolkit.intake.mail.transport import MailConnectError
 from toolkit.intake.mail.state import MailState
-from toolkit.outputs.receipt import FileReport, SkippedFile
-from toolkit.core.settings import Settings
+from toolkit.intake.mail.transport import MailConnectError
+from toolkit.outputs.receipt import FileReport, SkippedFile, build_receipt, receipt_bytes
+from toolkit.pipeline.book import saved_text
+from toolkit.pipeline.judge import judge, recorded_issue
+from toolkit.pipeline.parse_cache import ParseCache
 from toolkit.pipeline.sending import from_address, own_addresses, send_receipts
+from toolkit.pipeline.submissions import materialise
 
 log = logging.getLogger("taizhang.mail")
 
@@ -181,7 +188,6 @@ def _new_messages(box: Mailbox, mc: MailConfig, state: MailState,
 def _ingest(box: Mailbox, cfg: Config, settings: Settings, as_of: date, state: MailState,
             todo: list[_Incoming], result: MailRunResult) -> None:
     """Download, archive, read, judge and record; under the consolidation lock."""
-    from toolkit.core.files import RunBusy, run_lock
     fresh = [m for m in todo if not m.handled]
     if not fresh:
         return
@@ -194,9 +200,6 @@ def _ingest(box: Mailbox, cfg: Config, settings: Settings, as_of: date, state: M
 
 def _ingest_locked(box: Mailbox, cfg: Config, settings: Settings, as_of: date, state: MailState,
                    fresh: list[_Incoming], result: MailRunResult) -> None:
-    from toolkit.intake.archive import SubmissionArchive
-    from toolkit.pipeline.judge import judge
-    from toolkit.pipeline.parse_cache import ParseCache
     with SubmissionArchive(cfg.archive) as archive:
         for m in fresh:
             if box.broken:
@@ -267,7 +270,6 @@ def _download(box: Mailbox, mc: MailConfig, archive, state: MailState, m: _Incom
 
 
 def _headers_only(raw: bytes):
-    from toolkit.intake.mail.decode import parse_headers
     head = raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
     return parse_headers(head + b"\r\n\r\n")
 
@@ -308,14 +310,11 @@ def _is_automatic(msg, sender: str) -> bool:
 def _report(cfg: Config, m: _Incoming, att: Attachment, standing, checked) -> FileReport:
     """The receipt's account of one file: the judge's verdict, the file's issues (and why it
     is held), an annotated copy when there are issues to show."""
-    from toolkit.intake.archive import USABLE
-    from toolkit.pipeline.book import saved_text
     sub, lg = checked.submission, checked.ledger
     outcome = "withdrawn" if sub.withdrawn else sub.outcome
     errors, warnings = lg.errors, lg.warnings       # a hold's notice is no fault of the file
     issues = list(lg.issues)
     if sub.outcome == "held" and sub.code:
-        from toolkit.pipeline.judge import recorded_issue
         issues = [recorded_issue(sub.code, sub.message, sub.filename), *issues]
     same_as = when_text(sub.received) if sub.message_id not in (None, m.message_id) \
         and outcome != "held" else None
@@ -332,10 +331,8 @@ def _report(cfg: Config, m: _Incoming, att: Attachment, standing, checked) -> Fi
 
 def _annotated(cfg: Config, sub, lg) -> Path | None:
     """The village's file with its problem cells coloured, for the receipt (None: not made)."""
-    import dataclasses
 
     from toolkit.outputs.fill import annotate_file
-    from toolkit.pipeline.submissions import materialise
     try:
         with tempfile.TemporaryDirectory(prefix="taizhang-mail-") as work:
             original = materialise(sub, Path(work))        # under its own name, as sent
@@ -400,7 +397,6 @@ def _answer_wanted(mc: MailConfig, settings: Settings, archive, m: _Incoming) ->
 
 def _receipt(cfg: Config, settings: Settings, m: _Incoming) -> tuple[str, str, bytes]:
     """(recipient, receipt Message-ID, the whole e-mail) of this message's receipt."""
-    from toolkit.outputs.receipt import build_receipt, receipt_bytes
     village = settings.village_for_email(m.sender)
     stranger = village is None or m.auth is not None      # not even greeted by the From's village
     msg = build_receipt(to=m.sender, from_addr=from_address(cfg.mail),

@@ -20,11 +20,17 @@ from pathlib import Path
 from toolkit.core.config import Config, ConfigError
 from toolkit.core.errors import EXIT_ATTENTION, EXIT_OK
 from toolkit.core.fields import ALERT_OVERDUE
+from toolkit.core.files import RunBusy, run_lock
 from toolkit.core.issues import ERROR
 from toolkit.core.settings import Settings
 from toolkit.intake.archive import SubmissionArchive
 from toolkit.intake.mail.state import MailState
-from toolkit.outputs.reminder import Chase, build_reminder, write_reminder_sheet
+from toolkit.intake.mail.transport import SmtpError, SmtpSession, is_permanent, refusal_text
+from toolkit.outputs.receipt import quote_issue, receipt_bytes
+from toolkit.outputs.reminder import Chase, build_reminder, overdue_line, write_reminder_sheet
+from toolkit.pipeline.judge import judge
+from toolkit.pipeline.parse_cache import ParseCache
+from toolkit.pipeline.sending import from_address
 
 log = logging.getLogger("taizhang.remind")
 SHEET_NAME = "催报单.xlsx"
@@ -73,8 +79,6 @@ class RemindResult:
 
 
 def _chase_dict(c: Chase, r: RemindResult) -> dict:
-    from toolkit.outputs.reminder import overdue_line
-    from toolkit.outputs.receipt import quote_issue
     return {"village": c.village, "contact": c.contact, "emails": list(c.emails),
             "last_report": c.last_report, "reasons": c.reasons(r.since), "late": c.late,
             "unusable": c.unusable, "file": c.file,
@@ -97,7 +101,7 @@ def remind(cfg: Config, settings: Settings, *, as_of: date, since: date | None =
     if not settings.roster:
         result.problems.append("设置工作簿的“村名册”是空的，不知道该催哪些村。请先在名册中登记各村（社区）。")
         return result
-    result.chases = _chases(cfg, settings, as_of, since)
+    result.chases = _chases(cfg, settings, as_of, since, result.problems)
     if send:
         _send(cfg, settings, result)
     target = sheet or Path(cfg.master).parent / SHEET_NAME
@@ -109,15 +113,13 @@ def remind(cfg: Config, settings: Settings, *, as_of: date, since: date | None =
     return result
 
 
-def _chases(cfg: Config, settings: Settings, as_of: date, since: date) -> list[Chase]:
+def _chases(cfg: Config, settings: Settings, as_of: date, since: date, problems: list[str]) -> list[Chase]:
     """Ask the judge (under the run lock: it records what it finds) what counts for each
     roster village, then what to chase it for."""
-    from toolkit.core.files import run_lock
-    from toolkit.pipeline.judge import judge
-    from toolkit.pipeline.parse_cache import ParseCache
     with run_lock(Path(cfg.state), LOCK_WAIT), SubmissionArchive(cfg.archive) as archive, \
             ParseCache(Path(cfg.state) / "parsed") as cache:
         j = judge(archive, settings, as_of=as_of, cache=cache)
+    problems += j.problems          # a counted file that could not be checked is said, not "late"
     chases = []
     for entry in settings.roster:
         vs = j.standing.villages[entry.village]
@@ -159,8 +161,6 @@ def _text(value) -> str:
 
 def _send(cfg: Config, settings: Settings, result: RemindResult) -> None:
     """One message per chased village, at most once a calendar day, under the run lock."""
-    from toolkit.core.files import RunBusy, run_lock
-    from toolkit.intake.mail.transport import SmtpError, SmtpSession
     state, today = MailState(cfg.state), date.today().isoformat()
     for c in result.chases:
         if not c.emails:
@@ -189,9 +189,6 @@ def _send(cfg: Config, settings: Settings, result: RemindResult) -> None:
 def _send_one(session, cfg: Config, settings: Settings, result: RemindResult, state: MailState,
               today: str, c: Chase) -> None:
     """Mail one village (SmtpError when no session can be had); what was sent is kept."""
-    from toolkit.intake.mail.transport import SmtpError, is_permanent, refusal_text
-    from toolkit.outputs.receipt import receipt_bytes
-    from toolkit.pipeline.sending import from_address
     sender = from_address(cfg.mail)
     msg = build_reminder(c, from_addr=sender, township=settings.campaign.township,
                          as_of=result.as_of, since=result.since)

@@ -14,6 +14,7 @@ here: bytes are tried as UTF-8, then as the declared charset, then GB18030
 """
 from __future__ import annotations
 
+import codecs
 import email
 import email.header
 import email.message
@@ -23,6 +24,7 @@ import io
 import re
 import zipfile
 from dataclasses import dataclass
+from email.parser import BytesHeaderParser
 from pathlib import PurePosixPath
 
 from toolkit.core.issues import Code, Issue, make_issue
@@ -78,7 +80,6 @@ def _codec(charset: str | None) -> str | None:
         return "gb18030"
     if name in ("utf8", "utf-8"):
         return "utf-8"
-    import codecs
     try:
         return codecs.lookup(name).name if name else None
     except LookupError:
@@ -264,7 +265,6 @@ def parse_message(raw: bytes) -> email.message.Message:
 
 def parse_headers(raw: bytes) -> email.message.Message:
     """Only the header block (as fetched with BODY.PEEK[HEADER.FIELDS ...])."""
-    from email.parser import BytesHeaderParser
     return BytesHeaderParser(policy=email.policy.compat32).parsebytes(raw)
 
 
