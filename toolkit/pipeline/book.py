@@ -95,7 +95,8 @@ def village_row(vs: VillageStanding, entry, ledgers: dict[int, Ledger], *, prese
     good, last = vs.counted, vs.last
     row = {"村（社区）": vs.village, "联系人": entry.contact if entry else "",
            "报送情况": "已报" if good else "未报"}
-    shown = last or good
+    # the file that counts, unless the latest arrival could not be used (then that, and why)
+    shown = last if good is None or (last is not None and not last.usable) else good
     if shown is not None:
         lg = ledgers.get(shown.id)
         row.update({"最近报送时间": when(shown.received),
@@ -145,8 +146,8 @@ def version_notes(vs: VillageStanding, present: set[int] | None) -> list[str]:
     notes = [f"{head}：采用保存时间最晚的“{good.filename}”（{saved_text(good.saved)}"
              + ("，已放行" if good.released else "") + "）"]
     for s in others:
-        again = "（后收到）" if s.order > good.order else ""
-        notes.append(f"“{s.filename}”{again}（{saved_text(s.saved)}）是较早的版本，未采用"
+        again = "后收到，" if s.order > good.order else ""
+        notes.append(f"“{s.filename}”（{again}{saved_text(s.saved)}）是较早的版本，未采用"
                      f"（如确要采用，运行 taizhang release {s.id}）")
     return notes
 

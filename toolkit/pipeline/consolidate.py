@@ -156,7 +156,7 @@ class ConsolidationResult:
 
 def _submission_lines(r: ConsolidationResult) -> list[str]:
     """Held files, villages with several files, files gone from the inbox."""
-    lines = listed(r.held, lambda h: f"暂存待核：{h['file']}——{h['message']}（编号 {h['id']}）",
+    lines = listed(r.held, lambda h: f"暂存待核：{h['file']}——{h['message']}核实后运行 {h['next']}。",
                    lambda n, first: f"暂存待核 {n} 个文件：{first}（详见总台账“报送情况”表，或运行 "
                                     "taizhang submissions）。",
                    lambda h: h["file"])
@@ -168,7 +168,8 @@ def _submission_lines(r: ConsolidationResult) -> list[str]:
                               f"“{v['counted']['file']}”（{saved_text(v['counted']['saved'])}）；"
                               + "、".join(f"“{o['file']}”（{saved_text(o['saved'])}，编号 {o['id']}）"
                                          for o in v["others"])
-                              + "是较早的版本，未采用（如确要采用，用 taizhang release 编号）。",
+                              + "是较早的版本，未采用（如确要采用，运行 taizhang release "
+                              + (str(v["others"][0]["id"]) if len(v["others"]) == 1 else "编号") + "）。",
                     lambda n, first: f"{n} 个村（社区）有多份台账，均采用保存最晚的一份：{first}"
                                      "（详见总台账“报送情况”表）。",
                     lambda v: v["village"])
@@ -323,11 +324,12 @@ class _Run:
             if sub.outcome == "rejected":
                 r.rejected.append({"file": sub.filename, "code": sub.code, "message": sub.message})
             elif sub.outcome == "held":
+                near = st.roster.nearest(sub.claimed or "") if sub.code == Code.NOT_ON_ROSTER else None
                 r.held.append({"id": sub.id, "file": sub.filename, "village": sub.claimed,
-                               "code": sub.code, "message": sub.message})
+                               "code": sub.code, "message": sub.message,
+                               "next": f"taizhang assign {sub.id} --village {near or '村名'}"})
                 if sub.code == Code.NOT_ON_ROSTER:
-                    r.not_on_roster.append({"village": sub.claimed, "file": sub.filename,
-                                            "nearest": st.roster.nearest(sub.claimed or "")})
+                    r.not_on_roster.append({"village": sub.claimed, "file": sub.filename, "nearest": near})
         r.held_total = len(st.held)
         for village, vs in st.villages.items():
             others = [s for s in vs.versions[1:] if self.present and s.id in self.present]
