@@ -23,7 +23,7 @@ from toolkit.read.sandboxed import read_ledgers
 from toolkit.read.village import village_from_filename
 
 # a file with one of these cannot be put in the master: it is rejected, never counted
-FATAL_CODES = (Code.NO_LEDGER_SHEET,)
+FATAL_CODES = (Code.NO_LEDGER_SHEET, Code.NOT_A_LEDGER)
 
 
 _BAD_NAME = re.compile(r'[<>:"/\\|?*\x00-\x1f]')
