@@ -197,6 +197,14 @@ def test_a_strangers_file_readable_or_not_never_sits_in_a_village_row(office, ca
     assert rc == 1 and [s["id"] for s in data["held"]] == [readable.id]
     assert [s["id"] for s in data["unassigned"]] == [broken.id]
     assert all(s["sender"] is None for v in data["villages"] for s in v["history"])
+    # the clerk dismisses the stranger's file: no longer waiting, still on record
+    rc, _, _ = office.run(capsys, "withdraw", str(readable.id), "--reason", "陌生人发来的")
+    rc, out, _ = office.run(capsys, "submissions", "--json")
+    data = json.loads(out)
+    assert rc == 0 and data["held"] == []
+    assert {s["id"]: s["status"] for s in data["unassigned"]} == {readable.id: "已撤回", broken.id: "被拒收"}
+    office.consolidate(capsys)
+    assert "东村台账新.xlsx" not in {r["文件"] for r in office.sheet("报送情况")}
 
 
 def test_the_change_log_keeps_every_run_of_the_last_week(tmp_path, capsys):

@@ -155,8 +155,8 @@ def version_notes(vs: VillageStanding, present: set[int] | None) -> list[str]:
 def waiting_rows(standing: Standing) -> list[dict]:
     """报送情况's last section: files with no village (held for a clerk, rejected, not yet read)."""
     rows = []
-    for label, subs in (("暂存待核", standing.held), ("被拒收", standing.unfiled),
-                        ("待处理", standing.pending)):
+    rejected = [s for s in standing.unfiled if not s.withdrawn]    # a withdrawn stray is done with
+    for label, subs in (("暂存待核", standing.held), ("被拒收", rejected), ("待处理", standing.pending)):
         for sub in subs:
             sender = f"发件人 {sub.sender}；" if sub.sender else ""
             how = {"暂存待核": f"编号 #{sub.id}：核实后用 taizhang assign {sub.id} --village 村名 归入，"

@@ -394,9 +394,9 @@ class _Run:
                 notes.append(make_issue(Code.GONE_FROM_INBOX, file=sub.filename, village=village,
                                         received=when(sub.received)))
             shown.append(replace(c.ledger, village=village, issues=[*c.ledger.issues, *notes]))
-        for sub in (s for s in j.standing.unfiled + [s for v in j.standing.villages.values()
-                                                      for s in v.history]
-                    if s.outcome == "rejected" and self._new_here(j, s)):
+        rejected = sorted((s for s in j.standing.subs.values() if s.outcome == "rejected"
+                           and not s.withdrawn and self._new_here(j, s)), key=lambda s: s.order)
+        for sub in rejected:
             c = j.checked.get(sub.id)
             shown.append(c.ledger if c is not None else Ledger(
                 Path(sub.filename), readable=False,

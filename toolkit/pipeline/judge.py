@@ -202,7 +202,7 @@ class Standing:
     subs: dict[int, Submission]
     villages: dict[str, VillageStanding]          # roster order, then other villages by name
     held: list[Submission] = field(default_factory=list)       # waiting for a clerk, newest first
-    unfiled: list[Submission] = field(default_factory=list)    # rejected with no village, newest first
+    unfiled: list[Submission] = field(default_factory=list)    # no village: rejected or withdrawn, newest first
     pending: list[Submission] = field(default_factory=list)    # not examined (this run could not)
 
     def counted(self) -> dict[str, Submission]:
@@ -237,8 +237,7 @@ def standing_of(subs: Iterable[Submission], roster: Roster) -> Standing:
     newest = list(reversed(ordered))
     return Standing(roster, judged, villages,
                     held=[s for s in newest if s.held],
-                    unfiled=[s for s in newest if s.outcome == "rejected" and not s.village
-                             and not s.withdrawn],
+                    unfiled=[s for s in newest if not s.village and (s.withdrawn or s.outcome == "rejected")],
                     pending=[s for s in newest if s.outcome is None])
 
 

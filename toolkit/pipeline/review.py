@@ -79,7 +79,7 @@ class SubmissionOverview:
             lines.append("核实后用 taizhang assign 编号 --village 村名 归入该村（或 taizhang release 编号 "
                          "放行），不要的用 taizhang withdraw 编号 --reason 原因 撤回。")
         if self.unassigned:
-            lines.append("村未定（无法读取或尚未读取）：")
+            lines.append("不属于任何村（无法读取、尚未读取或已撤回）：")
             lines += [_line(s) for s in self.unassigned]
         return "\n".join(lines) or "存档中还没有任何报送。"
 
