@@ -17,13 +17,15 @@ from toolkit.core.issues import CATALOGUE
 
 # --------------------------------------------------------------------------- find_workbooks
 
-def test_find_workbooks_walks_folders_sorted_and_skips_locks_and_hidden(tmp_path):
+def test_find_workbooks_walks_folders_sorted_and_lists_every_file_but_locks_and_hidden(tmp_path):
+    """Every file a village could have sent is listed (and so gets a verdict): .xlsb, a web
+    page, a Word document, a backup copy; only lock files, hidden and system files are not."""
     inbox = tmp_path / "收件箱"
     (inbox / "东片" / "子目录").mkdir(parents=True)
     (inbox / ".git").mkdir()
-    for name in ["西村.xlsx", "东村.XLSX", "南村.xls", "北村.xlsm", "中村.ods", "老村.et",
-                 "~$西村.xlsx", ".~lock.东村.xlsx#", ".~西村.xlsx", ".hidden.xlsx",
-                 "说明.docx", "备份.xlsx.bak"]:
+    for name in ["西村.xlsx", "东村.XLSX", "南村.xls", "北村.xlsm", "中村.ods", "老村.et", "新村.xlsb",
+                 "网页.htm", "~$西村.xlsx", ".~lock.东村.xlsx#", ".~西村.xlsx", ".hidden.xlsx",
+                 "说明.docx", "备份.xlsx.bak", "Thumbs.db", "desktop.ini"]:
         (inbox / name).write_bytes(b"x")
     (inbox / "东片" / "甲村.xlsx").write_bytes(b"x")
     (inbox / "东片" / "子目录" / "乙村.xlsx").write_bytes(b"x")
@@ -32,6 +34,7 @@ def test_find_workbooks_walks_folders_sorted_and_skips_locks_and_hidden(tmp_path
     found = find_workbooks([inbox])
     rel = [p.relative_to(inbox).as_posix() for p in found]
     assert sorted(rel) == sorted(["西村.xlsx", "东村.XLSX", "南村.xls", "北村.xlsm", "中村.ods", "老村.et",
+                                  "新村.xlsb", "网页.htm", "说明.docx", "备份.xlsx.bak",
                                   "东片/甲村.xlsx", "东片/子目录/乙村.xlsx"])
     assert rel == sorted(rel, key=lambda r: [s.casefold() for s in r.split("/")])
 

@@ -1,4 +1,11 @@
-"""Finding the workbooks in the folders a clerk names."""
+"""Finding the files in the folders a clerk names: every one of them gets a verdict.
+
+A village that sends its ledger as .xlsb, as a web page named .xls or as a PDF must not
+simply show up as "未报": every file in a folder is listed and read (pre-flight says what a
+file is when it is not a spreadsheet). Left out are only what no village sent: lock files
+of Office/WPS/LibreOffice (``~$x.xlsx``, ``.~lock.x.xlsx#``), hidden files and folders, the
+system's thumbnail and folder-settings files, and the toolkit's own 备份/历史版本 folders.
+"""
 from __future__ import annotations
 
 import os
@@ -6,16 +13,17 @@ import stat
 from pathlib import Path
 from typing import Iterable
 
-from toolkit.core.config import OWN_FOLDERS, SPREADSHEET_SUFFIXES
+from toolkit.core.config import OWN_FOLDERS
 
+# files the operating system writes into folders by itself (hidden on Windows, not on a copy)
+_SYSTEM_FILES = frozenset({"thumbs.db", "desktop.ini", "ehthumbs.db", ".ds_store"})
 
 
 def find_workbooks(paths: Iterable[Path | str]) -> list[Path]:
-    """Files named explicitly, plus spreadsheets found (recursively, sorted) in folders.
+    """Files named explicitly, plus every file found (recursively, sorted) in folders.
 
-    Lock files of Office/WPS/LibreOffice (``~$x.xlsx``, ``.~lock.x.xlsx#``), hidden
-    files and the toolkit's own 备份/历史版本 folders are skipped in folders; a file named explicitly is always returned, so that
-    a text file named .xlsx, or a missing one, gets reported rather than ignored.
+    A file named explicitly is always returned, so that a text file named .xlsx, or a
+    missing one, gets reported rather than ignored.
     """
     found: list[Path] = []
     seen: set[str] = set()
@@ -38,9 +46,9 @@ def _walk(root: Path) -> list[Path]:
 
 def _is_candidate(path: Path) -> bool:
     name = path.name
-    if name.startswith(("~$", ".~lock.")) or _hidden(path):
+    if name.startswith(("~$", ".~lock.")) or name.casefold() in _SYSTEM_FILES:
         return False
-    return path.suffix.lower() in SPREADSHEET_SUFFIXES
+    return not _hidden(path)
 
 
 def _hidden(path: Path) -> bool:
