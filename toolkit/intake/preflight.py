@@ -226,6 +226,8 @@ def _inflate(raw, info: zipfile.ZipInfo):
         raise _Refused(Code.UNREADABLE, _DAMAGED)
     name_len, extra_len = struct.unpack("<HH", local[26:30])
     raw.seek(info.header_offset + 30 + name_len + extra_len)
+    if info.compress_size == 0:
+        return                  # an empty member (Excel 2010 writes a 0-byte thumbnail): nothing to inflate
     if info.compress_type == zipfile.ZIP_STORED:
         left, used = info.compress_size, 0
         while left > 0:
