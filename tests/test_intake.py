@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 import factories.hostile as hf
+from toolkit.intake import farvalues
 from toolkit.intake import preflight as intake
 from toolkit.core.files import file_sha256
 from toolkit.intake.find import find_workbooks
@@ -99,7 +100,8 @@ def test_other_zips(tmp_path):
     _refused(hf.docx(tmp_path / "文档.xlsx"), "not_spreadsheet", "Word")
     _refused(hf.zip_of(tmp_path / "打包.xlsx", {"东村.xlsx": b"PK"}), "not_spreadsheet", "解压")
     _refused(hf.zip_of(tmp_path / "照片.xlsx", {"a.jpg": b"\xff\xd8\xff"}), "not_spreadsheet", "压缩包")
-    _refused(hf.zip_of(tmp_path / "b.xlsx", {"xl/workbook.bin": b"x"}), "not_spreadsheet", ".xlsb")
+    # an .xlsb is a spreadsheet now (issue 19): pre-flight measures it, the reader says the rest
+    assert preflight(hf.zip_of(tmp_path / "b.xlsx", {"xl/workbook.bin": b"x"})) is None
 
 
 def test_truncated_and_damaged_zip(tmp_path):
@@ -128,37 +130,60 @@ def test_far_cell_refused_declared_dimension_not(tmp_path):
     assert preflight(hf.declared_only_sheet(tmp_path / "声明.xlsx")) is None
 
 
-@pytest.mark.parametrize("cells, word", [
-    ([("A1", 1), ("A250000", 1)], "250000 行"),          # too many rows
-    ([("A1", 1), ("CCC1", 1)], "2109 列"),               # too many columns
-    ([("A1", 1), ("ZZ9000", 1)], "9000 行 × 702 列"),     # 6.3 million cells
+_DATA = [("A2", "序号"), ("B2", "案件编号"), ("C2", "信访人")]          # a sheet that holds something
+
+
+@pytest.mark.parametrize("cells, word, far", [
+    ([("A1", 1), ("A250000", 1)], "250000 行", "A250000"),          # too many rows
+    ([("A1", 1), ("CCC1", 1)], "2109 列", "CCC1"),                  # too many columns
+    ([("A1", 1), ("ZZ9000", 1)], "9000 行 × 702 列", "ZZ9000"),     # 6.3 million cells
 ])
-def test_grid_limits(tmp_path, cells, word):
-    rows = [[c] for c in cells]
-    _refused(hf.hand_xlsx(tmp_path / "g.xlsx", hf.sheet_xml(rows)), "too_large", word)
+def test_grid_limits(tmp_path, cells, word, far):
+    """A far value in a sheet that holds data is refused, naming it; the same far value with
+    no more than two values beside it is left out of the reading (issue 19: lone far values)."""
+    rows = [[c] for c in cells + _DATA]
+    _refused(hf.hand_xlsx(tmp_path / "g.xlsx", hf.sheet_xml(rows)), "too_large", word, far)
+    lone = hf.hand_xlsx(tmp_path / "孤.xlsx", hf.sheet_xml([[c] for c in cells]))
+    assert preflight(lone) is None
+    [note] = farvalues.notes_for(lone)
+    assert note.cells == [far] and note.sheet == "台账"
 
 
-@pytest.mark.parametrize("sheet", [
+_SPELLINGS = [
     # r not first, prefixed elements, r-less cells, lower-case refs, odd spacing; every far cell holds a value
-    '<worksheet {ns}><sheetData><row r="1"><c s="0" r="A1"/><c t="n" r="XFD1048576"><v>1</v></c></row>'
-    '</sheetData></worksheet>',
-    '<x:worksheet {xns}><x:sheetData><x:row r="1"><x:c r="XFD1048576"><x:v>1</x:v></x:c></x:row></x:sheetData>'
-    '</x:worksheet>',
-    '<worksheet {ns}><sheetData><row r="1048576"><c/>' + "<c/>" * 2100 + '<c><v>1</v></c></row></sheetData>'
-    '</worksheet>',
-    '<worksheet {ns}><sheetData><row r="1"><c r="xfd1048576" t="inlineStr"><is><t/></is></c></row></sheetData>'
-    '</worksheet>',
-    '<worksheet {ns}><sheetData><row r="1"><c\n r = "XFD1048576"\n><v\n>1</v></c></row></sheetData></worksheet>',
-    '<worksheet {ns}><sheetData><row r="1"><c r="XFD1048576" x="/>"><v>1</v></c></row></sheetData></worksheet>',
-    '<worksheet {ns}><sheetData><row r="1048576"><c r="XFD1048576" s="1"/><c><v>1</v></c></row></sheetData>'
-    '</worksheet>',                                              # an r-less value after a styled far cell
-    "<!--" + "填充" * 3000 + '--><worksheet {ns}><sheetData><row r="1"><c r="XFD1048576"><v>1</v></c></row>'
-    "</sheetData></worksheet>",                                  # root element beyond the first 4 KB
-])
-def test_far_cells_in_unusual_spellings(tmp_path, sheet):
-    ns = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
-    xns = 'xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
-    _refused(hf.hand_xlsx(tmp_path / "odd.xlsx", sheet.format(ns=ns, xns=xns)), "too_large")
+    ('<worksheet {ns}><sheetData>{data}<row r="1"><c s="0" r="A1"/><c t="n" r="XFD1048576"><v>1</v></c></row>'
+     '</sheetData></worksheet>', "XFD1048576"),
+    ('<x:worksheet {xns}><x:sheetData>{xdata}<x:row r="1"><x:c r="XFD1048576"><x:v>1</x:v></x:c></x:row>'
+     '</x:sheetData></x:worksheet>', "XFD1048576"),
+    ('<worksheet {ns}><sheetData>{data}<row r="1048576"><c/>' + "<c/>" * 2100 + '<c><v>1</v></c></row></sheetData>'
+     '</worksheet>', "CBV1048576"),
+    ('<worksheet {ns}><sheetData>{data}<row r="1"><c r="xfd1048576" t="inlineStr"><is><t/></is></c></row>'
+     '</sheetData></worksheet>', "XFD1048576"),
+    ('<worksheet {ns}><sheetData>{data}<row r="1"><c\n r = "XFD1048576"\n><v\n>1</v></c></row></sheetData>'
+     '</worksheet>', "XFD1048576"),
+    ('<worksheet {ns}><sheetData>{data}<row r="1"><c r="XFD1048576" x="/>"><v>1</v></c></row></sheetData>'
+     '</worksheet>', "XFD1048576"),
+    ('<worksheet {ns}><sheetData>{data}<row r="1048576"><c r="XFD1048576" s="1"/><c><v>1</v></c></row>'
+     '</sheetData></worksheet>', "XFE1048576"),                     # an r-less value after a styled far cell
+    ("<!--" + "填充" * 3000 + '--><worksheet {ns}><sheetData>{data}<row r="1"><c r="XFD1048576"><v>1</v></c>'
+     "</row></sheetData></worksheet>", "XFD1048576"),                # root element beyond the first 4 KB
+]
+_NS = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+_XNS = 'xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+_NEAR = '<row r="2"><c r="A2"><v>1</v></c><c r="B2"><v>2</v></c><c r="C2"><v>3</v></c></row>'
+
+
+@pytest.mark.parametrize("n", range(len(_SPELLINGS)))
+def test_far_cells_in_unusual_spellings(tmp_path, n):
+    """Beside data, the far value is refused in every spelling; alone, it is found in every
+    spelling and left out (the reader then gives calamine the near cells only)."""
+    sheet, far = _SPELLINGS[n]
+    with_data = sheet.format(ns=_NS, xns=_XNS, data=_NEAR, xdata=_NEAR.replace("<", "<x:").replace("<x:/", "</x:"))
+    _refused(hf.hand_xlsx(tmp_path / "odd.xlsx", with_data), "too_large")
+    lone = hf.hand_xlsx(tmp_path / "lone.xlsx", sheet.format(ns=_NS, xns=_XNS, data="", xdata=""))
+    assert preflight(lone) is None
+    [note] = farvalues.notes_for(lone)
+    assert note.cells == [far]
 
 
 def test_far_cell_split_across_chunks(tmp_path, monkeypatch):

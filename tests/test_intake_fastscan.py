@@ -74,11 +74,15 @@ def test_prefixed_and_long_references_are_not_small():
 
 
 def test_mixed_case_reference_is_measured(tmp_path):
-    """calamine reads "Xfd999" as column XFD: a sheet of two cells that would make it
-    materialise 999 x 16384 cells is refused before any parser sees it."""
+    """calamine reads "Xfd999" as column XFD: a sheet with data and that cell, which would make
+    it materialise 999 x 16384 cells, is refused before any parser sees it; alone beside one
+    value, the cell is found and left out of the reading (issue 19)."""
     import factories.hostile as hf
 
+    from toolkit.intake import farvalues
     from toolkit.intake.preflight import preflight
-    sheet = hf.sheet_xml([[("A1", 1)], [("Xfd999", 2)]])
+    sheet = hf.sheet_xml([[("A1", 1), ("B1", 2), ("C1", 3)], [("Xfd999", 2)]])
     issue = preflight(hf.hand_xlsx(tmp_path / "大小写.xlsx", sheet))
     assert issue is not None and issue.code == "too_large" and "16384" in issue.message
+    lone = hf.hand_xlsx(tmp_path / "孤.xlsx", hf.sheet_xml([[("A1", 1)], [("Xfd999", 2)]]))
+    assert preflight(lone) is None and farvalues.notes_for(lone)[0].cells == ["XFD999"]

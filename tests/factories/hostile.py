@@ -285,7 +285,9 @@ def disguised(path: Path, kind: str) -> Path:
     content = {
         "text": "这是一份说明，不是表格。\n".encode("utf-8") * 20,
         "csv": "案件编号,信访人\nXF-001,张三\n".encode("gbk"),
-        "html": b"<html><head><meta charset='utf-8'></head><body><table><tr><td>1</td></tr></table></body></html>",
+        # a web page with no table (a download page saved under the file's name); a page
+        # with a table is what web systems export as .xls, and is read (web_export below)
+        "html": "<html><head><meta charset='utf-8'></head><body><p>文件下载</p></body></html>".encode(),
         "pdf": b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n",
         "png": b"\x89PNG\r\n\x1a\n" + bytes(64),
         "exe": b"MZ\x90\x00" + bytes(60) + b"This program cannot be run in DOS mode.",
@@ -500,3 +502,93 @@ def styled_blank_far_xls(path: Path, source: Path) -> Path:
         assert moved, "no BLANK/MULBLANK record to move"
         ole.write_stream("Workbook", bytes(data))
     return path
+
+
+# --------------------------------------------------------------------------- round 3 (issue 19)
+# Valid packages Excel, WPS and LibreOffice open that python-calamine 0.9 refuses, each made
+# from an honest ledger by changing only what the producing program would have written.
+
+def utf16_package(path: Path, source: Path) -> Path:
+    """Every XML part in UTF-16 with a byte order mark, as some generators write them."""
+    def change(name: str, data: bytes):
+        if name.endswith((".xml", ".rels")):
+            text = data.decode("utf-8").replace('encoding="UTF-8"', 'encoding="UTF-16"')
+            return name, text.encode("utf-16")
+        return name, data
+    return _rewrite_zip(path, source, change)
+
+
+def sheet_state(path: Path, source: Path, state: str = "show") -> Path:
+    """``<sheet ... state="show">``: not a value of the schema, and Excel shows the sheet."""
+    import re
+    return _rewrite_zip(path, source, lambda n, d: (n, re.sub(rb"(<sheet [^>]*?)(/?>)", rb'\1 state="%s"\2' % state.encode(), d, count=1)
+                                                 if n == "xl/workbook.xml" else d))
+
+
+def bad_dimension(path: Path, source: Path, ref: str = "A1:") -> Path:
+    """A ``<dimension ref>`` calamine cannot parse ("A1:", written by some report generators)."""
+    import re
+    return _rewrite_zip(path, source, lambda n, d: (n, re.sub(rb'<dimension ref="[^"]*"/>', b'<dimension ref="%s"/>'
+                                                              % ref.encode(), d) if n.startswith("xl/worksheets/") else d))
+
+
+def missing_sheet_part(path: Path, source: Path, name: str = "汇总", with_relationship: bool = True) -> Path:
+    """The workbook lists a second sheet whose part is not in the package (with or without
+    its relationship), as a tool that failed half-way through writing leaves it."""
+    def change(member: str, data: bytes):
+        if member == "xl/workbook.xml":
+            data = data.replace(b"</sheets>", f'<sheet name="{name}" sheetId="9" r:id="rId99"/></sheets>'.encode())
+        elif member == "xl/_rels/workbook.xml.rels" and with_relationship:
+            data = data.replace(b"</Relationships>", b'<Relationship Id="rId99" Type="http://schemas.openxmlformats.org/'
+                                b'officeDocument/2006/relationships/worksheet" Target="worksheets/sheet99.xml"/>'
+                                b"</Relationships>")
+        return member, data
+    return _rewrite_zip(path, source, change)
+
+
+def empty_member(path: Path, source: Path, member: str = "docProps/thumbnail.wmf") -> Path:
+    """The package plus a 0-byte member stored "deflated" with no compressed bytes at all, as
+    Excel 2010 writes an empty thumbnail (Python's zipfile would write two bytes instead)."""
+    data = bytearray(Path(source).read_bytes())
+    end = data.rfind(b"PK\x05\x06")
+    count, cd_size, cd_offset = struct.unpack_from("<HII", data, end + 10)
+    name = member.encode()
+    local = struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 8, 0, 0x21, 0, 0, 0, len(name), 0) + name
+    central = struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, 8, 0, 0x21, 0, 0, 0, len(name), 0, 0, 0,
+                          0, 0, cd_offset) + name
+    directory = bytes(data[cd_offset:cd_offset + cd_size]) + central
+    out = bytes(data[:cd_offset]) + local
+    out += directory + struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, count + 1, count + 1, len(directory),
+                                   len(out), 0)
+    Path(path).write_bytes(out)
+    return Path(path)
+
+
+def ods_without_mimetype(path: Path, source: Path) -> Path:
+    """An .ods with no ``mimetype`` member (some export tools leave it out; LibreOffice opens it)."""
+    return _rewrite_zip(path, source, lambda n, d: None if n == "mimetype" else (n, d))
+
+
+def web_export(path: Path, rows: list[list], *, encoding: str = "gb18030", charset: str = "gb2312",
+               sheet: str = "信访台账") -> Path:
+    """What a web system's "导出Excel" sends: an HTML table in GBK, Excel's sheet name in a
+    conditional comment, text cells marked ``mso-number-format:"\\@"`` so Excel keeps IDs."""
+    def cell(v: object) -> str:
+        text = "" if v is None else v.isoformat() if hasattr(v, "isoformat") else str(v)
+        text = text.replace("&", "&amp;").replace("<", "&lt;").replace("\n", "<br>")
+        return f'<td style=\'mso-number-format:"\\@"\'>{text}</td>'
+    body = "".join("<tr>" + "".join(cell(v) for v in row) + "</tr>\n" for row in rows)
+    page = (f'<html xmlns:o="urn:schemas-microsoft-com:office:office" xmlns:x="urn:schemas-microsoft-com:office:excel">'
+            f'<head><meta http-equiv="Content-Type" content="text/html; charset={charset}">'
+            f"<!--[if gte mso 9]><xml><x:ExcelWorkbook><x:ExcelWorksheets><x:ExcelWorksheet><x:Name>{sheet}"
+            f"</x:Name></x:ExcelWorksheet></x:ExcelWorksheets></x:ExcelWorkbook></xml><![endif]-->"
+            f"<title>导出数据</title></head><body><table border=\"1\">\n{body}</table></body></html>")
+    Path(path).write_bytes(page.encode(encoding))
+    return Path(path)
+
+
+def rows_of(source: Path) -> list[list]:
+    """The first sheet's values of a workbook, as python-calamine reads them."""
+    from python_calamine import CalamineWorkbook
+    with CalamineWorkbook.from_path(str(source)) as wb:
+        return wb.get_sheet_by_name(wb.sheet_names[0]).to_python(skip_empty_area=False)

@@ -13,7 +13,16 @@
   neither (measured: a styled empty XFD1048576 and a dimension of A1:XFD1048576
   read in 16 MB), and WPS and Excel write both on honest ledgers.
 - 1,000,000 shared strings: each is a separate string in the parser (about
-  50 bytes even when empty); a real ledger has a few thousand.
+  50 bytes even when empty); a real ledger has a few thousand (the toolkit's own
+  300-village master about 300,000), and every string is counted, never estimated.
+- Lone far values (:mod:`toolkit.intake.farvalues`): a worksheet whose values beyond
+  the rectangle above are its only ones but at most 2 (``LONE_NEAR``: a ledger's
+  header alone names more) is read without them, with a warning; at most 16 values
+  (``LONE_MAX``) are looked at per sheet, so that reading stays bounded. A sheet
+  holding more is refused as before.
+- Web pages (.xls that is HTML): the same rows, columns and cells, counted from its
+  table rows, cells and their spans (colspan clamped at 1,000, rowspan at 65,534, as
+  browsers do).
 """
 from __future__ import annotations
 
@@ -23,6 +32,7 @@ MAX_UNCOMPRESSED = 256 * 2**20
 MAX_RATIO, RATIO_FLOOR = 100, 16 * 2**20
 MAX_ROWS, MAX_COLUMNS, MAX_CELLS = 200_000, 2_000, 5_000_000
 MAX_SHARED_STRINGS = 1_000_000
+LONE_NEAR, LONE_MAX = 2, 16
 DAMAGED = "文件已损坏或不完整（可能下载或传输中断），请重新保存后报送"
 
 

@@ -5,8 +5,12 @@ it with bounded memory: file size; magic bytes; for a zip (xlsx/xlsm/ods) every
 member is stream-decompressed (header sizes are never trusted) under a cap on
 total output and on compression ratio, and every XML part is scanned in chunks
 (:mod:`toolkit.intake.xmlscan`) for DTDs/entities and for the cell grid the sheet
-declares and really uses; for an OLE file (xls, or an encrypted OOXML) the
-encryption and the BIFF cell records. The limits and why: :mod:`toolkit.intake.limits`.
+declares and really uses (the binary sheets of an .xlsb: :mod:`toolkit.intake.xlsbscan`);
+for an OLE file (xls, or an encrypted OOXML) the sector chains
+(:mod:`toolkit.intake.olescan`), the encryption and the BIFF cell records; for a web page
+saved as .xls its tables (:mod:`toolkit.intake.htmlscan`). The limits and why:
+:mod:`toolkit.intake.limits`. A sheet that holds nothing but a value or two far out passes
+on the condition that the reader leaves those out (:mod:`toolkit.intake.farvalues`).
 Files that pass are parsed in worker processes with a memory and time limit
 (:mod:`toolkit.read.sandboxed`), so even a file that kills its parser cannot stop the run.
 """
@@ -20,9 +24,13 @@ import zlib
 from pathlib import Path
 
 from toolkit.core.issues import Code, Issue, make_issue
+from toolkit.intake import farvalues
+from toolkit.intake.htmlscan import HtmlScanner, looks_like_html
 from toolkit.intake.limits import DAMAGED as _DAMAGED
 from toolkit.intake.limits import MAX_FILE_BYTES, MAX_MEMBERS, MAX_RATIO, MAX_UNCOMPRESSED, RATIO_FLOOR
 from toolkit.intake.limits import Refused as _Refused
+from toolkit.intake.olescan import check_cfb
+from toolkit.intake.xlsbscan import scanner_for as _xlsb_scanner
 from toolkit.intake.xmlscan import Grid as _Grid
 from toolkit.intake.xmlscan import PartScanner as _PartScanner
 from toolkit.intake.xmlscan import xml_unescape as _xml_unescape
@@ -40,8 +48,14 @@ _OLD_BIFF = (b"\x09\x00\x04\x00", b"\x09\x02\x06\x00", b"\x09\x04\x06\x00")
 
 def preflight(path: Path | str, *, shown_as: Path | str | None = None) -> Issue | None:
     """None when the file may be handed to a parser, else the Issue that says why not.
-    ``shown_as``: the file the clerk knows, when ``path`` is a copy of it (a decrypted one)."""
-    return _guarded(Path(path), lambda p: _check_container(p, _check_file(p)), shown_as)
+    ``shown_as``: the file the clerk knows, when ``path`` is a copy of it (a decrypted one).
+
+    A file that passes only because a sheet's lone far values will be left out leaves a
+    note for the reader of this process (``farvalues.notes_for``)."""
+    notes: list = []
+    issue = _guarded(Path(path), lambda p: notes.extend(_check_container(p, _check_file(p))), shown_as)
+    farvalues.remember(path, notes if issue is None else [])
+    return issue
 
 
 def cheap_check(path: Path | str) -> Issue | None:
@@ -77,19 +91,37 @@ def _check_file(path: Path) -> bytes:
         raise _Refused(Code.TOO_LARGE, f"文件有 {_mb(size)}，超过 {_mb(MAX_FILE_BYTES)} 的上限")
     with open(path, "rb") as f:
         head = f.read(4096)
-    if not head.startswith(_ZIP_MAGIC + (_OLE_MAGIC,) + _OLD_BIFF):
+    if not head.startswith(_ZIP_MAGIC + (_OLE_MAGIC,) + _OLD_BIFF) and not is_html(head):
         raise _Refused(Code.NOT_SPREADSHEET, _looks_like(head))
     return head
 
 
-def _check_container(path: Path, head: bytes) -> None:
-    """The deep checks: every zip member or the OLE streams."""
+def is_html(head: bytes) -> bool:
+    """A web page (what web systems' "导出Excel" writes, often named .xls)."""
+    text = _as_text(head)
+    return text is not None and looks_like_html(text)
+
+
+def _check_container(path: Path, head: bytes) -> list:
+    """The deep checks: every zip member, the OLE streams or the web page's tables; returns
+    the lone far values the reader must leave out."""
     if head.startswith(_OLE_MAGIC):
-        _check_ole(path)
-    elif head.startswith(_OLD_BIFF):      # Excel 2.x-4.0: the BIFF records with no container
+        return _check_ole(path)
+    if head.startswith(_OLD_BIFF):        # Excel 2.x-4.0: the BIFF records with no container
         _check_biff(path.read_bytes())    # within MAX_FILE_BYTES, checked above
-    else:
-        _check_zip(path)
+        return []
+    if head.startswith(_ZIP_MAGIC):
+        return _check_zip(path)
+    _check_html(path, head)
+    return []
+
+
+def _check_html(path: Path, head: bytes) -> None:
+    scanner = HtmlScanner(head)
+    with open(path, "rb") as f:
+        for piece in iter(lambda: f.read(_OUT_CHUNK), b""):
+            scanner.feed(piece)
+    scanner.finish()
 
 
 def _mb(n: int) -> str:
@@ -114,8 +146,8 @@ def _looks_like(head: bytes) -> str:
     if text is None:
         return "无法识别的文件类型"
     low = text.lstrip("\ufeff \r\n\t").lower()
-    if low.startswith(("<html", "<!doctype html", "<table", "<meta")) or "<html" in low[:400]:
-        return "是网页文件（HTML），只是扩展名改成了表格；请用 Excel 打开后另存为 .xlsx"
+    if looks_like_html(text):
+        return "是网页文件（HTML），里面没有表格；请报送 Excel/WPS 台账"
     if "urn:schemas-microsoft-com:office:spreadsheet" in low:
         return "是旧式 Excel 2003 XML 表格；请用 Excel 打开后另存为 .xlsx"
     if low.startswith("<"):
@@ -144,7 +176,7 @@ def _as_text(head: bytes) -> str | None:
 
 # --------------------------------------------------------------------------- zip containers
 
-def _check_zip(path: Path) -> None:
+def _check_zip(path: Path) -> list:
     try:
         zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError, OSError):
@@ -156,17 +188,20 @@ def _check_zip(path: Path) -> None:
         kind = _zip_kind(raw, infos)
         if sum(i.file_size for i in infos) > MAX_UNCOMPRESSED:   # a claim may only refuse
             raise _Refused(Code.TOO_LARGE, f"解压后超过 {_mb(MAX_UNCOMPRESSED)}，远超正常台账，疑似“压缩炸弹”")
-        total = 0
+        total, notes = 0, []
         for info in infos:
-            total = _scan_member(raw, info, kind, total, zf)
+            total = _scan_member(raw, info, kind, total, zf, notes)
+    return notes
 
 
 def _zip_kind(raw, infos: list[zipfile.ZipInfo]) -> str:
     names = [i.filename.replace("\\", "/").casefold() for i in infos]
     if "xl/workbook.bin" in names:
-        raise _Refused(Code.NOT_SPREADSHEET, "是 Excel 二进制工作簿（.xlsb），请另存为 .xlsx")
+        return "xlsb"
     if any(n.startswith("xl/") for n in names) or _main_part(raw, infos, (".xml",)):
         return "xlsx"
+    if _ods_without_mimetype(raw, infos, names):
+        return "ods"
     if "mimetype" in names:
         info = infos[names.index("mimetype")]
         mime = bytes(_member_bytes(raw, info, limit=200)).decode("ascii", "replace").strip()
@@ -183,6 +218,18 @@ def _zip_kind(raw, infos: list[zipfile.ZipInfo]) -> str:
     if any(n.endswith((".xlsx", ".xlsm", ".xls", ".et", ".ods")) for n in names):
         raise _Refused(Code.NOT_SPREADSHEET, "是压缩包，里面装着表格文件；请解压后报送表格本身")
     raise _Refused(Code.NOT_SPREADSHEET, "是压缩包，里面没有 Excel 工作簿")
+
+
+def _ods_without_mimetype(raw, infos: list[zipfile.ZipInfo], names: list[str]) -> bool:
+    """An OpenDocument spreadsheet whose ``mimetype`` member is missing (some export tools leave
+    it out; LibreOffice opens it): its manifest, else its content, says it is a spreadsheet."""
+    if "mimetype" in names or "content.xml" not in names:
+        return False
+    if "meta-inf/manifest.xml" in names:
+        manifest = bytes(_member_bytes(raw, infos[names.index("meta-inf/manifest.xml")], limit=64 * 1024))
+        return b"opendocument.spreadsheet" in manifest
+    content = bytes(_member_bytes(raw, infos[names.index("content.xml")], limit=64 * 1024))
+    return b":spreadsheet" in content
 
 
 _OFFICE_DOC = re.compile(rb"<(?:[\w.\-]+:)?Relationship\s[^>]*?/officeDocument\"[^>]*>")
@@ -253,9 +300,11 @@ def _inflate(raw, info: zipfile.ZipInfo):
                 yield piece, used - len(data) - len(d.unused_data)
 
 
-def _scan_member(raw, info: zipfile.ZipInfo, kind: str, total: int, zf) -> int:
-    """Decompress one member under the caps, scanning XML parts; returns the new total."""
+def _scan_member(raw, info: zipfile.ZipInfo, kind: str, total: int, zf, notes: list) -> int:
+    """Decompress one member under the caps, scanning XML parts (and an .xlsb's binary sheets);
+    returns the new total. A worksheet with lone far values adds a note instead of a refusal."""
     scanner, produced, crc = _PartScanner(info.filename, kind), 0, 0
+    binary = _xlsb_scanner(info.filename) if kind == "xlsb" else None
     for piece, used in _inflate(raw, info):
         produced += len(piece)
         total += len(piece)
@@ -267,17 +316,35 @@ def _scan_member(raw, info: zipfile.ZipInfo, kind: str, total: int, zf) -> int:
                                         "疑似“压缩炸弹”")
         crc = zlib.crc32(piece, crc)
         scanner.feed(piece)
+        if binary is not None:
+            binary.feed(piece)
     if crc != info.CRC:
         raise _Refused(Code.UNREADABLE, _DAMAGED)
     scanner.finish()
+    name_of = lambda: _sheet_name(raw, zf, info.filename)   # noqa: E731
+    if binary is not None:
+        binary.check(name_of)
     if scanner.grid is not None:
         try:
-            scanner.grid.check(lambda: _sheet_name(raw, zf, info.filename))
-        except _Refused:
-            if not getattr(scanner.grid, "rough", False):
+            try:
+                scanner.grid.check(name_of)
+            except _Refused:
+                if not getattr(scanner.grid, "rough", False):
+                    raise
+                _rescan_exactly(raw, info, kind, zf)
+        except _Refused as refused:
+            far = _lone_far_values(raw, info, kind, name_of) if refused.code == Code.TOO_LARGE else None
+            if far is None:
                 raise
-            _rescan_exactly(raw, info, kind, zf)
+            notes.append(far)
     return total
+
+
+def _lone_far_values(raw, info: zipfile.ZipInfo, kind: str, name_of):
+    """A worksheet refused for its rectangle: its far values, when they are nearly all it holds."""
+    if kind != "xlsx":
+        return None
+    return farvalues.lone_xlsx((piece for piece, _ in _inflate(raw, info)), info.filename, name_of())
 
 
 def _rescan_exactly(raw, info: zipfile.ZipInfo, kind: str, zf) -> None:
@@ -327,8 +394,9 @@ _BIFF_BOFS = {0x0809, 0x0009, 0x0209, 0x0409}    # BIFF5-8, BIFF2, BIFF3, BIFF4
 _BIFF_SHEET, _BIFF_FILEPASS = 0x0085, 0x002F
 
 
-def _check_ole(path: Path) -> None:
+def _check_ole(path: Path) -> list:
     import olefile
+    check_cfb(path)                       # chains that loop or leave the file: before olefile follows them
     try:
         ole = olefile.OleFileIO(str(path))
     except Exception:       # noqa: BLE001 - olefile raises many kinds on damage
@@ -347,7 +415,7 @@ def _check_ole(path: Path) -> None:
         if ole.get_size(book) > MAX_FILE_BYTES:
             raise _Refused(Code.TOO_LARGE, "工作簿数据流超过上限")
         data = ole.openstream(book).read()
-    _check_biff(data)
+    return _check_biff(data, stream="/".join(book))
 
 
 def _ole_encrypted(path: Path) -> bool:
@@ -359,10 +427,12 @@ def _ole_encrypted(path: Path) -> bool:
         return False
 
 
-def _check_biff(data: bytes) -> None:
-    """Walk the BIFF records of an xls Workbook stream for the grid of each sheet's cells with a value."""
+def _check_biff(data: bytes, stream: str | None = None) -> list:
+    """Walk the BIFF records of an xls Workbook stream for the grid of each sheet's cells with a
+    value. ``stream``: the OLE stream's name, when lone far values may be left out of a copy
+    (BIFF5/8; a bare BIFF2-4 stream cannot reach past the limits anyway). Returns their notes."""
     names = _biff_sheet_names(data)
-    pos, grid = 0, None
+    pos, grid, start, notes = 0, None, 0, []
     unpack = struct.unpack_from
     end = len(data) - 4
     while pos <= end:
@@ -370,8 +440,8 @@ def _check_biff(data: bytes) -> None:
         body = pos + 4
         if rtype in _BIFF_BOFS:
             if grid is not None:
-                grid.check()
-            grid = _Grid("xls", names.get(pos))
+                _check_sheet(grid, data, start, stream, notes)
+            grid, start = _Grid("xls", names.get(pos)), pos
         elif grid is not None and size >= 4 and (rtype in _BIFF_CELLS or rtype in _BIFF_MULTI):
             row, col = unpack("<HH", data, body)
             if rtype in _BIFF_MULTI and size >= 6:
@@ -381,7 +451,18 @@ def _check_biff(data: bytes) -> None:
             raise _Refused(Code.ENCRYPTED)
         pos = body + size
     if grid is not None:
+        _check_sheet(grid, data, start, stream, notes)
+    return notes
+
+
+def _check_sheet(grid: _Grid, data: bytes, start: int, stream: str | None, notes: list) -> None:
+    try:
         grid.check()
+    except _Refused:
+        far = stream and farvalues.lone_biff(data, start, stream, grid.name, _BIFF_CELLS)
+        if not far:
+            raise
+        notes.append(far)
 
 
 def _biff_sheet_names(data: bytes) -> dict[int, str]:
