@@ -507,5 +507,6 @@ def test_workbook_with_only_the_marker_sheet(tmp_path):
     path = write_rows(tmp_path / "x.xlsx", {F.TEMPLATE_MARKER_SHEET: [["taizhang", "1"], ["village", "东村"]]})
     lg = read_ledger(path)
     assert (lg.village, lg.village_source) == ("东村", "marker")
-    assert codes(lg) == [("no_ledger_sheet", None)] and lg.n_cases == 0
+    assert codes(lg) == [("not_a_ledger", None)] and lg.n_cases == 0      # one documented code (issue 19)
+    assert "没有可以填写的普通工作表" in lg.issues[0].message
     assert list(lg.cases.columns) == list(F.ALL_INPUT_KEYS)

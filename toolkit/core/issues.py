@@ -55,6 +55,8 @@ class Code:
     MACRO_SHEET = "macro_sheet"
     NOT_A_LEDGER = "not_a_ledger"
     AUTH_FAILED = "auth_failed"
+    FAR_VALUE = "far_value"
+    MISSING_SHEET = "missing_sheet"
 
 
 @dataclass(frozen=True)
@@ -191,9 +193,14 @@ _KINDS = (
     IssueKind("macro_sheet", WARNING, "含有 Excel 4.0 宏表",
               "文件“{file}”含有 Excel 4.0 宏表或对话框表（{sheets}），工具只读取普通工作表，不会运行其中任何宏。",
               "如非必要，请删除这些宏表，另存为 .xlsx 后报送。"),
+    IssueKind("far_value", WARNING, "远处的单元格未读取",
+              "工作表“{sheet}”只在远处的单元格 {cells} 填有内容，离表格其余内容太远，工具没有读取{these}。",
+              "如这些内容有用，请移到表格内；否则请删除后另存再报送。"),
+    IssueKind("missing_sheet", WARNING, "工作表缺失",
+              "文件“{file}”列出了工作表 {sheets}，但文件里没有它的内容（文件可能不完整），已跳过；其余工作表照常读取。",
+              "如该表应有内容，请在 Excel 或 WPS 中打开确认后另存为 .xlsx 重新报送。"),
     IssueKind("not_a_ledger", ERROR, "不是信访积案台账",
-              "文件“{file}”看起来不是信访积案台账：查看了工作表 {sheets}，都没有找到“案件编号”“信访人”"
-              "“办理状态”等台账列。",
+              "文件“{file}”看起来不是信访积案台账：{looked}没有找到“案件编号”“信访人”“办理状态”等台账列。",
               "请确认报送的是本村的信访积案台账；请使用乡里下发的台账模板（可用 taizhang template 生成）填写后重新报送。"),
 )
 

@@ -14,6 +14,12 @@ log = logging.getLogger("taizhang")
 
 _MEANINGS = (
     (r"password|encrypt", "文件设置了打开密码"),
+    (r"code ?page", "文件使用了工具不认识的文字编码（代码页）"),
+    (r"range is missing|dimension", "工作表的尺寸记录（dimension）不规范"),
+    (r"sheet:state|sheet state", "工作表的显示状态记录不规范"),
+    (r"worksheetnotfound|worksheet not found", "工作簿列出的某个工作表在文件里不存在，文件可能不完整"),
+    (r"cannot decode|utf-?16", "文件内部使用了不常见的文字编码"),
+    (r"mismatch|expected.*table-cell", "表格内部的格式不规范"),
     (r"cfb|sector|\bfat\b|\bole\b|compound", "旧版 .xls 文件（Office 复合文档）的内部结构损坏或不完整，可能下载或传输中断"),
     (r"zip|eocd|central directory|deflate|crc", "文件的压缩结构损坏或不完整，可能下载或传输中断"),
     (r"unrecognized sheet|sheet.?type|macrosheet|dialogsheet", "工作簿里有工具无法识别的工作表类型"),

@@ -11,7 +11,8 @@ LibreOffice write the time of every save into the file:
 - .xls: the OLE SummaryInformation's "last saved" time (a FILETIME, UTC).
 
 Returned as the computer's local time without a zone (the archive's one clock), or None
-when the file carries no such time (some export tools write none). Reads only those small
+when the file carries no such time (some export tools write none, and a web page saved as
+.xls has no such place). Parts written in UTF-16 are read too. Reads only those small
 parts, after the pre-flight has bounded the file; never raises.
 """
 from __future__ import annotations
@@ -49,8 +50,16 @@ def _zip_time(path: Path, part_of, pattern: re.Pattern) -> datetime | None:
         if name is None or name not in z.NameToInfo or z.getinfo(name).file_size > _PART_BYTES:
             return None
         with z.open(name) as f:
-            found = pattern.search(f.read(_PART_BYTES))
+            found = pattern.search(_as_utf8(f.read(_PART_BYTES)))
     return _plausible(_w3cdtf(found.group(1).decode("ascii", "ignore"))) if found else None
+
+
+def _as_utf8(data: bytes) -> bytes:
+    """A part written in UTF-16 (valid, and some tools do) as UTF-8 for the patterns above."""
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff", b"<\x00", b"\x00<"):
+        enc = {b"<\x00": "utf-16-le", b"\x00<": "utf-16-be"}.get(data[:2], "utf-16")
+        return data.decode(enc, "replace").encode("utf-8")
+    return data
 
 
 def _core_part(z: zipfile.ZipFile) -> str | None:
@@ -58,7 +67,7 @@ def _core_part(z: zipfile.ZipFile) -> str | None:
         return "docProps/core.xml"
     if "_rels/.rels" not in z.NameToInfo or z.getinfo("_rels/.rels").file_size > _PART_BYTES:
         return None
-    for rel in _TARGET.findall(z.read("_rels/.rels")):
+    for rel in _TARGET.findall(_as_utf8(z.read("_rels/.rels"))):
         if _CORE_TYPE.encode() in rel:
             target = re.search(rb'Target="([^"]+)"', rel)
             return target.group(1).decode("utf-8", "ignore").lstrip("/") if target else None

@@ -1,7 +1,8 @@
 """Reading one village ledger workbook into a ``Ledger``: the file and the sheet.
 
-Tells the file's format (and macros) from its bytes, opens it with
-python-calamine, finds the ledger sheet (skipping an instructions sheet and the
+Tells the file's format (and macros) from its bytes (:mod:`.fileformat`), opens it
+with the reader those bytes call for (python-calamine; xlrd for Excel 2.x-95; the web
+page reader for HTML), finds the ledger sheet (skipping an instructions sheet and the
 template's marker sheet) and runs the other modules of this stage over it: the
 header (:mod:`.header`), the case rows (:mod:`.rows`), their values
 (:mod:`.values`) and the village (:mod:`.village`).
@@ -14,6 +15,7 @@ from __future__ import annotations
 import struct
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path
 
 from python_calamine import CalamineError, CalamineWorkbook, PasswordError, SheetTypeEnum, SheetVisibleEnum
@@ -23,84 +25,21 @@ from toolkit.core.cells import cell_ref
 from toolkit.core.issues import Code, make_issue
 from toolkit.core.ledger import CaseColumns, Ledger
 from toolkit.core.normalize import clean_text
+from toolkit.intake.farvalues import notes_for
+from toolkit.intake.preflight import preflight
 from toolkit.read.explain import explain
+from toolkit.read.fileformat import Sniffed, calamine_path, sniff
 from toolkit.read.header import HEAD_ROWS, MIN_HEADER_KEYS, find_header, score_header
-from toolkit.read.oldxls import OldWorkbook, is_old_biff
-from toolkit.read.openable import macro_sheet_parts, without_macro_sheets
+from toolkit.read.htmlbook import HtmlWorkbook
+from toolkit.read.oldxls import OldWorkbook
+from toolkit.read.openable import macro_sheet_parts, without_far_values, without_macro_sheets
+from toolkit.read.repair import repaired_copy
 from toolkit.read.rows import find_case_rows
 from toolkit.read.saved import last_saved
 from toolkit.read.values import case_values
 from toolkit.read.village import identify_village
 
-_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _INSTRUCTION_WORDS = ("填表说明", "说明", "填写说明", "使用说明")
-
-
-# --- the workbook as a file ---------------------------------------------------
-def _sniff(path: Path) -> tuple[str | None, bool, bool]:
-    """(file format, has macros, may have Excel 4.0 macro or dialog sheets).
-
-    For a zip, the central directory at the end of the file lists the parts:
-    reading it is enough to see vbaProject.bin, macro sheets (or an ODS mimetype).
-    """
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(128)
-            directory = _zip_directory(fh) if head.startswith(b"PK") else b""
-    except OSError:
-        return None, False, False
-    if head.startswith(b"PK"):
-        if head[30:38] == b"mimetype" and b"opendocument.spreadsheet" in head:
-            return "ods", b"Basic/" in directory, False
-        if directory is None:
-            return ("xlsm" if _zip_has(path, "xl/vbaProject.bin") else "xlsx",
-                    _zip_has(path, "xl/vbaProject.bin"), True)
-        macros = b"vbaProject.bin" in directory
-        sheets = b"macrosheets/" in directory or b"dialogsheets/" in directory
-        return ("xlsm" if macros or path.suffix.lower() == ".xlsm" else "xlsx"), macros, sheets
-    if head[:8] == _OLE_MAGIC:
-        return "xls", _ole_has_vba(path), False
-    return None, False, False
-
-
-def _zip_directory(fh) -> bytes | None:
-    """The zip's central directory (the list of part names), or None if not found."""
-    size = fh.seek(0, 2)
-    start = max(0, size - 8192)
-    fh.seek(start)
-    tail = fh.read()
-    at = tail.rfind(b"PK\x05\x06")
-    if at < 0 or at + 22 > len(tail):
-        return None
-    cd_size = int.from_bytes(tail[at + 12:at + 16], "little")
-    cd_offset = int.from_bytes(tail[at + 16:at + 20], "little")
-    if cd_offset >= start:
-        return tail[cd_offset - start:cd_offset - start + cd_size]
-    if cd_size > 4 << 20 or cd_offset + cd_size > size:
-        return None
-    fh.seek(cd_offset)
-    return fh.read(cd_size)
-
-
-def _zip_has(path: Path, name: str) -> bool:
-    try:
-        with zipfile.ZipFile(path) as z:
-            return name in z.namelist()
-    except (zipfile.BadZipFile, OSError):
-        return False
-
-
-def _ole_has_vba(path: Path) -> bool:
-    try:
-        import olefile
-    except ImportError:  # pragma: no cover - msoffcrypto-tool brings olefile
-        return "_VBA_PROJECT_CUR".encode("utf-16-le") in path.read_bytes()
-    try:
-        with olefile.OleFileIO(str(path)) as ole:
-            return ole.exists("_VBA_PROJECT_CUR")
-    except Exception:
-        return False
-
 
 
 # --- the ledger ------------------------------------------------------------------
@@ -118,47 +57,133 @@ def read_ledger_plain(path: Path, source: Path | None = None) -> Ledger:
     start without pandas and send small pickles; the parent builds the DataFrame.
     ``source``: the bytes to read when they are not ``path``'s own (a decrypted copy);
     messages always name ``path``.
+
+    The reader is chosen by what the bytes are (:mod:`.fileformat`), never the name. Copies
+    are read instead of the file when pre-flight passed it on the condition that its lone far
+    values are left out, when it has Excel 4.0 macro sheets, or when calamine stumbles on a
+    valid but unusual package (:mod:`.repair`).
     """
     path = Path(path)
     source = Path(source) if source is not None else path
     ledger = Ledger(path=path, cases=None)   # the table is built once, below
-    ledger.file_format, ledger.has_macros, macro_sheets = _sniff(source)
-    ledger.saved = last_saved(source, ledger.file_format)
+    kind = sniff(source)
+    ledger.file_format, ledger.has_macros = kind.format, kind.macros
+    ledger.saved = last_saved(source, kind.format)
     if ledger.has_macros:
         ledger.issues.append(make_issue(Code.MACROS_PRESENT, file=str(path)))
-    if macro_sheets and macro_sheet_parts(source):
-        with tempfile.TemporaryDirectory(prefix="taizhang-read-") as tmp:
-            copy = without_macro_sheets(source, Path(tmp))
+    with _Scratch() as scratch:
+        far = notes_for(source)
+        if far:
+            source = without_far_values(source, far, scratch.folder())
+            ledger.issues += [_far_value_issue(n, path) for n in far]
+        if kind.format == "ods" and not kind.ods_mimetype:
+            source = _repaired(source, kind, scratch, ledger) or source
+        if kind.macro_sheets and macro_sheet_parts(source):
+            copy = without_macro_sheets(source, scratch.folder())
             if copy is not None:
                 ledger.issues.append(make_issue(Code.MACRO_SHEET, file=str(path), sheets="、".join(copy[1])))
-            _open_and_read(copy[0] if copy else source, ledger)
-    else:
-        _open_and_read(source, ledger)
+                source = copy[0]
+        _open_and_read(source, kind, ledger, scratch)
     if ledger.cases is None:
         ledger.cases = CaseColumns({}, [])
     return ledger
 
 
-def _open_and_read(source: Path, ledger: Ledger) -> None:
+class _Scratch:
+    """A temporary folder made only when a copy is needed (most files need none)."""
+
+    def __init__(self) -> None:
+        self._tmp: tempfile.TemporaryDirectory | None = None
+
+    def folder(self) -> Path:
+        if self._tmp is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="taizhang-read-")
+        return Path(self._tmp.name)
+
+    def __enter__(self) -> "_Scratch":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._tmp is not None:
+            self._tmp.cleanup()
+
+
+_PARSER_ERRORS = (CalamineError, OSError, ValueError, KeyError, IndexError, LookupError, struct.error)
+
+
+def _open_and_read(source: Path, kind: Sniffed, ledger: Ledger, scratch: _Scratch) -> None:
+    """Read ``source``; when calamine stumbles, read a repaired copy once (pre-flighted like any
+    file); a failure of both is explained by the first one's words."""
+    before = len(ledger.issues)
     try:
-        if is_old_biff(source):                     # Excel 2.x-4.0: calamine reads BIFF5+ only
-            import xlrd
-            try:
-                with OldWorkbook(source) as wb:
-                    _read_workbook(wb, ledger)
-            except xlrd.XLRDError as e:
-                raise ValueError(str(e)) from None
-            ledger.file_format = "xls"
-            return
-        with CalamineWorkbook.from_path(str(source)) as wb:
-            _read_workbook(wb, ledger)
+        _read_book(source, kind, ledger, scratch)
+        return
     except PasswordError:
         ledger.readable = False
         ledger.issues.append(make_issue(Code.ENCRYPTED, file=str(ledger.path)))
-    except (CalamineError, OSError, ValueError, KeyError, IndexError, struct.error) as e:
+        return
+    except _PARSER_ERRORS as e:
+        first = e
+    del ledger.issues[before:]
+    ledger.cases, ledger.sheet = None, None
+    repaired = None if kind.xlrd else _repaired(source, kind, scratch, ledger)
+    if repaired is not None and ledger.readable:
+        try:
+            _read_book(repaired, kind, ledger, scratch)
+            return
+        except _PARSER_ERRORS:
+            del ledger.issues[before:]
+            ledger.cases, ledger.sheet = None, None
+    if ledger.readable:
         ledger.readable = False
-        reason = explain(f"{type(e).__name__}: {e}", file=ledger.path)
+        reason = explain(f"{type(first).__name__}: {first}", file=ledger.path)
         ledger.issues.append(make_issue(Code.UNREADABLE, file=str(ledger.path), reason=reason))
+
+
+def _repaired(source: Path, kind: Sniffed, scratch: _Scratch, ledger: Ledger) -> Path | None:
+    """A repaired copy of ``source`` that passed pre-flight (its warnings added), or None; a
+    copy pre-flight refuses makes the ledger unreadable with pre-flight's words."""
+    try:
+        copy = repaired_copy(source, kind.format, scratch.folder())
+    except (zipfile.BadZipFile, zlib.error, OSError, ValueError, KeyError, EOFError):
+        return None                 # damaged, not unusual: the parser's own failure says so
+    if copy is None:
+        return None
+    issue = preflight(copy.path, shown_as=ledger.path)
+    if issue is not None:
+        ledger.readable = False
+        ledger.issues.append(issue)
+        return None
+    if copy.missing_sheets:
+        ledger.issues.append(make_issue(Code.MISSING_SHEET, file=str(ledger.path),
+                                        sheets="、".join(f"“{n}”" for n in copy.missing_sheets)))
+    return copy.path
+
+
+def _read_book(source: Path, kind: Sniffed, ledger: Ledger, scratch: _Scratch) -> None:
+    """Open ``source`` with the reader its format needs and read it."""
+    if kind.format == "html":
+        with HtmlWorkbook(source) as wb:
+            _read_workbook(wb, ledger)
+        return
+    if kind.xlrd:                                   # Excel 2.x-95: calamine reads BIFF8 only, well
+        import xlrd
+        try:
+            with OldWorkbook(source) as wb:
+                _read_workbook(wb, ledger)
+        except xlrd.XLRDError as e:
+            raise ValueError(str(e)) from None
+        return
+    target = calamine_path(source, kind.format, scratch.folder)
+    with CalamineWorkbook.from_path(str(target)) as wb:
+        _read_workbook(wb, ledger)
+
+
+def _far_value_issue(note, path: Path):
+    shown = note.cells[:3]
+    cells = "、".join(shown) + (f" 等 {len(note.cells)} 个单元格" if len(note.cells) > len(shown) else "")
+    return make_issue(Code.FAR_VALUE, sheet=note.sheet, file=str(path), cells=cells,
+                      these="这些单元格" if len(note.cells) > 1 else "该单元格")
 
 
 def read_workbook(wb, ledger: Ledger) -> None:
@@ -194,10 +219,7 @@ def _read_workbook(wb, ledger: Ledger) -> None:
         ledger.cases = CaseColumns({}, [])
         if visible:
             ledger.sheet = next((n for n in visible if not _is_instructions(n)), visible[0])
-            _not_a_ledger(ledger, [m.name for m in sheets], marker_village)
-            return
-        ledger.issues.append(make_issue(Code.NO_LEDGER_SHEET, file=str(ledger.path)))
-        identify_village(ledger, marker_village, [], {})
+        _not_a_ledger(ledger, [m.name for m in sheets], marker_village)
         return
     sheet, rows, anchor = chosen
     ledger.sheet = sheet.name
@@ -218,10 +240,12 @@ def _read_workbook(wb, ledger: Ledger) -> None:
 
 
 def _not_a_ledger(ledger: Ledger, looked_at: list[str], marker_village: str | None) -> None:
-    """No sheet carries the ledger's key headers: one error naming the sheets looked at,
-    instead of a missing column each and a guess at the village."""
-    ledger.issues.append(make_issue(Code.NOT_A_LEDGER, file=str(ledger.path),
-                                    sheets="、".join(f"“{n}”" for n in looked_at)))
+    """No sheet carries the ledger's identifying headers (or there is no sheet to look at):
+    one error naming the sheets looked at, instead of a missing column each and a guess at
+    the village."""
+    looked = (f"查看了工作表 {'、'.join(f'“{n}”' for n in looked_at)}，都" if looked_at
+              else "文件里没有可以填写的普通工作表（只有图表、宏表或隐藏的标记表），")
+    ledger.issues.append(make_issue(Code.NOT_A_LEDGER, file=str(ledger.path), looked=looked))
     before = len(ledger.issues)
     identify_village(ledger, marker_village, [], {})
     ledger.issues[before:] = [i for i in ledger.issues[before:] if i.code != Code.VILLAGE_UNKNOWN]
