@@ -60,6 +60,15 @@ FIELDS: tuple[Field, ...] = (
 )
 
 FIELD_BY_KEY: dict[str, Field] = {f.key: f for f in FIELDS}
+
+# What a 台账 is about: who petitioned, about what, under which number, and how far it got.
+# A sheet is a ledger only when its header names at least two of these and at least two
+# columns by names a ledger's own (issue 19): rosters, address books and student lists
+# share the generic names below (姓名, 编号, 状态, 电话 …), never the others.
+IDENTITY_KEYS: tuple[str, ...] = ("case_id", "petitioner", "matter", "status")
+GENERIC_NAMES: tuple[str, ...] = (
+    "编号", "姓名", "状态", "分类", "延期", "备注", "办理情况", "进展情况", "工作进展",
+    *(n for key in ("village", "id_number", "phone", "address", "remarks") for n in FIELD_BY_KEY[key].names))
 REQUIRED_KEYS: tuple[str, ...] = tuple(f.key for f in FIELDS if f.required)
 DATE_KEYS: tuple[str, ...] = tuple(f.key for f in FIELDS if f.kind == "date")
 
@@ -253,6 +262,17 @@ def match_header(text: object, group: object = None) -> str | None:
     if h.startswith("责任单位"):
         return "responsible_unit"
     return None
+
+
+_GENERIC_INDEX = frozenset(normalize_header(n) for n in GENERIC_NAMES)
+
+
+def identifies_ledger(named: list[tuple[str, str]]) -> bool:
+    """True when header cells (key, text as written, bracketed notes removed) name a ledger:
+    two of ``IDENTITY_KEYS`` by any name, and two columns by a name that is not generic."""
+    families = {key for key, _ in named if key in IDENTITY_KEYS}
+    specific = sum(1 for _, text in named if normalize_header(text) not in _GENERIC_INDEX)
+    return len(families) >= 2 and specific >= 2
 
 
 def is_group_header(text: object) -> bool:

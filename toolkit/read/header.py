@@ -53,7 +53,9 @@ def _row_keys(row: list) -> dict[int, str]:
 
 
 def score_header(head: list[list]) -> tuple[int, int]:
-    """(distinct keys in the best header row, that row's 0-based index).
+    """(distinct keys in the best header row, that row's 0-based index); (0, -1) when the
+    header does not name a ledger (``fields.identifies_ledger``: a roster's 姓名, 编号 and 状态
+    are not enough), judged on the best row and the rows beside it (a two-level header).
 
     Stops two rows after the first header-like row: below it come cases, whose
     every distinct text would otherwise go through the header matcher.
@@ -65,7 +67,14 @@ def score_header(head: list[list]) -> tuple[int, int]:
         n = _count_keys(row)
         if n > best:
             best, at = n, r
+    if best and not F.identifies_ledger([named for row in head[max(at - 1, 0):at + 2] for named in _named(row)]):
+        return 0, -1
     return best, at
+
+
+def _named(row: list) -> list[tuple[str, str]]:
+    """(key, header text without its bracketed note) of each cell that names a field."""
+    return [(key, _NOTE.sub("", row[c]).strip() or row[c]) for c, key in _row_keys(row).items()]
 
 
 def _count_keys(row: list) -> int:
