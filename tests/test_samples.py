@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from python_calamine import CalamineWorkbook
 
-from factories.bench import make_bench_inbox
+from factories.bench import BENCH_MANIFEST, make_bench_inbox
 from factories.cases import PLANS, make_case, make_cases
 from factories.ledgers import (FAULTS, IMPOSSIBLE_DATE, INVALID_TICK, UNKNOWN_STATUS, LedgerStyle, make_ledger,
                                render_date)
@@ -238,7 +238,7 @@ def test_same_arguments_same_bytes(tmp_path):
 def test_bench_inbox_is_cached_by_parameters(tmp_path):
     paths = make_bench_inbox(tmp_path, villages=5, cases=6)
     assert len(paths) == 5 and len({p.name for p in paths}) == 5
-    manifest = json.loads((tmp_path / "_bench.json").read_text(encoding="utf-8"))
+    manifest = json.loads((tmp_path / BENCH_MANIFEST).read_text(encoding="utf-8"))
     assert manifest["params"]["cases"] == 6
     for p in paths:
         rows = [r for r in CalamineWorkbook.from_path(str(p)).get_sheet_by_name("台账").to_python()

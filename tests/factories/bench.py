@@ -8,7 +8,8 @@ from pathlib import Path
 from factories.ledgers import LedgerStyle, make_ledger
 
 BENCH_VERSION = 1
-BENCH_MANIFEST = "_bench.json"
+BENCH_MANIFEST = ".bench.json"     # hidden: a folder's listing never takes it for a village's file
+_OLD_MANIFEST = "_bench.json"      # its name before issue 19 (every file in a folder gets a verdict)
 _BENCH_HEADS = "东西南北前后上下新老大小黄林陈江山河桥塘石沙岭溪"
 _BENCH_TAILS = ("垟", "岙", "岸", "湾", "头", "屿", "浦", "洋", "坑", "门", "塘", "埠")
 # realistic layouts, ~40 columns each (the registry's 44 input columns minus a few)
@@ -37,13 +38,14 @@ def make_bench_inbox(folder: Path | str, villages: int = 300, cases: int = 100,
     """Write ``villages`` realistic ledgers of ``cases`` cases each into ``folder``.
 
     Files already there from a run with the same parameters are kept (a
-    ``_bench.json`` manifest records them), so benchmarks pay for generation once.
+    ``.bench.json`` manifest records them), so benchmarks pay for generation once.
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     params = {"version": BENCH_VERSION, "villages": villages, "cases": cases, "seed": seed}
     manifest = folder / BENCH_MANIFEST
-    old = _read_manifest(manifest)
+    old = _read_manifest(manifest) or _read_manifest(folder / _OLD_MANIFEST)
+    (folder / _OLD_MANIFEST).unlink(missing_ok=True)
     if old.get("params") != params:
         for name in old.get("files", []):
             (folder / name).unlink(missing_ok=True)
