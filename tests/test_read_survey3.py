@@ -18,27 +18,13 @@ from python_calamine import CalamineWorkbook
 
 import factories.hostile as hf
 from conftest import needs_soffice
-from factories.ledgers import make_ledger
 from factories.ole import biff5_workbook, encrypt_cryptoapi, sector_loop
 from factories.xlsb import ledger_as_xlsb, write_xlsb
 from toolkit.intake.preflight import preflight
 from toolkit.read.explain import explain
 from toolkit.read.sandboxed import read_ledgers
 
-N_CASES = 20
-
-
-@pytest.fixture(scope="module")
-def ledger(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("survey3")
-    return make_ledger(folder / "东村.xlsx", village="东村", n_cases=N_CASES).path
-
-
-@pytest.fixture(scope="module")
-def baseline(ledger):
-    [lg] = read_ledgers([ledger])
-    assert lg.readable and lg.n_cases == N_CASES and lg.saved is not None
-    return lg
+from test_read_realworld import N_CASES, _refused, baseline, ledger  # noqa: F401 - the same fixtures
 
 
 @pytest.fixture(scope="module")
@@ -69,17 +55,6 @@ def _calamine_refuses(path):
     except Exception:        # noqa: BLE001 - any refusal will do
         return True
     return False
-
-
-def _refused(path, code, *words, shown=None):
-    [lg] = read_ledgers([path], memory_limit_mb=300)
-    assert not lg.readable, [i.message for i in lg.issues]
-    [issue] = lg.issues
-    assert issue.code == code, issue.message
-    assert f"“{shown or path}”" in issue.message
-    for w in words:
-        assert w in issue.message, issue.message
-    return issue
 
 
 # --------------------------------------------------------------------------- A. default-password .xls
@@ -375,7 +350,8 @@ def test_a_far_value_beside_data_is_refused_in_every_new_path(tmp_path, ledger):
     _refused(shutil.copyfile(far, tmp_path / "远.xls"), "too_large", "XFD1048576")        # wrong extension
     _refused(hf.empty_member(tmp_path / "远空.xlsx", far), "too_large", "XFD1048576")
     rows = hf.rows_of(ledger)
-    _refused(write_xlsb(tmp_path / "远.xlsb", {"台账": rows}, far=(1_048_575, 16_383)), "too_large", "XFD1048576")
+    _refused(write_xlsb(tmp_path / "远.xlsb", {"台账": rows}, far=(1_048_575, 16_383)), "too_large", "XFD1048576",
+             "工作表“台账”")
 
 
 def test_a_lone_far_value_in_an_xlsb_is_still_refused(tmp_path):

@@ -31,6 +31,7 @@ from toolkit.intake.limits import MAX_FILE_BYTES, MAX_MEMBERS, MAX_RATIO, MAX_UN
 from toolkit.intake.limits import Refused as _Refused
 from toolkit.intake.olescan import check_cfb
 from toolkit.intake.xlsbscan import scanner_for as _xlsb_scanner
+from toolkit.intake.xlsbscan import sheet_name as xlsb_sheet_name
 from toolkit.intake.xmlscan import Grid as _Grid
 from toolkit.intake.xmlscan import PartScanner as _PartScanner
 from toolkit.intake.xmlscan import xml_unescape as _xml_unescape
@@ -321,7 +322,8 @@ def _scan_member(raw, info: zipfile.ZipInfo, kind: str, total: int, zf, notes: l
     if crc != info.CRC:
         raise _Refused(Code.UNREADABLE, _DAMAGED)
     scanner.finish()
-    name_of = lambda: _sheet_name(raw, zf, info.filename)   # noqa: E731
+    names = _xlsb_sheet_name if kind == "xlsb" else _sheet_name
+    name_of = lambda: names(raw, zf, info.filename)   # noqa: E731
     if binary is not None:
         binary.check(name_of)
     if scanner.grid is not None:
@@ -379,6 +381,16 @@ def _sheet_name(raw, zf: zipfile.ZipFile, part: str) -> str | None:
     except (KeyError, AttributeError, _Refused, UnicodeError, OSError):
         pass
     return None
+
+
+def _xlsb_sheet_name(raw, zf: zipfile.ZipFile, part: str) -> str | None:
+    try:
+        infos = {i.filename: i for i in zf.infolist()}
+        book = bytes(_member_bytes(raw, infos["xl/workbook.bin"], limit=4 * 2**20))
+        rels = bytes(_member_bytes(raw, infos["xl/_rels/workbook.bin.rels"], limit=4 * 2**20))
+    except (KeyError, _Refused, OSError):
+        return None
+    return xlsb_sheet_name(book, rels, part)
 
 
 # --------------------------------------------------------------------------- OLE (xls, encrypted OOXML)

@@ -10,6 +10,7 @@ is safe). Every BrtSSTItem (0x13) of the shared strings becomes a string the par
 """
 from __future__ import annotations
 
+import re
 import struct
 
 from toolkit.intake.xmlscan import Grid, check_shared_strings
@@ -83,13 +84,16 @@ def _varint(buf: bytes, pos: int, most: int):
     return value, pos + most
 
 
-class XlsbSheet(Grid):
-    """A .xlsb sheet: the rectangle of its cells with a value."""
-
+class _RecordGrid(Grid):
     def __init__(self, part: str) -> None:
         super().__init__(part)
         self._records = _Records()
-        self._row = 0
+
+
+class XlsbSheet(_RecordGrid):
+    """A .xlsb sheet: the rectangle of its cells with a value."""
+
+    _row = 0
 
     def feed(self, chunk: bytes) -> None:
         for typ, head in self._records.feed(chunk):
@@ -99,16 +103,49 @@ class XlsbSheet(Grid):
                 self.count(self._row + 1, struct.unpack_from("<I", head)[0] + 1)
 
 
-class XlsbStrings(Grid):
+class XlsbStrings(_RecordGrid):
     """sharedStrings.bin: counts its BrtSSTItem records."""
 
-    def __init__(self, part: str) -> None:
-        super().__init__(part)
-        self._records = _Records()
-        self.strings = 0
+    strings = 0
 
     def feed(self, chunk: bytes) -> None:
         self.strings += sum(1 for typ, _ in self._records.feed(chunk) if typ == _SST_ITEM)
 
     def check(self, name_of=lambda: None) -> None:
         check_shared_strings(self.strings)
+
+
+_BUNDLE_SHEET = 0x009C
+_REL = re.compile(rb"<(?:[\w.\-]+:)?Relationship\s[^>]*>")
+
+
+def sheet_name(workbook: bytes, rels: bytes, part: str) -> str | None:
+    """The name a clerk sees for the sheet stored in ``part``: the BrtBundleSh record of
+    ``xl/workbook.bin`` whose relationship (``xl/_rels/workbook.bin.rels``) targets it."""
+    targets = {}
+    for rel in _REL.findall(rels):
+        rid, target = re.search(rb'\bId\s*=\s*"([^"]*)"', rel), re.search(rb'\bTarget\s*=\s*"([^"]*)"', rel)
+        if rid and target:
+            targets[rid.group(1).decode("utf-8", "replace")] = target.group(1).decode("utf-8", "replace")
+    pos = 0
+    while (parsed := _header(workbook, pos)) is not None:
+        typ, size, body = parsed
+        if typ == _BUNDLE_SHEET and size >= 12:
+            try:
+                rid, at = _wide(workbook, body + 8)
+                name, _ = _wide(workbook, at)
+            except (struct.error, UnicodeDecodeError):
+                return None
+            if targets.get(rid) and part.endswith(targets[rid].lstrip("/").removeprefix("xl/")):
+                return name
+        pos = body + size
+        if pos > len(workbook):
+            break
+    return None
+
+
+def _wide(data: bytes, at: int) -> tuple[str, int]:
+    n = struct.unpack_from("<I", data, at)[0]
+    if n == 0xFFFFFFFF or n > 32767:
+        return "", at + 4
+    return data[at + 4:at + 4 + 2 * n].decode("utf-16-le"), at + 4 + 2 * n
