@@ -199,11 +199,13 @@ def _key(path: Path | str) -> tuple | None:
         st = os.stat(path)
     except OSError:
         return None
-    return os.path.realpath(path), st.st_size, st.st_mtime_ns
+    return os.path.abspath(path), st.st_size, st.st_mtime_ns
 
 
 def remember(path: Path | str, notes: list[FarValues]) -> None:
     """Pre-flight passed ``path`` on the condition that the reader leaves ``notes`` out."""
+    if not notes and not _NOTES:
+        return                               # the usual case costs nothing
     key = _key(path)
     if key is None:
         return
@@ -217,5 +219,7 @@ def remember(path: Path | str, notes: list[FarValues]) -> None:
 
 def notes_for(path: Path | str) -> list[FarValues]:
     """What pre-flight, in this process, said the reader must leave out of ``path`` (once)."""
+    if not _NOTES:
+        return []
     key = _key(path)
     return _NOTES.pop(key, []) if key is not None else []

@@ -350,8 +350,9 @@ def _lone_far_values(raw, info: zipfile.ZipInfo, kind: str, name_of):
 
 
 def _rescan_exactly(raw, info: zipfile.ZipInfo, kind: str, zf) -> None:
-    """A sheet refused on a small chunk's bound (999 x 702) rather than its cells: read each
-    reference (already within the size caps, so only time is spent, and only here)."""
+    """A sheet refused on a small chunk's bound (999 x 702) rather than its cells, or a shared-string
+    table too big to vouch for unread: read each reference / count each string (already within
+    the size caps, so only time is spent, and only here)."""
     scanner = _PartScanner(info.filename, kind, exact=True)
     for piece, _ in _inflate(raw, info):
         scanner.feed(piece)
