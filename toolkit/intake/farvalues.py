@@ -78,7 +78,7 @@ def lone_xlsx(pieces: Iterable[bytes], part: str, sheet: str | None) -> FarValue
         for piece in pieces:
             parser.feed(piece)
             for event, el in parser.read_events():
-                name = el.tag.rpartition("}")[2] if isinstance(el.tag, str) else ""
+                name = _local(el)
                 if root is None:
                     root = name
                     if root != "worksheet":

@@ -25,6 +25,7 @@ from typing import Callable
 
 from toolkit.intake.preflight import is_html
 from toolkit.read.oldxls import is_old_biff
+from toolkit.read.openable import fresh_path
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 # the reader python-calamine picks for a name's extension (exactly as it compares them)
@@ -133,7 +134,7 @@ def calamine_path(source: Path, file_format: str | None, folder: Callable[[], Pa
     wanted = _CALAMINE_BY_FORMAT.get(file_format or "")
     if wanted is None or _CALAMINE_BY_SUFFIX.get(source.suffix) == wanted:
         return source
-    alias = folder() / f"workbook.{wanted}"
+    alias = fresh_path(folder(), "workbook", f".{wanted}")
     try:
         os.link(source, alias)
     except OSError:

@@ -77,7 +77,7 @@ def without_macro_sheets(path: Path, folder: Path) -> tuple[Path, list[str]] | N
                          if xml_attr(o, "PartName").decode("utf-8", "replace").lstrip("/").casefold()
                          in dropped_parts]
             edits[names["[content_types].xml"]] = _drop(types, overrides)
-        out = folder / f"sanitised{path.suffix or '.xlsx'}"
+        out = fresh_path(folder, "sanitised", path.suffix or ".xlsx")
         with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
             for info in z.infolist():
                 if info.filename.casefold() in dropped_parts:
@@ -124,7 +124,7 @@ def without_far_values(path: Path, notes: list, folder: Path) -> Path:
     """A copy of ``path`` without the lone far values pre-flight found (``toolkit.intake.farvalues``):
     in an .xlsx each such sheet part becomes its few near cells; in an .xls each far cell record
     becomes a BLANK of the same size (no reader places a BLANK; every offset stays)."""
-    out = folder / f"near{path.suffix or '.xlsx'}"
+    out = fresh_path(folder, "near", path.suffix or ".xlsx")
     parts = {n.part: n for n in notes}
     with open(path, "rb") as f:
         is_zip = f.read(2) == b"PK"
@@ -143,6 +143,16 @@ def without_far_values(path: Path, notes: list, folder: Path) -> Path:
         for stream, note in parts.items():
             ole.write_stream(stream, blank_records(ole.openstream(stream).read(), note.records))
     return out
+
+
+def fresh_path(folder: Path, stem: str, suffix: str) -> Path:
+    """A name not yet taken in ``folder`` (one reading may make several copies: a copy of a copy
+    must never overwrite the file it is made from)."""
+    path, n = folder / f"{stem}{suffix}", 1
+    while path.exists():
+        n += 1
+        path = folder / f"{stem}-{n}{suffix}"
+    return path
 
 
 def workbook_part(z: zipfile.ZipFile, names: dict[str, str]) -> str | None:

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from toolkit.read.openable import rels_of, resolve_target, workbook_part, xml_attr
+from toolkit.read.openable import fresh_path, rels_of, resolve_target, workbook_part, xml_attr
 
 ODS_MIMETYPE = b"application/vnd.oasis.opendocument.spreadsheet"
 _ODS_MANIFEST = (b'<?xml version="1.0" encoding="UTF-8"?>\n<manifest:manifest '
@@ -54,9 +54,9 @@ class Repaired:
 def repaired_copy(source: Path, file_format: str | None, folder: Path) -> Repaired | None:
     """A copy calamine can open, or None when nothing here would change the file."""
     if file_format in ("xlsx", "xlsm"):
-        return _repair_ooxml(source, folder / f"repaired.{file_format}")
+        return _repair_ooxml(source, fresh_path(folder, "repaired", f".{file_format}"))
     if file_format == "ods":
-        return _repair_ods(source, folder / "repaired.ods")
+        return _repair_ods(source, fresh_path(folder, "repaired", ".ods"))
     return None
 
 

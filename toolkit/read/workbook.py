@@ -124,20 +124,30 @@ def _open_and_read(source: Path, kind: Sniffed, ledger: Ledger, scratch: _Scratc
         return
     except _PARSER_ERRORS as e:
         first = e
-    del ledger.issues[before:]
-    ledger.cases, ledger.sheet = None, None
+    _forget_reading(ledger, before)
     repaired = None if kind.xlrd else _repaired(source, kind, scratch, ledger)
     if repaired is not None and ledger.readable:
         try:
             _read_book(repaired, kind, ledger, scratch)
             return
         except _PARSER_ERRORS:
-            del ledger.issues[before:]
-            ledger.cases, ledger.sheet = None, None
+            _forget_reading(ledger, before)
     if ledger.readable:
         ledger.readable = False
         reason = explain(f"{type(first).__name__}: {first}", file=ledger.path)
         ledger.issues.append(make_issue(Code.UNREADABLE, file=str(ledger.path), reason=reason))
+
+
+_SHEET_FACTS = ("sheet", "village", "village_source", "report_date", "cases", "columns", "computed_columns",
+                "header_rows", "last_column", "template_version")
+
+
+def _forget_reading(ledger: Ledger, issues_before: int) -> None:
+    """Undo what a failed reading of the workbook left in ``ledger`` (the file's own facts stay)."""
+    del ledger.issues[issues_before:]
+    fresh = Ledger(path=ledger.path, cases=None)
+    for name in _SHEET_FACTS:
+        setattr(ledger, name, getattr(fresh, name))
 
 
 def _repaired(source: Path, kind: Sniffed, scratch: _Scratch, ledger: Ledger) -> Path | None:
