@@ -318,6 +318,26 @@ def test_every_file_in_a_folder_gets_a_verdict(tmp_path, ledger):
     assert by_name["东村.xlsb"].n_cases == by_name["西村.xls"].n_cases == N_CASES
 
 
+def test_a_village_that_sends_xlsb_or_a_web_page_is_counted_not_missing(tmp_path, ledger):
+    """consolidate: the .xlsb village and the web-page village are 已报; the PDF is listed, rejected."""
+    from datetime import date
+
+    from toolkit.core.settings import RosterEntry, Settings
+    from toolkit.pipeline.consolidate import consolidate
+    from factories.layouts import sample_cases, write_ledger
+    inbox = tmp_path / "收件箱"
+    inbox.mkdir()
+    ledger_as_xlsb(inbox / "东村台账.xlsb", ledger)
+    west = write_ledger(tmp_path / "西村.xlsx", sample_cases(3, "西村"), reporter="西村")
+    hf.web_export(inbox / "西村台账.xls", hf.rows_of(west))
+    hf.disguised(inbox / "南村台账.pdf", "pdf")
+    settings = Settings(roster=(RosterEntry("东村"), RosterEntry("西村"), RosterEntry("南村")))
+    result = consolidate(inbox, tmp_path / "总台账.xlsx", as_of=date(2010, 10, 20), settings=settings,
+                         archive_root=tmp_path / "存档", state_dir=tmp_path / "状态").to_dict()
+    assert {v["village"]: v["cases"] for v in result["villages"]} == {"东村": N_CASES, "西村": 3}
+    assert [(r["file"], r["code"]) for r in result["rejected"]] == [("南村台账.pdf", "not_spreadsheet")]
+
+
 # --------------------------------------------------------------------------- the shared-string table
 
 def test_an_honest_6_mb_shared_string_table_passes_and_is_counted_exactly(tmp_path, monkeypatch):
