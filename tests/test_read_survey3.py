@@ -359,6 +359,9 @@ def test_an_honest_6_mb_shared_string_table_passes_and_is_counted_exactly(tmp_pa
     monkeypatch.setattr(xmlscan, "MAX_SHARED_STRINGS", 10_000)
     issue = preflight(path)
     assert issue.code == "too_large" and f"{2 * 2500 + 5 * 2500 + 7} 条文本" in issue.message
+    lying = hf.lie_about_size(tmp_path / "谎报.xlsx", path, "xl/sharedStrings.xml", size=1000)
+    issue = preflight(lying)               # read again and counted: the zip's claim is only a hint
+    assert issue.code == "too_large" and f"{2 * 2500 + 5 * 2500 + 7} 条文本" in issue.message
 
 
 # --------------------------------------------------------------------------- the loosened paths stay bounded

@@ -304,7 +304,7 @@ def _inflate(raw, info: zipfile.ZipInfo):
 def _scan_member(raw, info: zipfile.ZipInfo, kind: str, total: int, zf, notes: list) -> int:
     """Decompress one member under the caps, scanning XML parts (and an .xlsb's binary sheets);
     returns the new total. A worksheet with lone far values adds a note instead of a refusal."""
-    scanner, produced, crc = _PartScanner(info.filename, kind), 0, 0
+    scanner, produced, crc = _PartScanner(info.filename, kind, declared=info.file_size), 0, 0
     binary = _xlsb_scanner(info.filename) if kind == "xlsb" else None
     for piece, used in _inflate(raw, info):
         produced += len(piece)

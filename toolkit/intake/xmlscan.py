@@ -39,8 +39,9 @@ _ODS_COLS = re.compile(rb"number-columns-repeated\s*=\s*[\"']([0-9]{1,10})")
 class PartScanner:
     """Streams one zip member: refuses DTDs and entities, measures worksheet grids."""
 
-    def __init__(self, name: str, kind: str, exact: bool = False) -> None:
+    def __init__(self, name: str, kind: str, exact: bool = False, declared: int = 0) -> None:
         self.name, self.kind, self.exact = name, kind, exact
+        self.declared = declared             # the size the zip claims: only ever a hint
         self.grid: Grid | None = None
         self._head = b""
         self._carry = b""
@@ -76,7 +77,8 @@ class PartScanner:
         if self.kind == "xlsx" and root in (None, b"worksheet", b"dialogsheet", b"macrosheet"):
             self.grid = _SheetGrid(self.name, self.exact)
         elif self.kind == "xlsx" and root == b"sst":
-            self.grid = _SharedStrings(self.name, self.exact)
+            # a table the zip says is big is counted at once; one that lies about it is read again
+            self.grid = _SharedStrings(self.name, self.exact or self.declared > 5 * MAX_SHARED_STRINGS)
         elif self.kind == "ods" and root in (None, b"document-content"):
             self.grid = _OdsGrid(self.name)
         self._scan(text, final)
