@@ -14,7 +14,8 @@
   read in 16 MB), and WPS and Excel write both on honest ledgers.
 - 1,000,000 shared strings: each is a separate string in the parser (about
   50 bytes even when empty); a real ledger has a few thousand (the toolkit's own
-  300-village master about 300,000), and every string is counted, never estimated.
+  300-village master about 300,000). A table of at most 5 MB cannot hold a
+  million (``<si/>`` is 5 bytes); a bigger one is counted, never estimated.
 - Lone far values (:mod:`toolkit.intake.farvalues`): a worksheet whose values beyond
   the rectangle above are its only ones but at most 2 (``LONE_NEAR``: a ledger's
   header alone names more) is read without them, with a warning; at most 16 values
