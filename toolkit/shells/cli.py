@@ -313,22 +313,30 @@ def guide(to_console, out):
 
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="监听地址（默认只接受本机）")
-@click.option("--port", type=click.IntRange(1, 65535), default=8765, show_default=True)
+@click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True,
+              help="端口（0：任选一个空闲端口）")
 @click.option("--token-env", default="TAIZHANG_SERVE_TOKEN", show_default=True,
               help="存放口令的环境变量名（口令不写在命令行里）")
-def serve(host, port, token_env):
-    """为没有 Python 的电脑提供按钮服务（xlwings RunRemotePython）。"""
+@config_option(notice="none")
+def serve(host, port, token_env, config_path):
+    """为没有 Python 的电脑提供按钮服务（xlwings RunRemotePython）；浏览器打开首页可看服务状态和使用说明。
+
+    服务器只用启动时找到的 taizhang.toml（在放 taizhang.toml 的文件夹中启动，或用 --config 指明）。
+    """
     from toolkit.shells.server import ServeError, is_loopback, make_server
 
     try:
-        server = make_server(host, port, token_env=token_env)
+        server = make_server(host, port, token_env=token_env, config=config_path)
     except (ServeError, OSError) as e:
         click.echo(f"服务器未能启动：{e}", err=True)
         return 2
+    if server.demo_notice:
+        click.echo(f"{server.demo_notice}按钮服务因此也用演示（一键汇总汇总演示收件箱）。")
     if not is_loopback(host):
         click.echo(f"注意：正在监听 {host}，局域网内的电脑都能访问。口令以明文 HTTP 传输，"
                    "请只在乡政府内网使用，或在前面加 HTTPS 反向代理。", err=True)
-    click.echo(f"按钮服务已启动：http://{host}:{server.server_address[1]}/（Ctrl+C 停止）")
+    where = server.config.source or "演示"
+    click.echo(f"按钮服务已启动：http://{host}:{server.server_address[1]}/（配置：{where}；Ctrl+C 停止）")
     try:
         server.serve_forever()
     except KeyboardInterrupt:
