@@ -185,3 +185,13 @@ def test_the_guide_names_the_daily_command_for_task_scheduler():
     text = G.guide_text()
     assert "taizhang.exe daily --once --if-due" in text and "WorkingDirectory" in text
     assert "python run_daily.py" in text           # a checkout still has its shim
+
+
+def test_ci_runs_the_readmes_two_commands_in_a_fresh_venv():
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    commands = readme.split("```\n")[1].strip().splitlines()
+    assert commands == ['pip install -e ".[test]" && taizhang daily --once', "pytest"]
+    ci = (PROJECT_ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    assert all(c in ci for c in commands)
+    assert any(line.strip().startswith('"$py" -m venv') for line in ci)
+    assert any("activate" in line for line in ci) and "--system-site-packages" not in "\n".join(ci)
