@@ -98,11 +98,13 @@ def test_the_home_page_says_what_this_is_for_the_office(tmp_path, monkeypatch):
         status, ctype, page = get(srv, "/")
         assert status == 200 and ctype.startswith("text/html")
         assert "台账工具按钮服务 — 南郊乡信访办" in page and "校验本表" in page
-        assert "南郊乡2010年信访积案化解活动" in page and "每日汇总" in page and "尚未生成" in page
+        assert "南郊乡2010年信访积案化解活动（2010-10-20 处于：督导检查）" in page and "核对日期 2010-10-20" in page
+        assert "每日汇总" in page and "尚未生成" in page
         assert 'href="/health"' in page and 'href="/guide"' in page and "未找到 taizhang.toml" not in page
         assert get(srv, "/health")[::2] == (200, "ok")
         status, ctype, guide = get(srv, "/guide")
         assert status == 200 and "使用说明" in guide and "taizhang serve" in guide
+        assert 'href="#' in guide and 'href="#"' not in guide and "development.md" not in guide
         assert get(srv, "/%E6%B2%A1%E6%9C%89")[0] == 404
         assert get(srv, "/validate_active_sheet")[0] == 405          # a button is POST only
 

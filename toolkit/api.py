@@ -474,3 +474,10 @@ def is_placeholder_township(name: str) -> bool:
     """The township is still the placeholder a generated settings workbook starts with."""
     from toolkit.core.settings import TOWNSHIP_PLACEHOLDER
     return name.strip() == TOWNSHIP_PLACEHOLDER
+
+
+def resolve_as_of(config: ConfigLike = None, as_of: DateLike = None) -> date:
+    """The date an office's daily run checks against: ``as_of``, else ``[daily] as_of``, else the
+    demo's date for the demo, else today (the one rule, for a page that reports on the office)."""
+    cfg = _config(config)
+    return _as_of(as_of, cfg, cfg.inbox if cfg.demo else None)

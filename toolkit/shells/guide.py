@@ -142,18 +142,20 @@ def _inline(text: str) -> str:
             continue
         s = html.escape(part, quote=False)
         s = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", s)
-        s = re.sub(r"\[([^\]]+)\]\(([^)\s]+)\)", lambda m: f'<a href="{_href(m[2])}">{m[1]}</a>', s)
+        s = re.sub(r"\[([^\]]+)\]\(([^)\s]+)\)", _link, s)
         done.append(s)
     return "".join(done)
 
 
-def _href(target: str) -> str:
-    """Links inside the guide stay; links to the other documents (not installed) go to the top."""
-    if target.startswith("#") or target.startswith(("http://", "https://")):
-        return html.escape(target, quote=True)
+def _link(m: re.Match) -> str:
+    """Links inside the guide (and to the web) stay links; the other documents are not installed
+    with it, so a link to one is shown as its text."""
+    text, target = m[1], m[2]
     if target.startswith(GUIDE_NAME + "#"):
-        return html.escape(target[len(GUIDE_NAME):], quote=True)
-    return "#"
+        target = target[len(GUIDE_NAME):]
+    if target.startswith("#") or target.startswith(("http://", "https://")):
+        return f'<a href="{html.escape(target, quote=True)}">{text}</a>'
+    return text
 
 
 def _anchor(heading: str) -> str:

@@ -334,9 +334,10 @@ class TaizhangServer(ThreadingHTTPServer):
 
     def home_state(self) -> pages.HomeState:
         cfg, now = self.config, datetime.now()
+        day = api.resolve_as_of(cfg)
         try:
             camp = api.load_settings(config=cfg).campaign
-            township, campaign = camp.township, f"{camp.name}（今天处于：{camp.phase_of(now.date())}）"
+            township, campaign = camp.township, f"{camp.name}（{day.isoformat()} 处于：{camp.phase_of(day)}）"
         except TaizhangError as e:
             township, campaign = "", f"设置工作簿有误：{e}"
         last = last_success(cfg.state)
@@ -348,7 +349,8 @@ class TaizhangServer(ThreadingHTTPServer):
         shown = (f"最后更新于 {datetime.fromtimestamp(master.stat().st_mtime):%Y-%m-%d %H:%M}" if master.exists()
                  else "尚未生成")
         return pages.HomeState(title=f"台账工具按钮服务 — {township}信访办" if township else "台账工具按钮服务",
-                               today=f"{now:%Y-%m-%d %H:%M}", campaign=campaign, daily=daily, master=shown,
+                               today=f"{now:%Y-%m-%d %H:%M}" + ("" if day == now.date() else f"（核对日期 {day.isoformat()}）"),
+                               campaign=campaign, daily=daily, master=shown,
                                version=_version(), config="演示" if cfg.demo else "本乡的 taizhang.toml",
                                demo_notice=self.demo_notice)
 
