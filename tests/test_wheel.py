@@ -135,3 +135,40 @@ def test_the_brief_pdf_from_the_installed_package(installed, tmp_path):
     got = taizhang(installed, tmp_path, "brief", "--out", str(tmp_path / "简报.pdf"))
     assert got.returncode == 0, got.stdout + got.stderr
     assert (tmp_path / "简报.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_the_buttons_run_from_the_installed_package(installed, tmp_path):
+    """The button server of the installed package answers a button press (xlwings' remote
+    engine, the handlers) and its home page, with the office's config."""
+    import http.client
+    import json
+    import re
+
+    from factories.ledgers import make_ledger
+    from toolkit.shells.remote import vba_payload
+    root, env = installed
+    office = tmp_path / "乡"
+    office.mkdir()
+    (office / "taizhang.toml").write_text('[daily]\nas_of = "2010-10-20"\n', encoding="utf-8")
+    sample = make_ledger(tmp_path / "东村台账.xlsx", village="东村", n_cases=3)
+    body = json.dumps(vba_payload(sample.path, active_sheet=sample.sheet)).encode("utf-8")
+    proc = subprocess.Popen(["taizhang", "serve", "--port", "0"], cwd=office, env=env, text=True,
+                            encoding="utf-8", stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        line = proc.stdout.readline()
+        port = int(re.search(r"http://127\.0\.0\.1:(\d+)/", line)[1])
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        conn.request("GET", "/")
+        page = conn.getresponse().read().decode("utf-8")
+        conn.request("POST", "/check_setup", body=body,
+                     headers={"Authorization": f"Bearer {env['TAIZHANG_SERVE_TOKEN']}"})
+        resp = conn.getresponse()
+        reply = resp.read().decode("utf-8")
+        conn.close()
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=60)
+    assert "台账工具按钮服务" in page and DEMO_LINE not in page
+    assert resp.status == 200, reply
+    (alert,) = [a["args"][0] for a in json.loads(reply)["actions"] if a["func"] == "alert"]
+    assert f"配置文件：{office / 'taizhang.toml'}" in alert and str(root / "env") in alert

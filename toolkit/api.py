@@ -260,7 +260,7 @@ def fetch_mail(*, config: ConfigLike = None, settings: SettingsLike = None,
     cfg = _config(config)
     if not cfg.mail.enabled:
         raise ConfigError(f"没有配置收件邮箱：请在 {cfg.source or 'taizhang.toml'} 的 [mail] 中"
-                          "填写 host、user 等（见 docs/guide.md“邮件报送”）。")
+                          "填写 host、user 等（见使用说明“邮件报送”一节：taizhang guide）。")
     ctx = resolve(config=cfg, settings=settings, as_of=as_of)
     return run(cfg, ctx.settings, as_of=ctx.as_of)
 

@@ -123,7 +123,7 @@ def settings_cmd(out, year, township, force, with_demo, no_demo, config_path):
 @cli.command()
 @click.argument("inbox", required=False, type=click.Path(exists=True, file_okay=False))
 @click.option("--out", type=click.Path(dir_okay=False), default=None,
-              help="总台账文件（默认 taizhang.toml 中的 master，即 workbooks/output/总台账.xlsx）")
+              help="总台账文件（默认 taizhang.toml 中的 master，即 taizhang.toml 旁的 输出/总台账.xlsx）")
 @click.option("--as-of", "as_of", type=DATE, default=None,
               help="汇总日期（默认 taizhang.toml 的 [daily] as_of；未设时今天，演示收件箱按演示日期）")
 @click.option("--json", "as_json", is_flag=True, help="只输出一个 JSON 对象（供程序使用）")
@@ -257,7 +257,7 @@ def demo(out, force):
 
 @cli.command()
 @click.option("--out", type=click.Path(dir_okay=False), default=None,
-              help="写到这个文件（默认 taizhang.toml 所在文件夹；没有时工具包的 workbooks 文件夹或当前文件夹）")
+              help="写到这个文件（默认 taizhang.toml 所在文件夹；没有 taizhang.toml 时当前文件夹，源代码文件夹中是 workbooks）")
 @click.option("--interpreter", default="python",
               help=r"写进 xlwings.conf 的 Python 路径，如 C:\taizhang\.venv\Scripts\pythonw.exe")
 @click.option("--pythonpath", default="", help="写进 xlwings.conf 的 PYTHONPATH（工具包所在文件夹）")

@@ -92,8 +92,8 @@ def config_option(f=None, *, notice: str = "first"):
         @functools.wraps(func)
         def run(*args, **kwargs):
             if notice != "none" and not (notice == "settings" and kwargs.get("settings_path")):
-                text = api.demo_notice(kwargs.get("config_path"),
-                                       consolidating=func.__name__ in CONSOLIDATING and not kwargs.get("inbox"))
+                demo_run = func.__name__ in CONSOLIDATING and not (kwargs.get("inbox") or kwargs.get("as_of"))
+                text = api.demo_notice(kwargs.get("config_path"), consolidating=demo_run)
                 if text:
                     click.echo(text, err=notice == "settings" or bool(kwargs.get("as_json")))
             return func(*args, **kwargs)
@@ -103,7 +103,8 @@ def config_option(f=None, *, notice: str = "first"):
     return wrap(f) if f is not None else wrap
 
 
-CONSOLIDATING = ("consolidate", "brief")      # their demo line names the demo inbox and date
+# their demo line names the demo inbox and its date (unless the command names another inbox or date)
+CONSOLIDATING = ("consolidate", "brief")
 
 
 def settings_option(f):
