@@ -285,6 +285,7 @@ def daily(once, if_due, config_path):
     配置了邮箱时先收邮件。
 
     任务计划中写：taizhang daily --once --if-due（起始于放 taizhang.toml 的文件夹）。
+
     退出码：0 已汇总（或今天不必汇总），1 总台账未写出或另一汇总正在进行，2 配置或设置有误。
     """
     from toolkit.shells.daily import run_daily
