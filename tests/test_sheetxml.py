@@ -76,15 +76,27 @@ def reference_master(path: Path, book: m.MasterBook) -> None:
     st = m._Styles(wb)
     _reference_cases(wb, st, book)
     m._write_summary(wb, st, book)
-    rows = [{h: r.get(k) for h, k in m._ALERT_KEYS.items()} for r in m.alert_rows(book.cases)]
-    m._write_table(wb, st, book, m.SHEET_ALERTS, m.ALERT_COLUMNS, rows,
-                   widths={"信访事项": 30, "化解进展": 30, "来源文件": 22, "责任单位": 16},
-                   formats={"剩余工作日": st.int})
+    _reference_alerts(wb, st, book)
     m._write_issues(wb, st, book)
     m._write_table(wb, st, book, m.SHEET_REPORTS, m.REPORT_COLUMNS, book.reports, widths=m.REPORT_WIDTHS)
     m._write_table(wb, st, book, m.SHEET_CHANGES, (*m.CHANGE_COLUMNS, *book.township_columns),
                    book.changes, widths=m.CHANGE_WIDTHS)
     wb.close()
+
+
+def _reference_alerts(wb, st, book) -> None:
+    """预警 cell by cell through xlsxwriter, as the streamed rows write it (plain rows: sheetxml
+    sets no row heights, unlike master._write_table)."""
+    rows = [{h: r.get(k) for h, k in m._ALERT_KEYS.items()} for r in m.alert_rows(book.cases)]
+    ws, _ = m._table_sheet(wb, st, book, m.SHEET_ALERTS, m.ALERT_COLUMNS, len(rows),
+                           {"信访事项": 30, "化解进展": 30, "来源文件": 22, "责任单位": 16})
+    for i, row in enumerate(rows):
+        for c, h in enumerate(m.ALERT_COLUMNS):
+            v = row.get(h)
+            if h == "预警" and v in st.alert:
+                ws.write_string(i + 2, c, v, st.alert[v])
+            else:
+                m._write_any(ws, st, i + 2, c, v, st.int if h == "剩余工作日" else None)
 
 
 def _reference_cases(wb, st, book) -> None:
