@@ -24,6 +24,10 @@ pytestmark = needs_soffice
 LONG_NOTE = ("最近一次报送被拒收：文件“第{n}村信访积案台账（2010年10月第二次报送，已核对）.xlsx”已损坏或不完整"
              "（可能下载或传输中断），请重新保存后报送；总台账仍采用上次报送的文件")
 LONG_FILE = "第{n}村信访积案台账（2010年10月第二次报送，经村委会审核）.xlsx"
+LONG_MATTER = ("反映一九九八年修建村道时占用其承包地一亩二分，当时约定的补偿款至今未足额发放，"
+               "多次找村委会和乡政府协调未果，要求按现行标准补足并支付利息")
+LONG_PROGRESS = ("包案领导已三次上门走访，乡国土所已调取一九九八年的用地档案，正在与村委会核对当年的"
+                 "补偿协议和已发放的金额，预计十一月底前拿出化解方案")
 
 
 def flat(pdf: Path) -> str:
@@ -59,6 +63,7 @@ def test_the_masters_sheets_print_whole_and_the_summary_reads_at_62_villages(tmp
     from toolkit.outputs.master import render_master
     villages = [f"第{i:02d}村" for i in range(62)]
     rows = [case_row(i * 3 + k, v) for i, v in enumerate(villages) for k in range(3)]
+    rows[4].update(matter=LONG_MATTER, progress=LONG_PROGRESS)       # overdue: in 总台账 and 预警
     reports = [{"村（社区）": v, "报送情况": "已报", "最近报送时间": "2010-10-18 09:00", "来源": "邮件",
                 "文件": LONG_FILE.format(n=i), "结果": "有错误", "_counted_file": LONG_FILE.format(n=i),
                 "_counted_received": "2010-10-18 09:00", "说明": LONG_NOTE.format(n=i)}
@@ -81,6 +86,8 @@ def test_the_masters_sheets_print_whole_and_the_summary_reads_at_62_villages(tmp
     for key in ("问题", "怎么改", "值", "文件", "工作表", "列"):   # 校验问题
         assert text.count(re.sub(r"\s", "", long_issue[key])) >= 5, key
     assert re.sub(r"\s", "", changes[0]["说明"]) in text          # 变更记录
+    for long in (LONG_MATTER, LONG_PROGRESS):                 # 总台账 and 预警 (streamed rows)
+        assert text.count(long) == 2, long
     assert "invalid_date" not in text                         # the filter column is not printed
     pages = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True,
                            encoding="utf-8", check=True).stdout.split("\f")

@@ -32,7 +32,7 @@ from toolkit.core.fields import (ALERT_CLOSED, ALERT_DUE_SOON, ALERT_OVERDUE, AL
 from toolkit.core.files import (backup_copy, backup_name, commit_temp, is_backup_of, remove_stale_temps,
                                 temp_beside)
 from toolkit.outputs.brief import write_brief_sheet
-from toolkit.outputs.pagefit import row_height
+from toolkit.outputs.pagefit import row_height, row_heights
 from toolkit.outputs.report import write_issue_sheet
 from toolkit.outputs.sheetxml import Column, Rows, splice
 from toolkit.outputs.trend_sheet import write_trend_sheet
@@ -62,6 +62,10 @@ _WIDE = {"matter": 30, "progress": 30, "measures": 24, "stability_measures": 20,
          "address": 20, "id_number": 20, "source_file": 22, "missing_items": 28, "can_close": 20,
          "flags": 30, "responsible_unit": 16, "remarks": 16, "in_scope": 10, "phone": 13}
 _TEXT_KEYS = ("case_id", "id_number", "phone")
+# free-text columns of 总台账 that wrap (and make their row as tall as they need) when printed
+CASE_WRAP = ("matter", "progress", "measures", "stability_measures", "plan", "address", "source_file",
+             "missing_items", "can_close", "flags", "responsible_unit", "remarks")
+ALERT_WIDTHS = {"信访事项": 30, "化解进展": 30, "来源文件": 22, "责任单位": 16}
 ALERT_ORDER = {ALERT_OVERDUE: 0, ALERT_DUE_SOON: 1}
 _ALERT_COLOURS = {ALERT_OVERDUE: ("#FFC7CE", "#9C0006"), ALERT_DUE_SOON: ("#FFEB9C", "#9C5700"),
                   ALERT_CLOSED: ("#C6EFCE", "#006100"), ALERT_SUSPENDED: ("#D9D9D9", "#595959")}
@@ -245,6 +249,7 @@ class _Styles:
         self.total = f({"bold": True, "top": 1})
         self.total_pct = f({"bold": True, "top": 1, "num_format": "0%"})
         self.flag = f({"font_color": "#9C0006"})
+        self.flag_wrap = f({"font_color": "#9C0006", "text_wrap": True, "valign": "top"})
         self.wrap = f({"text_wrap": True, "valign": "top"})
         self.when = f({"num_format": "yyyy-mm-dd hh:mm", "valign": "top"})
         self.day = f({"num_format": "yyyy-mm-dd", "valign": "top"})
@@ -302,20 +307,25 @@ def _write_cases(wb, st: _Styles, book: MasterBook) -> Rows:
                       st.text if key in _TEXT_KEYS else None)   # typed later: stays text
     data = book.cases
     alert = {a: _xf(f) for a, f in st.alert.items()}
-    columns = []
+    columns, wrapped = [], []
     for c, (key, _, kind) in enumerate(cols):
         if key not in data.columns:
             continue
         plain = _xf(st.text) if key in _TEXT_KEYS else None      # the column's own format
-        columns.append(Column(c, data[key].tolist(), text=_xf(st.flag) if key == "flags" else plain,
-                              number=plain, date=_xf(st.date), tick=kind == "tick",
+        values = data[key].tolist()
+        wrap = key in CASE_WRAP or kind == "any"
+        text = _xf(st.flag_wrap if key == "flags" else st.wrap) if wrap else plain
+        columns.append(Column(c, values, text=text, number=plain, date=_xf(st.date), tick=kind == "tick",
                               by_text=alert if key == "alert" else None))
+        if wrap:
+            wrapped.append((values, 20 if kind == "any" else _WIDE.get(key, _WIDTH[kind])))
     ws.freeze_panes(2, 4)
     ws.autofilter(1, 0, max(len(data), 1) + 1, len(cols) - 1)
     _page(ws, book, SHEET_CASES, fit_width=False)
     ws.fit_to_pages(4, 0)                # ~16 columns a page, rows flow down
     ws.repeat_columns(0, 3)
-    return Rows(2, len(data), columns, header=(0, len(cols) - 1))
+    return Rows(2, len(data), columns, header=(0, len(cols) - 1),
+                heights=row_heights(wrapped, len(data)))
 
 
 def _write_table(wb, st: _Styles, book: MasterBook, name: str, headers: Sequence[str],
@@ -441,18 +451,20 @@ _ALERT_KEYS = {"预警": "alert", "剩余工作日": "workdays_left", "办结期
 def _write_alerts(wb, st: _Styles, book: MasterBook) -> Rows:
     """As ``_write_table`` would write the alert rows; the rows are streamed."""
     recs = alert_rows(book.cases)
-    _table_sheet(wb, st, book, SHEET_ALERTS, ALERT_COLUMNS, len(recs),
-                 widths={"信访事项": 30, "化解进展": 30, "来源文件": 22, "责任单位": 16})
+    _table_sheet(wb, st, book, SHEET_ALERTS, ALERT_COLUMNS, len(recs), widths=ALERT_WIDTHS)
     formats = {"剩余工作日": st.int}
     alert = {a: _xf(f) for a, f in st.alert.items()}
-    columns = []
+    columns, wrapped = [], []
     for c, h in enumerate(ALERT_COLUMNS):
         fmt = _xf(formats.get(h))
-        key = _ALERT_KEYS[h]
-        columns.append(Column(c, [r.get(key) for r in recs], text=fmt, number=fmt,
-                              date=_xf(formats.get(h) or st.date), empty=True,
-                              by_text=alert if h == "预警" else None))
-    return Rows(2, len(recs), columns, header=(0, len(ALERT_COLUMNS) - 1))
+        values = [r.get(_ALERT_KEYS[h]) for r in recs]
+        text = _xf(st.wrap) if h in ALERT_WIDTHS else fmt
+        columns.append(Column(c, values, text=text, number=fmt, date=_xf(formats.get(h) or st.date),
+                              empty=True, by_text=alert if h == "预警" else None))
+        if h in ALERT_WIDTHS:
+            wrapped.append((values, ALERT_WIDTHS[h]))
+    return Rows(2, len(recs), columns, header=(0, len(ALERT_COLUMNS) - 1),
+                heights=row_heights(wrapped, len(recs)))
 
 
 def _write_issues(wb, st: _Styles, book: MasterBook) -> None:

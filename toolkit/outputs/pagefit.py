@@ -16,7 +16,7 @@ Excel's 14-15.
 from __future__ import annotations
 
 import math
-from typing import Iterable
+from typing import Iterable, Sequence
 
 WIDE_UNITS = 2.1         # a full-width character, in column-width units
 NARROW_UNITS = 1.1       # any other character
@@ -51,3 +51,22 @@ def row_height(cells: Iterable[tuple[object, float]], *, least: float = MIN_ROW_
 def needs_height(cells: Iterable[tuple[object, float]]) -> bool:
     """Whether any cell needs more than one line (the row's default height would clip it)."""
     return any(lines_needed(text, width) > 1 for text, width in cells)
+
+
+def row_heights(columns: Sequence[tuple[Sequence[object], float]], count: int) -> list[float | None]:
+    """For a streamed sheet: per row, the height its wrapped ``(values, column width)`` need,
+    or None where one line is enough (checked by length first; a text met again is not
+    measured again: a district's sheets repeat many)."""
+    heights: list[float | None] = [None] * count
+    for values, width in columns:
+        fits = (max(1.0, width - 0.8)) / WIDE_UNITS        # characters that surely fit a line
+        seen: dict[str, float | None] = {}
+        for i, v in enumerate(values):
+            if v is None or v.__class__ is not str or (len(v) <= fits and "\n" not in v):
+                continue
+            h = seen.get(v, 0.0)
+            if h == 0.0:
+                h = seen[v] = row_height([(v, width)]) if lines_needed(v, width) > 1 else None
+            if h is not None and (heights[i] is None or h > heights[i]):
+                heights[i] = h
+    return heights

@@ -100,7 +100,7 @@ def remind(cfg: Config, settings: Settings, *, as_of: date, since: date | None =
     result = RemindResult(as_of=as_of, since=since, send=send)
     if send and not cfg.mail.smtp_host:
         raise ConfigError(f"没有配置发件服务器：请在 {cfg.source or 'taizhang.toml'} 的 [mail] 中填写 "
-                          "smtp_host、sender 等（见 docs/guide.md“邮件报送”），或去掉 --send 只打印催报单。")
+                          "smtp_host、sender 等（见使用说明“邮件报送”一节，运行 taizhang guide 打开），或去掉 --send 只打印催报单。")
     if not settings.roster:
         result.roster_empty = True
         where = f"设置工作簿“{settings.source}”" if settings.source else "设置工作簿（还没有建立：运行 taizhang settings）"
