@@ -1,10 +1,10 @@
-"""Rebuild the township master every day: ``python run_daily.py [--once]``.
+"""Rebuild the township master every day, from a checkout: ``python run_daily.py [--once [--if-due]]``.
 
-A thin shell over :mod:`toolkit.shells.daily` (see there, and docs/guide.md for
-registering it with Windows Task Scheduler).
+The same as ``taizhang daily`` (the command an installed package has): a thin shim over
+:mod:`toolkit.shells.daily`; docs/guide.md says how to register it with Windows Task Scheduler.
 """
 import sys
 
 if __name__ == "__main__":   # required: readers run in spawned child processes
     from toolkit.shells.daily import main
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

@@ -13,6 +13,7 @@ import toolkit
 from conftest import needs_soffice
 from toolkit import api
 from toolkit.core.config import Config
+from toolkit.core.settings_workbook import create_settings_workbook
 from toolkit.outputs.brief import Brief, brief_pdf
 from toolkit.shells.cli import main
 
@@ -66,6 +67,7 @@ def office(tmp_path: Path) -> Config:
     inbox.mkdir()
     for name in ("东村信访积案台账.xlsx", "南村台账10.15.xlsx", "江滨社区积案台账.xlsx"):
         shutil.copyfile(DEMO / name, inbox / name)
+    create_settings_workbook(tmp_path / "设置.xlsx")      # the worked example's campaign: 南郊乡, 2010
     return Config(inbox=inbox, master=tmp_path / "输出" / "总台账.xlsx", archive=tmp_path / "存档",
                   logs=tmp_path / "日志", state=tmp_path / "状态", settings_workbook=tmp_path / "设置.xlsx")
 

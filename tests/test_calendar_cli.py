@@ -24,15 +24,16 @@ def test_workday_examples():
                             ("2010-07-15", "2010-10-13"), ("2010年7月1日", "2010-09-25")):
         r = run(start, "--workdays", "60")
         assert r.exit_code == 0, r.output
-        assert r.output.splitlines()[0] == expected
-    lines = run("2010-07-01", "--workdays", "60").output.splitlines()
+        assert r.stdout.splitlines()[0] == expected      # the date alone: programs read it
+        assert r.stderr.startswith("未找到 taizhang.toml")     # the demo's settings: said, on stderr
+    lines = run("2010-07-01", "--workdays", "60").stdout.splitlines()
     assert "2010-09-25（星期六）中秋节调休上班，计为工作日" in lines
 
 
 def test_statutory_days_example():
     r = run("2010-08-02", "--days", "60")
     assert r.exit_code == 0
-    lines = r.output.splitlines()
+    lines = r.stdout.splitlines()
     assert lines[0] == "2010-10-08"
     assert "2010-10-01 是国庆节放假，期限顺延至放假后第一天 2010-10-08（星期五）" in lines
 

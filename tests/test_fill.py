@@ -251,7 +251,8 @@ def test_cli_fill(filled, tmp_path, capsys):
     xls = tmp_path / "旧.xls"
     xls.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 100)
     assert main(["fill", str(ok), str(xls), "--as-of", "2010-10-20"]) == 1
-    out = capsys.readouterr().out.splitlines()
+    demo_line, *out = capsys.readouterr().out.splitlines()
+    assert demo_line.startswith("未找到 taizhang.toml")           # no office here: the demo's settings, said
     assert out[0].startswith("南村台账.xlsx：") and "已是最新" in out[0]
     assert out[1].startswith("旧.xls：未写入") and "另存为" in out[1]
 

@@ -16,6 +16,7 @@ from test_submission_tools import Office, put
 from toolkit.core.config import ConfigError, parse_weekdays, read_config
 from toolkit.core.settings import RosterEntry
 from toolkit.core.settings_workbook import create_settings_workbook
+from toolkit.shells.cli import main
 
 ROSTER = (RosterEntry("东村", "陈建国", ("dongcun@163.com",)), RosterEntry("西村", "", ("xicun@qq.com",)),
           RosterEntry("南村", "", ("nancun@126.com", "nancun2@126.com")), RosterEntry("北村"),
@@ -203,3 +204,15 @@ def test_refused_addresses_give_the_same_exit_code_and_say_who(tmp_path, capsys,
                                           "未发送：名册中没有邮箱"]
     rc, out, _ = office.run(capsys, "remind", "--json")        # without --send: nothing to fail
     assert rc == 0
+
+
+def test_an_empty_roster_is_said_alone_not_called_all_on_time(tmp_path, capsys):
+    """Issue 18: with nobody on the roster, remind said both "都已按时报送" and "村名册是空的"."""
+    (tmp_path / "taizhang.toml").write_text('[daily]\nas_of = "2010-10-20"\n', encoding="utf-8")
+    rc = main(["remind", "--config", str(tmp_path / "taizhang.toml")])
+    out = capsys.readouterr().out
+    assert rc == 1 and "“村名册”是空的" in out and "taizhang settings" in out
+    assert "按时报送" not in out and "无需催报" not in out
+    rc = main(["remind", "--json", "--config", str(tmp_path / "taizhang.toml")])
+    data = json.loads(capsys.readouterr().out)
+    assert data["villages"] == [] and data["sheet"] is None and data["exit_code"] == 1

@@ -8,6 +8,7 @@ resolved, so everything but the numbering of strings and styles must be equal.
 from __future__ import annotations
 
 import math
+import numbers
 import re
 import subprocess
 import zipfile
@@ -76,15 +77,31 @@ def reference_master(path: Path, book: m.MasterBook) -> None:
     st = m._Styles(wb)
     _reference_cases(wb, st, book)
     m._write_summary(wb, st, book)
-    rows = [{h: r.get(k) for h, k in m._ALERT_KEYS.items()} for r in m.alert_rows(book.cases)]
-    m._write_table(wb, st, book, m.SHEET_ALERTS, m.ALERT_COLUMNS, rows,
-                   widths={"信访事项": 30, "化解进展": 30, "来源文件": 22, "责任单位": 16},
-                   formats={"剩余工作日": st.int})
+    _reference_alerts(wb, st, book)
     m._write_issues(wb, st, book)
     m._write_table(wb, st, book, m.SHEET_REPORTS, m.REPORT_COLUMNS, book.reports, widths=m.REPORT_WIDTHS)
     m._write_table(wb, st, book, m.SHEET_CHANGES, (*m.CHANGE_COLUMNS, *book.township_columns),
                    book.changes, widths=m.CHANGE_WIDTHS)
     wb.close()
+
+
+def _reference_alerts(wb, st, book) -> None:
+    """预警 cell by cell through xlsxwriter, as the streamed rows write it (long texts wrap, a row
+    as tall as its wrapped texts need)."""
+    rows = [{h: r.get(k) for h, k in m._ALERT_KEYS.items()} for r in m.alert_rows(book.cases)]
+    ws, _ = m._table_sheet(wb, st, book, m.SHEET_ALERTS, m.ALERT_COLUMNS, len(rows), m.ALERT_WIDTHS)
+    heights = m.row_heights([([r.get(h) for r in rows], w) for h, w in m.ALERT_WIDTHS.items()], len(rows))
+    for i, row in enumerate(rows):
+        if heights[i] is not None:
+            ws.set_row(i + 2, heights[i])
+        for c, h in enumerate(m.ALERT_COLUMNS):
+            v = row.get(h)
+            if h == "预警" and v in st.alert:
+                ws.write_string(i + 2, c, v, st.alert[v])
+            elif h in m.ALERT_WIDTHS and isinstance(v, str):
+                ws.write_string(i + 2, c, v, st.wrap)
+            else:
+                m._write_any(ws, st, i + 2, c, v, st.int if h == "剩余工作日" else None)
 
 
 def _reference_cases(wb, st, book) -> None:
@@ -99,7 +116,12 @@ def _reference_cases(wb, st, book) -> None:
                       st.text if key in m._TEXT_KEYS else None)
     data = book.cases
     lists = {key: data[key].tolist() for key, _, _ in cols if key in data.columns}
+    wrap = {key for key, _, kind in cols if key in m.CASE_WRAP or kind == "any"}
+    heights = m.row_heights([(lists[key], 20 if kind == "any" else m._WIDE.get(key, m._WIDTH[kind]))
+                             for key, _, kind in cols if key in wrap and key in lists], len(data))
     for i in range(len(data)):
+        if heights[i] is not None:
+            ws.set_row(i + 2, heights[i])
         for c, (key, _, kind) in enumerate(cols):
             if key not in lists:
                 continue
@@ -110,8 +132,13 @@ def _reference_cases(wb, st, book) -> None:
                 if v is True:
                     ws.write_string(i + 2, c, "√")
             elif v.__class__ is str:
-                fmt = st.alert.get(v) if key == "alert" else st.flag if key == "flags" else None
+                if key in wrap:
+                    fmt = st.flag_wrap if key == "flags" else st.wrap
+                else:
+                    fmt = st.alert.get(v) if key == "alert" else st.flag if key == "flags" else None
                 ws.write_string(i + 2, c, v, fmt)
+            elif key in wrap and (isinstance(v, bool) or not isinstance(v, (numbers.Real, date))):  # as text
+                m._write_any(ws, st, i + 2, c, v, st.flag_wrap if key == "flags" else st.wrap)
             else:
                 m._write_any(ws, st, i + 2, c, v)
     ws.freeze_panes(2, 4)

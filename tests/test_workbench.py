@@ -1,6 +1,7 @@
 """The committed control workbook 台账工作台.xlsm, checked on Linux without Excel.
 
-olevba (oletools) reads the VBA modules out of the workbook and they must equal
+The VBA modules read out of the workbook (pyOpenVBA's reader, which `taizhang workbench`
+uses, and oletools' olevba, an independent one the product does not need) must equal
 the texts under toolkit/shells/vba; the buttons and their macros are read from the VML
 drawing; LibreOffice, a second and independent reader of VBA projects, opens the
 file and binds each button to its macro. What only Excel can confirm (that Excel
@@ -33,6 +34,26 @@ def test_committed_workbook_holds_exactly_the_vba_sources():
         assert f"Public Sub {b.macro}()" in taizhang
         assert f'TZ_Run "{b.handler}"' in taizhang
     assert 'RunPython "import toolkit.macros as m; m." & handler & "()"' in taizhang
+
+
+def olevba_modules(path) -> dict[str, str]:
+    """Module name -> source, read by oletools' olevba (in the test extra only)."""
+    import warnings
+
+    with warnings.catch_warnings():       # oletools' pyparsing grammar warns on import
+        warnings.simplefilter("ignore")
+        from oletools.olevba import VBA_Parser
+    parser = VBA_Parser(str(path))
+    try:
+        return {Path(name).stem: code for (_, _, name, code) in parser.extract_macros()}
+    finally:
+        parser.close()
+
+
+def test_an_independent_reader_sees_the_same_modules():
+    ours, theirs = W.extract_vba(COMMITTED), olevba_modules(COMMITTED)
+    assert set(ours) == set(theirs)
+    assert all(W.normalize_vba(ours[n]) == W.normalize_vba(theirs[n]) for n in ours)
 
 
 def test_a_changed_module_is_caught(tmp_path, monkeypatch):

@@ -7,8 +7,9 @@
 Every function takes the same optional arguments, resolved here and nowhere else:
 
 - ``config``: a ``Config``, or the path of a taizhang.toml; None = the one
-  ``find_config_file`` finds (``--config``, $TAIZHANG_CONFIG, the current folder,
-  ``near`` folders, beside run_daily.py); no file at all = the bundled demo.
+  ``find_config_file`` finds (``--config``, $TAIZHANG_CONFIG, the current folder and each
+  folder above it, ``near`` folders, beside run_daily.py in a checkout); no file at all =
+  the bundled demo, which every shell says in its first line (``demo_notice``).
 - ``settings``: a ``Settings``, or the path of a settings workbook; None = the
   workbook the config names.
 - ``as_of``: a date or "2010-10-20"; None = ``[daily] as_of`` when taizhang.toml
@@ -58,6 +59,8 @@ class Context:
 def load_config(path: str | Path | None = None, *, near: Iterable[Path] = ()) -> Config:
     """The administrator's taizhang.toml (see ``find_config_file``), or the demo's config,
     whose every folder is in the demo's home (``DEMO_HOME``)."""
+    if path is None and _pinned:          # a server answers with the config it started with
+        return _pinned[-1]
     found = find_config_file(path, near=near)
     if found is not None:
         return read_config(found)
@@ -68,19 +71,20 @@ def load_settings(path: str | Path | None = None, *, config: ConfigLike = None) 
     """The clerk's settings workbook: ``path``, else the one the config names.
 
     A workbook named by ``--settings`` must exist; the config's may be missing (a new office:
-    the default campaign and an empty roster, which ``taizhang doctor`` points out). The demo
-    makes its own, in its home, from ``DEMO_ROSTER``.
+    its year's campaign and an empty roster, which ``taizhang doctor`` points out). The demo
+    makes its own, in its home, from ``DEMO_ROSTER`` and the 2010 campaign.
     """
     from toolkit.core.settings_workbook import load_settings as read_settings
-    if path is not None:
-        return read_settings(_must_exist(Path(path), "--settings 指定的设置工作簿"))
     cfg = _config(config)
+    default = office_default_settings(cfg)
+    if path is not None:
+        return read_settings(_must_exist(Path(path), "--settings 指定的设置工作簿"), default)
     path = cfg.settings_workbook
     if cfg.demo and not path.exists():
         from toolkit.core.settings_workbook import create_settings_workbook
         from toolkit.demo import DEMO_ROSTER
         create_settings_workbook(path, roster=DEMO_ROSTER)
-    return read_settings(path)
+    return read_settings(path, default)
 
 
 def _must_exist(path: Path, what: str) -> Path:
@@ -256,7 +260,7 @@ def fetch_mail(*, config: ConfigLike = None, settings: SettingsLike = None,
     cfg = _config(config)
     if not cfg.mail.enabled:
         raise ConfigError(f"没有配置收件邮箱：请在 {cfg.source or 'taizhang.toml'} 的 [mail] 中"
-                          "填写 host、user 等（见 docs/guide.md“邮件报送”）。")
+                          "填写 host、user 等（见使用说明“邮件报送”一节：taizhang guide）。")
     ctx = resolve(config=cfg, settings=settings, as_of=as_of)
     return run(cfg, ctx.settings, as_of=ctx.as_of)
 
@@ -285,15 +289,22 @@ def template_path(village: str | None = None) -> Path:
 
 
 def write_settings(path: str | Path | None = None, *, force: bool = False, demo: bool = False,
-                   config: ConfigLike = None) -> tuple[Path, Path | None]:
-    """A new settings workbook (the default campaign, an empty 村名册, or the demo's with
-    ``demo``): (its path, the backup of the file it replaced). ``path`` defaults to the one
-    taizhang.toml names (the current folder when there is none)."""
+                   config: ConfigLike = None, year: int | None = None,
+                   township: str | None = None) -> tuple[Path, Path | None]:
+    """A new settings workbook: the office's campaign of ``year`` (default: the config's year,
+    ``office_year``) with ``township`` and an empty 村名册, or with ``demo`` the worked example
+    (南郊乡 2010, the demo's 8 villages): (its path, the backup of the file it replaced).
+    ``path`` defaults to the one taizhang.toml names (the current folder when there is none)."""
+    from toolkit.core.settings import TOWNSHIP_PLACEHOLDER, campaign_for_year
     from toolkit.core.settings_workbook import create_settings_workbook
     from toolkit.demo import DEMO_ROSTER
     cfg = _config(config)
     target = Path(path) if path else (Path.cwd() / "设置.xlsx" if cfg.demo else cfg.settings_workbook)
-    return create_settings_workbook(target, force=force, roster=DEMO_ROSTER if demo else ())
+    if demo and year is None and township is None:
+        return create_settings_workbook(target, force=force, roster=DEMO_ROSTER)
+    campaign = campaign_for_year(year or office_year(cfg), township or TOWNSHIP_PLACEHOLDER)
+    return create_settings_workbook(target, force=force, roster=DEMO_ROSTER if demo else (),
+                                    campaign=campaign)
 
 
 def restore_demo(folder: str | Path | None = None, *, force: bool = False) -> list["DemoFile"]:
@@ -417,3 +428,56 @@ def remind(*, as_of: DateLike = None, since: DateLike = None, send: bool = False
     ctx = resolve(config=config, settings=settings, as_of=as_of)
     return run(ctx.config, ctx.settings, as_of=ctx.as_of, since=None if since is None else as_date(since),
                send=send, sheet=None if sheet is None else Path(sheet))
+
+
+# --- the office's config, said and pinned (issue 18) ------------------------------------------
+_pinned: list[Config] = []
+
+
+def pin_config(cfg: Config | None) -> None:
+    """From now on, ``load_config()`` without a path gives ``cfg`` (None: find it again). The
+    button server pins the config it was started with, so no request can choose another."""
+    _pinned[:] = [cfg] if cfg is not None else []
+
+
+def demo_notice(config: ConfigLike = None, *, consolidating: bool = False) -> str:
+    """The first line of any run that falls back to the demo ("" for an office's own config):
+    no taizhang.toml was found, so the demo's folders, settings and roster are used."""
+    cfg = _config(config)
+    if not cfg.demo:
+        return ""
+    if consolidating:
+        return (f"未找到 taizhang.toml：使用内置演示收件夹 {cfg.inbox}，"
+                f"按演示日期 {demo_as_of().isoformat()} 汇总。")
+    return (f"未找到 taizhang.toml（当前文件夹 {Path.cwd()} 及其上级文件夹中都没有）：使用演示的设置和"
+            f"文件夹（{cfg.inbox.parent}）。处理乡里的台账，请在放有 taizhang.toml 的文件夹（或其子文件夹）"
+            "中运行，或加 --config 指明。")
+
+
+# --- the office's own campaign (issue 18) ------------------------------------------------------
+def office_year(config: ConfigLike = None) -> int:
+    """The year an office's campaign is in by default: ``[daily] as_of``'s when taizhang.toml
+    fixes it, else this year."""
+    cfg = _config(config)
+    return (cfg.as_of or date.today()).year
+
+
+def office_default_settings(config: ConfigLike = None) -> Settings:
+    """What runs when the settings workbook (or a part of it) is missing: for an office, its
+    year's campaign with no roster; for the demo, the worked example (南郊乡 2010)."""
+    from toolkit.core.settings import DEFAULT_SETTINGS, office_settings
+    cfg = _config(config)
+    return DEFAULT_SETTINGS if cfg.demo else office_settings(office_year(cfg))
+
+
+def is_placeholder_township(name: str) -> bool:
+    """The township is still the placeholder a generated settings workbook starts with."""
+    from toolkit.core.settings import TOWNSHIP_PLACEHOLDER
+    return name.strip() == TOWNSHIP_PLACEHOLDER
+
+
+def resolve_as_of(config: ConfigLike = None, as_of: DateLike = None) -> date:
+    """The date an office's daily run checks against: ``as_of``, else ``[daily] as_of``, else the
+    demo's date for the demo, else today (the one rule, for a page that reports on the office)."""
+    cfg = _config(config)
+    return _as_of(as_of, cfg, cfg.inbox if cfg.demo else None)

@@ -104,25 +104,50 @@ def _path(base: Path, value: object) -> Path:
 
 def find_config_file(explicit: Path | str | None = None, *,
                      near: Iterable[Path] = ()) -> Path | None:
-    """The one rule for where taizhang.toml is, for every command, the daily job and the buttons.
+    """The one rule for where taizhang.toml is, for every command, the daily job and the buttons
+    (as git finds its config: the current folder, then each folder above it).
 
     ``explicit`` (``--config``) if given, and it must exist; else $TAIZHANG_CONFIG (must
-    exist); else taizhang.toml in the current folder; else in each of ``near`` (the
-    buttons pass the workbench's folder and the one above); else beside run_daily.py,
-    because Task Scheduler starts programs in C:\\Windows\\System32. None: no file.
+    exist); else taizhang.toml in the current folder or the nearest folder above it; else in
+    each of ``near`` (the buttons pass the workbench's folder and the one above); else, in a
+    checkout, beside run_daily.py. None: no file (the caller falls back to the demo, and says so).
     """
     for given, what in ((explicit, "--config"), (os.environ.get(CONFIG_ENV), f"环境变量 {CONFIG_ENV}")):
         if given:
             path = Path(given).expanduser()
             if not path.is_file():
                 raise ConfigError(f"找不到配置文件“{path}”（{what} 指定的）。请检查路径，"
-                                  "或去掉该设置以使用当前文件夹中的 taizhang.toml。")
+                                  "或去掉该设置以使用当前文件夹（或上级文件夹）中的 taizhang.toml。")
             return path
-    for folder in (Path.cwd(), *near, PROJECT_ROOT):
+    for folder in (*folders_up(Path.cwd()), *near, *checkout_folder()):
         candidate = Path(folder) / CONFIG_NAME
         if candidate.is_file():
             return candidate
     return None
+
+
+def folders_up(start: Path) -> list[Path]:
+    """``start`` and every folder above it, nearest first (where taizhang.toml is looked for)."""
+    start = Path(start).absolute()
+    return [start, *start.parents]
+
+
+def checkout_folder() -> tuple[Path, ...]:
+    """The source folder beside run_daily.py, in a checkout; nothing when installed (never
+    site-packages)."""
+    return (PROJECT_ROOT,) if (PROJECT_ROOT / "run_daily.py").is_file() else ()
+
+
+def daily_command() -> str:
+    """The command line of the daily job here, for Task Scheduler (`taizhang doctor` names it):
+    the ``taizhang`` program the package installed beside this Python, else, in a checkout,
+    ``python run_daily.py``."""
+    script = Path(sys.executable).with_name("taizhang.exe" if os.name == "nt" else "taizhang")
+    if script.is_file():
+        return f'"{script}" daily --once --if-due'
+    if (PROJECT_ROOT / "run_daily.py").is_file():
+        return f'"{sys.executable}" "{PROJECT_ROOT / "run_daily.py"}" --once --if-due'
+    return "taizhang daily --once --if-due"
 
 
 def read_config(path: Path | str) -> Config:

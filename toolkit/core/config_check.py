@@ -38,7 +38,7 @@ def parse_toml(path: Path) -> dict:
         found = _AT_LINE.search(str(e))
         where = f"第 {found.group(1)} 行" if found else ""
         raise ConfigError(f"配置文件 {path} {where}格式不对（{_AT_LINE.sub('', str(e)).strip()}）。"
-                          "请对照 docs/guide.md“管理员配置”的示例：每项写作 名称 = \"值\"，"
+                          "请对照使用说明（运行 taizhang guide 打开）“管理员配置”一节的示例：每项写作 名称 = \"值\"，"
                           "节名写在方括号里，如 [paths]。") from e
 
 

@@ -34,7 +34,10 @@ _PATTERNS = (
     re.compile(r"(?P<y>\d{4})(?P<m>\d{2})(?P<d>\d{2})" + _TIME),
 )
 _MONTH_ONLY = re.compile(r"\d{4}\s*(?:[-/.年])\s*\d{1,2}\s*月?")
+# 9月15日, 9月15号, 9-15, 9/15, 9.15 (as text): a month and a day with no year
+_NO_YEAR = re.compile(r"\d{1,2}\s*月\s*\d{1,2}\s*[日号]?|\d{1,2}\s*([-/.])\s*\d{1,2}")
 _YEAR_ONLY = re.compile(r"\d{4}\s*年?")
+_MONTH_NO_YEAR = re.compile(r"\d{1,2}\s*月(份)?")
 _SPACES = re.compile(r"[\s\u3000\u00a0]+")
 
 
@@ -107,6 +110,10 @@ def _parse_text(s: str) -> tuple[date | None, str | None]:
             return _from_match(m)
     if _MONTH_ONLY.fullmatch(text):
         return None, "（缺少日）"
+    if _NO_YEAR.fullmatch(text):
+        return None, "（缺少年份：请写全年、月、日）"
+    if _MONTH_NO_YEAR.fullmatch(text):
+        return None, "（只有月份，缺少年份和日）"
     if _YEAR_ONLY.fullmatch(text):
         return None, "（只有年份，缺少月、日）"
     return None, "（无法识别的日期写法）"
@@ -157,6 +164,12 @@ def _ymd(y: int, m: int, d: int) -> tuple[date | None, str | None]:
         return date(y, m, d), None
     except ValueError:
         return None, f"（{y}年{m}月没有{d}日）"
+
+
+def date_example(year: int) -> str:
+    """How to write a date, in the year that matters to the reader (the campaign's):
+    "2026-07-01 或 2026年7月1日"."""
+    return f"{year}-07-01 或 {year}年7月1日"
 
 
 def excel_serial(d: date) -> int:

@@ -1,9 +1,15 @@
 """What a clerk decides: campaign dates and thresholds, the village roster,
 extra holiday years, the columns the township owns in the master.
 
-These live in the settings workbook ``workbooks/设置.xlsx`` (clerks edit Excel,
-not config files). With no workbook the 2010 campaign of the seed document is
-the default, so a newcomer needs nothing to see the demo.
+These live in the office's settings workbook (``设置.xlsx`` beside taizhang.toml; clerks
+edit Excel, not config files).
+
+The seed document's campaign, 南郊乡's 2010 “信访积案化解年”, is the worked example: the
+demo and the tests run on it (``DEFAULT_SETTINGS``). An office gets its own year's campaign
+(``campaign_for_year``): the same shape (four phases from April to December, a scope cut-off
+at the end of the year before last, 60 working days), dated in its year, with a township
+name to fill in. ``taizhang doctor`` says when today is outside every phase or the cut-off
+leaves most cases out of scope.
 """
 from __future__ import annotations
 
@@ -84,4 +90,23 @@ class Settings:
         return None
 
 
-DEFAULT_SETTINGS = Settings()
+DEFAULT_SETTINGS = Settings()      # the worked example: 南郊乡, 2010 (the demo's)
+TOWNSHIP_PLACEHOLDER = "××乡"       # until the office writes its own name
+
+
+def campaign_for_year(year: int, township: str = TOWNSHIP_PLACEHOLDER) -> Campaign:
+    """An office's campaign in ``year``, shaped as the worked example (2010 -> the seed's dates):
+    phases from 1 April to 31 December, 六有 due 15 October, and the scope cut-off at the end
+    of the year before last, so a case counts as a backlog case (积案) when it has been open
+    for more than a whole year when the campaign starts, as 2008-12-31 does for 2010."""
+    def day(month: int, d: int) -> date:
+        return date(year, month, d)
+    phases = tuple(Phase(p.name, day(p.start.month, p.start.day), day(p.end.month, p.end.day))
+                   for p in DEFAULT_PHASES)
+    return Campaign(name=f"{township}{year}年信访积案化解活动", township=township,
+                    cutoff=date(year - 2, 12, 31), archive_due=day(10, 15), phases=phases)
+
+
+def office_settings(year: int, township: str = TOWNSHIP_PLACEHOLDER) -> Settings:
+    """What an office without a settings workbook runs with: its year's campaign, no roster."""
+    return Settings(campaign=campaign_for_year(year, township))

@@ -1,4 +1,4 @@
-"""The settings workbook ``workbooks/设置.xlsx``: what a clerk decides, in Excel.
+"""The settings workbook (``设置.xlsx`` beside taizhang.toml): what a clerk decides, in Excel.
 
 Sheets (Chinese, as the clerk sees them):
 
@@ -12,8 +12,8 @@ Sheets (Chinese, as the clerk sees them):
 * 说明 — what each sheet means, for the clerk.
 
 Read with python-calamine; written with xlsxwriter. A missing workbook means
-the defaults (the 2010 campaign); a missing sheet or row means that part's
-default. A bad value raises :class:`SettingsError`, whose Chinese message names
+the defaults the caller gives (an office's own year, or the demo's 2010 campaign); a
+missing sheet or row means that part's default. A bad value raises :class:`SettingsError`, whose Chinese message names
 the sheet and cell and says what to write.
 """
 from __future__ import annotations
@@ -28,7 +28,7 @@ from python_calamine import CalamineWorkbook
 
 from toolkit.core.cells import cell_ref
 from toolkit.core.config import BACKUP_DIR
-from toolkit.core.dates import parse_date_value
+from toolkit.core.dates import date_example, parse_date_value
 from toolkit.core.errors import TaizhangError
 from toolkit.core.fields import match_header, normalize_header
 from toolkit.core.files import atomic_path, backup_copy
@@ -69,18 +69,19 @@ class SettingsError(TaizhangError):
 
 
 # --- reading ------------------------------------------------------------------
-def load_settings(path: Path | str) -> Settings:
-    """Settings from the workbook at ``path``; a missing file gives ``DEFAULT_SETTINGS``.
+def load_settings(path: Path | str, default: Settings = DEFAULT_SETTINGS) -> Settings:
+    """Settings from the workbook at ``path``; a missing file gives ``default`` (and a missing
+    campaign sheet or row, that part of ``default``'s campaign).
 
-    Which workbook is decided once, by ``toolkit.api.load_settings`` (the one
-    taizhang.toml names).
+    Which workbook, and which default, is decided once, by ``toolkit.api.load_settings`` (the
+    one taizhang.toml names; an office's own year, or the demo's 2010).
     """
     path = Path(path)
     if not path.exists():
-        return DEFAULT_SETTINGS
-    book = _Book(path)
+        return default
+    book = _Book(path, default.campaign.phases[0].start.year if default.campaign.phases else 2010)
     settings = Settings(
-        campaign=_read_campaign(book),
+        campaign=_read_campaign(book, default.campaign),
         roster=_read_roster(book),
         extra_years=_read_holidays(book),
         township_columns=_read_columns(book),
@@ -92,9 +93,9 @@ def load_settings(path: Path | str) -> Settings:
 class _Book:
     """The sheets of one settings workbook as row lists (row 0 = Excel row 1)."""
 
-    def __init__(self, path: Path):
-
+    def __init__(self, path: Path, year: int):
         self.path = path
+        self.year = year            # the campaign's year, for the examples in messages
         try:
             wb = CalamineWorkbook.from_path(str(path))
             self.sheets = {normalize_header(name): wb.get_sheet_by_name(name).to_python(
@@ -145,7 +146,7 @@ def _date_at(book: _Book, sheet: str, row: list, r: int, col: int | None, what: 
     d, reason = parse_date_value(_cell(row, col))
     if d is None:
         problem = f"“{what}”没有填写" if reason is None else f"“{what}”的“{_cell(row, col)}”不是有效日期{reason}"
-        raise book.error(sheet, col, r, problem, "请填写日期，如 2010-07-01 或 2010年7月1日。")
+        raise book.error(sheet, col, r, problem, f"请填写日期，如 {date_example(book.year)}。")
     return d
 
 
@@ -165,10 +166,9 @@ def _text_at(book: _Book, sheet: str, row: list, r: int, col: int | None, what: 
     return s
 
 
-def _read_campaign(book: _Book) -> Campaign:
+def _read_campaign(book: _Book, default: Campaign) -> Campaign:
     found = _header(book, SHEET_CAMPAIGN, CAMPAIGN_HEADERS,
                     {"值": ("开始日期", "数值", "设置值"), "结束日期（仅阶段）": ("结束日期", "至")})
-    default = DEFAULT_SETTINGS.campaign
     if found is None:
         return default
     rows, head, cols = found
@@ -321,7 +321,9 @@ def _read_columns(book: _Book) -> tuple[str, ...]:
 
 
 # --- writing --------------------------------------------------------------------
-HELP_TEXT = (
+def help_text(year: int) -> tuple[tuple[str, str | None], ...]:
+    """The 说明 sheet; its examples in the campaign's ``year``."""
+    return (
     ("设置工作簿说明", None),
     ("本工作簿保存乡信访办自己决定的设置。改完保存即可，工具每次运行时读取。"
      "只改“值”和各表的内容，不要改工作表名称和表头。", None),
@@ -331,7 +333,10 @@ HELP_TEXT = (
      f"“{ITEM_DUE_SOON}”：剩余工作日不超过此数时预警为“临期”；"
      f"“{ITEM_ARCHIVE_DUE}”：六有材料报送乡里的截止日；"
      f"“{ITEM_REPORT_EVERY}”：各村至少每隔多少天报送一次（默认 7，即每周），超过的列入催报单。"
-     "“阶段：××”每行一个阶段，填开始和结束日期，按先后排列。删去某一行则用默认值。"),
+     "“阶段：××”每行一个阶段，填开始和结束日期，按先后排列。删去某一行则用默认值。"
+     f"本表生成时填的是 {year} 年的默认安排（taizhang settings --year 年份 生成）：请按本乡本次活动的文件"
+     "改正活动名称、乡镇、各阶段日期和积案截止日期；taizhang doctor 会提示今天不在任何阶段内、"
+     "或大多数案件不在积案范围内。"),
     (SHEET_ROSTER, "各村（社区）及其联系人、电子邮箱。收到邮件时按发件邮箱认村，"
      "一个村有多个邮箱时写在同一格，用“；”隔开。一个邮箱只能属于一个村。"),
     (SHEET_HOLIDAYS, "工具已内置 2004 年起国务院公布的放假和调休安排（随 chinesecalendar 包更新）。"
@@ -341,8 +346,8 @@ HELP_TEXT = (
      "所以请一次填全一年。例：2027-01-01 | 放假 | 元旦。"),
     (SHEET_COLUMNS, "乡级总台账中由乡里自己填写的列（如督办意见）。汇总时这些列的内容会保留，"
      "不会被村里报送的数据覆盖。每行一个列名。"),
-    ("日期写法", "日期可写成 2010-07-01、2010/7/1、2010.7.1 或 2010年7月1日。"),
-)
+    ("日期写法", f"日期可写成 {year}-07-01、{year}/7/1、{year}.7.1 或 {year}年7月1日，要写全年、月、日。"),
+    )
 
 
 def write_settings_workbook(path: Path | str, settings: Settings) -> Path:
@@ -353,7 +358,7 @@ def write_settings_workbook(path: Path | str, settings: Settings) -> Path:
     with atomic_path(path) as tmp:
         wb = xlsxwriter.Workbook(str(tmp))
         fmt = _formats(wb)
-        _write_help(wb, fmt)
+        _write_help(wb, fmt, _year_of(settings.campaign))
         _write_campaign(wb, fmt, settings.campaign)
         _write_roster(wb, fmt, settings.roster)
         _write_holidays(wb, fmt, settings.extra_years)
@@ -393,12 +398,16 @@ def _head(ws, fmt, headers, widths) -> None:
     ws.set_row(0, 22)
 
 
-def _write_help(wb, fmt) -> None:
+def _year_of(campaign: Campaign) -> int:
+    return campaign.phases[0].start.year if campaign.phases else campaign.archive_due.year
+
+
+def _write_help(wb, fmt, year: int) -> None:
     ws = wb.add_worksheet(SHEET_HELP)
     _page(ws)
     ws.set_column(0, 0, 14)
     ws.set_column(1, 1, 90)
-    for r, (label, text) in enumerate(HELP_TEXT):
+    for r, (label, text) in enumerate(help_text(year)):
         if text is None:            # a title or a sentence across both columns
             ws.merge_range(r, 0, r, 1, label, fmt["title"] if r == 0 else fmt["wrap"])
             ws.set_row(r, 24 if r == 0 else 36)
@@ -481,14 +490,18 @@ def _write_columns(wb, fmt, columns) -> None:
 
 
 # --- the default workbook -------------------------------------------------------
-def default_workbook_settings(*, roster: tuple[RosterEntry, ...] = ()) -> Settings:
-    """The defaults (2010 campaign) with ``roster`` (the demo passes ``toolkit.demo.DEMO_ROSTER``)."""
-    return replace(DEFAULT_SETTINGS, roster=tuple(roster))
+def default_workbook_settings(*, roster: tuple[RosterEntry, ...] = (),
+                              campaign: Campaign | None = None) -> Settings:
+    """The defaults with ``campaign`` (an office's year, ``campaign_for_year``; None: the worked
+    example, 2010) and ``roster`` (the demo passes ``toolkit.demo.DEMO_ROSTER``)."""
+    return replace(DEFAULT_SETTINGS, roster=tuple(roster), campaign=campaign or DEFAULT_SETTINGS.campaign)
 
 
 def create_settings_workbook(path: Path | str, *, force: bool = False,
-                             roster: tuple[RosterEntry, ...] = ()) -> tuple[Path, Path | None]:
-    """Write the default settings workbook; (path, backup of the old file or None).
+                             roster: tuple[RosterEntry, ...] = (),
+                             campaign: Campaign | None = None) -> tuple[Path, Path | None]:
+    """Write the default settings workbook (``campaign``, else the 2010 worked example);
+    (path, backup of the old file or None).
 
     An existing file is left alone unless ``force``; then it is first copied to
     ``备份/<stem>_<YYYYmmdd-HHMMSS>.xlsx`` beside it.
@@ -500,5 +513,5 @@ def create_settings_workbook(path: Path | str, *, force: bool = False,
             raise SettingsError(f"“{path}”已存在，未覆盖。如确要用默认设置替换它，请加 --force"
                                 "（原文件会先备份）。")
         backup = backup_copy(path, path.parent / BACKUP_DIR, reuse_identical=False)
-    write_settings_workbook(path, default_workbook_settings(roster=roster))
+    write_settings_workbook(path, default_workbook_settings(roster=roster, campaign=campaign))
     return path, backup

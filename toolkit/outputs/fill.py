@@ -30,6 +30,7 @@ from toolkit.core import fields as F
 from toolkit.core.cells import cell_ref, cells_in
 from toolkit.core.issues import ERROR, Code, Issue, make_issue
 from toolkit.core.ledger import Ledger
+from toolkit.outputs.pagefit import row_height
 from toolkit.outputs.report import SEVERITY_WORD, issue_rows
 from toolkit.outputs.writeback import (KEEP as KEEP_VALUE, PATCHABLE_SUFFIXES, CellEdit, NewSheet,
                                        WritebackError, check_patchable, in_use_message, patch_workbook,
@@ -333,7 +334,18 @@ def issue_sheet(ledger: Ledger) -> NewSheet:
     if not rows_in:
         rows.append(["", "", "未发现问题。"])
     return NewSheet(ISSUE_SHEET, rows, column_widths=ISSUE_SHEET_WIDTHS, header_row=1,
-                    freeze_rows=2, wrap_columns=(2, 3), links=links)
+                    freeze_rows=2, wrap_columns=tuple(range(len(ISSUE_SHEET_COLUMNS))), links=links,
+                    row_heights=_issue_row_heights(rows), merges=(f"A1:{cell_ref(len(ISSUE_SHEET_COLUMNS) - 1, 1)}",))
+
+
+def _issue_row_heights(rows: list[list[object]]) -> dict[int, float]:
+    """Each row of 校验结果 as tall as its longest text (the summary spans the whole width),
+    so the sheet prints whole: LibreOffice and Excel do not grow a row written by a program."""
+    heights = {0: row_height([(rows[0][0], sum(ISSUE_SHEET_WIDTHS))], least=30)}
+    for r, row in enumerate(rows[1:], start=1):
+        texts = [(getattr(v, "value", v), w) for v, w in zip(row, ISSUE_SHEET_WIDTHS)]
+        heights[r] = row_height(texts)
+    return heights
 
 
 # --------------------------------------------------------------------- the open sheet (buttons)

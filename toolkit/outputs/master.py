@@ -32,6 +32,7 @@ from toolkit.core.fields import (ALERT_CLOSED, ALERT_DUE_SOON, ALERT_OVERDUE, AL
 from toolkit.core.files import (backup_copy, backup_name, commit_temp, is_backup_of, remove_stale_temps,
                                 temp_beside)
 from toolkit.outputs.brief import write_brief_sheet
+from toolkit.outputs.pagefit import row_height, row_heights
 from toolkit.outputs.report import write_issue_sheet
 from toolkit.outputs.sheetxml import Column, Rows, splice
 from toolkit.outputs.trend_sheet import write_trend_sheet
@@ -61,6 +62,10 @@ _WIDE = {"matter": 30, "progress": 30, "measures": 24, "stability_measures": 20,
          "address": 20, "id_number": 20, "source_file": 22, "missing_items": 28, "can_close": 20,
          "flags": 30, "responsible_unit": 16, "remarks": 16, "in_scope": 10, "phone": 13}
 _TEXT_KEYS = ("case_id", "id_number", "phone")
+# free-text columns of 总台账 that wrap (and make their row as tall as they need) when printed
+CASE_WRAP = ("matter", "progress", "measures", "stability_measures", "plan", "address", "source_file",
+             "missing_items", "can_close", "flags", "responsible_unit", "remarks")
+ALERT_WIDTHS = {"信访事项": 30, "化解进展": 30, "来源文件": 22, "责任单位": 16}
 ALERT_ORDER = {ALERT_OVERDUE: 0, ALERT_DUE_SOON: 1}
 _ALERT_COLOURS = {ALERT_OVERDUE: ("#FFC7CE", "#9C0006"), ALERT_DUE_SOON: ("#FFEB9C", "#9C5700"),
                   ALERT_CLOSED: ("#C6EFCE", "#006100"), ALERT_SUSPENDED: ("#D9D9D9", "#595959")}
@@ -68,8 +73,15 @@ _ALERT_COLOURS = {ALERT_OVERDUE: ("#FFC7CE", "#9C0006"), ALERT_DUE_SOON: ("#FFEB
 REPORT_COLUMNS = ("村（社区）", "联系人", "报送情况", "最近报送时间", "来源", "文件", "文件保存时间", "结果",
                   "填报日期", "案件数", "错误", "提醒", "说明")
 CHANGE_COLUMNS = ("汇总日期", "变更类型", "村（社区）", "案件编号", "信访人", "原状态", "现状态", "来源文件", "说明")
-REPORT_WIDTHS = {"最近报送时间": 17, "文件保存时间": 17, "文件": 30, "说明": 50, "结果": 9, "填报日期": 11}
-CHANGE_WIDTHS = {"说明": 50, "来源文件": 26, "变更类型": 16, "汇总日期": 11}
+REPORT_WIDTHS = {"村（社区）": 10, "联系人": 8, "报送情况": 8, "最近报送时间": 17, "来源": 8, "文件": 24,
+                 "文件保存时间": 17, "结果": 8, "填报日期": 11, "案件数": 6, "错误": 5, "提醒": 5, "说明": 46}
+CHANGE_WIDTHS = {"说明": 46, "来源文件": 22, "变更类型": 10, "汇总日期": 11, "村（社区）": 10, "案件编号": 12,
+                 "信访人": 10, "原状态": 8, "现状态": 8}
+# 汇总 is what the leader reads: narrow number columns under wrapped headers, so that 60 and
+# more villages print at a readable size on A4 landscape (the file names wrap in 采用文件)
+SUMMARY_WIDTHS = {"村（社区）": 10, "案件数": 6, **{s: 6 for s in STATUSES}, "逾期": 5, "临期": 5,
+                  **{f"{g.header}完成率": 7 for g in CHECKLISTS}, "错误": 5, "填报日期": 11, "收到时间": 17,
+                  "采用文件": 30}
 
 
 @dataclass
@@ -231,13 +243,16 @@ class _Styles:
         self.text = f({"num_format": "@"})
         self.date = f({"num_format": "yyyy-mm-dd"})
         self.int = f({"num_format": "0"})
-        self.pct = f({"num_format": "0%"})
+        self.pct = f({"num_format": "0%", "valign": "top"})
+        self.top = f({"valign": "top"})              # numbers beside wrapped text start level with it
         self.tick = f({"align": "center"})
         self.total = f({"bold": True, "top": 1})
         self.total_pct = f({"bold": True, "top": 1, "num_format": "0%"})
         self.flag = f({"font_color": "#9C0006"})
+        self.flag_wrap = f({"font_color": "#9C0006", "text_wrap": True, "valign": "top"})
         self.wrap = f({"text_wrap": True, "valign": "top"})
-        self.when = f({"num_format": "yyyy-mm-dd hh:mm"})
+        self.when = f({"num_format": "yyyy-mm-dd hh:mm", "valign": "top"})
+        self.day = f({"num_format": "yyyy-mm-dd", "valign": "top"})
         self.alert = {a: f({"bg_color": bg, "font_color": fg, "align": "center"})
                       for a, (bg, fg) in _ALERT_COLOURS.items()}
 
@@ -292,53 +307,70 @@ def _write_cases(wb, st: _Styles, book: MasterBook) -> Rows:
                       st.text if key in _TEXT_KEYS else None)   # typed later: stays text
     data = book.cases
     alert = {a: _xf(f) for a, f in st.alert.items()}
-    columns = []
+    columns, wrapped = [], []
     for c, (key, _, kind) in enumerate(cols):
         if key not in data.columns:
             continue
         plain = _xf(st.text) if key in _TEXT_KEYS else None      # the column's own format
-        columns.append(Column(c, data[key].tolist(), text=_xf(st.flag) if key == "flags" else plain,
-                              number=plain, date=_xf(st.date), tick=kind == "tick",
+        values = data[key].tolist()
+        wrap = key in CASE_WRAP or kind == "any"
+        text = _xf(st.flag_wrap if key == "flags" else st.wrap) if wrap else plain
+        columns.append(Column(c, values, text=text, number=plain, date=_xf(st.date), tick=kind == "tick",
                               by_text=alert if key == "alert" else None))
+        if wrap:
+            wrapped.append((values, 20 if kind == "any" else _WIDE.get(key, _WIDTH[kind])))
     ws.freeze_panes(2, 4)
     ws.autofilter(1, 0, max(len(data), 1) + 1, len(cols) - 1)
     _page(ws, book, SHEET_CASES, fit_width=False)
     ws.fit_to_pages(4, 0)                # ~16 columns a page, rows flow down
     ws.repeat_columns(0, 3)
-    return Rows(2, len(data), columns, header=(0, len(cols) - 1))
+    return Rows(2, len(data), columns, header=(0, len(cols) - 1),
+                heights=row_heights(wrapped, len(data)))
 
 
 def _write_table(wb, st: _Styles, book: MasterBook, name: str, headers: Sequence[str],
                  rows: Sequence[dict], widths: dict[str, int] | None = None,
                  formats: dict[str, Any] | None = None):
-    ws = _table_sheet(wb, st, book, name, headers, len(rows), widths)
-    formats = {"说明": st.wrap, **(formats or {})}
+    """A table whose every text prints whole: texts wrap, and each row is as tall as its
+    longest text needs (``pagefit``)."""
+    ws, width = _table_sheet(wb, st, book, name, headers, len(rows), widths)
+    formats = formats or {}
     for i, row in enumerate(rows):
+        texts = []
         for c, h in enumerate(headers):
             v = row.get(h)
             if h == "预警" and v in st.alert:
                 ws.write_string(i + 2, c, v, st.alert[v])
             elif h in _WHEN_COLUMNS and isinstance(v, str) and _when(v) is not None:
                 ws.write_datetime(i + 2, c, _when(v), st.when)
+            elif isinstance(v, str):
+                ws.write_string(i + 2, c, v, formats.get(h, st.wrap))
+                texts.append((v, width[c]))
+            elif isinstance(v, (date, datetime)):
+                _write_any(ws, st, i + 2, c, v, formats.get(h, st.day))
             else:
-                _write_any(ws, st, i + 2, c, v, formats.get(h))
+                _write_any(ws, st, i + 2, c, v, formats.get(h, st.top))
+        if texts:
+            ws.set_row(i + 2, row_height(texts))
     return ws
 
 
 def _table_sheet(wb, st: _Styles, book: MasterBook, name: str, headers: Sequence[str], n: int,
                  widths: dict[str, int] | None):
-    """A table sheet's title, headers and settings for ``n`` rows (written by the caller)."""
+    """A table sheet's title, headers and settings for ``n`` rows (written by the caller), and
+    its column widths."""
     ws = wb.add_worksheet(name)
     _title(ws, st, f"{book.title}·{name}", len(headers))
-    ws.set_row(1, 32)
     widths = widths or {}
+    width = [widths.get(h, max(8, min(30, 2 * len(h) + 2))) for h in headers]
     for c, h in enumerate(headers):
         ws.write_string(1, c, h, st.head_township if h in book.township_columns else st.head)
-        ws.set_column(c, c, widths.get(h, max(8, min(30, 2 * len(h) + 2))))
+        ws.set_column(c, c, width[c])
+    ws.set_row(1, max(32, row_height(zip(headers, width))))
     ws.freeze_panes(2, 1)
     ws.autofilter(1, 0, max(n, 1) + 1, len(headers) - 1)
     _page(ws, book, name, fit_width=True)
-    return ws
+    return ws, width
 
 
 _WHEN_COLUMNS = ("最近报送时间", "收到时间", "文件保存时间")     # "2010-10-19 16:30" from the archive: a date
@@ -356,8 +388,7 @@ def _write_summary(wb, st: _Styles, book: MasterBook) -> None:
     rates = [f"{g.header}完成率" for g in CHECKLISTS]
     headers = ["村（社区）", "案件数", *STATUSES, "逾期", "临期",
                *rates, "错误", "填报日期", "收到时间", "采用文件"]
-    ws = _write_table(wb, st, book, SHEET_SUMMARY, headers, rows,
-                      widths={"填报日期": 11, "收到时间": 17, "采用文件": 30},
+    ws = _write_table(wb, st, book, SHEET_SUMMARY, headers, rows, widths=SUMMARY_WIDTHS,
                       formats={r: st.pct for r in rates})
     n = len(rows)
     total_row = n + 2
@@ -420,18 +451,20 @@ _ALERT_KEYS = {"预警": "alert", "剩余工作日": "workdays_left", "办结期
 def _write_alerts(wb, st: _Styles, book: MasterBook) -> Rows:
     """As ``_write_table`` would write the alert rows; the rows are streamed."""
     recs = alert_rows(book.cases)
-    _table_sheet(wb, st, book, SHEET_ALERTS, ALERT_COLUMNS, len(recs),
-                 widths={"信访事项": 30, "化解进展": 30, "来源文件": 22, "责任单位": 16})
+    _table_sheet(wb, st, book, SHEET_ALERTS, ALERT_COLUMNS, len(recs), widths=ALERT_WIDTHS)
     formats = {"剩余工作日": st.int}
     alert = {a: _xf(f) for a, f in st.alert.items()}
-    columns = []
+    columns, wrapped = [], []
     for c, h in enumerate(ALERT_COLUMNS):
         fmt = _xf(formats.get(h))
-        key = _ALERT_KEYS[h]
-        columns.append(Column(c, [r.get(key) for r in recs], text=fmt, number=fmt,
-                              date=_xf(formats.get(h) or st.date), empty=True,
-                              by_text=alert if h == "预警" else None))
-    return Rows(2, len(recs), columns, header=(0, len(ALERT_COLUMNS) - 1))
+        values = [r.get(_ALERT_KEYS[h]) for r in recs]
+        text = _xf(st.wrap) if h in ALERT_WIDTHS else fmt
+        columns.append(Column(c, values, text=text, number=fmt, date=_xf(formats.get(h) or st.date),
+                              empty=True, by_text=alert if h == "预警" else None))
+        if h in ALERT_WIDTHS:
+            wrapped.append((values, ALERT_WIDTHS[h]))
+    return Rows(2, len(recs), columns, header=(0, len(ALERT_COLUMNS) - 1),
+                heights=row_heights(wrapped, len(recs)))
 
 
 def _write_issues(wb, st: _Styles, book: MasterBook) -> None:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from toolkit.core.files import atomic_path
 from toolkit.core.issues import Issue
+from toolkit.outputs.pagefit import row_height
 from toolkit.outputs.privacy import mask_text
 from toolkit.outputs.receipt import quote_issue
 
@@ -149,13 +150,18 @@ def _detail_rows(chases: list[Chase]) -> list[list[str]]:
 
 
 def _table(ws, heading: str, headers, rows, widths, head, cell, title) -> None:
+    """A titled table that prints whole: every cell wraps and each row is as tall as its
+    longest text (``pagefit``: a program's rows are not grown by Excel or LibreOffice)."""
     ws.merge_range(0, 0, 0, len(headers) - 1, heading, title)
+    ws.set_row(0, row_height([(heading, sum(widths) / 1.3)], least=24, line=20))   # 14 pt title
     for col, (h, w) in enumerate(zip(headers, widths)):
         ws.set_column(col, col, w)
         ws.write_string(1, col, h, head)
+    ws.set_row(1, row_height(zip(headers, widths)))
     for r, values in enumerate(rows, start=2):
         for col, v in enumerate(values):
             ws.write_string(r, col, v, cell)       # village text is text, never a formula
+        ws.set_row(r, row_height(zip(values, widths)))
     ws.set_landscape()
     ws.set_paper(9)                                 # A4
     ws.repeat_rows(1)

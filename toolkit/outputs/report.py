@@ -9,13 +9,17 @@ from typing import Sequence
 from toolkit.core.files import commit_temp, temp_beside
 from toolkit.core.issues import CATALOGUE, ERROR
 from toolkit.core.ledger import Ledger
+from toolkit.outputs.pagefit import row_height
 
 SEVERITY_WORD = {ERROR: "错误", "warning": "提醒"}
 
 # 问题类型 is the catalogue's Chinese name; the stable English code stays last, for filtering
 ISSUE_COLUMNS = ("文件", "村（社区）", "工作表", "单元格", "行", "列", "案件编号", "级别", "问题类型",
                  "问题", "怎么改", "值", "代码")
-_WIDTHS = (24, 10, 10, 8, 6, 12, 12, 6, 14, 46, 46, 16, 16)
+# narrow enough to print at a readable size on A4 landscape; every cell wraps, rows get the height
+# their text needs (pagefit), and the English 代码 column is left off the printed page
+_WIDTHS = (16, 9, 9, 7, 5, 10, 11, 5, 10, 38, 34, 12, 16)
+PRINTED_COLUMNS = len(ISSUE_COLUMNS) - 1
 
 
 def issue_rows(ledgers: Sequence[Ledger]) -> list[dict]:
@@ -37,29 +41,35 @@ def issue_rows(ledgers: Sequence[Ledger]) -> list[dict]:
 
 def write_issue_sheet(workbook, name: str, rows: Sequence[dict], *, title: str):
     """Write ``rows`` as a filterable, printable sheet into an xlsxwriter workbook: a title
-    row, the header row, one row per issue; A4 landscape, fit to width, both rows repeated."""
+    row, the header row, one row per issue; A4 landscape, fit to width, both rows repeated,
+    every text whole on paper (wrapped, each row as tall as its longest text)."""
     ws = workbook.add_worksheet(name)
     f = workbook.add_format
     head = f({"bold": True, "bg_color": "#D9E1F2", "border": 1, "text_wrap": True, "valign": "vcenter"})
     wrap = f({"text_wrap": True, "valign": "top"})
-    err = f({"font_color": "#9C0006", "bg_color": "#FFC7CE", "valign": "top"})
-    warn = f({"font_color": "#9C5700", "bg_color": "#FFEB9C", "valign": "top"})
+    err = f({"font_color": "#9C0006", "bg_color": "#FFC7CE", "valign": "top", "text_wrap": True})
+    warn = f({"font_color": "#9C5700", "bg_color": "#FFEB9C", "valign": "top", "text_wrap": True})
     ws.write_string(0, 0, title, f({"bold": True, "font_size": 14}))
     ws.set_row(0, 24)
     for c, (column, width) in enumerate(zip(ISSUE_COLUMNS, _WIDTHS)):
         ws.write_string(1, c, column, head)
-        ws.set_column(c, c, width, wrap if column in ("问题", "怎么改") else None)
+        ws.set_column(c, c, width, wrap)
+    ws.set_row(1, row_height(zip(ISSUE_COLUMNS, _WIDTHS)))
     for r, row in enumerate(rows, start=2):
+        texts = []
         for c, column in enumerate(ISSUE_COLUMNS):
             v = row.get(column)
             if column == "级别":
                 ws.write_string(r, c, v, err if v == "错误" else warn)
             elif isinstance(v, int):
-                ws.write_number(r, c, v)
+                ws.write_number(r, c, v, wrap)
             elif v is not None:
                 ws.write_string(r, c, str(v))   # village text is never a formula
+            texts.append((v, _WIDTHS[c]))
+        ws.set_row(r, row_height(texts[:PRINTED_COLUMNS]))
     ws.freeze_panes(2, 0)
     ws.autofilter(1, 0, max(len(rows), 1) + 1, len(ISSUE_COLUMNS) - 1)
+    ws.print_area(0, 0, max(len(rows), 1) + 1, PRINTED_COLUMNS - 1)
     ws.set_landscape()
     ws.set_paper(9)
     ws.fit_to_pages(1, 0)
@@ -84,19 +94,26 @@ def _render_report(path: Path, ledgers: Sequence[Ledger]) -> None:
     write_issue_sheet(wb, "校验问题", issue_rows(ledgers),
                       title=f"校验问题清单（生成于 {datetime.now():%Y-%m-%d %H:%M}）")
     ws = wb.add_worksheet("文件汇总")
-    head = wb.add_format({"bold": True, "bg_color": "#D9E1F2", "border": 1})
-    for c, t in enumerate(("文件", "村（社区）", "工作表", "案件数", "错误", "提醒", "结果")):
+    head = wb.add_format({"bold": True, "bg_color": "#D9E1F2", "border": 1, "text_wrap": True})
+    wrap = wb.add_format({"text_wrap": True, "valign": "top"})
+    widths = (30, 10, 12, 7, 6, 6, 8)
+    for c, (t, w) in enumerate(zip(("文件", "村（社区）", "工作表", "案件数", "错误", "提醒", "结果"), widths)):
         ws.write_string(0, c, t, head)
+        ws.set_column(c, c, w, wrap)
     for r, lg in enumerate(ledgers, start=1):
-        ws.write_string(r, 0, Path(lg.path).name)
-        ws.write_string(r, 1, lg.village or "")
-        ws.write_string(r, 2, lg.sheet or "")
+        texts = (Path(lg.path).name, lg.village or "", lg.sheet or "")
+        for c, text in enumerate(texts):
+            ws.write_string(r, c, text)
         ws.write_number(r, 3, lg.n_cases)
         ws.write_number(r, 4, lg.errors)
         ws.write_number(r, 5, lg.warnings)
         ws.write_string(r, 6, _verdict(lg))
-    ws.set_column(0, 0, 30)
-    ws.set_column(1, 6, 10)
+        ws.set_row(r, row_height(zip(texts, widths)))
+    ws.freeze_panes(1, 0)
+    ws.set_paper(9)
+    ws.fit_to_pages(1, 0)
+    ws.repeat_rows(0)
+    ws.set_footer("&R第 &P 页，共 &N 页")
     wb.close()
 
 

@@ -71,11 +71,14 @@ class Rows:
 
     ``header`` is the (first, last) column of the rows above that share the first
     block of 16 rows (the title and header written by xlsxwriter), for row spans.
+    ``heights``: a row's height in points where its wrapped text needs more than one line,
+    written as xlsxwriter's ``set_row`` writes it (whole pixels).
     """
     first_row: int
     count: int
     columns: Sequence[Column]
     header: tuple[int, int] | None = None
+    heights: Sequence[float | None] | None = None     # points per row (None: the default height)
 
 
 class SharedStrings:
@@ -124,6 +127,11 @@ def serial(value: date) -> float:
     return days + 1 if days > 59 else days
 
 
+def _points(height: float) -> str:
+    """A row height as xlsxwriter writes it: whole pixels (4/3 a point), back in points."""
+    return f"{int(height * 4.0 / 3.0 + 0.5) * 0.75:.16g}"
+
+
 def _attr(xf: int | None) -> str:
     return "" if xf is None else f' s="{xf}"'
 
@@ -139,11 +147,13 @@ def stream_rows(rows: Rows, strings: SharedStrings, write: Callable[[str], objec
     lo = hi = None
     if rows.header and (rows.first_row - 1) // BLOCK == rows.first_row // BLOCK:
         lo, hi = rows.header
+    heights = rows.heights or [None] * rows.count
     for i in range(rows.count):
         r = rows.first_row + i
         cells, first, last = maker.row(plan, i, str(r + 1))
         if cells:
-            block.append(f'<row r="{r + 1}" spans="{{}}">{"".join(cells)}</row>')
+            tall = "" if heights[i] is None else f' ht="{_points(heights[i])}" customHeight="1"'
+            block.append(f'<row r="{r + 1}" spans="{{}}"{tall}>{"".join(cells)}</row>')
             lo = first if lo is None else min(lo, first)
             hi = last if hi is None else max(hi, last)
         if (r + 1) % BLOCK == 0 or i == rows.count - 1:

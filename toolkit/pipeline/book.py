@@ -111,7 +111,7 @@ def village_row(vs: VillageStanding, entry, ledgers: dict[int, Ledger], *, prese
                     "_counted_report_date": report_date(ledgers.get(good.id))})
     notes = []
     if entry is None and not roster_empty:
-        notes.append("不在名册中：请在设置工作簿“名册”中核对村名")
+        notes.append("不在名册中：请在设置工作簿“村名册”表中核对村名")
     notes += version_notes(vs, present)
     if good is not None and present is not None and good.source == "inbox" and good.id not in present:
         notes.append(f"“{good.filename}”已不在收件箱中，总台账仍采用存档中的这份文件")

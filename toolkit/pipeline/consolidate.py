@@ -119,7 +119,7 @@ class ConsolidationResult:
                  f"临期 {self.due_soon} 件。",
                  f"已报 {len(self.villages)} 个村（社区）"
                  + (f"，未报 {len(self.missing_villages)} 个：{few(self.missing_villages, 8)}"
-                    if self.missing_villages else "，村名册为空，无法列出未报的村（请在设置工作簿“名册”表中填写）"
+                    if self.missing_villages else "，村名册为空，无法列出未报的村（请在设置工作簿“村名册”表中填写）"
                     if self.roster_size == 0 else "，名册中的村（社区）均已报送") + "。"]
         lines += self._error_lines()
         if self.new_cases or self.status_changes:

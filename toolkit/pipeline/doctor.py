@@ -7,17 +7,23 @@ the daily run would fail or run wrong, and the exit code is 1.
 """
 from __future__ import annotations
 
+import math
 import shutil
 import tempfile
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
+from python_calamine import CalamineWorkbook
+
 from toolkit.compute.calendar import calendar_for
-from toolkit.core.config import PATH_KEYS, Config, ConfigError
+from toolkit.core.config import PATH_KEYS, Config, ConfigError, daily_command
+from toolkit.core.dates import parse_date_value
+from toolkit.core.fields import header_for
+from toolkit.core.settings import TOWNSHIP_PLACEHOLDER
 from toolkit.core.daily_state import DAILY_STAMP, last_success, next_run, parse_time
 from toolkit.core.errors import EXIT_ATTENTION, EXIT_OK, TaizhangError
-from toolkit.demo import DEMO_ROSTER
+from toolkit.demo import DEMO_AS_OF, DEMO_ROSTER
 from toolkit.intake.archive import SubmissionArchive
 from toolkit.intake.mail.imap import open_mailbox
 from toolkit.intake.mail.transport import open_smtp, quit_quietly
@@ -84,7 +90,10 @@ def check_setup(cfg: Config, *, settings_path: Path | str | None = None, load_se
     _check_archive(report, cfg)
     settings = _check_settings(report, cfg, settings_path, load_settings)
     if settings is not None:
-        _check_calendar(report, settings, cfg.as_of or now.date())
+        today = cfg.as_of or (DEMO_AS_OF if cfg.demo else now.date())   # the demo runs on its own date
+        _check_campaign(report, settings, today)
+        _check_scope(report, cfg, settings)
+        _check_calendar(report, settings, today)
     _check_mail(report, cfg, connect_mail)
     _check_daily(report, cfg, now)
     return report
@@ -186,23 +195,99 @@ def _check_settings(report: SetupReport, cfg: Config, settings_path, load_settin
         report.add("设置工作簿", OK, f"{path}（存在）")
     names = [r.village for r in settings.roster]
     if not names:
-        report.add("村名册", WARN, "空：无法列出未报的村，也不能按邮箱认出村；请在设置工作簿“名册”表中填写各村")
+        report.add("村名册", WARN, "空：无法列出未报的村，也不能按邮箱认出村；请在设置工作簿“村名册”表中填写各村")
     elif not cfg.demo and set(names) == {r.village for r in DEMO_ROSTER}:
-        report.add("村名册", FAIL, f"！！仍是演示名册（{'、'.join(names)}）！！请在设置工作簿“名册”表中"
+        report.add("村名册", FAIL, f"！！仍是演示名册（{'、'.join(names)}）！！请在设置工作簿“村名册”表中"
                                  "换成本乡的村（社区）和联系人")
     else:
         report.add("村名册", OK, f"{len(names)} 个：{'、'.join(names)}")
     return settings
 
 
+def _check_campaign(report: SetupReport, settings, day: date) -> None:
+    """The office's campaign: its name and township, and whether ``day`` is in one of its phases."""
+    camp = settings.campaign
+    where = _settings_name(settings)
+    if camp.township.strip() == TOWNSHIP_PLACEHOLDER:
+        report.add("乡镇名称", WARN, f"仍是“{TOWNSHIP_PLACEHOLDER}”：请在{where}“活动设置”表的“乡镇”一行"
+                                 "填写本乡镇名称（总台账、催报单、模板的标题都用它）")
+    if not camp.phases:
+        return
+    first, last = camp.phases[0], camp.phases[-1]
+    span = f"{first.start.isoformat()} 至 {last.end.isoformat()}"
+    phase = camp.phase_of(day)
+    if any(p.start <= day <= p.end for p in camp.phases):
+        report.add("活动阶段", OK, f"{camp.name}：今天（{day.isoformat()}）处于“{phase}”阶段（活动 {span}）")
+        return
+    report.add("活动阶段", WARN, f"今天（{day.isoformat()}）不在“{camp.name}”的任何阶段内（{phase}；活动 {span}）。"
+                            f"请在{where}“活动设置”表中填写本乡本次活动的阶段日期，或运行 taizhang settings "
+                            f"--year {day.year} --force 生成 {day.year} 年的默认设置后再改")
+
+
+SCOPE_CHECK_LIMIT = 50_000      # rows of the previous master looked at (a township has a few thousand)
+
+
+def _check_scope(report: SetupReport, cfg: Config, settings) -> None:
+    """Whether the scope cut-off (积案截止日期) leaves most cases of the last master out of scope."""
+    cutoff = settings.campaign.cutoff
+    dates = _first_petitions(Path(cfg.master))
+    if not dates:
+        return
+    late = sum(d > cutoff for d in dates)
+    if late * 2 <= len(dates):
+        report.add("积案范围", OK, f"积案截止日期 {cutoff.isoformat()}：上次汇总的 {len(dates)} 件中 "
+                               f"{len(dates) - late} 件在积案范围内")
+        return
+    report.add("积案范围", WARN, f"积案截止日期 {cutoff.isoformat()}：上次汇总的 {len(dates)} 件中有 {late} 件首次"
+                             "信访晚于这一天，不在积案范围内（每件都会提醒“不在积案范围”）。请核对"
+                             f"{_settings_name(settings)}“活动设置”表中的“积案截止日期”")
+
+
+def _first_petitions(master: Path) -> list[date]:
+    """首次信访时间 of every case in the master's 总台账 sheet ([] when there is none to read)."""
+    if not master.is_file():
+        return []
+    wanted = header_for("first_petition_date")
+    try:
+        with CalamineWorkbook.from_path(str(master)) as wb:
+            if "总台账" not in wb.sheet_names:
+                return []
+            rows = wb.get_sheet_by_name("总台账").iter_rows()
+            col = None
+            found: list[date] = []
+            for n, row in enumerate(rows):
+                if col is None:
+                    col = row.index(wanted) if wanted in row else None
+                    if col is None and n > 5:
+                        return []
+                    continue
+                if n > SCOPE_CHECK_LIMIT:
+                    break
+                d, _ = parse_date_value(row[col] if col < len(row) else None)
+                if d is not None:
+                    found.append(d)
+            return found
+    except Exception:           # an unreadable master is the consolidation's business, not this check's
+        return []
+
+
+def _settings_name(settings) -> str:
+    return f"设置工作簿“{settings.source.name}”" if settings.source else "设置工作簿"
+
+
 def _check_calendar(report: SetupReport, settings, day: date) -> None:
     years = calendar_for(settings).known_years()
     shown = f"{years[0]}–{years[-1]}" if years == list(range(years[0], years[-1] + 1)) else "、".join(map(str, years))
+    workdays = settings.campaign.workdays
+    horizon = day + timedelta(days=math.ceil(workdays * 7 / 5) + 14)   # a case assigned today: its deadline
     if day.year not in years:
         report.add("法定节假日", FAIL, f"已知 {shown} 年；不知道 {day.year} 年的安排，期限无法计算。请升级 "
-                                  "chinesecalendar，或在设置工作簿“节假日”表中补上这一年")
-    elif (day + timedelta(days=45)).year not in years:
-        report.add("法定节假日", WARN, f"已知 {shown} 年；{day.year + 1} 年的安排还不知道，年底前请补上")
+                                  f"chinesecalendar，或在{_settings_name(settings)}“节假日”表中补上这一年")
+    elif horizon.year not in years:
+        report.add("法定节假日", WARN, f"已知 {shown} 年；{horizon.year} 年的安排还不知道：今天交办的案件，"
+                                  f"办结期限（第 {workdays} 个工作日）会落在 {horizon.year} 年，暂时算不出。"
+                                  "国务院一般在 11 月公布，公布后请升级 chinesecalendar（pip install -U "
+                                  f"chinesecalendar）或在{_settings_name(settings)}“节假日”表中补上")
     else:
         report.add("法定节假日", OK, f"已知 {shown} 年")
 
@@ -249,5 +334,11 @@ def _check_daily(report: SetupReport, cfg: Config, now: datetime) -> None:
         return
     last = last_success(cfg.state)
     nxt = next_run(cfg.daily_time, last, now)
-    report.add("每日汇总", OK, f"每天 {cfg.daily_time}；上次成功：{last.isoformat() if last else '从未'}；"
-                           f"下次：{nxt:%Y-%m-%d %H:%M}（须有 run_daily.py 常驻或任务计划在运行）")
+    where = f"，起始于 {cfg.source.parent}" if cfg.source else ""
+    how = (f"须有任务计划每天运行 {daily_command()}（{where[1:] or '起始于放 taizhang.toml 的文件夹'}），"
+           "或在一个窗口中常驻运行 taizhang daily")
+    text = f"每天 {cfg.daily_time}；上次成功：{last.isoformat() if last else '从未'}；下次：{nxt:%Y-%m-%d %H:%M}。{how}"
+    missed = last is not None and (now.date() - last).days >= 2
+    if missed:
+        text += f"。{last.isoformat()} 以后没有成功汇总过：请检查任务计划是否在运行，或看日志 {cfg.logs}"
+    report.add("每日汇总", WARN if missed else OK, text)

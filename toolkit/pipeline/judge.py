@@ -258,6 +258,12 @@ class Judgement:
     problems: list[str] = field(default_factory=list)     # Chinese, for the clerk
 
 
+# A backlog larger than this (an archive examined again after an upgrade, a first day of a
+# thousand villages) is examined in parts: only what the caller needs is kept in memory, and
+# the files that count are read back from the parse cache afterwards.
+EXAMINE_AT_ONCE = 400
+
+
 def judge(archive: SubmissionArchive, settings: Settings, *, as_of: date, cache: "ParseCache",
           check: Iterable[int] = (), counted: bool = True) -> Judgement:
     """Examine what is new, decide what counts, check what the caller needs.
@@ -268,8 +274,14 @@ def judge(archive: SubmissionArchive, settings: Settings, *, as_of: date, cache:
     roster = Roster(settings)
     wanted = set(check)
     first = [s for s in archive.history() if not s.examined or s.id in wanted]
-    checked, problems = _check(first, settings, as_of, cache)
-    examined = _record(archive, [s for s in first if not s.examined], checked)
+    checked, problems, examined = {}, [], []
+    keep_all = len(first) <= EXAMINE_AT_ONCE
+    for start in range(0, len(first), EXAMINE_AT_ONCE):
+        part = first[start:start + EXAMINE_AT_ONCE]
+        found, said = _check(part, settings, as_of, cache)
+        examined += _record(archive, [s for s in part if not s.examined], found)
+        problems += said
+        checked.update(found if keep_all else {i: c for i, c in found.items() if i in wanted})
     standing = _decide(archive, roster)
     if counted:
         wanted |= {s.id for s in standing.counted().values()}

@@ -49,6 +49,7 @@ class RemindResult:
     already_sent: list[str] = field(default_factory=list)    # mailed earlier today: not again
     failed: dict[str, str] = field(default_factory=dict)     # village -> why not sent
     problems: list[str] = field(default_factory=list)
+    roster_empty: bool = False                               # nobody to chase: said, not "all on time"
 
     @property
     def exit_code(self) -> int:
@@ -62,7 +63,9 @@ class RemindResult:
                 "failed": len(self.failed), "problems": self.problems, "exit_code": self.exit_code}
 
     def summary_text(self) -> str:
-        if not self.chases:
+        if self.roster_empty:
+            lines = []                                        # the problem says it: nobody to chase
+        elif not self.chases:
             lines = [f"截至 {self.as_of:%Y-%m-%d}，名册中的村（社区）都已按时报送，台账无错误、无逾期案件，无需催报。"]
         else:
             lines = [f"截至 {self.as_of:%Y-%m-%d}（报送起算 {self.since:%Y-%m-%d}），需催报 {len(self.chases)} 个村（社区）："]
@@ -97,9 +100,12 @@ def remind(cfg: Config, settings: Settings, *, as_of: date, since: date | None =
     result = RemindResult(as_of=as_of, since=since, send=send)
     if send and not cfg.mail.smtp_host:
         raise ConfigError(f"没有配置发件服务器：请在 {cfg.source or 'taizhang.toml'} 的 [mail] 中填写 "
-                          "smtp_host、sender 等（见 docs/guide.md“邮件报送”），或去掉 --send 只打印催报单。")
+                          "smtp_host、sender 等（见使用说明“邮件报送”一节，运行 taizhang guide 打开），或去掉 --send 只打印催报单。")
     if not settings.roster:
-        result.problems.append("设置工作簿的“村名册”是空的，不知道该催哪些村。请先在名册中登记各村（社区）。")
+        result.roster_empty = True
+        where = f"设置工作簿“{settings.source}”" if settings.source else "设置工作簿（还没有建立：运行 taizhang settings）"
+        result.problems.append(f"截至 {as_of:%Y-%m-%d}：{where}的“村名册”是空的，不知道该催哪些村，没有写出催报单。"
+                               "请先在“村名册”表中登记各村（社区）和邮箱。")
         return result
     result.chases = _chases(cfg, settings, as_of, since, result.problems)
     if send:

@@ -15,94 +15,17 @@ import click
 from toolkit import api
 from toolkit.core.errors import EXIT_CANNOT_RUN, TaizhangError
 from toolkit.core.logs import clerk_message
+from toolkit.shells.clickbase import (DATE, Group, config_option, console_safe, echo_json, settings_option,
+                                      usage_message)
+
+__all__ = ["cli", "main", "console_safe"]
 
 
-def console_safe() -> None:
-    """GBK consoles on Windows cannot print every character: replace, never crash."""
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.reconfigure(errors="replace")  # type: ignore[attr-defined]
-        except (AttributeError, ValueError):
-            pass
-
-
-class DateParam(click.ParamType):
-    name = "YYYY-MM-DD"
-
-    def convert(self, value, param, ctx):
-        try:
-            return api.as_date(value)
-        except TaizhangError as e:
-            self.fail(str(e), param, ctx)
-
-
-DATE = DateParam()
-
-
-class _ChineseHelp(click.HelpFormatter):
-    """`-h` pages in Chinese: click writes its headings in English."""
-
-    _HEADINGS = {"Options": "选项", "Commands": "命令", "Arguments": "参数"}
-
-    def write_usage(self, prog: str, args: str = "", prefix: str | None = None) -> None:
-        super().write_usage(prog, args, prefix="用法：")
-
-    def write_heading(self, heading: str) -> None:
-        self.write(f"{'':>{self.current_indent}}{self._HEADINGS.get(heading, heading)}：\n")
-
-
-class _Context(click.Context):
-    formatter_class = _ChineseHelp
-
-
-class _ChineseHelpOption:
-    context_class = _Context
-
-    def get_help_option(self, ctx):
-        opt = super().get_help_option(ctx)  # type: ignore[misc]
-        if opt is not None:
-            opt.help = "显示本说明并退出。"
-        return opt
-
-
-class _Command(_ChineseHelpOption, click.Command):
-    pass
-
-
-class _Group(_ChineseHelpOption, click.Group):
-    command_class = _Command
-
-    def invoke(self, ctx):
-        """Every command: a TaizhangError is its Chinese sentence and its exit code."""
-        try:
-            return super().invoke(ctx)
-        except TaizhangError as e:
-            click.echo(str(e), err=True)
-            ctx.exit(e.exit_code)
-
-
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="taizhang", message="%(prog)s %(version)s",
                       help="显示版本号并退出。")
 def cli() -> None:
     """信访积案台账工具：校验村级台账、计算办结期限、汇总乡级总台账。"""
-
-
-def config_option(f):
-    """--config on every command that reads taizhang.toml (the one rule otherwise finds it)."""
-    return click.option("--config", "config_path", type=click.Path(dir_okay=False), default=None,
-                        help="配置文件 taizhang.toml（默认依次查找：环境变量 TAIZHANG_CONFIG、当前文件夹、"
-                             "工具所在文件夹）")(f)
-
-
-def settings_option(f):
-    return click.option("--settings", "settings_path", type=click.Path(dir_okay=False), default=None,
-                        help="设置工作簿（默认 taizhang.toml 中的 settings_workbook，即 workbooks/设置.xlsx）")(f)
-
-
-def _echo_json(obj) -> None:
-    import json
-    click.echo(json.dumps(obj, ensure_ascii=False, default=str))
 
 
 @cli.command()
@@ -129,7 +52,7 @@ def validate(paths, as_of, as_json, report, annotate, errors_only, settings_path
         if isinstance(got, str):
             click.echo(f"{Path(lg.path).name}：标注副本未生成。{got}", err=True)
     if as_json:
-        _echo_json({"files": [lg.to_dict() for lg in ledgers]})
+        echo_json({"files": [lg.to_dict() for lg in ledgers]})
     else:
         click.echo(api.validation_text(ledgers, errors_only=errors_only))
         if report:
@@ -147,7 +70,7 @@ def validate(paths, as_of, as_json, report, annotate, errors_only, settings_path
 @click.option("--days", type=click.IntRange(0, 3650), default=None,
               help="N 个日历日（末日逢法定节假日顺延至节后第一天）")
 @settings_option
-@config_option
+@config_option(notice="settings")
 def deadline(start, workdays, days, settings_path, config_path):
     """推算期限：第一行只输出日期（YYYY-MM-DD），其后几行说明经过的节假日和调休。
 
@@ -162,27 +85,45 @@ def deadline(start, workdays, days, settings_path, config_path):
 
 @cli.command("settings")
 @click.option("--out", type=click.Path(dir_okay=False), default=None,
-              help="写到这个文件（默认 taizhang.toml 中的 settings_workbook，即 workbooks/设置.xlsx）")
+              help="写到这个文件（默认 taizhang.toml 中的 settings_workbook，即 taizhang.toml 旁的 设置.xlsx）")
+@click.option("--year", type=click.IntRange(2000, 2100), default=None,
+              help="活动年份：各阶段日期、积案截止日期按这一年排（默认今年，或 taizhang.toml 的 [daily] as_of 那一年）")
+@click.option("--township", default=None, help="乡镇名称（写进总台账、催报单和模板的标题）")
 @click.option("--force", is_flag=True, help="文件已存在时也覆盖（原文件先备份到“备份”文件夹）")
-@click.option("--demo", "with_demo", is_flag=True, help="村名册填入演示的 8 个村（默认留空，由乡里填写本乡的村）")
+@click.option("--demo", "with_demo", is_flag=True,
+              help="示例：南郊乡 2010 年的活动和演示的 8 个村（默认是本乡本年的活动，村名册留空）")
 @click.option("--no-demo", is_flag=True, hidden=True)     # the old default; kept so scripts keep working
-@config_option
-def settings_cmd(out, force, with_demo, no_demo, config_path):
-    """生成设置工作簿（默认的 2010 年活动设置，村名册留空），供乡信访办修改。
+@config_option(notice="none")
+def settings_cmd(out, year, township, force, with_demo, no_demo, config_path):
+    """生成设置工作簿：本乡本次活动的阶段和日期、积案截止日期、办结工作日数，村名册留空，供乡信访办修改。
 
     默认写到 taizhang.toml 中的 settings_workbook（未写则在 taizhang.toml 同一文件夹；没有 taizhang.toml
-    时在当前文件夹）。
+    时在当前文件夹）。例：taizhang settings --year 2026 --township 南郊乡
     """
-    path, backup = api.write_settings(out, force=force, demo=with_demo and not no_demo, config=config_path)
+    township = (township or "").strip() or None
+    path, backup = api.write_settings(out, force=force, demo=with_demo and not no_demo, config=config_path,
+                                      year=year, township=township)
     if backup:
         click.echo(f"原文件已备份为：{backup}")
+    camp = api.load_settings(path, config=config_path).campaign
+    phases = "、".join(f"{p.name} {p.start:%m-%d}至{p.end:%m-%d}" for p in camp.phases)
     click.echo(f"设置工作簿已生成：{path}")
+    click.echo(f"活动：{camp.name}（{phases}）；积案截止日期 {camp.cutoff.isoformat()}；"
+               f"办结期限为交办后第 {camp.workdays} 个工作日。")
+    todo = "请在“活动设置”表中按本乡本次活动的文件核对这些日期"
+    if api.is_placeholder_township(camp.township):
+        todo += "，填写乡镇名称"
+    click.echo(f"{todo}，并在“村名册”表中登记各村（社区）。改完运行 taizhang doctor 检查。")
+    if api.load_config(config_path).demo and not out:
+        click.echo("这个文件夹里还没有 taizhang.toml：在这里建一个（可以是空文件，见 taizhang guide“管理员配置”），"
+                   "工具才会用这份设置和这个文件夹。")
+    return 0
 
 
 @cli.command()
 @click.argument("inbox", required=False, type=click.Path(exists=True, file_okay=False))
 @click.option("--out", type=click.Path(dir_okay=False), default=None,
-              help="总台账文件（默认 taizhang.toml 中的 master，即 workbooks/output/总台账.xlsx）")
+              help="总台账文件（默认 taizhang.toml 中的 master，即 taizhang.toml 旁的 输出/总台账.xlsx）")
 @click.option("--as-of", "as_of", type=DATE, default=None,
               help="汇总日期（默认 taizhang.toml 的 [daily] as_of；未设时今天，演示收件箱按演示日期）")
 @click.option("--json", "as_json", is_flag=True, help="只输出一个 JSON 对象（供程序使用）")
@@ -205,11 +146,11 @@ def consolidate(inbox, out, as_of, as_json, settings_path, config_path):
     except TaizhangError as e:
         if not as_json:
             raise
-        _echo_json(api.consolidation_failed(e, as_of=as_of))
+        echo_json(api.consolidation_failed(e, as_of=as_of))
         click.echo(str(e), err=True)
         return e.exit_code
     if as_json:
-        _echo_json(result.to_dict())
+        echo_json(result.to_dict())
         for note in result.notes:
             click.echo(note, err=True)
     else:
@@ -316,12 +257,12 @@ def demo(out, force):
 
 @cli.command()
 @click.option("--out", type=click.Path(dir_okay=False), default=None,
-              help="写到这个文件（默认 taizhang.toml 所在文件夹；没有时工具包的 workbooks 文件夹或当前文件夹）")
+              help="写到这个文件（默认 taizhang.toml 所在文件夹；没有 taizhang.toml 时当前文件夹，源代码文件夹中是 workbooks）")
 @click.option("--interpreter", default="python",
               help=r"写进 xlwings.conf 的 Python 路径，如 C:\taizhang\.venv\Scripts\pythonw.exe")
 @click.option("--pythonpath", default="", help="写进 xlwings.conf 的 PYTHONPATH（工具包所在文件夹）")
 @click.option("--server", default="", help="乡里服务器地址（taizhang serve），写了按钮就发给服务器处理")
-@config_option
+@config_option(notice="none")
 def workbench(out, interpreter, pythonpath, server, config_path):
     """生成带按钮的台账工作台（.xlsm）：校验本表、计算期限、一键汇总。"""
     from toolkit.shells.workbench import ConfOptions, build_workbench, default_workbench
@@ -335,23 +276,68 @@ def workbench(out, interpreter, pythonpath, server, config_path):
 
 
 @cli.command()
+@click.option("--once", is_flag=True, help="立即汇总一次后退出（不加则常驻运行，每天定时汇总）")
+@click.option("--if-due", is_flag=True,
+              help="与 --once 合用：今天已成功汇总过、或未到每日时间则不汇总（Windows 任务计划用）")
+@config_option(notice="none")
+def daily(once, if_due, config_path):
+    """每日汇总乡级总台账：常驻运行，每天按 taizhang.toml 的 [daily] time（默认 07:30）汇总，开机晚了会补跑；
+    配置了邮箱时先收邮件。
+
+    任务计划中写：taizhang daily --once --if-due（起始于放 taizhang.toml 的文件夹）。
+
+    退出码：0 已汇总（或今天不必汇总），1 总台账未写出或另一汇总正在进行，2 配置或设置有误。
+    """
+    from toolkit.shells.daily import run_daily
+    return run_daily(once=once, if_due=if_due, config_path=config_path)
+
+
+@cli.command()
+@click.option("--print", "to_console", is_flag=True, help="不打开浏览器，直接在这里显示使用说明全文")
+@click.option("--out", type=click.Path(dir_okay=False), default=None,
+              help="把使用说明另存为网页（.html），可拷给别的电脑")
+def guide(to_console, out):
+    """打开使用说明（随工具安装，不需要源代码文件夹）：默认在浏览器中打开，--print 在这里显示全文。"""
+    from tempfile import gettempdir
+
+    from toolkit.shells import guide as G
+    if out:
+        click.echo(f"使用说明已写入：{G.write_guide_html(out)}")
+        return 0
+    opened = None if to_console else G.open_guide(Path(gettempdir()) / "taizhang-guide")
+    if opened is None:
+        click.echo(G.guide_text())
+    else:
+        click.echo(f"已在浏览器中打开使用说明：{opened}（原文：{G.guide_path()}；加 --print 可直接显示全文）")
+    return 0
+
+
+@cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="监听地址（默认只接受本机）")
-@click.option("--port", type=click.IntRange(1, 65535), default=8765, show_default=True)
+@click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True,
+              help="端口（0：任选一个空闲端口）")
 @click.option("--token-env", default="TAIZHANG_SERVE_TOKEN", show_default=True,
               help="存放口令的环境变量名（口令不写在命令行里）")
-def serve(host, port, token_env):
-    """为没有 Python 的电脑提供按钮服务（xlwings RunRemotePython）。"""
+@config_option(notice="none")
+def serve(host, port, token_env, config_path):
+    """为没有 Python 的电脑提供按钮服务（xlwings RunRemotePython）；浏览器打开首页可看服务状态和使用说明。
+
+    服务器只用启动时找到的 taizhang.toml（在放 taizhang.toml 的文件夹中启动，或用 --config 指明）。
+    """
     from toolkit.shells.server import ServeError, is_loopback, make_server
 
     try:
-        server = make_server(host, port, token_env=token_env)
+        server = make_server(host, port, token_env=token_env, config=config_path)
     except (ServeError, OSError) as e:
         click.echo(f"服务器未能启动：{e}", err=True)
         return 2
+    if server.demo_notice:
+        click.echo(f"{server.demo_notice}按钮服务因此也用演示（一键汇总汇总演示收件箱）。")
     if not is_loopback(host):
         click.echo(f"注意：正在监听 {host}，局域网内的电脑都能访问。口令以明文 HTTP 传输，"
                    "请只在乡政府内网使用，或在前面加 HTTPS 反向代理。", err=True)
-    click.echo(f"按钮服务已启动：http://{host}:{server.server_address[1]}/（Ctrl+C 停止）")
+    where = server.config.source or "演示"
+    click.echo(f"按钮服务已启动：http://{host}:{server.server_address[1]}/（配置：{where}；Ctrl+C 停止）")
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -365,7 +351,7 @@ def serve(host, port, token_env):
 @click.option("--json", "as_json", is_flag=True, help="只输出一个 JSON 对象（供程序使用）")
 @click.option("--no-connect", is_flag=True, help="不实际连接邮件服务器（只列出邮箱设置）")
 @settings_option
-@config_option
+@config_option(notice="none")
 def doctor(as_json, no_connect, settings_path, config_path):
     """检查安装：用的是哪个配置文件、各文件夹是否存在可写、村名册、节假日年份、邮箱能否连上、每日汇总。
 
@@ -373,7 +359,7 @@ def doctor(as_json, no_connect, settings_path, config_path):
     """
     report = api.doctor(config=config_path, settings=settings_path, connect_mail=not no_connect)
     if as_json:
-        _echo_json(report.to_dict())
+        echo_json(report.to_dict())
     else:
         click.echo(report.text())
     return report.exit_code
@@ -392,10 +378,10 @@ def fetch_mail_cmd(config_path, as_json):
     except TaizhangError as e:
         if not as_json:
             raise
-        _echo_json({"error": str(e), "exit_code": e.exit_code})
+        echo_json({"error": str(e), "exit_code": e.exit_code})
         return e.exit_code
     if as_json:
-        _echo_json(result.to_dict())
+        echo_json(result.to_dict())
     else:
         click.echo(result.summary_text(), err=result.exit_code == 2)
     return result.exit_code
@@ -415,7 +401,7 @@ def submissions_cmd(village, as_json, settings_path, config_path):
     view = api.submissions(village=village, config=config_path, settings=settings_path)
     data = view.to_dict()
     if as_json:
-        _echo_json(data)
+        echo_json(data)
     else:
         click.echo(view.summary_text())
     return 1 if data["held_count"] else 0
@@ -494,53 +480,10 @@ def remind_cmd(as_of, since, send, out, as_json, settings_path, config_path):
     result = api.remind(as_of=as_of, since=since, send=send, sheet=out, config=config_path,
                         settings=settings_path)
     if as_json:
-        _echo_json(result.to_dict())
+        echo_json(result.to_dict())
     else:
         click.echo(result.summary_text())
     return result.exit_code
-
-
-def usage_message(e: click.UsageError) -> str:
-    """click's usage errors in Chinese (click itself speaks English), with where to get help."""
-    cmd = e.ctx.command_path if e.ctx else "taizhang"
-    name = ""
-    param = getattr(e, "param", None)
-    if param is not None:
-        name = _ARGUMENT_WORDS.get(param.name) or "、".join(param.opts) or param.human_readable_name
-    if isinstance(e, click.MissingParameter):
-        what = f"缺少{name or '必需的参数'}"
-    elif isinstance(e, click.NoSuchOption):
-        what = f"没有“{e.option_name}”这个选项"
-        if e.possibilities:
-            what += f"，是不是想写“{'”或“'.join(sorted(e.possibilities))}”？"
-    elif isinstance(e, click.BadParameter):
-        what = f"“{name}”的值不对：{_chinese_detail(e.message)}"
-    elif isinstance(e, click.BadOptionUsage):
-        what = f"选项“{e.option_name}”用法不对"
-    elif "No such command" in e.message:
-        what = f"没有这个命令（{e.message.split(chr(39))[1] if chr(39) in e.message else e.message}）"
-    else:
-        what = e.message
-    what = what.rstrip("。.")
-    end = "" if what.endswith("？") else "。"
-    return f"命令写得不对：{what}{end}\n请运行 {cmd} -h 查看用法和示例。"
-
-
-# What a command's positional arguments are, in the words of its help text.
-_ARGUMENT_WORDS = {"paths": "要检查的文件或文件夹", "files": "要处理的台账文件", "inbox": "收件箱文件夹",
-                   "start": "起算日期", "submission_id": "报送编号"}
-
-
-def _chinese_detail(message: str) -> str:
-    if " does not exist" in message:
-        return f"找不到 {message.split(chr(39))[1] if chr(39) in message else message}，请检查路径"
-    if " is a directory" in message:
-        return "这里要写文件，不是文件夹"
-    if " is a file" in message:
-        return "这里要写文件夹，不是文件"
-    if "is not a valid integer" in message or "is not in the range" in message:
-        return "要写一个合适的整数"
-    return message
 
 
 def _logs_folder() -> Path | None:

@@ -1,9 +1,9 @@
 """The daily run: rebuild the township master every morning, unattended.
 
-``python run_daily.py`` stays running and consolidates once a day at
-``daily_time`` (taizhang.toml ``[daily] time``) with ``schedule``;
-``python run_daily.py --once`` runs now and exits (exit 0 when the master was
-written). What ``schedule`` alone does not give, this module adds:
+``taizhang daily`` (or ``python run_daily.py`` in a checkout) stays running and
+consolidates once a day at ``daily_time`` (taizhang.toml ``[daily] time``) with
+``schedule``; ``taizhang daily --once`` runs now and exits (exit 0 when the master was
+written); ``--once --if-due`` is what Windows Task Scheduler runs. What ``schedule`` alone does not give, this module adds:
 
 - the job is wrapped: an exception is logged and retried later, never fatal;
 - at most one successful run a day: a stamp file in the state folder;
@@ -20,7 +20,6 @@ failure there is logged and the consolidation still runs. On the weekdays of
 """
 from __future__ import annotations
 
-import argparse
 import logging
 import sys
 import time
@@ -179,51 +178,46 @@ def remind_if_due(cfg: Config, settings, today: date) -> object | None:
     return result
 
 
-class _ChineseParser(argparse.ArgumentParser):
-    """argparse speaks English on a mistyped option; a clerk gets Chinese and exit code 2."""
+def run_daily(*, once: bool = False, if_due: bool = False, config_path: str | None = None) -> int:
+    """`taizhang daily [--once [--if-due]]` (and `python run_daily.py`): resident, or one run now.
 
-    def error(self, message: str):
-        self.exit(2, f"命令写得不对（{message}）。用法：python run_daily.py [--once] [--if-due] "
-                     "[--config taizhang.toml]；运行 python run_daily.py -h 查看说明。\n")
-
-
-def main(argv: list[str] | None = None) -> int:
-    from toolkit.shells.cli import console_safe
-    console_safe()
-    parser = _ChineseParser(prog="run_daily.py", description="每日汇总乡级总台账。")
-    parser.add_argument("--once", action="store_true", help="立即汇总一次后退出")
-    parser.add_argument("--if-due", action="store_true",
-                        help="与 --once 合用：今天已成功汇总过、或未到每日时间则不汇总（供任务计划补跑）")
-    parser.add_argument("--config", help="taizhang.toml 的路径")
-    args = parser.parse_args(argv)
-    if args.if_due and not args.once:
-        print("--if-due 只能与 --once 一起用（任务计划补跑：python run_daily.py --once --if-due）；"
+    Exit codes: 0 written (or, with --if-due, nothing due today); 1 no master written or another
+    run busy; 2 could not start (a bad option, config or settings)."""
+    if if_due and not once:
+        print("--if-due 只能与 --once 一起用（任务计划：taizhang daily --once --if-due）；"
               "单独用会启动常驻的每日汇总，不会退出。", file=sys.stderr)
         return 2
     try:
-        cfg = api.load_config(args.config)
+        cfg = api.load_config(config_path)
         job = DailyJob(cfg)
     except ConfigError as e:
         print(e, file=sys.stderr)
         return e.exit_code
+    notice = api.demo_notice(cfg, consolidating=True)
+    if notice:
+        print(notice)
     logfile = setup_logging(cfg.logs, "daily.log")
-    if not args.once:
+    if not once:
         return _serve(job, cfg, logfile)
-    if args.if_due and not job.due():
-        text = (f"今天（{date.today().isoformat()}）已汇总过或未到 {cfg.daily_time}，本次不汇总；"
+    if if_due and not job.due():
+        text = (f"今天（{job.clock().date().isoformat()}）已汇总过或未到 {cfg.daily_time}，本次不汇总；"
                 f"下次汇总：{job.next_run():%Y-%m-%d %H:%M}。")
         log.info("%s", text)
         print(text)
         return 0
-    if cfg.demo:
-        print(f"未找到 taizhang.toml：使用内置演示收件夹 {cfg.inbox}，"
-              f"按演示日期 {api.demo_as_of().isoformat()} 汇总。")
     result = job.run()
     if result is None:
         print(f"{job.last_error}\n汇总未完成，详情见日志 {logfile}。", file=sys.stderr)
         return 1
     print(result.summary_text())
     return result.exit_code
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python run_daily.py ARGS`` is ``taizhang daily ARGS`` (kept for checkouts and for
+    task-scheduler entries made before the daily command existed)."""
+    from toolkit.shells.cli import main as taizhang
+    return taizhang(["daily", *(sys.argv[1:] if argv is None else argv)])
 
 
 def _serve(job: DailyJob, cfg: Config, logfile: Path) -> int:

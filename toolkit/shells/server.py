@@ -1,185 +1,211 @@
-"""`taizhang serve`: the Excel buttons for PCs without Python.
+"""`taizhang serve`: the Excel buttons for PCs without Python, and a page about the office.
 
-xlwings' VBA client (``RunRemotePython``, toolkit/shells/vba/xlwings/Remote.bas) POSTs
-the active workbook as JSON (``vba_payload`` below builds the same thing from a
-file, for tests and benchmarks) to ``/<handler>``; the server runs the handler of
-toolkit/macros.py on ``xw.Book(json=payload)`` and answers ``{"actions": [...]}``,
-which the client applies to the workbook.
+xlwings' VBA client (``RunRemotePython``) POSTs the active workbook as JSON to ``/<button>``;
+the server runs that button (:mod:`toolkit.shells.remote`) and answers ``{"actions": [...]}``,
+which the client applies to the workbook. A browser gets a small Chinese page at ``/`` (what
+this server is, the office, today's state), the guide at ``/guide`` and ``ok`` at ``/health``.
 
-Small on purpose: the standard library's ThreadingHTTPServer, a bearer token
-read from an environment variable (compared in constant time), loopback by
-default, a request size limit, socket timeouts, and one handler run at a time
-(xlwings' remote engine keeps its books in module state). Payloads are never
-logged: they hold petitioners' personal data.
+Three things, each in one place:
+
+- ``ROUTES``: every address and what answers it (buttons are POST ``/<name>`` for each name
+  of ``remote.HANDLERS``);
+- ``Limits``: the body size, the connections (each one a thread) served at once, the time to
+  receive one whole request and the time the line may stay silent;
+- the pages: :mod:`toolkit.shells.pages` (templates, escaped values).
+
+Every request is checked in the same order: its Host (an IP address, localhost, this computer's
+name or the name it was started on: no DNS rebinding), for a POST its Origin (a browser page
+of another site cannot press a button), then the route, the token (a bearer token from an
+environment variable, compared in constant time), the Content-Length (present, a plain number,
+within the limit; no chunked bodies), and the body, read within the request's time.
+
+The server uses only the config it was started with (``toolkit.api.pin_config``): no request,
+whatever workbook path it names, chooses another taizhang.toml; started with none, it runs the
+demo and says so on its page, on the console and first in every message box. One button runs
+at a time (xlwings' remote engine keeps its books in module state). Payloads are never logged:
+they hold petitioners' personal data.
 """
 from __future__ import annotations
 
 import hmac
+import io
 import ipaddress
 import json
 import logging
 import os
+import re
+import socket
+import sys
 import threading
-from datetime import date, datetime
+import time
+from dataclasses import dataclass
+from datetime import datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
+from importlib import metadata
 from urllib.parse import urlsplit
-from toolkit.core.errors import TaizhangError
 
+from toolkit import api
+from toolkit.core.config import Config
+from toolkit.core.daily_state import last_success, next_run
+from toolkit.core.errors import TaizhangError
+from toolkit.shells import guide, pages
+from toolkit.shells.remote import HANDLERS, ensure_remote_engine, run_handler, vba_payload
+
+__all__ = ["DEFAULT_PORT", "DEFAULT_TOKEN_ENV", "HANDLERS", "Limits", "ROUTES", "ServeError", "TaizhangServer",
+           "ensure_remote_engine", "is_loopback", "make_server", "vba_payload"]
 log = logging.getLogger("taizhang.server")
 
 DEFAULT_PORT = 8765
 DEFAULT_TOKEN_ENV = "TAIZHANG_SERVE_TOKEN"
-MAX_REQUEST_MB = 20.0
-SOCKET_TIMEOUT = 30.0
-HANDLERS = ("validate_active_sheet", "fill_active_sheet", "consolidate_all", "check_setup")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one client may take of the server."""
+    max_body_mb: float = 20.0        # a workbook a button sends (the sheets' values as JSON)
+    max_connections: int = 8         # connections served at once, one thread each; more get 503
+    request_seconds: float = 60.0    # to receive one whole request, headers and body
+    idle_seconds: float = 15.0       # the line silent: before a request, between its bytes, writing
+
+    @property
+    def max_body(self) -> int:
+        return int(self.max_body_mb * 2**20)
+
+
+MAX_REQUEST_MB = Limits.max_body_mb            # kept for callers of the old name
+
+# (method, path) -> the _Handler method that answers it; POST /<button> for each of HANDLERS.
+ROUTES: dict[tuple[str, str], str] = {
+    ("GET", "/"): "home",
+    ("GET", "/health"): "health",
+    ("GET", "/guide"): "guide_page",
+    **{("POST", f"/{name}"): "button" for name in HANDLERS},
+}
 
 
 class ServeError(TaizhangError):
     """Cannot start the server; Chinese message."""
 
 
-# --- the payload the VBA client sends ---------------------------------------------------
-def vba_payload(path: Path | str, *, active_sheet: str | None = None, name: str | None = None,
-                version: str | None = None) -> dict:
-    """The JSON ``RunRemotePython`` sends for the workbook at ``path``, as Remote.bas
-    builds it: every worksheet's values from A1 to the end of its used range, with
-    VBA's JSON conventions (WebHelpers.ConvertToJson): empty -> null, dates ->
-    "yyyy-mm-ddTHH:MM:SS.000Z", numbers as VBA prints them (at most 15 significant
-    digits), and a text of 16-100 characters of digits/./E/e sent unquoted as a number.
-    Values are read with python-calamine (the file must be trusted or pre-flighted)."""
-    from python_calamine import CalamineWorkbook, SheetTypeEnum
+# --- one connection ----------------------------------------------------------------------------
+class _Deadline(io.RawIOBase):
+    """The socket as the request reads it: every receive waits at most the idle time and never
+    past the request's deadline, so a client sending a byte every few seconds is cut off."""
 
-    if version is None:
-        import xlwings
-        version = xlwings.__version__
-    path = Path(path)
-    sheets = []
-    with CalamineWorkbook.from_path(str(path)) as wb:
-        names = [m.name for m in wb.sheets_metadata if m.typ == SheetTypeEnum.WorkSheet]
-        for sheet_name in names:
-            rows = wb.get_sheet_by_name(sheet_name).to_python(skip_empty_area=False)
-            width = max((len(r) for r in rows), default=0)
-            values = [[_vba_json(v) for v in list(r) + [""] * (width - len(r))] for r in rows]
-            sheets.append({"name": sheet_name, "pictures": [], "tables": [],
-                           "values": values if values else [[]]})
-    active = names.index(active_sheet) if active_sheet else 0
-    payload = {"client": "VBA", "version": version,
-               "book": {"name": name or path.name, "active_sheet_index": active, "selection": "A1"},
-               "names": [], "sheets": sheets}
-    # what goes over the wire: unquoted "large numbers" come back as JSON numbers
-    return json.loads(_dumps_vba(payload))
+    def __init__(self, sock: socket.socket, handler: "_Handler") -> None:
+        self.sock, self.handler = sock, handler
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        left = self.handler.deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("request took too long")
+        self.sock.settimeout(min(self.handler.server.limits.idle_seconds, left))
+        return self.sock.recv_into(buffer)
 
 
-class _Raw(str):
-    """A JSON number VBA writes unquoted."""
-
-
-def _vba_json(v):
-    if v == "" or v is None:
-        return None
-    if isinstance(v, bool):
-        return v
-    if isinstance(v, datetime):
-        return v.strftime("%Y-%m-%dT%H:%M:%S.000Z")
-    if isinstance(v, date):
-        return v.strftime("%Y-%m-%dT00:00:00.000Z")
-    if isinstance(v, (int, float)):
-        f = float(v)
-        if f.is_integer() and abs(f) < 1e15:
-            return int(f)
-        return float(format(f, ".15G"))       # VBA's CStr of a Double
-    s = str(v)
-    if 16 <= len(s) <= 100 and all(c in "0123456789.Ee" for c in s):
-        try:
-            json.loads(s)
-            return _Raw(s)
-        except ValueError:
-            pass
-    return s
-
-
-def _dumps_vba(obj) -> str:
-    if isinstance(obj, _Raw):
-        return str(obj)
-    if isinstance(obj, dict):
-        return "{" + ",".join(json.dumps(k) + ":" + _dumps_vba(v) for k, v in obj.items()) + "}"
-    if isinstance(obj, list):
-        return "[" + ",".join(_dumps_vba(v) for v in obj) + "]"
-    return json.dumps(obj, ensure_ascii=False)
-
-
-def ensure_remote_engine():
-    """xlwings with its remote engine registered. xlwings registers it at import time
-    only when XLWINGS_LICENSE_KEY is set; if xlwings was imported before the key was,
-    register it now (importing xlwings.pro checks the key again)."""
-    import xlwings as xw
-
-    if "remote" not in [e.name for e in xw.engines]:
-        from xlwings.main import Engine
-        from xlwings.pro import _xlremote
-        xw.engines.add(Engine(impl=_xlremote.engine))
-    return xw
-
-
-def run_handler(handler: str, payload: dict) -> dict:
-    """Run one handler of toolkit.shells.buttons on a payload; return the client's actions."""
-    from toolkit.shells import buttons as macros
-
-    xw = ensure_remote_engine()
-
-    if handler not in HANDLERS:
-        raise KeyError(handler)
-    book = xw.Book(json=payload)
-    try:
-        getattr(macros, handler)(book)
-        return book.json()
-    finally:
-        book.close()
-
-
-# --- HTTP -------------------------------------------------------------------------------
 class _Handler(BaseHTTPRequestHandler):
     server_version = "taizhang"
     protocol_version = "HTTP/1.1"
-    timeout = SOCKET_TIMEOUT
+    server: "TaizhangServer"
+
+    def setup(self) -> None:
+        super().setup()
+        self.deadline = time.monotonic() + self.server.limits.request_seconds
+        self.rfile = io.BufferedReader(_Deadline(self.connection, self))
+
+    def handle_one_request(self) -> None:
+        self.deadline = time.monotonic() + self.server.limits.request_seconds
+        super().handle_one_request()
 
     def do_GET(self) -> None:  # noqa: N802
-        if urlsplit(self.path).path == "/health":
-            self._send(HTTPStatus.OK, "ok")
-        else:
-            self._send(HTTPStatus.NOT_FOUND, "没有这个地址。")
+        self._dispatch("GET")
 
     def do_POST(self) -> None:  # noqa: N802
-        srv: TaizhangServer = self.server  # type: ignore[assignment]
+        self._dispatch("POST")
+
+    def _dispatch(self, method: str) -> None:
+        srv = self.server
+        path = urlsplit(self.path).path
+        if not srv.host_allowed(self.headers.get("Host")):
+            self._send(HTTPStatus.BAD_REQUEST, "请用本服务器的 IP 地址或计算机名访问。")
+            return
+        if method == "POST" and not srv.origin_allowed(self.headers.get("Origin"), self.headers.get("Host")):
+            self._send(HTTPStatus.FORBIDDEN, "不接受从其他网页发来的请求。")
+            return
+        answer = ROUTES.get((method, path))
+        if answer is None:
+            other = next((m for (m, p) in ROUTES if p == path), None)
+            if other is not None:
+                self._send(HTTPStatus.METHOD_NOT_ALLOWED, "这个地址不接受这种请求。", extra={"Allow": other})
+            elif method == "POST":
+                self._send(HTTPStatus.NOT_FOUND, f"服务器没有“{path.strip('/')}”这个按钮功能。")
+            else:
+                self._send(HTTPStatus.NOT_FOUND, "没有这个地址。请打开首页 / 查看。")
+            return
+        getattr(self, answer)()
+
+    # --- the answers (ROUTES) ------------------------------------------------------------------
+    def home(self) -> None:
+        self._reply(HTTPStatus.OK, pages.home_page(self.server.home_state()), "text/html; charset=utf-8")
+
+    def health(self) -> None:
+        self._send(HTTPStatus.OK, "ok")
+
+    def guide_page(self) -> None:
+        self._reply(HTTPStatus.OK, guide.guide_html().encode("utf-8"), "text/html; charset=utf-8")
+
+    def button(self) -> None:
+        srv = self.server
         if not srv.authorized(self.headers.get("Authorization", "")):
             self._send(HTTPStatus.UNAUTHORIZED, "服务器口令不对或未设置：请在本机 %USERPROFILE%\\.xlwings\\"
                        "xlwings.conf 中写一行 \"AUTH\",\"Bearer 口令\"（口令向乡信访办管理员索取）。",
                        extra={"WWW-Authenticate": "Bearer"})
             return
-        handler = urlsplit(self.path).path.strip("/")
-        if handler not in HANDLERS:
-            self._send(HTTPStatus.NOT_FOUND, f"服务器没有“{handler}”这个按钮功能。")
+        length = self._content_length()
+        if length is None:
             return
         try:
-            length = int(self.headers.get("Content-Length", ""))
-        except ValueError:
-            self._send(HTTPStatus.LENGTH_REQUIRED, "请求缺少长度。")
+            raw = self.rfile.read(length)
+        except TimeoutError:
+            self._send(HTTPStatus.REQUEST_TIMEOUT, "工作簿没有按时传完（网络太慢或中断），请再按一次按钮。")
             return
-        if length > srv.max_bytes:
-            self._send(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
-                       f"工作簿太大（超过 {srv.max_bytes // 2**20} MB），请只保留要处理的工作表后再试。")
+        if len(raw) < length:
+            self.close_connection = True          # the client went away in the middle
             return
         try:
-            payload = json.loads(self.rfile.read(length).decode("utf-8"))
+            payload = json.loads(raw.decode("utf-8"))
             if not isinstance(payload, dict) or "sheets" not in payload:
                 raise ValueError("not a workbook")
         except (ValueError, UnicodeDecodeError):
             self._send(HTTPStatus.BAD_REQUEST, "收到的内容不是 xlwings 发来的工作簿。")
             return
-        self._send_json(*srv.handle(handler, payload))
+        self._send_json(*srv.run(urlsplit(self.path).path.strip("/"), payload))
 
+    def _content_length(self) -> int | None:
+        """The body's length when it is given as one plain number within the limit; else the
+        answer is sent (411, 400, 413) and None returned."""
+        if self.headers.get("Transfer-Encoding"):
+            self._send(HTTPStatus.LENGTH_REQUIRED, "请求必须写明长度（Content-Length），不接受分块传送。")
+            return None
+        given = self.headers.get_all("Content-Length") or []
+        if not given:
+            self._send(HTTPStatus.LENGTH_REQUIRED, "请求缺少长度（Content-Length）。")
+            return None
+        if len(set(given)) != 1 or not re.fullmatch(r"\d{1,15}", given[0].strip()):
+            self._send(HTTPStatus.BAD_REQUEST, "请求的长度（Content-Length）不对。")
+            return None
+        length = int(given[0])
+        if length > self.server.limits.max_body:
+            self._send(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                       f"工作簿太大（超过 {self.server.limits.max_body_mb:g} MB），请只保留要处理的工作表后再试。")
+            return None
+        return length
+
+    # --- replies -------------------------------------------------------------------------------
     def _send_json(self, status: HTTPStatus, body) -> None:
         if status != HTTPStatus.OK:
             self._send(status, body)
@@ -191,11 +217,13 @@ class _Handler(BaseHTTPRequestHandler):
         self._reply(status, text.encode("utf-8"), "text/plain; charset=utf-8", extra)
 
     def _reply(self, status, data: bytes, ctype: str, extra: dict | None = None) -> None:
+        self.connection.settimeout(self.server.limits.idle_seconds)   # not what reading left over
         if status != HTTPStatus.OK:
             self.close_connection = True      # an unread body must not be taken for a request
         self.send_response(status)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(data)))
+        self.send_header("X-Content-Type-Options", "nosniff")
         if self.close_connection:
             self.send_header("Connection", "close")
         for k, v in (extra or {}).items():
@@ -207,32 +235,155 @@ class _Handler(BaseHTTPRequestHandler):
         log.info("%s %s", self.address_string(), fmt % args)
 
 
+# --- the server ----------------------------------------------------------------------------------
+BUSY = ("服务器正忙（同时连接的电脑太多），请过一会儿再按。").encode("utf-8")
+
+
 class TaizhangServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], token: str, *, max_mb: float = MAX_REQUEST_MB):
+    def __init__(self, address: tuple[str, int], token: str, *, config: Config,
+                 limits: Limits = Limits()):
         if not token or len(token) < 16:
             raise ServeError("服务器口令太短或未设置：请设一个至少 16 个字符的随机口令。")
         self.token = token
-        self.max_bytes = int(max_mb * 2**20)
+        self.config = config
+        self.limits = limits
+        self.demo_notice = api.demo_notice(config)
         self._run_lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(limits.max_connections)
+        self.names = _own_names(address[0])
         super().__init__(address, _Handler)
+        api.pin_config(config)               # every button press: this config, whatever it sends
 
+    # --- connections: at most limits.max_connections, each in its own thread -----------------
+    def process_request(self, request, client_address) -> None:
+        if not self._slots.acquire(blocking=False):
+            self._refuse(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request, client_address) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
+    def _refuse(self, request) -> None:
+        """503 at once, from the accepting thread (a short write, a short timeout), then close."""
+        try:
+            request.settimeout(1.0)
+            request.sendall(b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                            b"Retry-After: 5\r\nConnection: close\r\n"
+                            + f"Content-Length: {len(BUSY)}\r\n\r\n".encode("ascii") + BUSY)
+        except OSError:
+            pass
+        finally:
+            self.shutdown_request(request)
+
+    def server_close(self) -> None:
+        super().server_close()
+        api.pin_config(None)
+
+    def handle_error(self, request, client_address) -> None:
+        """A connection that broke (reset, timed out writing): a line in the log, no traceback."""
+        log.warning("connection from %s ended: %s", client_address[0], sys.exc_info()[1])
+
+    # --- who may ask --------------------------------------------------------------------------
     def authorized(self, header: str) -> bool:
         expected = f"Bearer {self.token}".encode("utf-8")
         return hmac.compare_digest(header.strip().encode("utf-8", "replace"), expected)
 
-    def handle(self, handler: str, payload: dict) -> tuple[HTTPStatus, object]:
+    def host_allowed(self, host: str | None) -> bool:
+        """An IP address, localhost, this computer's names or the name it listens on; a name
+        that only resolves here (DNS rebinding: a web page of another site) is refused."""
+        if not host:
+            return False
+        name = _host_name(host)
+        if name is None:
+            return False
+        try:
+            ipaddress.ip_address(name)
+            return True
+        except ValueError:
+            return name in self.names
+
+    def origin_allowed(self, origin: str | None, host: str | None) -> bool:
+        """No Origin (the VBA client, curl) or this server's own (a page it served)."""
+        if origin is None:
+            return True
+        parts = urlsplit(origin)
+        return parts.scheme in ("http", "https") and bool(host) and parts.netloc.lower() == host.strip().lower()
+
+    # --- what they get ------------------------------------------------------------------------
+    def run(self, handler: str, payload: dict) -> tuple[HTTPStatus, object]:
         from xlwings import XlwingsError
 
         with self._run_lock:
             try:
-                return HTTPStatus.OK, run_handler(handler, payload)
+                return HTTPStatus.OK, run_handler(handler, payload, first_line=self.demo_notice)
             except XlwingsError as e:
                 return HTTPStatus.BAD_REQUEST, _version_message(payload, e)
             except Exception:
                 log.exception("handler %s failed", handler)
                 return HTTPStatus.INTERNAL_SERVER_ERROR, "服务器处理时出错，详情已记入服务器日志，请联系管理员。"
+
+    def home_state(self) -> pages.HomeState:
+        cfg, now = self.config, datetime.now()
+        day = api.resolve_as_of(cfg)
+        try:
+            camp = api.load_settings(config=cfg).campaign
+            township, campaign = camp.township, f"{camp.name}（{day.isoformat()} 处于：{camp.phase_of(day)}）"
+        except TaizhangError as e:
+            township, campaign = "", f"设置工作簿有误：{e}"
+        last = last_success(cfg.state)
+        try:
+            daily = f"上次成功：{last.isoformat() if last else '从未'}；下次：{next_run(cfg.daily_time, last, now):%Y-%m-%d %H:%M}"
+        except TaizhangError as e:
+            daily = str(e)
+        master = cfg.master
+        shown = (f"最后更新于 {datetime.fromtimestamp(master.stat().st_mtime):%Y-%m-%d %H:%M}" if master.exists()
+                 else "尚未生成")
+        return pages.HomeState(title=f"台账工具按钮服务 — {township}信访办" if township else "台账工具按钮服务",
+                               today=f"{now:%Y-%m-%d %H:%M}" + ("" if day == now.date() else f"（核对日期 {day.isoformat()}）"),
+                               campaign=campaign, daily=daily, master=shown,
+                               version=_version(), config="演示" if cfg.demo else "本乡的 taizhang.toml",
+                               demo_notice=self.demo_notice)
+
+
+def _host_name(host: str) -> str | None:
+    """"192.0.2.1:8765" -> "192.0.2.1", "[::1]:8765" -> "::1", "PC1" -> "pc1"; None if malformed."""
+    host = host.strip().lower()
+    m = re.fullmatch(r"\[([0-9a-f:.]+)\](?::\d{1,5})?|([^:\[\]/\s@]+)(?::\d{1,5})?", host)
+    if not m:
+        return None
+    return (m[1] or m[2]).rstrip(".")
+
+
+def _own_names(bound: str) -> frozenset[str]:
+    names = {"localhost", socket.gethostname().lower(), socket.getfqdn().lower()}
+    if bound and not _is_ip(bound):
+        names.add(bound.lower())
+    return frozenset(n.rstrip(".") for n in names if n)
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+        return True
+    except ValueError:
+        return False
+
+
+def _version() -> str:
+    try:
+        return metadata.version("taizhang")
+    except metadata.PackageNotFoundError:
+        return "（源代码）"
 
 
 def _version_message(payload: dict, e: Exception) -> str:
@@ -251,14 +402,20 @@ def is_loopback(host: str) -> bool:
         return host == "localhost"
 
 
-def make_server(host: str = "127.0.0.1", port: int = DEFAULT_PORT, *,
-                token_env: str = DEFAULT_TOKEN_ENV, max_mb: float = MAX_REQUEST_MB) -> TaizhangServer:
-    """A ready server; the token comes from the environment variable ``token_env``."""
+def make_server(host: str = "127.0.0.1", port: int = DEFAULT_PORT, *, token_env: str = DEFAULT_TOKEN_ENV,
+                max_mb: float | None = None, limits: Limits | None = None,
+                config: Config | str | None = None) -> TaizhangServer:
+    """A ready server; the token comes from the environment variable ``token_env``; the config
+    is found once, now (``config``: a Config or a taizhang.toml path; None: the usual rule)."""
     token = os.environ.get(token_env, "")
     if not token:
         raise ServeError(f"没有设置服务器口令：请先设置环境变量 {token_env}（至少 16 个字符的随机口令），"
                          "并把同一口令告诉使用按钮的同事。")
+    limits = limits or Limits()
+    if max_mb is not None:
+        limits = Limits(max_mb, limits.max_connections, limits.request_seconds, limits.idle_seconds)
+    cfg = config if isinstance(config, Config) else api.load_config(config)
     # xlwings' remote interpreter is under PolyForm Noncommercial 1.0.0, whose permitted
     # purposes include use by a government institution (docs/design.md, xlwings); it needs this key.
     os.environ.setdefault("XLWINGS_LICENSE_KEY", "noncommercial")
-    return TaizhangServer((host, port), token, max_mb=max_mb)
+    return TaizhangServer((host, port), token, config=cfg, limits=limits)

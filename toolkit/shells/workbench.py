@@ -20,8 +20,9 @@ without VBA and lets pyOpenVBA add a project to it (so the document modules matc
 the sheets); pass 2 writes the same workbook again with xlsxwriter's
 ``add_vba_project`` around that ``vbaProject.bin``, which gives the macro-enabled
 content types, the code names and the button bindings exactly as xlsxwriter
-documents them. Finally the modules are read back with oletools' olevba and
-compared with the sources: the bin never holds anything but these texts.
+documents them. Finally the modules are read back from the finished workbook and
+compared with the sources: the bin never holds anything but these texts (oletools' olevba,
+an independent reader, checks the same in the tests; the product does not need it).
 """
 from __future__ import annotations
 
@@ -254,7 +255,9 @@ def _control_sheet(wb) -> None:
         "选 TZ_Validate（校验本表）、TZ_Fill（计算期限）运行：结果写在那个文件里，记得保存。",
         "3. 一键汇总不看当前工作表：它读取配置的收件箱，生成乡级总台账。",
         "4. 第一次在这台电脑上使用，请先按“检查安装”。如果提示找不到 Python，请看“xlwings.conf”表的说明，"
-        "或请技术人员按 docs/guide.md 的“Excel 按钮：一次性安装”设置。",
+        "或请技术人员按使用说明“Excel 按钮：台账工作台”一节的“一次性安装”设置。",
+        "5. 使用说明随工具安装：在命令提示符中运行 taizhang guide，即在浏览器中打开；"
+        "用服务器方式的电脑，在浏览器中打开 服务器地址/guide（如 http://192.0.2.10:8765/guide）。",
     )
     for i, text in enumerate(steps):
         ws.merge_range(21 + i * 2, 1, 22 + i * 2, 4, text, step)
@@ -282,19 +285,19 @@ def _conf_sheet(wb, options: ConfOptions) -> None:
 
 # --- checking ----------------------------------------------------------------------
 def extract_vba(path: Path | str) -> dict[str, str]:
-    """Module name -> source text, read from the workbook by oletools' olevba."""
-    import warnings
+    """Module name -> source text, read back from the workbook (pyOpenVBA's reader of the
+    final .xlsm, which xlsxwriter packaged; the tests read the same modules with oletools'
+    olevba too, an independent reader)."""
+    from pyopenvba import ExcelFile
 
-    with warnings.catch_warnings():       # oletools' pyparsing grammar warns on import
-        warnings.simplefilter("ignore")
-        from oletools.olevba import VBA_Parser
-
-    parser = VBA_Parser(str(path))
-    try:
-        return {Path(vba_filename).stem: code for (_, _, vba_filename, code)
-                in parser.extract_macros()}
-    finally:
-        parser.close()
+    path = Path(path)
+    if path.suffix.lower() != ".xlsm":          # pyOpenVBA goes by the extension; a staged file has none
+        with tempfile.TemporaryDirectory(prefix="taizhang-workbench-") as tmp:
+            copy = Path(tmp) / "check.xlsm"
+            copy.write_bytes(path.read_bytes())
+            return extract_vba(copy)
+    with ExcelFile(str(path)) as book:
+        return dict(book.vba_modules())
 
 
 def check_vba(path: Path | str) -> list[str]:

@@ -22,6 +22,7 @@ import base64
 import imaplib
 import logging
 import os
+import re
 import smtplib
 import socket
 import ssl
@@ -86,25 +87,40 @@ def smtp_password(mc: MailConfig) -> str | None:
 
 
 def connect_hint(host: str, port: int, security: str, e: BaseException, role: str = IMAP) -> str:
-    """Why connecting to ``host`` failed, in Chinese, with what to check."""
+    """Why connecting to ``host`` failed, in Chinese, with what to check: always naming the
+    server it was (收件服务器 IMAP or 发件服务器 SMTP) and the setting to look at. What the
+    server said goes to the log, not to the clerk."""
     what = SECURITY_WORDS.get(security, security)
     protocol = "IMAP" if role == IMAP else "SMTP"
+    port_key = "[mail] port" if role == IMAP else "[mail] smtp_port"
+    common = "993=ssl，143=starttls" if role == IMAP else "465=ssl，587=starttls"
     if isinstance(e, ssl.SSLCertVerificationError):
         why = "服务器证书无法验证（自签名证书请在 [mail] ca_file 中指定证书文件）"
     elif isinstance(e, ssl.SSLError):
-        common = "993=ssl，143=starttls" if role == IMAP else "465=ssl，587=starttls"
         why = f"加密握手失败，请确认端口 {port} 对应的加密方式是 {what}（常见：{common}）"
     elif isinstance(e, socket.gaierror):
         why = "找不到该服务器，请检查服务器地址和网络"
     elif isinstance(e, (socket.timeout, TimeoutError)):
         why = "连接超时，请检查网络、防火墙和端口"
     elif isinstance(e, ConnectionRefusedError):
-        why = f"连接被拒绝，请检查端口号和服务器是否开启 {protocol}"
+        why = f"连接被拒绝：端口 {port} 上没有{role}在运行，请检查 {port_key}（常见：{common}）"
+    elif _speaks_the_other_protocol(e, role):
+        other = "发件服务器（SMTP）" if role == IMAP else "收件服务器（IMAP）"
+        why = f"端口 {port} 上应答的是{other}，不是{role}（{protocol}）。请检查 {port_key}（常见：{common}）"
     elif isinstance(e, smtplib.SMTPServerDisconnected):
         why = "服务器断开了连接，请检查端口号和加密方式，稍后再试"
     else:
-        why = str(e) or type(e).__name__
-    return f"无法连接{role} {host}:{port}（{what}）：{why}。"
+        log.info("%s %s:%s: %r", protocol, host, port, e)
+        why = f"服务器的应答不是预期的 {protocol} 应答（详情已记入日志），请检查 {port_key} 和加密方式（常见：{common}）"
+    return f"无法连接{role}（{protocol}）{host}:{port}（{what}）：{why}。"
+
+
+def _speaks_the_other_protocol(e: BaseException, role: str) -> bool:
+    """An IMAP greeting ("* OK ... IMAP4rev1") where SMTP was expected, or the other way round."""
+    text = str(e).upper()
+    if role == SMTP:
+        return "IMAP" in text or "* OK" in text or text.startswith("(-1, B'[CAPABILITY")
+    return "SMTP" in text or bool(re.search(r"\b220\b", text))
 
 
 # -- IMAP -------------------------------------------------------------------------------------

@@ -70,6 +70,8 @@ class NewSheet:
     freeze_rows: int = 0
     wrap_columns: Sequence[int] = ()    # 0-based columns whose text wraps
     links: Mapping[str, str] = field(default_factory=dict)   # "A3" -> "'台账'!D5"
+    row_heights: Mapping[int, float] = field(default_factory=dict)   # 0-based row -> points
+    merges: Sequence[str] = ()          # "A1:F1": cells shown as one (the first one's text)
 
 
 @dataclass

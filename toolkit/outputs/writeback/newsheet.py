@@ -49,6 +49,12 @@ def _add_sheet(wb: _Workbook, spec: NewSheet) -> None:
                 edit = CellEdit(edit.value, edit.fill, edit.font_color, edit.bold,
                                 edit.number_format, True)
             sheet.set(cell_ref(c, r + 1), edit)
+    for r, height in spec.row_heights.items():      # wrapped text prints whole (LibreOffice, Excel)
+        row = sheet.row(r + 1, create=True)
+        row.set("ht", f"{height:g}")
+        row.set("customHeight", "1")
+    for rng in spec.merges:
+        sheet.add_merge(rng)
     sheet.finish()
     pkg.touch(part)
 

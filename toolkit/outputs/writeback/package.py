@@ -3,13 +3,17 @@ written back; every part nobody touched is copied byte for byte (same compressio
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import posixpath
 import zipfile
+from pathlib import Path
 from typing import Sequence
 
 from lxml import etree
 
 from toolkit.outputs.writeback.model import NotPatchable
+
+log = logging.getLogger("taizhang")
 
 _PKG_RELS = "http://schemas.openxmlformats.org/package/2006/relationships"
 _CT_NS = "http://schemas.openxmlformats.org/package/2006/content-types"
@@ -77,7 +81,11 @@ class _Package:
             try:
                 root = etree.fromstring(self.zf.read(name), self._parser)
             except (etree.XMLSyntaxError, zipfile.BadZipFile, OSError) as e:
-                raise NotPatchable(f"工作簿部件 {name} 已损坏（{e}），工具没有改动它。") from e
+                log.info("part %s cannot be parsed: %s", name, e)        # the parser's English: the log only
+                why = "嵌套层数过多" if "depth" in str(e).lower() else "内容不完整或格式错误"
+                book = Path(self.zf.filename).name if self.zf.filename else "工作簿"
+                raise NotPatchable(f"“{book}”内部的 {name} 无法解析（{why}），工具没有改动它。"
+                                   "请用 Excel/WPS 打开后另存为新的 .xlsx 再试。") from e
             if root.getroottree().docinfo.doctype:
                 raise NotPatchable(f"工作簿部件 {name} 含有 DTD 声明，出于安全考虑工具不写入。")
             self._trees[name] = root
