@@ -201,3 +201,15 @@ def test_parse_cache_follows_every_reading_module(tmp_path, monkeypatch):
     assert moved != before
     (pkg / "read" / "moved.py").write_text((pkg / "read" / "moved.py").read_text() + "\n# changed\n")
     assert _reader_version(("fakepkg",)) not in (before, moved)
+
+
+def test_a_huge_stray_file_is_refused_before_it_is_archived(town):
+    """Everything in the inbox gets a verdict, but 2 GB of video is not copied into the archive."""
+    ledger(town.inbox / "东村.xlsx", "东村", cases("东村", "DC-", (1,)))
+    with open(town.inbox / "会议录像.xlsx", "wb") as f:       # sparse: 101 MB on paper, nothing on disk
+        f.truncate(101 * 2**20)
+    result = town.run()
+    (refused,) = result.rejected
+    assert refused["file"] == "会议录像.xlsx" and refused["code"] == "too_large" and "MB" in refused["message"]
+    assert [s.filename for s in town.archive.history()] == ["东村.xlsx"]
+    assert result.cases == 1

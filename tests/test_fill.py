@@ -218,7 +218,7 @@ def test_refusals_leave_files_alone(filled, tmp_path):
     assert "正在被" in results[0].message and "~$北村台账.xlsx" in results[0].message
     assert "另存为" in results[1].message and ".xlsx" in results[1].message
     assert "坏台账.xlsx" in results[2].message
-    assert "台账工作表" in results[3].message
+    assert "不是信访积案台账" in results[3].message
     assert "找不到文件" in results[4].message
     for r in results:
         assert r.message.startswith(r.path.name + "：未写入")

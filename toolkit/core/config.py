@@ -26,8 +26,9 @@ DEMO_HOME_ENV = "TAIZHANG_DEMO_HOME"
 BACKUP_DIR = "备份"          # originals kept before an in-place fill
 HISTORY_DIR = "历史版本"     # previous masters
 OWN_FOLDERS = (BACKUP_DIR, HISTORY_DIR)
-# What the toolkit takes for a workbook in a folder (the intake, the demo's restore).
-SPREADSHEET_SUFFIXES = frozenset({".xlsx", ".xlsm", ".xls", ".ods", ".et"})
+# What the toolkit takes for a workbook by its name (a mail attachment, the demo's restore; a
+# folder's other files are listed too, each with a verdict: intake/find.py).
+SPREADSHEET_SUFFIXES = frozenset({".xlsx", ".xlsm", ".xlsb", ".xls", ".ods", ".et"})
 
 
 @dataclass

@@ -119,9 +119,11 @@ def fill_ledger(ledger: Ledger, computed) -> FillResult:
 
 def _why_unreadable(ledger: Ledger) -> str:
     errors = [i for i in ledger.issues if i.severity == ERROR]
-    if ledger.readable or not errors:   # readable, but no ledger header anywhere
-        errors = [make_issue(Code.NO_LEDGER_SHEET, file=Path(ledger.path).name)]
-    return f"{errors[0].message}{errors[0].action}"
+    if ledger.readable:                 # read, but no ledger header anywhere: the reader said so
+        errors = [i for i in errors if i.code == Code.NOT_A_LEDGER] or [make_issue(
+            Code.NOT_A_LEDGER, file=Path(ledger.path).name, sheets=f"“{ledger.sheet or ''}”")]
+    why = errors[0] if errors else make_issue(Code.UNREADABLE, file=Path(ledger.path).name, reason="原因不明")
+    return f"{why.message}{why.action}"
 
 
 def _fill_message(r: FillResult) -> str:

@@ -29,6 +29,7 @@ from toolkit.core.settings import Settings
 from toolkit.core.store import StorageError, ensure_writable
 from toolkit.intake.archive import Submission, SubmissionArchive
 from toolkit.intake.find import find_workbooks
+from toolkit.intake.limits import MAX_FILE_BYTES
 from toolkit.outputs.master import CASE_COLUMNS, CHANGE_COLUMNS, MasterBook, write_master
 from toolkit.outputs.report import issue_rows
 from toolkit.pipeline import trends
@@ -273,17 +274,24 @@ class _Run:
         for n, path in enumerate(paths):
             self.progress("登记来件", n, len(paths))
             try:
-                received = datetime.fromtimestamp(path.stat().st_mtime)
-                subs.append(self.archive.add(path, filename=display_name(path, inbox),
-                                             source="inbox", received=received))
+                info = path.stat()
+                if info.st_size > MAX_FILE_BYTES:       # a video dropped in the inbox is not kept
+                    self._refuse(path, inbox, Code.TOO_LARGE,
+                                 reason=f"有 {info.st_size / 2**20:,.0f} MB，超过 {MAX_FILE_BYTES // 2**20} MB 的上限")
+                    continue
+                subs.append(self.archive.add(path, filename=display_name(path, inbox), source="inbox",
+                                             received=datetime.fromtimestamp(info.st_mtime)))
             except OSError as e:   # the village's file: locked by Excel, vanished meanwhile, no permission
                 reason = ("文件正被其他程序占用或没有读取权限，请关闭该文件后重新汇总"
                           if isinstance(e, PermissionError) else f"无法打开（{e.strerror or e}）")
-                self.result.rejected.append({"file": display_name(path, inbox), "code": Code.UNREADABLE,
-                                             "message": make_issue(Code.UNREADABLE, file=path.name,
-                                                                   reason=reason).message})
+                self._refuse(path, inbox, Code.UNREADABLE, reason=reason)
         self.progress("登记来件", len(paths), len(paths))
         return subs
+
+    def _refuse(self, path: Path, inbox: Path, code: str, *, reason: str) -> None:
+        """An inbox file not even kept (locked, gone, far too large): said in 被拒收."""
+        self.result.rejected.append({"file": display_name(path, inbox), "code": code,
+                                     "message": make_issue(code, file=path.name, reason=reason).message})
 
     def _is_ours(self, path: Path) -> bool:
         """The master, its dated copies and old versions are not submissions."""

@@ -27,9 +27,9 @@ from dataclasses import dataclass
 from email.parser import BytesHeaderParser
 from pathlib import PurePosixPath
 
+from toolkit.core.config import SPREADSHEET_SUFFIXES
 from toolkit.core.issues import Code, Issue, make_issue
 
-SPREADSHEET_SUFFIXES = (".xlsx", ".xlsm", ".xls")
 ZIP_SUFFIXES = (".zip",)
 OTHER_ARCHIVES = (".rar", ".7z", ".tar", ".gz", ".tgz", ".bz2", ".xz", ".cab", ".arj")
 EXECUTABLE_SUFFIXES = (".exe", ".com", ".bat", ".cmd", ".scr", ".pif", ".msi", ".msp", ".dll",
