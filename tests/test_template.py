@@ -242,3 +242,15 @@ def test_opens_in_libreoffice(blank, dongcun, tmp_path):
         assert word in text
     assert re.search(r"第 \d+ 页，共 \d+ 页", text)          # the ledger's page footer
     assert "taizhang" not in text                         # the marker sheet is not printed
+
+
+def test_an_office_of_another_year_reads_its_own_year_in_the_hints(tmp_path):
+    from dataclasses import replace
+    from toolkit.core.settings import Campaign
+    campaign = replace(Campaign(), archive_due=date(2026, 10, 15), cutoff=date(2024, 12, 31))
+    path = write_template(tmp_path / "t.xlsx", campaign=campaign)
+    import zipfile
+    with zipfile.ZipFile(path) as z:
+        text = "".join(z.read(n).decode("utf-8") for n in z.namelist() if n.endswith(".xml"))
+    assert "2026-07-01" in text and "2026年13月5日" in text
+    assert "2010-07-01" not in text and "2010年" not in text

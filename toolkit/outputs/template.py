@@ -26,6 +26,7 @@ from typing import Iterable, Mapping
 
 from toolkit.core import fields
 from toolkit.core.cells import column_letter
+from toolkit.core.dates import date_example
 from toolkit.core.files import atomic_path
 from toolkit.core.settings import Campaign
 
@@ -221,7 +222,12 @@ def _write_headers(ws, cols: tuple[TemplateColumn, ...], fmt: _Formats) -> None:
     ws.set_row(HEADER_ROW, 100)
 
 
-def _validate(ws, col_index: int, c: TemplateColumn) -> None:
+def example_date(campaign: Campaign) -> str:
+    """How to write a date, in the campaign's own year (an office in 2026 reads 2026 examples)."""
+    return date_example(campaign.archive_due.year)
+
+
+def _validate(ws, col_index: int, c: TemplateColumn, campaign: Campaign) -> None:
     first, last = FIRST_DATA_ROW, FIRST_DATA_ROW + VALIDATION_ROWS - 1
     rule: dict | None = None
     if c.kind == "status":
@@ -237,8 +243,8 @@ def _validate(ws, col_index: int, c: TemplateColumn) -> None:
     elif c.kind == "date":
         rule = {"validate": "date", "criteria": "between", "minimum": date(1980, 1, 1),
                 "maximum": date(2099, 12, 31), "error_title": "日期",
-                "error_message": "请填写真实存在的日期，例如 2010-07-01。",
-                "input_title": c.header, "input_message": "日期，例如 2010-07-01"}
+                "error_message": f"请填写真实存在的日期，例如 {example_date(campaign)}。",
+                "input_title": c.header, "input_message": f"日期，例如 {example_date(campaign)}"}
     elif c.kind == "int":
         rule = {"validate": "integer", "criteria": "between", "minimum": 0, "maximum": 365,
                 "error_title": c.header, "error_message": "请填写经批准延期的工作日天数（整数）。"}
@@ -289,7 +295,7 @@ def _write_ledger_sheet(wb, fmt: _Formats, village: str | None, campaign: Campai
     for i, c in enumerate(cols):
         cell_fmt, col_fmt = fmt.cell_for(c)
         ws.set_column(i, i, c.width, col_fmt)
-        _validate(ws, i, c)
+        _validate(ws, i, c, campaign)
         for r in range(n_rows):
             value = rows[r].get(c.key) if r < len(rows) else None
             _write_cell(ws, FIRST_DATA_ROW + r, i, value, cell_fmt, fmt.date)
@@ -357,7 +363,7 @@ def _column_note(c: TemplateColumn, campaign: Campaign) -> str:
     if c.kind == "tick":
         return "已落实打 √（下拉选择），未落实留空或填 ×。"
     if c.kind == "date":
-        return "日期，例如 2010-07-01。"
+        return f"日期，例如 {example_date(campaign)}。"
     return "文字，如实填写。"
 
 
@@ -382,8 +388,8 @@ def _instructions(campaign: Campaign) -> list[tuple[str, list[str]]]:
             "因诉讼等原因暂停化解的填“中止”，不计逾期。",
         ]),
         ("四、日期填写", [
-            "一律写成 2010-07-01 的形式（Excel 会自动识别为日期）。",
-            "不要写不存在的日期（如 2010年13月5日），也不要只写年月。",
+            f"一律写成 {example_date(campaign)} 的形式（Excel 会自动识别为日期）。",
+            f"不要写不存在的日期（如 {campaign.archive_due.year}年13月5日），也不要只写年月或只写月日。",
             "首次信访时间 ≤ 交办日期 ≤ 办结日期，且都不能晚于填报日期。",
         ]),
         ("五、系统计算列（灰色，勿填）", [
@@ -395,7 +401,7 @@ def _instructions(campaign: Campaign) -> list[tuple[str, list[str]]]:
         ]),
         ("六、报送方式", [
             "1. 填好后保存为 Excel 文件（.xlsx 或 .xls 均可），不要设置密码，不要改成图片或 PDF。",
-            "2. 文件名写明村名和日期，如“东村信访积案台账（2010年10月）.xlsx”。",
+            f"2. 文件名写明村名和日期，如“东村信访积案台账（{campaign.archive_due.year}年10月）.xlsx”。",
             "3. 按乡信访办要求定期（每月）以电子邮件附件发送至乡信访办邮箱，或拷贝至乡信访办。",
             "4. 每次报送整张表（含已化解、已销号的案件），不要只报新增的案件；案件未销号前不要从表中删除。",
         ]),
