@@ -279,3 +279,12 @@ def test_a_backlog_examined_in_parts_gives_the_same_master(tmp_path, monkeypatch
                         archive_root=root / "archive", state_dir=root / "state")
         results.append(([(v["village"], v["file"], v["cases"]) for v in r.villages], r.cases, r.vanished))
     assert results[0] == results[1] and results[0][1] == sum(range(3, 6))
+
+
+@pytest.mark.parametrize("written, meant", [
+    ("上唐村", "上塘村"), ("江滨村", "江滨社区"), ("前洋村", "前垟村"), ("新乔村", "新桥村"),
+    ("北村", None), ("南村", None), ("东方村", None)])
+def test_a_slip_suggests_its_village_and_another_village_suggests_none(written, meant):
+    """北村 is not a slip of 西村: the suggestion compares what tells villages apart."""
+    from toolkit.pipeline.judge import nearest_name
+    assert nearest_name(written, ["东村", "西村", "上塘村", "新桥村", "江滨社区", "前垟村"]) == meant

@@ -95,9 +95,28 @@ def same_village(a: str, b: str, township: str = "") -> bool:
     return x == y or x in (y + "村", y + "社区") or y in (x + "村", x + "社区")
 
 
+_PLACE_TAILS = ("村民委员会", "居民委员会", "村委会", "居委会", "社区", "村")
+
+
+def _stem(name: str) -> str:
+    """The part of a village name that tells villages apart: 上塘村 -> 上塘, 江滨社区 -> 江滨."""
+    name = "".join(name.split())
+    for tail in _PLACE_TAILS:
+        if name.endswith(tail) and len(name) > len(tail):
+            return name[:-len(tail)]
+    return name
+
+
 def nearest_name(name: str, names: Sequence[str]) -> str | None:
-    close = difflib.get_close_matches(name, list(names), n=1, cutoff=0.4)
-    return close[0] if close else None
+    """The roster name ``name`` is most likely a slip of (上唐村 -> 上塘村, 江滨村 -> 江滨社区).
+    Names are compared without 村/社区, so 北村 never suggests 西村: half of what tells two
+    villages apart must be the same, else nothing is suggested; a one-character name is
+    only a slip of a name as short."""
+    stem = _stem(name)
+    scored = [(difflib.SequenceMatcher(None, stem, _stem(v)).ratio(), v) for v in names
+              if len(stem) == len(_stem(v)) or min(len(stem), len(_stem(v))) >= 2]   # 东方村 is not 东村
+    best = max(scored, default=(0.0, None))
+    return best[1] if best[0] >= 0.5 else None
 
 
 # --- one submission's verdict ------------------------------------------------------------------
