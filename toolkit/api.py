@@ -327,11 +327,13 @@ def can_write_pdf() -> bool:
 
 # --- the sheet open in front of the clerk (the Excel buttons) -----------------------------
 def read_sheet(book_name: str, sheet_name: str, grid: list[list],
-               marker: list[list] | None = None) -> "Ledger":
+               marker: list[list] | None = None, *, settings: Settings | None = None) -> "Ledger":
     """A ledger read from the values of an open sheet, exactly as the same file would be read;
-    ``marker``: the template's hidden marker sheet, when the book has one."""
+    ``marker``: the template's hidden marker sheet, when the book has one; ``settings``: whose
+    表头别名 to read the header with."""
     from toolkit.read.grid import ledger_from_grid
-    return ledger_from_grid(book_name, sheet_name, grid, marker)
+    return ledger_from_grid(book_name, sheet_name, grid, marker,
+                            settings.header_aliases if settings is not None else ())
 
 
 def cell_marks(ledger: "Ledger") -> dict[str, str]:

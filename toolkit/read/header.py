@@ -2,8 +2,12 @@
 
 A header is the row naming the most fields in the first ``HEAD_ROWS`` rows, with
 the row above or below when the header has two levels (a group name such as
-六有 over its items). Every header text goes through ``fields.match_header``
-(the accepted variants); a bracketed note after it is ignored.
+六有 over its items). Every header text goes through the township's own
+aliases (the settings' 表头别名), then ``fields.match_header`` (the accepted
+variants; a bracketed note after it is ignored). A header neither names is a
+near miss when :mod:`.header_match` finds it close to one field that has no
+column yet (read as it, and said), ambiguous when close to two (said, not
+read), else the village's own column (listed once, as information).
 """
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from toolkit.core import fields as F
+from toolkit.read.header_match import near_field
 
 HEAD_ROWS = 20          # header rows are looked for in the first rows only
 MIN_HEADER_KEYS = 3     # a row is a header when it names at least this many fields
@@ -85,16 +90,41 @@ def _has_group(row: list) -> bool:
     return any(type(v) is str and v and _is_group(v) for v in row)
 
 
+@dataclass(frozen=True)
+class HeaderCell:
+    """One header column as written: where, the text, and how it was read."""
+    col: int                # 0-based
+    row: int                # 0-based
+    text: str               # as written
+    key: str | None         # what it was read as (None: not read)
+    how: str                # exact | alias | near | ambiguous | own
+    near: tuple[str, ...] = ()      # near/ambiguous: the registry's name(s) it is close to
+    keys: tuple[str, ...] = ()      # ambiguous: the fields it is close to
+
+
 @dataclass
 class Header:
     rows: list[int]                                       # 0-based
     columns: dict[str, int] = field(default_factory=dict)
     computed: dict[str, int] = field(default_factory=dict)
     duplicates: list[tuple[str, int, int]] = field(default_factory=list)  # key, col, row
+    cells: list[HeaderCell] = field(default_factory=list)  # every header column, in column order
+
+    def read_as(self, how: str) -> list[HeaderCell]:
+        return [c for c in self.cells if c.how == how]
 
 
-def find_header(head: list[list], anchor: int, merged) -> Header:
-    """One or two header rows around the best-matching row ``anchor``."""
+Aliases = tuple[tuple[str, "str | None"], ...]     # (header as written, key; None: the village's own)
+
+
+def alias_index(aliases: Aliases) -> dict[str, str | None]:
+    """The settings' 表头别名 by folded header text."""
+    return {F.normalize_header(written): key for written, key in aliases}
+
+
+def find_header(head: list[list], anchor: int, merged, aliases: Aliases = ()) -> Header:
+    """One or two header rows around the best-matching row ``anchor``; ``aliases``: the
+    township's own spellings (``Settings.header_aliases``), read before anything else."""
     above = head[anchor - 1] if anchor > 0 else None
     below = head[anchor + 1] if anchor + 1 < len(head) else None
     if above is not None and (_has_group(above) or _extends(head[anchor], above, 2)):
@@ -103,7 +133,7 @@ def find_header(head: list[list], anchor: int, merged) -> Header:
         upper, lower = anchor, anchor + 1
     else:
         return _map_columns(Header([anchor]), [(c, cell_text(v), None, anchor, "", anchor)
-                                               for c, v in enumerate(head[anchor]) if cell_text(v)])
+                                               for c, v in enumerate(head[anchor]) if cell_text(v)], aliases)
     groups = _groups(head[upper], upper, merged)
     cells = []
     for c in range(len(head[lower])):
@@ -112,7 +142,7 @@ def find_header(head: list[list], anchor: int, merged) -> Header:
             cells.append((c, lo, groups.get(c), lower, "" if _is_group(up) else up, upper))
         elif up:
             cells.append((c, up, None, upper, "", upper))   # merged vertically: text above
-    return _map_columns(Header([upper, lower]), cells)
+    return _map_columns(Header([upper, lower]), cells, aliases)
 
 
 def _extends(row: list, below: list, needed: int) -> bool:
@@ -153,24 +183,57 @@ def _groups(upper: list, r_up: int, merged) -> dict[int, str]:
     return groups
 
 
-def _map_columns(header: Header, cells: list[tuple]) -> Header:
-    """Map header cells (col, text, group, row, fallback text, its row) to keys."""
+def _map_columns(header: Header, cells: list[tuple], aliases: Aliases = ()) -> Header:
+    """Map header cells (col, text, group, row, fallback text, its row) to keys: aliases and
+    exact names first, then near misses for what is left (never to a field already read)."""
+    taught = alias_index(aliases) if aliases else {}
+    left = []
     for c, text, group, r, alt_text, alt_r in cells:
-        key = _match(text, group)
-        if key is None and alt_text:
-            key, r = _match(alt_text), alt_r
+        how, key = "exact", None
+        for t, tr in ((text, r), (alt_text, alt_r)):
+            if t and F.normalize_header(t) in taught:
+                how, key, r = "alias", taught[F.normalize_header(t)], tr
+                break
+        if how == "exact":
+            key = _match(text, group)
+            if key is None and alt_text:
+                key, r = _match(alt_text), alt_r
         if key is None:
+            if how == "alias" or not _is_group(text):      # a group name is no column
+                left.append((c, text, r, how == "alias"))
             continue
-        target = header.computed if key in F.COMPUTED_BY_KEY else header.columns
-        if key in target:
-            alt = _TEXT_ITEM.get(key)
-            if alt and alt not in header.columns:
-                key, target = alt, header.columns
-            else:
-                header.duplicates.append((key, c, r))
-                continue
-        target[key] = c
+        _put(header, key, c, r, text, how)
+    for c, text, r, own in left:
+        _near_miss(header, c, text, r, own)
+    header.cells.sort(key=lambda h: h.col)
     return header
+
+
+def _put(header: Header, key: str, c: int, r: int, text: str, how: str,
+         near: tuple[str, ...] = ()) -> None:
+    target = header.computed if key in F.COMPUTED_BY_KEY else header.columns
+    if key in target:
+        alt = _TEXT_ITEM.get(key)
+        if alt and alt not in header.columns:
+            key, target = alt, header.columns
+        else:
+            header.duplicates.append((key, c, r))
+            return
+    target[key] = c
+    header.cells.append(HeaderCell(c, r, text, key, how, near))
+
+
+def _near_miss(header: Header, c: int, text: str, r: int, own: bool) -> None:
+    """A header no name matches: read as the one absent field it is close to, else listed."""
+    bare = _NOTE.sub("", text).strip()
+    near = None if own else (near_field(text) or (near_field(bare) if bare and bare != text else None))
+    present = set(header.columns) | set(header.computed)
+    if near is None or present & set(near.keys):        # never a second column for a field
+        header.cells.append(HeaderCell(c, r, text, None, "own"))
+    elif len(near.keys) > 1:
+        header.cells.append(HeaderCell(c, r, text, None, "ambiguous", near.names, near.keys))
+    else:
+        _put(header, near.keys[0], c, r, text, "near", near.names)
 
 
 # a flat sheet may name an item like its text field (包案领导 twice: text, then tick)
