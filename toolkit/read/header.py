@@ -47,13 +47,19 @@ def cell_text(v: object) -> str:
     return v.strip() if type(v) is str else ""
 
 
-def _row_keys(row: list) -> dict[int, str]:
+def _row_keys(row: list, near: bool = False) -> dict[int, tuple[str, str]]:
+    """Column -> (key, the name it was matched by) of each cell that names a field; ``near``:
+    also the cells that are the near miss of one field (``header_match``)."""
     out = {}
     for c, v in enumerate(row):
         if type(v) is str and v:
             k = _match(v)
             if k:
-                out[c] = k
+                out[c] = (k, v)
+            elif near:
+                guess = near_field(v)
+                if guess is not None and len(guess.keys) == 1:
+                    out[c] = (guess.keys[0], guess.names[0])
     return out
 
 
@@ -63,27 +69,29 @@ def score_header(head: list[list]) -> tuple[int, int]:
     are not enough), judged on the best row and the rows beside it (a two-level header).
 
     Stops two rows after the first header-like row: below it come cases, whose
-    every distinct text would otherwise go through the header matcher.
+    every distinct text would otherwise go through the header matcher. Only when exact
+    names do not make a ledger are near misses counted too (a header typed in traditional
+    characters), each by the registry's name it is near (編號 is as generic as 编号).
     """
+    best, at = _score(head, False)
+    if best < MIN_HEADER_KEYS:
+        best, at = _score(head, True)
+    return (best, at) if best >= MIN_HEADER_KEYS else (0, -1)
+
+
+def _score(head: list[list], near: bool) -> tuple[int, int]:
     best, at = 0, -1
     for r, row in enumerate(head):
         if best >= MIN_HEADER_KEYS and r > at + 2:
             break
-        n = _count_keys(row)
+        n = len({k for k, _ in _row_keys(row, near).values()})
         if n > best:
             best, at = n, r
-    if best and not F.identifies_ledger([named for row in head[max(at - 1, 0):at + 2] for named in _named(row)]):
+    named = [(k, _NOTE.sub("", n).strip() or n)          # a bracketed note is no part of the name
+             for row in head[max(at - 1, 0):at + 2] for k, n in _row_keys(row, near).values()]
+    if best and not F.identifies_ledger(named):
         return 0, -1
     return best, at
-
-
-def _named(row: list) -> list[tuple[str, str]]:
-    """(key, header text without its bracketed note) of each cell that names a field."""
-    return [(key, _NOTE.sub("", row[c]).strip() or row[c]) for c, key in _row_keys(row).items()]
-
-
-def _count_keys(row: list) -> int:
-    return len(set(_row_keys(row).values()))
 
 
 def _has_group(row: list) -> bool:
@@ -97,7 +105,7 @@ class HeaderCell:
     row: int                # 0-based
     text: str               # as written
     key: str | None         # what it was read as (None: not read)
-    how: str                # exact | alias | near | ambiguous | own
+    how: str                # exact | alias | near | ambiguous | own | number (序号)
     near: tuple[str, ...] = ()      # near/ambiguous: the registry's name(s) it is close to
     keys: tuple[str, ...] = ()      # ambiguous: the fields it is close to
 
@@ -229,7 +237,7 @@ def _near_miss(header: Header, c: int, text: str, r: int, own: bool) -> None:
     near = None if own else (near_field(text) or (near_field(bare) if bare and bare != text else None))
     present = set(header.columns) | set(header.computed)
     if near is None or present & set(near.keys):        # never a second column for a field
-        header.cells.append(HeaderCell(c, r, text, None, "own"))
+        header.cells.append(HeaderCell(c, r, text, None, "number" if F.is_row_number_header(text) else "own"))
     elif len(near.keys) > 1:
         header.cells.append(HeaderCell(c, r, text, None, "ambiguous", near.names, near.keys))
     else:
