@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import NamedTuple
 
 from toolkit.core import fields as F
 from toolkit.read.header_match import near_field
@@ -80,15 +81,17 @@ def score_header(head: list[list]) -> tuple[int, int]:
 
 
 def _score(head: list[list], near: bool) -> tuple[int, int]:
-    best, at = 0, -1
+    best, at, seen = 0, -1, {}
     for r, row in enumerate(head):
         if best >= MIN_HEADER_KEYS and r > at + 2:
             break
-        n = len({k for k, _ in _row_keys(row, near).values()})
+        seen[r] = _row_keys(row, near)
+        n = len({k for k, _ in seen[r].values()})
         if n > best:
             best, at = n, r
     named = [(k, _NOTE.sub("", n).strip() or n)          # a bracketed note is no part of the name
-             for row in head[max(at - 1, 0):at + 2] for k, n in _row_keys(row, near).values()]
+             for r in range(max(at - 1, 0), at + 2) if r < len(head)
+             for k, n in (seen[r] if r in seen else _row_keys(head[r], near)).values()]
     if best and not F.identifies_ledger(named):
         return 0, -1
     return best, at
@@ -98,9 +101,9 @@ def _has_group(row: list) -> bool:
     return any(type(v) is str and v and _is_group(v) for v in row)
 
 
-@dataclass(frozen=True)
-class HeaderCell:
-    """One header column as written: where, the text, and how it was read."""
+class HeaderCell(NamedTuple):
+    """One header column as written: where, the text, and how it was read (a tuple: one per
+    header cell of every file, made cheaply)."""
     col: int                # 0-based
     row: int                # 0-based
     text: str               # as written
@@ -198,7 +201,7 @@ def _map_columns(header: Header, cells: list[tuple], aliases: Aliases = ()) -> H
     left = []
     for c, text, group, r, alt_text, alt_r in cells:
         how, key = "exact", None
-        for t, tr in ((text, r), (alt_text, alt_r)):
+        for t, tr in ((text, r), (alt_text, alt_r)) if taught else ():
             if t and F.normalize_header(t) in taught:
                 how, key, r = "alias", taught[F.normalize_header(t)], tr
                 break
