@@ -281,3 +281,38 @@ def test_alias_silences_consolidation_too(tmp_path):
     assert not [r for r in rows if Code.HEADER_NEAR_MISS in r.values()]
     cases = sheet(tmp_path / "总台账.xlsx", "总台账")
     assert {c["信访事项"] for c in cases} == {c["matter"] for c in sample_cases(3)}
+
+
+def test_header_change_sentence_names_moves_and_removals():
+    from toolkit.pipeline.header_layouts import header_change
+    before = [[0, "序号", None, "number", None], [1, "案件编号", "case_id", "exact", None],
+              [2, "信访人", "petitioner", "exact", None], [3, "联系电话", "phone", "exact", None],
+              [4, "反映问题", "matter", "exact", None], [5, "备注", "remarks", "exact", None]]
+    now = [[0, "序号", None, "number", None], [1, "案件编号", "case_id", "exact", None],
+           [2, "联系电话", "phone", "exact", None], [3, "信访人", "petitioner", "exact", None],
+           [4, "主要诉求", "matter", "exact", None]]
+    said = header_change("东村", before, now)
+    assert said == ("东村的表头与上次不同：删去了“备注”列；“反映问题”改为“主要诉求”；"
+                    "“信访人”列从第 C 列移到了第 D 列")   # one of two swapped columns moved
+    assert header_change("东村", before, before) is None
+    inserted = [before[0], [1, "回访情况", None, "own", None]] + [[c + 1, *rest] for c, *rest in before[1:]]
+    assert header_change("东村", before, inserted) == "东村的表头与上次不同：新增“回访情况”列"
+
+
+def test_alias_reaches_fill(tmp_path):
+    """派单日期 is near no field: only the township's alias makes it the 交办日期 fill counts from."""
+    settings = settings_with(tmp_path, (("派单日期", "assigned_date"),))
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    plain = flat(tmp_path / "a" / "东村.xlsx", {"assigned_date": "派单日期"})
+    taught = flat(tmp_path / "b" / "东村.xlsx", {"assigned_date": "派单日期"})
+    [without] = api.fill([plain], as_of=AS_OF, settings=Settings())
+    [with_alias] = api.fill([taught], as_of=AS_OF, settings=settings)
+    assert without.ok and with_alias.ok
+
+    def deadlines(path):
+        rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_name("台账").to_python()
+        col = rows[2].index("办结期限")
+        return [r[col] for r in rows[3:6]]
+    assert deadlines(plain) == ["", "", ""]
+    assert deadlines(taught) == [date(2010, 9, 25)] * 3          # 60 working days after 2010-07-01
