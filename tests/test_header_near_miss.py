@@ -316,3 +316,13 @@ def test_alias_reaches_fill(tmp_path):
         return [r[col] for r in rows[3:6]]
     assert deadlines(plain) == ["", "", ""]
     assert deadlines(taught) == [date(2010, 9, 25)] * 3          # 60 working days after 2010-07-01
+
+
+def test_information_alone_is_no_problem_to_annotate_or_fail(tmp_path):
+    path = flat(tmp_path / "北村.xlsx", {}, extra=[("own", "回访情况")])
+    [lg] = api.validate([path], as_of=AS_OF, settings=Settings())
+    assert [i.code for i in lg.issues] == [Code.EXTRA_COLUMNS]
+    assert (lg.errors, lg.warnings) == (0, 0) and api.validation_exit_code([lg]) == 0
+    assert api.annotate([lg], tmp_path / "标注") == []
+    assert "【通过】北村.xlsx" in api.validation_text([lg])
+    assert "说明 台账：工作表“台账”中有不属于台账标准列的列：" in api.validation_text([lg])

@@ -165,13 +165,14 @@ def compute(ledger: "Ledger", *, as_of: DateLike = None, settings: SettingsLike 
 
 
 def annotate(ledgers: Sequence["Ledger"], out_dir: str | Path) -> list[tuple["Ledger", Path | str]]:
-    """For each validated ledger with issues, a coloured copy with a 校验结果 sheet in
-    ``out_dir``: (ledger, the copy's path) or (ledger, why no copy was made)."""
+    """For each validated ledger with errors or warnings (information alone, such as a village's
+    own columns, needs no copy), a coloured copy with a 校验结果 sheet in ``out_dir``:
+    (ledger, the copy's path) or (ledger, why no copy was made)."""
     from toolkit.outputs.fill import annotate_file
     from toolkit.outputs.writeback import WritebackError
     done: list[tuple["Ledger", Path | str]] = []
     for lg in ledgers:
-        if lg.readable and lg.issues:
+        if lg.readable and (lg.errors or lg.warnings):
             try:
                 done.append((lg, annotate_file(lg, Path(out_dir))))
             except WritebackError as e:
