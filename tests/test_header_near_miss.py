@@ -326,3 +326,14 @@ def test_information_alone_is_no_problem_to_annotate_or_fail(tmp_path):
     assert api.annotate([lg], tmp_path / "标注") == []
     assert "【通过】北村.xlsx" in api.validation_text([lg])
     assert "说明 台账：工作表“台账”中有不属于台账标准列的列：" in api.validation_text([lg])
+
+
+def test_aliases_make_a_ledger_of_headers_nothing_else_names(tmp_path):
+    """A township whose villages write 挂牌编号 / 当事人 / 群众诉求: taught once, the sheet is a ledger."""
+    headers = {"case_id": "挂牌编号", "petitioner": "当事人", "matter": "群众诉求"}
+    path = flat(tmp_path / "东村.xlsx", headers, drop=("status",))
+    assert [i.code for i in read_ledger(path).issues if i.is_error] == [Code.NOT_A_LEDGER]
+    taught = tuple((text, key) for key, text in headers.items())
+    lg = read_ledger(path, aliases=taught)
+    assert {"case_id", "petitioner", "matter"} <= set(lg.columns) and lg.n_cases == 3
+    assert not [i for i in lg.issues if i.code in (Code.HEADER_NEAR_MISS, Code.EXTRA_COLUMNS)]

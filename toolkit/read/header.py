@@ -48,12 +48,18 @@ def cell_text(v: object) -> str:
     return v.strip() if type(v) is str else ""
 
 
-def _row_keys(row: list, near: bool = False) -> dict[int, tuple[str, str]]:
+def _row_keys(row: list, near: bool = False, taught: dict | None = None) -> dict[int, tuple[str, str]]:
     """Column -> (key, the name it was matched by) of each cell that names a field; ``near``:
-    also the cells that are the near miss of one field (``header_match``)."""
+    also the cells that are the near miss of one field (``header_match``); ``taught``: the
+    township's aliases (``alias_index``), first."""
     out = {}
     for c, v in enumerate(row):
         if type(v) is str and v:
+            if taught and F.normalize_header(v) in taught:
+                k = taught[F.normalize_header(v)]
+                if k:
+                    out[c] = (k, v)
+                continue
             k = _match(v)
             if k:
                 out[c] = (k, v)
@@ -64,7 +70,7 @@ def _row_keys(row: list, near: bool = False) -> dict[int, tuple[str, str]]:
     return out
 
 
-def score_header(head: list[list]) -> tuple[int, int]:
+def score_header(head: list[list], aliases: "Aliases" = ()) -> tuple[int, int]:
     """(distinct keys in the best header row, that row's 0-based index); (0, -1) when the
     header does not name a ledger (``fields.identifies_ledger``: a roster's 姓名, 编号 and 状态
     are not enough), judged on the best row and the rows beside it (a two-level header).
@@ -73,25 +79,27 @@ def score_header(head: list[list]) -> tuple[int, int]:
     every distinct text would otherwise go through the header matcher. Only when exact
     names do not make a ledger are near misses counted too (a header typed in traditional
     characters), each by the registry's name it is near (編號 is as generic as 编号).
+    ``aliases``: the township's own spellings count as the fields they name.
     """
-    best, at = _score(head, False)
+    taught = alias_index(aliases) if aliases else None
+    best, at = _score(head, False, taught)
     if best < MIN_HEADER_KEYS:
-        best, at = _score(head, True)
+        best, at = _score(head, True, taught)
     return (best, at) if best >= MIN_HEADER_KEYS else (0, -1)
 
 
-def _score(head: list[list], near: bool) -> tuple[int, int]:
+def _score(head: list[list], near: bool, taught: dict | None) -> tuple[int, int]:
     best, at, seen = 0, -1, {}
     for r, row in enumerate(head):
         if best >= MIN_HEADER_KEYS and r > at + 2:
             break
-        seen[r] = _row_keys(row, near)
+        seen[r] = _row_keys(row, near, taught)
         n = len({k for k, _ in seen[r].values()})
         if n > best:
             best, at = n, r
     named = [(k, _NOTE.sub("", n).strip() or n)          # a bracketed note is no part of the name
              for r in range(max(at - 1, 0), at + 2) if r < len(head)
-             for k, n in (seen[r] if r in seen else _row_keys(head[r], near)).values()]
+             for k, n in (seen[r] if r in seen else _row_keys(head[r], near, taught)).values()]
     if best and not F.identifies_ledger(named):
         return 0, -1
     return best, at

@@ -220,10 +220,10 @@ def _read_workbook(wb, ledger: Ledger, aliases: Aliases = ()) -> None:
         marker_village = _read_marker(wb, ledger)
     sheets = [m for m in metas if m.typ == SheetTypeEnum.WorkSheet and m.name != F.TEMPLATE_MARKER_SHEET]
     chosen = _choose_sheet(wb, [m for m in sheets if not _is_instructions(m.name)],
-                           SheetVisibleEnum.Visible)
+                           SheetVisibleEnum.Visible, aliases)
     if chosen is None:      # a sheet named like 说明 is a ledger only when nothing else is
         chosen = _choose_sheet(wb, [m for m in sheets if _is_instructions(m.name)],
-                               SheetVisibleEnum.Visible)
+                               SheetVisibleEnum.Visible, aliases)
     if chosen is None:
         visible = [m.name for m in sheets if m.visible == SheetVisibleEnum.Visible] \
             or [m.name for m in sheets]
@@ -277,19 +277,19 @@ def _read_marker(wb, ledger: Ledger) -> str | None:
     return get(1, 1)
 
 
-def _choose_sheet(wb, candidates, visible_enum):
+def _choose_sheet(wb, candidates, visible_enum, aliases: Aliases = ()):
     """(sheet, rows, header row) of the best-scoring candidate, or None if none has a header."""
     if not candidates:
         return None
     if len(candidates) == 1:
         sheet = wb.get_sheet_by_name(candidates[0].name)
         rows = sheet.to_python(skip_empty_area=False)
-        score, anchor = score_header(rows[:HEAD_ROWS])
+        score, anchor = score_header(rows[:HEAD_ROWS], aliases)
         return (sheet, rows, anchor) if score >= MIN_HEADER_KEYS else None
     best = None
     for n, meta in enumerate(candidates):
         sheet = wb.get_sheet_by_name(meta.name)
-        score, anchor = score_header(sheet.to_python(skip_empty_area=False, nrows=HEAD_ROWS))
+        score, anchor = score_header(sheet.to_python(skip_empty_area=False, nrows=HEAD_ROWS), aliases)
         rank = (score, meta.visible == visible_enum, -n)
         if score >= MIN_HEADER_KEYS and (best is None or rank > best[0]):
             best = (rank, sheet, anchor)
