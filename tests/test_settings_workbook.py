@@ -43,7 +43,7 @@ def test_round_trip(tmp_path):
 def test_written_workbook_seen_by_calamine(tmp_path):
     path = write_settings_workbook(tmp_path / "设置.xlsx", CUSTOM)
     wb = CalamineWorkbook.from_path(str(path))
-    assert wb.sheet_names == ["说明", "活动设置", "村名册", "节假日", "乡级列"]
+    assert wb.sheet_names == ["说明", "活动设置", "村名册", "节假日", "乡级列", "表头别名"]
     camp = wb.get_sheet_by_name("活动设置").to_python()
     assert camp[0][:3] == ["项目", "值", "结束日期（仅阶段）"]
     rows = {r[0]: r for r in camp[1:]}

@@ -165,13 +165,14 @@ def compute(ledger: "Ledger", *, as_of: DateLike = None, settings: SettingsLike 
 
 
 def annotate(ledgers: Sequence["Ledger"], out_dir: str | Path) -> list[tuple["Ledger", Path | str]]:
-    """For each validated ledger with issues, a coloured copy with a 校验结果 sheet in
-    ``out_dir``: (ledger, the copy's path) or (ledger, why no copy was made)."""
+    """For each validated ledger with errors or warnings (information alone, such as a village's
+    own columns, needs no copy), a coloured copy with a 校验结果 sheet in ``out_dir``:
+    (ledger, the copy's path) or (ledger, why no copy was made)."""
     from toolkit.outputs.fill import annotate_file
     from toolkit.outputs.writeback import WritebackError
     done: list[tuple["Ledger", Path | str]] = []
     for lg in ledgers:
-        if lg.readable and lg.issues:
+        if lg.readable and (lg.errors or lg.warnings):
             try:
                 done.append((lg, annotate_file(lg, Path(out_dir))))
             except WritebackError as e:
@@ -327,11 +328,13 @@ def can_write_pdf() -> bool:
 
 # --- the sheet open in front of the clerk (the Excel buttons) -----------------------------
 def read_sheet(book_name: str, sheet_name: str, grid: list[list],
-               marker: list[list] | None = None) -> "Ledger":
+               marker: list[list] | None = None, *, settings: Settings | None = None) -> "Ledger":
     """A ledger read from the values of an open sheet, exactly as the same file would be read;
-    ``marker``: the template's hidden marker sheet, when the book has one."""
+    ``marker``: the template's hidden marker sheet, when the book has one; ``settings``: whose
+    表头别名 to read the header with."""
     from toolkit.read.grid import ledger_from_grid
-    return ledger_from_grid(book_name, sheet_name, grid, marker)
+    return ledger_from_grid(book_name, sheet_name, grid, marker,
+                            settings.header_aliases if settings is not None else ())
 
 
 def cell_marks(ledger: "Ledger") -> dict[str, str]:

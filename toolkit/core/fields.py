@@ -69,6 +69,8 @@ IDENTITY_KEYS: tuple[str, ...] = ("case_id", "petitioner", "matter", "status")
 GENERIC_NAMES: tuple[str, ...] = (
     "编号", "姓名", "状态", "分类", "延期", "备注", "办理情况", "进展情况", "工作进展",
     *(n for key in ("village", "id_number", "phone", "address", "remarks") for n in FIELD_BY_KEY[key].names))
+# A running number nearly every sheet has: no field, and not worth a word as a village's own column.
+ROW_NUMBER_HEADERS: tuple[str, ...] = ("序号", "序", "行号", "顺序号", "NO", "NO.")
 REQUIRED_KEYS: tuple[str, ...] = tuple(f.key for f in FIELDS if f.required)
 DATE_KEYS: tuple[str, ...] = tuple(f.key for f in FIELDS if f.kind == "date")
 
@@ -265,6 +267,12 @@ def match_header(text: object, group: object = None) -> str | None:
 
 
 _GENERIC_INDEX = frozenset(normalize_header(n) for n in GENERIC_NAMES)
+_ROW_NUMBER_INDEX = frozenset(normalize_header(n) for n in ROW_NUMBER_HEADERS)
+
+
+def is_row_number_header(text: object) -> bool:
+    """序号, 行号, No. …: the column of running numbers."""
+    return normalize_header(text).upper() in _ROW_NUMBER_INDEX
 
 
 def identifies_ledger(named: list[tuple[str, str]]) -> bool:

@@ -12,6 +12,7 @@ from typing import Any
 
 ERROR = "error"
 WARNING = "warning"
+INFO = "info"           # said once, counted as neither error nor warning
 
 
 class Code:
@@ -57,6 +58,9 @@ class Code:
     AUTH_FAILED = "auth_failed"
     FAR_VALUE = "far_value"
     MISSING_SHEET = "missing_sheet"
+    HEADER_NEAR_MISS = "header_near_miss"
+    HEADER_AMBIGUOUS = "header_ambiguous"
+    EXTRA_COLUMNS = "extra_columns"
 
 
 @dataclass(frozen=True)
@@ -98,6 +102,18 @@ _KINDS = (
     IssueKind("missing_column", ERROR, "缺少必填列",
               "缺少必填列“{column}”。",
               "请在表头中加上“{column}”列（可用的写法：{variants}）。"),
+    IssueKind("header_near_miss", WARNING, "表头写法不标准",
+              "表头 {cell}“{written}”不是标准写法，已按“{column}”列读取{near}。",
+              "如判断无误：请村里把表头改为“{column}”，或由乡信访办在设置工作簿“表头别名”表中加一行"
+              "（表头写法：{written}；对应列：{column}），以后各村这样写都不再提醒。如判断有误，"
+              "请把表头改为正确的列名。"),
+    IssueKind("header_ambiguous", ERROR, "表头无法判断",
+              "表头 {cell}“{written}”与{fields}都只差一点，无法判断是哪一列，该列未读取。",
+              "请把表头改为其中正确的列名；或由乡信访办在设置工作簿“表头别名”表中加一行"
+              "（表头写法：{written}；对应列：正确的列名）。"),
+    IssueKind("extra_columns", INFO, "本村自加的列",
+              "工作表“{sheet}”中有不属于台账标准列的列：{columns}，未读取。",
+              "无需处理。如其中某列其实是台账的列，请改用标准列名，或由乡信访办在设置工作簿“表头别名”表中登记。"),
     IssueKind("duplicate_column", WARNING, "列重复",
               "“{column}”列出现了两次（{cell}），只读取第一列。",
               "请删除或改名重复的列。"),
@@ -266,6 +282,6 @@ def _show(value: object) -> str:
 
 
 def count(issues: list[Issue]) -> tuple[int, int]:
-    """(errors, warnings)"""
+    """(errors, warnings); information (``INFO``) is neither"""
     e = sum(1 for i in issues if i.severity == ERROR)
-    return e, len(issues) - e
+    return e, sum(1 for i in issues if i.severity == WARNING)

@@ -89,6 +89,7 @@ class Ledger:
     columns: dict[str, int] = field(default_factory=dict)           # input key -> 0-based col
     computed_columns: dict[str, int] = field(default_factory=dict)  # computed key -> 0-based col
     header_rows: list[int] = field(default_factory=list)            # 1-based
+    header_cells: list = field(default_factory=list)   # toolkit.read.header.HeaderCell, column order
     last_column: int = -1                                           # 0-based, last used in header
     template_version: str | None = None
     has_macros: bool = False

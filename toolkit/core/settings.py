@@ -1,5 +1,6 @@
 """What a clerk decides: campaign dates and thresholds, the village roster,
-extra holiday years, the columns the township owns in the master.
+extra holiday years, the columns the township owns in the master, the header
+spellings villages use (表头别名).
 
 These live in the office's settings workbook (``设置.xlsx`` beside taizhang.toml; clerks
 edit Excel, not config files).
@@ -80,6 +81,8 @@ class Settings:
     roster: tuple[RosterEntry, ...] = ()
     extra_years: tuple[HolidayYear, ...] = ()
     township_columns: tuple[str, ...] = ("督办意见", "乡级备注")
+    # 表头别名: (header as a village writes it, the field key it means; None: the village's own column)
+    header_aliases: tuple[tuple[str, str | None], ...] = ()
     source: Path | None = None                 # the workbook these came from, if any
 
     def village_for_email(self, address: str) -> str | None:

@@ -9,6 +9,8 @@ Sheets (Chinese, as the clerk sees them):
 * 节假日 — 日期 | 类型 (放假 / 调休上班) | 说明: years the chinesecalendar package
   does not know yet; a year given here replaces the package's version.
 * 乡级列 — 列名: columns the township owns in the master.
+* 表头别名 — 表头写法 | 对应列: a header villages write that the toolkit should read as a
+  ledger column (or, with 对应列 “不读”, as the village's own column) without a warning.
 * 说明 — what each sheet means, for the clerk.
 
 Read with python-calamine; written with xlsxwriter. A missing workbook means
@@ -30,7 +32,7 @@ from toolkit.core.cells import cell_ref
 from toolkit.core.config import BACKUP_DIR
 from toolkit.core.dates import date_example, parse_date_value
 from toolkit.core.errors import TaizhangError
-from toolkit.core.fields import match_header, normalize_header
+from toolkit.core.fields import COMPUTED_BY_KEY, FIELDS, header_for, match_header, normalize_header
 from toolkit.core.files import atomic_path, backup_copy
 from toolkit.core.normalize import clean_text, parse_day_count
 from toolkit.core.settings import (DEFAULT_SETTINGS, Campaign, HolidayYear, NamedHolidayYear, Phase,
@@ -41,11 +43,15 @@ SHEET_CAMPAIGN = "活动设置"
 SHEET_ROSTER = "村名册"
 SHEET_HOLIDAYS = "节假日"
 SHEET_COLUMNS = "乡级列"
+SHEET_ALIASES = "表头别名"
 
 CAMPAIGN_HEADERS = ("项目", "值", "结束日期（仅阶段）", "说明")
 ROSTER_HEADERS = ("村（社区）", "联系人", "电子邮箱")
 HOLIDAY_HEADERS = ("日期", "类型", "说明")
 COLUMNS_HEADERS = ("列名",)
+ALIAS_HEADERS = ("表头写法", "对应列")
+OWN_COLUMN_WORDS = ("不读", "本村自有列", "自有列", "忽略")   # 对应列 for a column that is no field
+ALIAS_EXAMPLE = ("反应问题", "信访事项")
 
 ITEM_NAME = "活动名称"
 ITEM_TOWNSHIP = "乡镇"
@@ -85,6 +91,7 @@ def load_settings(path: Path | str, default: Settings = DEFAULT_SETTINGS) -> Set
         roster=_read_roster(book),
         extra_years=_read_holidays(book),
         township_columns=_read_columns(book),
+        header_aliases=_read_aliases(book),
         source=path,
     )
     return settings
@@ -320,6 +327,40 @@ def _read_columns(book: _Book) -> tuple[str, ...]:
     return tuple(names)
 
 
+def _read_aliases(book: _Book) -> tuple[tuple[str, str | None], ...]:
+    """表头别名: (header as written, field key or None for “不读”); an older workbook has none."""
+    found = _header(book, SHEET_ALIASES, ALIAS_HEADERS,
+                    {"表头写法": ("表头", "村里的写法", "写法"), "对应列": ("对应", "标准列", "读作")})
+    if found is None:
+        return ()
+    rows, head, cols = found
+    c_w, c_k = cols["表头写法"], cols.get("对应列")
+    out: dict[str, tuple[str, str | None]] = {}
+    for r in range(head + 1, len(rows)):
+        written = clean_text(_cell(rows[r], c_w))
+        meant = clean_text(_cell(rows[r], c_k))
+        if not written and not meant:
+            continue
+        if not written:
+            raise book.error(SHEET_ALIASES, c_w, r, f"对应列“{meant}”前没有填写表头写法",
+                             "请在“表头写法”填上村里台账表头的原样写法，如“反应问题”。")
+        out[normalize_header(written)] = (written, _alias_key(book, rows[r], r, c_k, written, meant))
+    return tuple(out.values())
+
+
+def _alias_key(book: _Book, row: list, r: int, col: int | None, written: str, meant: str) -> str | None:
+    if normalize_header(meant) in {normalize_header(w) for w in OWN_COLUMN_WORDS}:
+        return None
+    group, _, name = meant.rpartition("·")          # 九个一·会议纪要, as the warnings write items
+    key = match_header(name, group or None) if name else None
+    if key is None or key in COMPUTED_BY_KEY:
+        shown = f"“{meant}”不是台账的列名" if meant else "没有填写对应列"
+        raise book.error(SHEET_ALIASES, col if col is not None else 1, r, f"“{written}”的{shown}",
+                         f"对应列请填台账的标准列名，如“{ALIAS_EXAMPLE[1]}”“包案领导”“案件编号”"
+                         f"（可用的列名见“说明”表）；村里自己加的、不需读取的列填“{OWN_COLUMN_WORDS[0]}”。")
+    return key
+
+
 # --- writing --------------------------------------------------------------------
 def help_text(year: int) -> tuple[tuple[str, str | None], ...]:
     """The 说明 sheet; its examples in the campaign's ``year``."""
@@ -346,6 +387,11 @@ def help_text(year: int) -> tuple[tuple[str, str | None], ...]:
      "所以请一次填全一年。例：2027-01-01 | 放假 | 元旦。"),
     (SHEET_COLUMNS, "乡级总台账中由乡里自己填写的列（如督办意见）。汇总时这些列的内容会保留，"
      "不会被村里报送的数据覆盖。每行一个列名。"),
+    (SHEET_ALIASES, "村里台账表头的其他写法。工具认得各列的常见写法；写法相近的（如错别字、繁体字）"
+     "也会读取，但每次都提醒。在此登记后，各村这样写都按登记的列读取、不再提醒。"
+     f"每行一个：“表头写法”填村里的原样写法，“对应列”填台账的标准列名。例：{ALIAS_EXAMPLE[0]} | "
+     f"{ALIAS_EXAMPLE[1]}。村里自己加的、不需读取的列，对应列填“{OWN_COLUMN_WORDS[0]}”。"
+     "可用的标准列名：" + "、".join(f.header for f in FIELDS) + "。"),
     ("日期写法", f"日期可写成 {year}-07-01、{year}/7/1、{year}.7.1 或 {year}年7月1日，要写全年、月、日。"),
     )
 
@@ -363,6 +409,7 @@ def write_settings_workbook(path: Path | str, settings: Settings) -> Path:
         _write_roster(wb, fmt, settings.roster)
         _write_holidays(wb, fmt, settings.extra_years)
         _write_columns(wb, fmt, settings.township_columns)
+        _write_aliases(wb, fmt, settings.header_aliases)
         wb.close()
     return path
 
@@ -487,6 +534,17 @@ def _write_columns(wb, fmt, columns) -> None:
     _head(ws, fmt, COLUMNS_HEADERS, (24,))
     for r, name in enumerate(columns, start=1):
         ws.write_string(r, 0, name, fmt["text"])
+
+
+def _write_aliases(wb, fmt, aliases) -> None:
+    ws = wb.add_worksheet(SHEET_ALIASES)
+    _head(ws, fmt, ALIAS_HEADERS, (24, 24))
+    ws.write_comment(0, 0, f"村里台账表头的写法，原样照抄。例：{ALIAS_EXAMPLE[0]}", {"x_scale": 2})
+    ws.write_comment(0, 1, f"台账的标准列名，例：{ALIAS_EXAMPLE[1]}；不需读取的列填“{OWN_COLUMN_WORDS[0]}”",
+                     {"x_scale": 2})
+    for r, (written, key) in enumerate(aliases, start=1):
+        ws.write_string(r, 0, written, fmt["text"])
+        ws.write_string(r, 1, header_for(key) if key else OWN_COLUMN_WORDS[0], fmt["text"])
 
 
 # --- the default workbook -------------------------------------------------------

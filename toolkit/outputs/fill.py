@@ -319,9 +319,8 @@ def issue_sheet(ledger: Ledger) -> NewSheet:
 
     rows_in = issue_rows([ledger])
     rows_in.sort(key=lambda r: (r["单元格"] != "", r["级别"] != SEVERITY_WORD[ERROR], r["行"] or 0))
-    errors = sum(1 for i in ledger.issues if i.severity == ERROR)
-    summary = (f"文件“{Path(ledger.path).name}”校验结果：错误 {errors} 个，提醒 "
-               f"{len(ledger.issues) - errors} 个。红色单元格是错误，黄色是提醒；"
+    summary = (f"文件“{Path(ledger.path).name}”校验结果：错误 {ledger.errors} 个，提醒 "
+               f"{ledger.warnings} 个。红色单元格是错误，黄色是提醒；"
                f"点“单元格”可跳到该处。")
     rows: list[list[object]] = [[summary], list(ISSUE_SHEET_COLUMNS)]
     links: dict[str, str] = {}

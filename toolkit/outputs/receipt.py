@@ -24,6 +24,7 @@ from pathlib import Path
 
 from toolkit.core.issues import ERROR, Code, Issue
 from toolkit.outputs.privacy import mask_address, mask_text
+from toolkit.outputs.report import SEVERITY_WORD
 
 MAX_ISSUES = 20
 _CN_NUMBERS = "一二三四五六七八九十"
@@ -76,7 +77,7 @@ def quote_issue(issue: Issue) -> str:
         f"工作表“{issue.sheet}”" if issue.sheet else "",
         f"单元格 {issue.cell}" if issue.cell else (f"第{issue.row}行" if issue.row else ""),
         f"案件 {issue.case_id}" if issue.case_id else "") if x)
-    level = "错误" if issue.severity == ERROR else "提醒"
+    level = SEVERITY_WORD.get(issue.severity, "提醒")
     line = f"[{level}] {where + '：' if where else ''}{text}"
     if issue.action:
         line += f" 怎么改：{issue.action}"

@@ -7,11 +7,11 @@ from pathlib import Path
 from typing import Sequence
 
 from toolkit.core.files import commit_temp, temp_beside
-from toolkit.core.issues import CATALOGUE, ERROR
+from toolkit.core.issues import CATALOGUE, ERROR, INFO
 from toolkit.core.ledger import Ledger
 from toolkit.outputs.pagefit import row_height
 
-SEVERITY_WORD = {ERROR: "错误", "warning": "提醒"}
+SEVERITY_WORD = {ERROR: "错误", "warning": "提醒", INFO: "说明"}
 
 # 问题类型 is the catalogue's Chinese name; the stable English code stays last, for filtering
 ISSUE_COLUMNS = ("文件", "村（社区）", "工作表", "单元格", "行", "列", "案件编号", "级别", "问题类型",

@@ -90,8 +90,9 @@ def saved_text(saved: str | None) -> str:
 
 # --- 报送情况 ----------------------------------------------------------------------------------
 def village_row(vs: VillageStanding, entry, ledgers: dict[int, Ledger], *, present: set[int] | None,
-                roster_empty: bool) -> dict:
-    """One village's line of 报送情况: what counts, the latest arrival, and why they differ."""
+                roster_empty: bool, header_change: str | None = None) -> dict:
+    """One village's line of 报送情况: what counts, the latest arrival, and why they differ;
+    ``header_change``: how the counted file's header differs from the last counted one's."""
     good, last = vs.counted, vs.last
     row = {"村（社区）": vs.village, "联系人": entry.contact if entry else "",
            "报送情况": "已报" if good else "未报"}
@@ -127,6 +128,8 @@ def village_row(vs: VillageStanding, entry, ledgers: dict[int, Ledger], *, prese
         notes.append(f"采用的“{good.filename}”{sender}由 {good.released_by} 于 {when(good.released)} 核实放行")
     elif good is not None and good.assigned:
         notes.append(f"采用的“{good.filename}”由 {good.assigned_by} 于 {when(good.assigned_at)} 归入本村")
+    if header_change and good is not None:
+        notes.append(header_change)
     row["说明"] = "；".join(notes)
     return row
 

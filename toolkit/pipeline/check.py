@@ -52,7 +52,7 @@ def check_paths(paths: Iterable[Path | str], *, as_of: date, settings: Settings)
     checker = _Checker(as_of, settings)
     checker.start()
     try:
-        with closing(iter_ledgers(found)) as arriving:     # closing it stops the workers
+        with closing(iter_ledgers(found, aliases=settings.header_aliases)) as arriving:     # closing it stops the workers
             for i, ledger in arriving:
                 ledgers[i] = ledger
                 checker.inbox.put(ledger)
@@ -106,7 +106,7 @@ def fill_paths(paths: Sequence[Path], *, as_of: date, settings: Settings) -> lis
             results[i] = refused(p, why)
         else:
             todo.append(i)
-    ledgers = read_ledgers([paths[i] for i in todo]) if todo else []
+    ledgers = read_ledgers([paths[i] for i in todo], aliases=settings.header_aliases) if todo else []
     tables = check_ledgers(ledgers, as_of=as_of, settings=settings)
     for i, ledger, table in zip(todo, ledgers, tables):
         results[i] = fill_ledger(ledger, table)

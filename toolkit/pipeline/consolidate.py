@@ -37,6 +37,7 @@ from toolkit.pipeline.book import (carry_township, mark_duplicates, row_flags, s
                                    waiting_rows, when)
 from toolkit.pipeline.brief import build_brief
 from toolkit.pipeline.changes import ChangeLog, action_rows, change_rows, load_snapshot, save_snapshot
+from toolkit.pipeline.header_layouts import HeaderLayouts
 from toolkit.pipeline.judge import Checked, Judgement, Standing, judge, recorded_issue
 from toolkit.pipeline.parse_cache import ParseCache
 from toolkit.pipeline.submissions import display_name
@@ -215,6 +216,7 @@ class _Run:
         self.state_dir, self.progress, self.keep = state_dir, progress, keep
         self.result = ConsolidationResult(master=None, as_of=as_of)
         self.cache = ParseCache(state_dir / "parsed")
+        self.layouts = HeaderLayouts(state_dir)
         self.last_action = 0        # the clerks' acts shown up to here
         self.present: set[int] | None = None      # ids of the files in the inbox this run
         self.run_at = datetime.now().isoformat(timespec="seconds")
@@ -256,6 +258,7 @@ class _Run:
             ChangeLog(self.state_dir).record(self.as_of, book.changes, self.run_at, CHANGE_COLUMNS)
             save_snapshot(self.state_dir, self.as_of, master, book.cases, last_action=self.last_action)
             trends.record(self.state_dir, today)
+            self.layouts.save()
             remember(self.state_dir, master, book)
         except StorageError as e:
             self.result.problems.append(f"总台账已写出，但{e}")
@@ -378,6 +381,8 @@ class _Run:
         snapshot = load_snapshot(self.state_dir)
         changes = change_rows(snapshot, cases, self._vanished(j.standing), orphans, columns, self.result,
                               self.run_at)
+        self.layouts.compare(counted)
+        changes += self.layouts.change_rows(counted)
         acts = self.archive.actions(after=(snapshot or {}).get("last_action", 0))
         self.last_action = max([a["id"] for a in acts], default=(snapshot or {}).get("last_action", 0))
         acted = action_rows(acts, j.standing.counted())
@@ -458,7 +463,8 @@ class _Run:
         """报送情况: every roster village (or, with an empty roster, every village seen), then the
         files with no village: held for a clerk, rejected, not read yet."""
         roster = {r.village: r for r in self.settings.roster}
-        rows = [village_row(vs, roster.get(v), ledgers, present=self.present, roster_empty=not roster)
+        rows = [village_row(vs, roster.get(v), ledgers, present=self.present, roster_empty=not roster,
+                            header_change=self.layouts.found.get(v))
                 for v, vs in st.villages.items() if v in roster or not roster or vs.counted]
         self.result.missing_villages = st.missing()
         return rows + waiting_rows(st)

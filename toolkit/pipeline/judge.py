@@ -338,7 +338,7 @@ def _check(subs: Sequence[Submission], settings: Settings, as_of: date,
     stays unexamined: the next run tries again) with a problem for the clerk."""
     if not subs:
         return {}, []
-    ledgers = read_submissions(subs, cache)
+    ledgers = read_submissions(subs, cache, settings.header_aliases)
     items = [(s, ledgers[s.id]) for s in subs]
     try:
         tables = check_ledgers([lg for _, lg in items], as_of=as_of, settings=settings)
@@ -347,7 +347,7 @@ def _check(subs: Sequence[Submission], settings: Settings, as_of: date,
         log.exception("checking %d files together", len(items))
     done, problems = {}, []
     for sub, _ in items:
-        lg = read_submissions([sub], cache)[sub.id]
+        lg = read_submissions([sub], cache, settings.header_aliases)[sub.id]
         try:
             (table,) = check_ledgers([lg], as_of=as_of, settings=settings)
         except Exception as e:

@@ -323,7 +323,7 @@ def _report(cfg: Config, m: _Incoming, att: Attachment, standing, checked) -> Fi
         now = standing.villages[sub.village].counted
         older = f"“{now.filename}”（{saved_text(now.saved)}）" if now is not None else None
     annotated = None
-    if lg.issues and lg.readable and outcome in (*USABLE, "rejected"):
+    if (lg.errors or lg.warnings) and lg.readable and outcome in (*USABLE, "rejected"):
         annotated = _annotated(cfg, sub, lg)
     return FileReport(att.label, sub.village, outcome, lg.n_cases, errors, warnings, issues,
                       annotated, same_as, older)

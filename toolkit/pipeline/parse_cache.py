@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import json
 import pickle
 import shutil
 import sys
@@ -27,6 +28,8 @@ class ParseCache:
     reading depends only on the bytes and the reader, so it is done once per file.
     A change to any reading module starts a new cache (the old one is removed).
     Unreadable results are not kept: a time-out may depend on how busy the PC was.
+    A reading made with the township's header aliases (表头别名) is kept under the original's
+    hash and a digest of those aliases, so a reading made with other aliases is never served.
     The case table is kept as plain columns (``CaseColumns``, what workers send): no
     pickled DataFrames, and the table comes back as the reader's own frame.
     """
@@ -40,7 +43,8 @@ class ParseCache:
         self._writer = None            # one thread: the files' fsyncs overlap the run's work
         self._pending: dict[str, bytes] = {}     # put, not yet on disk
 
-    def get(self, sha: str) -> Ledger | None:
+    def get(self, sha: str, aliases: tuple = ()) -> Ledger | None:
+        sha = reading_key(sha, aliases)
         try:
             data = self._pending.get(sha)
             if data is not None:
@@ -55,8 +59,9 @@ class ParseCache:
         lg.cases = lg.cases.to_frame()      # the reader's own table, as a worker's
         return lg
 
-    def put(self, sha: str, ledger: Ledger) -> None:
-        """Keep ``ledger`` (written in the background: ``close`` waits for it)."""
+    def put(self, sha: str, ledger: Ledger, aliases: tuple = ()) -> None:
+        """Keep ``ledger``, read with ``aliases`` (written in the background: ``close`` waits for it)."""
+        sha = reading_key(sha, aliases)
         cases = plain_columns(ledger.cases) if ledger.readable else None
         if cases is None:
             return
@@ -91,6 +96,14 @@ class ParseCache:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def reading_key(sha: str, aliases: tuple) -> str:
+    """The cache's name for the reading of ``sha`` with ``aliases`` (the hash alone without)."""
+    if not aliases:
+        return sha
+    words = json.dumps(sorted([list(a) for a in aliases], key=str), ensure_ascii=False)
+    return f"{sha}-{hashlib.sha256(words.encode('utf-8')).hexdigest()[:16]}"
 
 
 def plain_columns(frame) -> CaseColumns | None:

@@ -85,12 +85,13 @@ def name_as_sent(lg: Ledger, path: Path, filename: str) -> None:
         issue.message = issue.message.replace(str(path), filename)
 
 
-def read_submissions(subs, cache=None) -> dict[int, Ledger]:
+def read_submissions(subs, cache=None, aliases: tuple = ()) -> dict[int, Ledger]:
     """Archived originals by submission id, read in the sandbox under their own file names
-    (what the ``cache``, a ParseCache, holds is not read again; new results go into it).
+    (what the ``cache``, a ParseCache, holds is not read again; new results go into it), with
+    the township's header ``aliases`` (``Settings.header_aliases``).
     Each ledger names the file as this submission sent it (the cache may hold the same
     bytes under another name); a village taken from the file name is taken from that name."""
-    found = {s.id: cache.get(s.sha256) if cache is not None else None for s in subs}
+    found = {s.id: cache.get(s.sha256, aliases) if cache is not None else None for s in subs}
     for sub in subs:
         if found[sub.id] is not None:
             _as_sent(found[sub.id], Path(found[sub.id].path), sub)
@@ -99,12 +100,12 @@ def read_submissions(subs, cache=None) -> dict[int, Ledger]:
         return found
     with tempfile.TemporaryDirectory(prefix="taizhang-") as work:
         paths = [materialise(s, Path(work)) for s in todo]
-        ledgers = read_ledgers(paths)
+        ledgers = read_ledgers(paths, aliases=aliases)
     for sub, lg, path in zip(todo, ledgers, paths):
         _as_sent(lg, path, sub)
         found[sub.id] = lg
         if cache is not None:
-            cache.put(sub.sha256, lg)
+            cache.put(sub.sha256, lg, aliases)
     return found
 
 

@@ -47,7 +47,7 @@ class _GridWorkbook:
 
 
 def ledger_from_grid(book_name: str, sheet_name: str, grid: list[list],
-                     marker: list[list] | None = None) -> Ledger:
+                     marker: list[list] | None = None, aliases: tuple = ()) -> Ledger:
     """A Ledger read from a grid of values (calamine conventions: "" for an empty cell).
 
     ``book_name`` stands in for the file (the village may come from it, as from a
@@ -57,5 +57,5 @@ def ledger_from_grid(book_name: str, sheet_name: str, grid: list[list],
     if marker is not None:
         sheets[F.TEMPLATE_MARKER_SHEET] = marker
     ledger = Ledger(path=Path(book_name))
-    read_workbook(_GridWorkbook(sheets), ledger)
+    read_workbook(_GridWorkbook(sheets), ledger, aliases)
     return ledger

@@ -7,6 +7,7 @@ the parser itself (:mod:`toolkit.intake.sandbox`).
 """
 from __future__ import annotations
 
+import functools
 import os
 import tempfile
 from contextlib import closing
@@ -23,7 +24,7 @@ from toolkit.read.openable import decrypted_copy
 
 def read_ledgers(paths: Sequence[Path], *, reader: str = "toolkit.read.workbook:read_ledger",
                  workers: int | None = None, time_limit: float = 60,
-                 memory_limit_mb: int = 1024) -> list[Ledger]:
+                 memory_limit_mb: int = 1024, aliases: tuple = ()) -> list[Ledger]:
     """Pre-flight every file, then parse those that pass in sandboxed workers.
 
     Returns one Ledger per path, in order. A file that fails pre-flight, kills
@@ -32,12 +33,13 @@ def read_ledgers(paths: Sequence[Path], *, reader: str = "toolkit.read.workbook:
 
     The cheap checks (exists, size, magic bytes) run here; the deep ones (every
     zip member decompressed and scanned, the OLE streams) run in the worker just
-    before the reader: in parallel, and sandboxed like the parser itself.
+    before the reader: in parallel, and sandboxed like the parser itself. ``aliases``: the
+    township's own header spellings (``Settings.header_aliases``), given to the reader.
     """
     paths = [Path(p) for p in paths]
     ledgers: list[Ledger | None] = [None] * len(paths)
     with closing(iter_ledgers(paths, reader=reader, workers=workers, time_limit=time_limit,
-                              memory_limit_mb=memory_limit_mb)) as arriving:
+                              memory_limit_mb=memory_limit_mb, aliases=aliases)) as arriving:
         for i, ledger in arriving:
             ledgers[i] = ledger
     return ledgers  # type: ignore[return-value]
@@ -45,7 +47,7 @@ def read_ledgers(paths: Sequence[Path], *, reader: str = "toolkit.read.workbook:
 
 def iter_ledgers(paths: Sequence[Path], *, reader: str = "toolkit.read.workbook:read_ledger",
                  workers: int | None = None, time_limit: float = 60,
-                 memory_limit_mb: int = 1024) -> Iterator[tuple[int, Ledger]]:
+                 memory_limit_mb: int = 1024, aliases: tuple = ()) -> Iterator[tuple[int, Ledger]]:
     """``read_ledgers`` one ledger at a time as each is ready: (its position in
     ``paths``, Ledger), files refused by the cheap checks first, then in the order
     the workers finish them; the caller can use each while the others are read."""
@@ -53,7 +55,8 @@ def iter_ledgers(paths: Sequence[Path], *, reader: str = "toolkit.read.workbook:
     tickets: dict[int, int] = {}
     refused: list[tuple[int, Ledger]] = []
     n = workers or min(len(paths), os.cpu_count() or 1)
-    with WorkerPool("toolkit.read.sandboxed:checked_reader", factory_arg=reader, workers=max(1, n),
+    with WorkerPool("toolkit.read.sandboxed:checked_reader", factory_arg=(reader, aliases) if aliases else reader,
+                    workers=max(1, n),
                     time_limit=time_limit, memory_limit_mb=memory_limit_mb) as pool:
         for i, path in enumerate(paths):
             issue = cheap_check(path)
@@ -72,9 +75,13 @@ def iter_ledgers(paths: Sequence[Path], *, reader: str = "toolkit.read.workbook:
 _PLAIN_READERS = {"toolkit.read.workbook:read_ledger": "toolkit.read.workbook:read_ledger_plain"}
 
 
-def checked_reader(reader: str):
-    """In a worker: the per-file function = deep pre-flight, then ``reader`` ("module:function")."""
+def checked_reader(reader: str | tuple):
+    """In a worker: the per-file function = deep pre-flight, then ``reader`` ("module:function",
+    or that and the header aliases it is given)."""
+    reader, aliases = reader if isinstance(reader, tuple) else (reader, ())
     read = resolve(_PLAIN_READERS.get(reader, reader))
+    if aliases:
+        read = functools.partial(read, aliases=aliases)
 
     def check_then_read(path: Path) -> Ledger:
         issue = preflight(path)

@@ -29,7 +29,7 @@ from toolkit.intake.farvalues import notes_for
 from toolkit.intake.preflight import preflight
 from toolkit.read.explain import explain
 from toolkit.read.fileformat import Sniffed, calamine_path, sniff
-from toolkit.read.header import HEAD_ROWS, MIN_HEADER_KEYS, find_header, score_header
+from toolkit.read.header import HEAD_ROWS, MIN_HEADER_KEYS, Aliases, Header, find_header, score_header
 from toolkit.read.htmlbook import HtmlWorkbook
 from toolkit.read.oldxls import OldWorkbook
 from toolkit.read.openable import macro_sheet_parts, without_far_values, without_macro_sheets
@@ -43,14 +43,15 @@ _INSTRUCTION_WORDS = ("填表说明", "说明", "填写说明", "使用说明")
 
 
 # --- the ledger ------------------------------------------------------------------
-def read_ledger(path: Path) -> Ledger:
-    """Read one workbook (already through pre-flight) into a Ledger with value-level issues."""
-    ledger = read_ledger_plain(path)
+def read_ledger(path: Path, aliases: Aliases = ()) -> Ledger:
+    """Read one workbook (already through pre-flight) into a Ledger with value-level issues;
+    ``aliases``: the township's own header spellings (``Settings.header_aliases``)."""
+    ledger = read_ledger_plain(path, aliases=aliases)
     ledger.cases = ledger.cases.to_frame()
     return ledger
 
 
-def read_ledger_plain(path: Path, source: Path | None = None) -> Ledger:
+def read_ledger_plain(path: Path, source: Path | None = None, aliases: Aliases = ()) -> Ledger:
     """``read_ledger`` with ``cases`` left as plain ``CaseColumns`` (no pandas).
 
     The sandboxed workers of ``toolkit.read.sandboxed.read_ledgers`` use this one: they
@@ -83,7 +84,7 @@ def read_ledger_plain(path: Path, source: Path | None = None) -> Ledger:
             if copy is not None:
                 ledger.issues.append(make_issue(Code.MACRO_SHEET, file=str(path), sheets="、".join(copy[1])))
                 source = copy[0]
-        _open_and_read(source, kind, ledger, scratch)
+        _open_and_read(source, kind, ledger, scratch, aliases)
     if ledger.cases is None:
         ledger.cases = CaseColumns({}, [])
     return ledger
@@ -111,12 +112,12 @@ class _Scratch:
 _PARSER_ERRORS = (CalamineError, OSError, ValueError, KeyError, IndexError, LookupError, struct.error)
 
 
-def _open_and_read(source: Path, kind: Sniffed, ledger: Ledger, scratch: _Scratch) -> None:
+def _open_and_read(source: Path, kind: Sniffed, ledger: Ledger, scratch: _Scratch, aliases: Aliases) -> None:
     """Read ``source``; when calamine stumbles, read a repaired copy once (pre-flighted like any
     file); a failure of both is explained by the first one's words."""
     before = len(ledger.issues)
     try:
-        _read_book(source, kind, ledger, scratch)
+        _read_book(source, kind, ledger, scratch, aliases)
         return
     except PasswordError:
         ledger.readable = False
@@ -128,7 +129,7 @@ def _open_and_read(source: Path, kind: Sniffed, ledger: Ledger, scratch: _Scratc
     repaired = None if kind.xlrd else _repaired(source, kind, scratch, ledger)
     if repaired is not None and ledger.readable:
         try:
-            _read_book(repaired, kind, ledger, scratch)
+            _read_book(repaired, kind, ledger, scratch, aliases)
             return
         except _PARSER_ERRORS:
             _forget_reading(ledger, before)
@@ -139,7 +140,7 @@ def _open_and_read(source: Path, kind: Sniffed, ledger: Ledger, scratch: _Scratc
 
 
 _SHEET_FACTS = ("sheet", "village", "village_source", "report_date", "cases", "columns", "computed_columns",
-                "header_rows", "last_column", "template_version")
+                "header_rows", "header_cells", "last_column", "template_version")
 
 
 def _forget_reading(ledger: Ledger, issues_before: int) -> None:
@@ -170,23 +171,23 @@ def _repaired(source: Path, kind: Sniffed, scratch: _Scratch, ledger: Ledger) ->
     return copy.path
 
 
-def _read_book(source: Path, kind: Sniffed, ledger: Ledger, scratch: _Scratch) -> None:
+def _read_book(source: Path, kind: Sniffed, ledger: Ledger, scratch: _Scratch, aliases: Aliases) -> None:
     """Open ``source`` with the reader its format needs and read it."""
     if kind.format == "html":
         with HtmlWorkbook(source) as wb:
-            _read_workbook(wb, ledger)
+            _read_workbook(wb, ledger, aliases)
         return
     if kind.xlrd:                                   # Excel 2.x-95: calamine reads BIFF8 only, well
         import xlrd
         try:
             with OldWorkbook(source) as wb:
-                _read_workbook(wb, ledger)
+                _read_workbook(wb, ledger, aliases)
         except xlrd.XLRDError as e:
             raise ValueError(str(e)) from None
         return
     target = calamine_path(source, kind.format, scratch.folder)
     with CalamineWorkbook.from_path(str(target)) as wb:
-        _read_workbook(wb, ledger)
+        _read_workbook(wb, ledger, aliases)
 
 
 def _far_value_issue(note, path: Path):
@@ -196,21 +197,21 @@ def _far_value_issue(note, path: Path):
                       these="这些单元格" if len(note.cells) > 1 else "该单元格")
 
 
-def read_workbook(wb, ledger: Ledger) -> None:
+def read_workbook(wb, ledger: Ledger, aliases: Aliases = ()) -> None:
     """Fill ``ledger`` from an open workbook.
 
     ``wb`` is a python-calamine workbook or anything shaped like one (the Excel
     buttons pass the open book's values): ``sheet_names``, ``sheets_metadata``
     (name, typ, visible), ``get_sheet_by_name(name)`` returning a sheet with
     ``name``, ``to_python(skip_empty_area=False, nrows=None)`` and
-    ``merged_cell_ranges``.
+    ``merged_cell_ranges``. ``aliases``: the township's own header spellings.
     """
-    _read_workbook(wb, ledger)
+    _read_workbook(wb, ledger, aliases)
     if isinstance(ledger.cases, CaseColumns):
         ledger.cases = ledger.cases.to_frame()
 
 
-def _read_workbook(wb, ledger: Ledger) -> None:
+def _read_workbook(wb, ledger: Ledger, aliases: Aliases = ()) -> None:
     """``read_workbook`` leaving ``ledger.cases`` as ``CaseColumns``."""
 
     metas = wb.sheets_metadata
@@ -219,10 +220,10 @@ def _read_workbook(wb, ledger: Ledger) -> None:
         marker_village = _read_marker(wb, ledger)
     sheets = [m for m in metas if m.typ == SheetTypeEnum.WorkSheet and m.name != F.TEMPLATE_MARKER_SHEET]
     chosen = _choose_sheet(wb, [m for m in sheets if not _is_instructions(m.name)],
-                           SheetVisibleEnum.Visible)
+                           SheetVisibleEnum.Visible, aliases)
     if chosen is None:      # a sheet named like 说明 is a ledger only when nothing else is
         chosen = _choose_sheet(wb, [m for m in sheets if _is_instructions(m.name)],
-                               SheetVisibleEnum.Visible)
+                               SheetVisibleEnum.Visible, aliases)
     if chosen is None:
         visible = [m.name for m in sheets if m.visible == SheetVisibleEnum.Visible] \
             or [m.name for m in sheets]
@@ -233,13 +234,15 @@ def _read_workbook(wb, ledger: Ledger) -> None:
         return
     sheet, rows, anchor = chosen
     ledger.sheet = sheet.name
-    header = find_header(rows[:HEAD_ROWS], anchor, _merged(sheet))
+    header = find_header(rows[:HEAD_ROWS], anchor, _merged(sheet), aliases)
     ledger.header_rows = [r + 1 for r in header.rows]
     ledger.columns, ledger.computed_columns = header.columns, header.computed
+    ledger.header_cells = header.cells
     ledger.last_column = _last_column(rows, header.rows)
     for key, c, r in header.duplicates:
         ledger.issues.append(make_issue(Code.DUPLICATE_COLUMN, sheet=sheet.name, cell=cell_ref(c, r + 1),
                                         row=r + 1, column=F.header_for(key), file=str(ledger.path)))
+    ledger.issues += header_issues(header, sheet.name, str(ledger.path))
     _missing_columns(ledger, header.columns)
     case_rows = find_case_rows(rows, header)
     data, index = case_values(ledger, rows, case_rows)
@@ -274,19 +277,19 @@ def _read_marker(wb, ledger: Ledger) -> str | None:
     return get(1, 1)
 
 
-def _choose_sheet(wb, candidates, visible_enum):
+def _choose_sheet(wb, candidates, visible_enum, aliases: Aliases = ()):
     """(sheet, rows, header row) of the best-scoring candidate, or None if none has a header."""
     if not candidates:
         return None
     if len(candidates) == 1:
         sheet = wb.get_sheet_by_name(candidates[0].name)
         rows = sheet.to_python(skip_empty_area=False)
-        score, anchor = score_header(rows[:HEAD_ROWS])
+        score, anchor = score_header(rows[:HEAD_ROWS], aliases)
         return (sheet, rows, anchor) if score >= MIN_HEADER_KEYS else None
     best = None
     for n, meta in enumerate(candidates):
         sheet = wb.get_sheet_by_name(meta.name)
-        score, anchor = score_header(sheet.to_python(skip_empty_area=False, nrows=HEAD_ROWS))
+        score, anchor = score_header(sheet.to_python(skip_empty_area=False, nrows=HEAD_ROWS), aliases)
         rank = (score, meta.visible == visible_enum, -n)
         if score >= MIN_HEADER_KEYS and (best is None or rank > best[0]):
             best = (rank, sheet, anchor)
@@ -310,6 +313,31 @@ def _last_column(rows: list[list], header_rows: list[int]) -> int:
             if v != "" and v is not None:
                 last = max(last, c)
     return last
+
+
+def header_issues(header: Header, sheet: str, file: str) -> list:
+    """What reading the header has to say: each near miss and each ambiguous header at its
+    cell, and the village's own columns once."""
+    out = []
+    for h in header.read_as("near"):
+        out.append(make_issue(Code.HEADER_NEAR_MISS, sheet=sheet, cell=cell_ref(h.col, h.row + 1), row=h.row + 1,
+                              column=F.header_for(h.key), file=file, written=h.text,
+                              near="" if h.near[0] == F.header_for(h.key) else f"（与“{h.near[0]}”相近）"))
+    for h in header.read_as("ambiguous"):
+        fields = "、".join(f"“{F.header_for(k)}”（{n}）" for k, n in zip(h.keys, h.near))
+        out.append(make_issue(Code.HEADER_AMBIGUOUS, sheet=sheet, cell=cell_ref(h.col, h.row + 1), row=h.row + 1,
+                              file=file, written=h.text, fields=fields))
+    own = header.read_as("own")
+    if own:
+        shown = "、".join(f"{cell_ref(h.col, h.row + 1)}“{_short(h.text)}”" for h in own[:12])
+        more = f" 等 {len(own)} 列" if len(own) > 12 else ""
+        out.append(make_issue(Code.EXTRA_COLUMNS, sheet=sheet, file=file, columns=shown + more))
+    return out
+
+
+def _short(text: str, limit: int = 20) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def _missing_columns(ledger: Ledger, columns: dict[str, int]) -> None:

@@ -194,19 +194,20 @@ def _grid_value(v):
 
 # --- reading a ledger from values -----------------------------------------------------
 def ledger_from_values(book_name: str, sheet_name: str, grid: list[list],
-                       marker: list[list] | None = None):
+                       marker: list[list] | None = None, settings=None):
     """A Ledger read from a grid of values by the same parser a file goes through
-    (``toolkit.api.read_sheet``); ``marker``: the template's marker sheet, if any."""
+    (``toolkit.api.read_sheet``); ``marker``: the template's marker sheet, if any;
+    ``settings``: whose 表头别名 the header is read with."""
     from toolkit import api
-    return api.read_sheet(book_name, sheet_name, grid, marker)
+    return api.read_sheet(book_name, sheet_name, grid, marker, settings=settings)
 
 
-def _target_ledger(target: Target):
+def _target_ledger(target: Target, settings=None):
     marker = None
     names = [s.name for s in target.book.sheets]
     if F.TEMPLATE_MARKER_SHEET in names:
         marker = read_grid(target.book.sheets[F.TEMPLATE_MARKER_SHEET])
-    ledger = ledger_from_values(target.book.name, target.sheet.name, target.grid, marker)
+    ledger = ledger_from_values(target.book.name, target.sheet.name, target.grid, marker, settings)
     if not ledger.readable or not ledger.header_rows:
         raise ButtonError(f"工作表“{target.sheet.name}”不像台账：没有找到表头（要有“案件编号”"
                           "“信访人”“办理状态”等列名）。请切换到台账工作表再按按钮。")
@@ -277,14 +278,14 @@ def _validate(caller) -> None:
 
     target = _target(caller)
     ctx = _context(caller)
-    ledger = _target_ledger(target)
+    ledger = _target_ledger(target, ctx.settings)
     api.validate([ledger], as_of=ctx.as_of, settings=ctx.settings, config=ctx.config)
     restored, records = _recolour(target, api.cell_marks(ledger))
     _write_result_sheet(target, ledger, records)
     target.sheet.activate()
     errors, warnings = ledger.errors, ledger.warnings
     where = f"“{target.sheet.name}”（{ledger.village or target.book.name}，{ledger.n_cases} 件案件）"
-    if not ledger.issues:
+    if not errors and not warnings:
         text = f"校验完成：{where}未发现问题。"
     else:
         text = (f"校验完成：{where}发现 {errors} 个错误、{warnings} 个提醒。"
@@ -401,7 +402,7 @@ def _fill(caller) -> None:
 
     target = _target(caller)
     ctx = _context(caller)
-    ledger = _target_ledger(target)
+    ledger = _target_ledger(target, ctx.settings)
     if ledger.n_cases == 0:
         raise ButtonError(f"工作表“{target.sheet.name}”有表头但没有案件行，没有可计算的内容。")
     computed, issues = api.compute(ledger, as_of=ctx.as_of, settings=ctx.settings, config=ctx.config)
