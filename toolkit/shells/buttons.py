@@ -24,7 +24,8 @@ Reading reuses toolkit.read.workbook's sheet parser on the grid of values (via
 ``ledger_from_values``), validation toolkit.validation.rules, computing toolkit.compute.cases,
 the layout and the 校验结果 sheet toolkit.outputs.fill, consolidation
 toolkit.pipeline.consolidate. Heavy modules are imported inside the handlers that need
-them: 计算期限 never imports pandera.
+them, and no button imports pandera: one sheet is checked by the plain runner of the same
+schema (schemas/ledger.py), which gives the same issues.
 """
 from __future__ import annotations
 
