@@ -8,6 +8,7 @@ files and computing deadlines around this are ``toolkit.pipeline.check``'s.
 """
 from __future__ import annotations
 
+import importlib
 from datetime import date
 from itertools import repeat
 from typing import Sequence
@@ -29,7 +30,7 @@ _CHECKED_KEYS = tuple(f.key for f in FIELDS) + _ARCHIVE_ITEMS
 def prepare() -> None:
     """Import pandas (about 0.4 s cold), e.g. in a thread while worker processes read files."""
     try:
-        import pandas  # noqa: F401
+        importlib.import_module("pandas")
     except Exception:   # noqa: BLE001 - validate_ledgers will meet (and report) it again
         pass
 
