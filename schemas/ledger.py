@@ -1,7 +1,10 @@
-"""The pandera schema of a village ledger's case table.
+"""The schema of a village ledger's case table, declared once (``LEDGER_COLUMNS``).
 
 Built from the field registry (toolkit.core.fields), so a new field or variant is
-added in one place. Checks run on the *normalised* case table the reader
+added in one place. The declaration runs two ways with the same verdicts: as a pandera
+schema (``ledger_schema``, for batches) and row by row in plain Python
+(``plain_failures``, for one sheet: pandera's import alone costs a button half a
+second); tests/test_schema_runners.py runs both over many messy ledgers. Checks run on the *normalised* case table the reader
 produces (dates already parsed, statuses already canonical); cross-field rules
 (date order, closing rules, scope) live in toolkit/validation/rules.py.
 
@@ -12,9 +15,11 @@ silently drops lambdas and ignores misspelled check names (docs/design.md).
 from __future__ import annotations
 
 import re
+from collections import Counter
+from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from toolkit.core.fields import FIELDS, STATUSES
 from toolkit.core.normalize import id_number_valid, phone_valid
@@ -56,20 +61,14 @@ def _extension_ok(value: object) -> bool:
     return value is None or 0 <= int(value) <= 250
 
 
-# --- whole-column checks: one pass over a list instead of pandas' map, one call per value.
+# --- whole-column checks: one pass over a list of values, one verdict (True = good) per value.
 # Each gives exactly the verdicts of the per-value function above it; fast paths only
 # ever prove a value good, and every other value goes through that function.
 
-def _flags(column, flags: list) -> "pd.Series":
-    import pandas as pd
-    return pd.Series(flags, index=column.index, dtype=bool)
-
-
-def _ids_ok(column) -> "pd.Series":
+def _ids_ok(values: list) -> list[bool]:
     """gb11643 for a column: usual 18-character numbers are proven valid together (numpy);
     the rest (lower-case x, spaces, 29 February, wrong ones) go through ``_id_ok``."""
-    values = column.tolist()
-    return _flags(column, [good or _id_ok(v) for good, v in zip(_ids_proven(values), values)])
+    return [good or _id_ok(v) for good, v in zip(_ids_proven(values), values)]
 
 
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -99,55 +98,95 @@ def _ids_proven(values: list) -> list[bool]:
     return ok.tolist()
 
 
-def _areas_ok(column) -> "pd.Series":
-    return _flags(column, [_area_ok(v) for v in column.tolist()])
+def _areas_ok(values: list) -> list[bool]:
+    return [_area_ok(v) for v in values]
 
 
 _MOBILE_PLAIN = re.compile(r"1[3-9][0-9]{9}")
 
 
-def _phones_ok(column) -> "pd.Series":
+def _phones_ok(values: list) -> list[bool]:
     """phone_shape for a column: a bare 11-digit mobile number is good at sight."""
     plain = _MOBILE_PLAIN.fullmatch
-    return _flags(column, [v is None or (type(v) is str and plain(v) is not None) or _phone_ok(v)
-                           for v in column.tolist()])
+    return [v is None or (type(v) is str and plain(v) is not None) or _phone_ok(v) for v in values]
 
 
-def _statuses_ok(column) -> "pd.Series":
+def _statuses_ok(values: list) -> list[bool]:
     allowed = frozenset(STATUSES)
-    return _flags(column, [v is None or v in allowed for v in column.tolist()])
+    return [v is None or v in allowed for v in values]
 
 
-def _extensions_ok(column) -> "pd.Series":
-    return _flags(column, [_extension_ok(v) for v in column.tolist()])
+def _extensions_ok(values: list) -> list[bool]:
+    return [_extension_ok(v) for v in values]
 
 
-def _unique_in_file(keys):
+def _unique_in_file(keys: list) -> list[bool]:
     """True where a (file, case number) pair occurs once; blank numbers pass."""
-    return keys.isna() | ~keys.duplicated(keep=False)
+    seen = Counter(k for k in keys if k is not None)
+    return [k is None or seen[k] == 1 for k in keys]
+
+
+# --- the declaration: once, run by pandera (``ledger_schema``) or row by row (``plain_failures``)
+@dataclass(frozen=True)
+class ColumnRules:
+    """One column of the case table: may it be blank, and its named whole-column checks
+    (check name -> function from the column's values to a verdict per value)."""
+    key: str
+    nullable: bool
+    checks: tuple[tuple[str, Callable[[list], list[bool]]], ...] = ()
+
+
+def _kind_checks(kind: str) -> tuple[tuple[str, Callable[[list], list[bool]]], ...]:
+    return {"id": (("gb11643", _ids_ok), ("id_area_code", _areas_ok)),
+            "phone": (("phone_shape", _phones_ok),),
+            "status": (("known_status", _statuses_ok),),
+            "int": (("extension_range", _extensions_ok),)}.get(kind, ())
+
+
+# Every field, then ``case_key``: "<file no>\x1f<case number>" (None when the case number
+# is blank), so uniqueness is checked within each file.
+LEDGER_COLUMNS: tuple[ColumnRules, ...] = (
+    *(ColumnRules(f.key, not f.required, _kind_checks(f.kind)) for f in FIELDS),
+    ColumnRules("case_key", True, (("unique_in_file", _unique_in_file),)),
+)
 
 
 @lru_cache(maxsize=1)
 def ledger_schema():
-    """The schema for the combined case table of one or many ledgers.
-
-    Expected extra column ``case_key``: "<file no>\\x1f<case number>" (None when
-    the case number is blank), so uniqueness is checked within each file.
-    """
+    """``LEDGER_COLUMNS`` as the pandera schema for the combined case table of one or many
+    ledgers (pandera's ``ignore_na``: a blank value passes every check but not_nullable)."""
     import pandera.pandas as pa
 
-    columns = {}
-    for f in FIELDS:
-        checks = []
-        if f.kind == "id":
-            checks += [pa.Check(_ids_ok, name="gb11643"), pa.Check(_areas_ok, name="id_area_code")]
-        elif f.kind == "phone":
-            checks.append(pa.Check(_phones_ok, name="phone_shape"))
-        elif f.kind == "status":
-            checks.append(pa.Check(_statuses_ok, name="known_status"))
-        elif f.kind == "int":
-            checks.append(pa.Check(_extensions_ok, name="extension_range"))
-        columns[f.key] = pa.Column(None, nullable=not f.required, checks=checks, required=True)
-    columns["case_key"] = pa.Column(None, nullable=True,
-                                    checks=pa.Check(_unique_in_file, name="unique_in_file"))
+    columns = {c.key: pa.Column(None, nullable=c.nullable, required=True,
+                                checks=[pa.Check(_on_series(fn), name=name) for name, fn in c.checks])
+               for c in LEDGER_COLUMNS}
     return pa.DataFrameSchema(columns, strict=False, coerce=False, name="村级台账")
+
+
+def _on_series(fn: Callable[[list], list[bool]]):
+    def check(column: "pd.Series") -> "pd.Series":
+        import pandas as pd
+        return pd.Series(fn(column.tolist()), index=column.index, dtype=bool)
+    return check
+
+
+Failure = tuple[str, str, int]        # (column, check name, position in the table)
+
+
+def plain_failures(columns: dict[str, list]) -> list[Failure]:
+    """``LEDGER_COLUMNS`` run without pandera on the table's columns (key -> values, None for
+    blank): the failures pandera's lazy validation reports, as (column, check, position).
+    A check that raises reports nothing, as pandera's failure without an index is dropped."""
+    out: list[Failure] = []
+    for c in LEDGER_COLUMNS:
+        values = columns[c.key]
+        if not c.nullable:
+            out += [(c.key, "not_nullable", pos) for pos, v in enumerate(values) if v is None]
+        for name, fn in c.checks:
+            try:
+                verdicts = fn(values)
+            except Exception:   # noqa: BLE001 - pandera too reports such a check without rows
+                continue
+            out += [(c.key, name, pos) for pos, (good, v) in enumerate(zip(verdicts, values))
+                    if not good and v is not None]
+    return out

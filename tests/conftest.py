@@ -34,6 +34,8 @@ def _no_local_config(monkeypatch, tmp_path, tmp_path_factory):
     monkeypatch.setenv("TAIZHANG_DEMO_HOME", str(home))
     monkeypatch.setattr(api, "DEMO_HOME", home)
     monkeypatch.setattr(api, "DEMO_INBOX", home / "收件箱")
+    # the kept LibreOffice profile (toolkit.outputs.libreoffice) lives in the per-user cache
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
 
 
 needs_soffice = pytest.mark.skipif(find_soffice() is None, reason="LibreOffice (soffice) 未安装")

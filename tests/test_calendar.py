@@ -108,6 +108,19 @@ def test_refusal_names_2027():
     assert e.value.year == 2003
 
 
+def test_refusal_names_the_offices_own_settings_workbook(tmp_path):
+    from dataclasses import replace
+
+    from toolkit.core.settings import DEFAULT_SETTINGS
+    own = tmp_path / "南郊乡" / "乡设置.xlsx"
+    with pytest.raises(CalendarYearMissing) as e:
+        calendar_for(replace(DEFAULT_SETTINGS, source=own)).add_workdays(date(2026, 11, 20), 60)
+    assert str(own) in str(e.value) and "workbooks/" not in str(e.value)
+    with pytest.raises(CalendarYearMissing) as e:      # no workbook read: the config's setting
+        calendar_for(DEFAULT_SETTINGS).add_workdays(date(2026, 11, 20), 60)
+    assert "settings_workbook" in str(e.value) and "workbooks/" not in str(e.value)
+
+
 def test_only_what_needs_a_year_asks_for_it():
     # counting forward from 2026-12-31 looks only at 2027
     with pytest.raises(CalendarYearMissing) as e:

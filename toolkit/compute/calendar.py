@@ -19,6 +19,7 @@ from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
+from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
 
 import chinese_calendar
@@ -44,19 +45,27 @@ HOLIDAY_NAMES_ZH = {
     "Anti-Fascist 70th Day": "抗战胜利70周年纪念日",
 }
 NATIONAL_AND_MID_AUTUMN = "国庆中秋"
-SETTINGS_SHEET_HINT = "设置工作簿（workbooks/设置.xlsx）的“节假日”表"
+
+
+def settings_sheet_hint(settings_file: Path | str | None) -> str:
+    """Where a clerk adds a year: the office's own settings workbook, named when known."""
+    where = (f"“{settings_file}”" if settings_file else
+             "（taizhang.toml 中 settings_workbook 所指的文件，默认是 taizhang.toml 旁的 设置.xlsx；"
+             "还没有就运行 taizhang settings 新建）")
+    return f"设置工作簿{where}的“节假日”表"
 
 
 class CalendarYearMissing(TaizhangError):
-    """A computation needs a year whose official holidays nobody has supplied."""
+    """A computation needs a year whose official holidays nobody has supplied.
+    ``settings_file``: the office's settings workbook, which the message names."""
 
-    def __init__(self, year: int):
+    def __init__(self, year: int, settings_file: Path | str | None = None):
         super().__init__(year)
-        self.year = year
+        self.year, self.settings_file = year, settings_file
 
     def __str__(self) -> str:
         return (f"工具还没有 {self.year} 年的法定节假日安排（国务院办公厅一般在上一年 11 月公布），"
-                f"无法按工作日推算，也不会按周末猜测。请在{SETTINGS_SHEET_HINT}中"
+                f"无法按工作日推算，也不会按周末猜测。请在{settings_sheet_hint(self.settings_file)}中"
                 f"补充 {self.year} 年全部放假日期和调休上班日期，或升级 chinesecalendar 包。")
 
 
@@ -111,7 +120,8 @@ def _build_year(year: int, holidays: dict[date, str], workdays: dict[date, str],
 class WorkCalendar:
     """The official working-day calendar, package years plus user-supplied ones."""
 
-    def __init__(self, extra_years: Iterable[HolidayYear] = ()):
+    def __init__(self, extra_years: Iterable[HolidayYear] = (), settings_file: Path | str | None = None):
+        self.settings_file = settings_file          # named when a year is missing
         self._extra: dict[int, HolidayYear] = {}
         for hy in extra_years:
             self._extra[hy.year] = hy
@@ -137,7 +147,7 @@ class WorkCalendar:
             hol, wd = _package_years()[year]
             y = _build_year(year, hol, wd, "package")
         else:
-            raise CalendarYearMissing(year)
+            raise CalendarYearMissing(year, self.settings_file)
         self._years[year] = y
         return y
 
@@ -287,13 +297,14 @@ def _holiday_label(names: list[str]) -> str:
 
 
 @lru_cache(maxsize=16)
-def _calendar_for_years(extra_years: tuple[HolidayYear, ...]) -> WorkCalendar:
-    return WorkCalendar(extra_years)
+def _calendar_for_years(extra_years: tuple[HolidayYear, ...], settings_file: Path | None) -> WorkCalendar:
+    return WorkCalendar(extra_years, settings_file)
 
 
 def calendar_for(settings: "Settings") -> WorkCalendar:
-    """The calendar for these settings (package years plus the 节假日 sheet's years), cached."""
-    return _calendar_for_years(tuple(settings.extra_years))
+    """The calendar for these settings (package years plus the 节假日 sheet's years, whose
+    workbook a missing year's message names), cached."""
+    return _calendar_for_years(tuple(settings.extra_years), settings.source)
 
 
 def deadline_lines(cal: WorkCalendar, start: date, *, workdays: int | None = None,

@@ -12,7 +12,6 @@ from __future__ import annotations
 import codecs
 import logging
 import re
-from xml.sax.saxutils import unescape
 
 from toolkit.core.cells import column_index, column_letter
 from toolkit.core.issues import Code
@@ -330,5 +329,13 @@ class _OdsGrid(Grid):
         self._repeat, self._col, self._last = 1, 0, 0
 
 
+_ENTITIES = (("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&apos;", "'"), ("&amp;", "&"))
+
+
 def xml_unescape(s: str) -> str:
-    return unescape(s, {"&quot;": '"', "&apos;": "'"})
+    """XML's five entities, &amp; last (as xml.sax.saxutils.unescape, whose import pulls in
+    urllib and http: 20 ms of every button click)."""
+    if "&" in s:
+        for entity, char in _ENTITIES:
+            s = s.replace(entity, char)
+    return s

@@ -89,7 +89,7 @@ def brief_pdf(brief: Brief, pdf: Path) -> Path:
     pdf = Path(pdf)
     with tempfile.TemporaryDirectory(prefix="taizhang-brief-") as work:
         book = render_brief(Path(work) / f"{pdf.stem}.xlsx", brief)
-        (made,) = convert([book], "pdf", work, timeout=180)
+        (made,) = convert([book], "pdf", work, timeout=180, keep_profile=True)
         with atomic_path(pdf) as tmp:
             tmp.write_bytes(made.read_bytes())
     return pdf

@@ -33,10 +33,12 @@ if TYPE_CHECKING:
     from toolkit.outputs.fill import FillResult
 
 
-def check_ledgers(ledgers: Sequence[Ledger], *, as_of: date, settings: Settings) -> list["pd.DataFrame"]:
+def check_ledgers(ledgers: Sequence[Ledger], *, as_of: date, settings: Settings,
+                  use_pandera: bool | None = None) -> list["pd.DataFrame"]:
     """Validate and compute ``ledgers`` together: every issue is added to its ledger; returns
-    each ledger's computed columns (deadline, alert, checklists …), in order."""
-    validate_ledgers(ledgers, as_of=as_of, settings=settings)
+    each ledger's computed columns (deadline, alert, checklists …), in order.
+    ``use_pandera``: which runner checks the schema (None: by size; the issues are the same)."""
+    validate_ledgers(ledgers, as_of=as_of, settings=settings, use_pandera=use_pandera)
     return compute_ledgers(ledgers, as_of=as_of, settings=settings)
 
 
@@ -44,8 +46,9 @@ def check_paths(paths: Iterable[Path | str], *, as_of: date, settings: Settings)
     """Find the workbooks under ``paths``, read them safely and check them.
 
     The parent mostly waits while the sandboxed workers read, so a thread loads
-    pandas and pandera meanwhile and checks the ledgers read so far in batches
-    (each ledger is checked on its own rows, so batches give the same issues).
+    pandas meanwhile and checks the ledgers read so far in batches (each ledger is
+    checked on its own rows, so batches give the same issues). The schema runs in
+    plain Python here: importing pandera would take the CPU the two readers need.
     """
     found = find_workbooks(paths)
     ledgers: list[Ledger | None] = [None] * len(found)
@@ -67,7 +70,7 @@ def check_paths(paths: Iterable[Path | str], *, as_of: date, settings: Settings)
 class _Checker(threading.Thread):
     """Checks ledgers put in ``inbox`` in batches, until it gets None."""
 
-    batch = 100          # pandera costs ~10 ms a call when it has failures to report
+    batch = 100          # a call has a fixed cost (one table, one memo): not one ledger at a time
 
     def __init__(self, as_of: date, settings: Settings) -> None:
         super().__init__(name="taizhang-check", daemon=True)
@@ -84,7 +87,7 @@ class _Checker(threading.Thread):
                 if ledger is not None:
                     waiting.append(ledger)
                 if waiting and (ledger is None or len(waiting) >= self.batch):
-                    check_ledgers(waiting, as_of=self.as_of, settings=self.settings)
+                    check_ledgers(waiting, as_of=self.as_of, settings=self.settings, use_pandera=False)
                     waiting = []
                 if ledger is None:
                     return

@@ -24,7 +24,8 @@ Reading reuses toolkit.read.workbook's sheet parser on the grid of values (via
 ``ledger_from_values``), validation toolkit.validation.rules, computing toolkit.compute.cases,
 the layout and the 校验结果 sheet toolkit.outputs.fill, consolidation
 toolkit.pipeline.consolidate. Heavy modules are imported inside the handlers that need
-them: 计算期限 never imports pandera.
+them, and no button imports pandera: one sheet is checked by the plain runner of the same
+schema (schemas/ledger.py), which gives the same issues.
 """
 from __future__ import annotations
 
@@ -90,13 +91,26 @@ def _run(book, job) -> None:
         job(book)
     except Exception as e:  # never a traceback to a clerk
         text, _ = clerk_message(e, _logs_folder(book), "buttons.log", what_to_send="当前工作簿")
-        _alert(book, text, critical=True)
+        _alert(book, text, critical=True, consolidating=job is _consolidate)
 
 
-def _alert(book, text: str, *, critical: bool = False) -> None:
+def _alert(book, text: str, *, critical: bool = False, consolidating: bool = False) -> None:
+    """A message box; on the desktop engine it starts with the demo notice, as the CLI's
+    output does (the server puts its own notice first in every remote reply)."""
+    notice = "" if _is_remote(book) else _demo_notice(book, consolidating)
+    if notice:
+        text = f"{notice}\n\n{text}"
     if len(text) > ALERT_LIMIT:
         text = text[:ALERT_LIMIT - 20] + "……（其余略）"
     book.app.alert(text, title=TITLE, buttons="ok", mode="critical" if critical else "info")
+
+
+def _demo_notice(book, consolidating: bool) -> str:
+    try:
+        from toolkit import api
+        return api.demo_notice(_config(book), consolidating=consolidating)
+    except Exception:  # a broken config must not hide the message itself
+        return ""
 
 
 def _logs_folder(book) -> Path | None:
@@ -386,7 +400,10 @@ def _write_result_sheet(target: Target, ledger, records: list[tuple]) -> None:
         sheet.range((spec.header_row + 1, 1), (spec.header_row + 1, width)).color = "#" + spec.header_fill
     for color, cells in fills.items():
         _paint(sheet, cells, color)
-    sheet.range((2, 1), (len(values), width)).autofit()
+    if _is_remote(book):                # the VBA client has no row height, wrap or merge action
+        sheet.range((2, 1), (len(values), width)).autofit()
+    else:
+        lay_out(sheet, spec, len(values))
     for ref, place in spec.links.items():
         col, row = _cell_key(ref)[1], _cell_key(ref)[0]
         shown = values[row - 1][col] if row <= len(values) and col < len(values[row - 1]) else ref
@@ -394,6 +411,20 @@ def _write_result_sheet(target: Target, ledger, records: list[tuple]) -> None:
     record_rows = [[RECORD_TITLE], list(RECORD_HEADERS)] + [list(r) for r in records]
     write_block(sheet, 1, RECORD_COLUMN + 1, [r + [None] * (4 - len(r)) for r in record_rows])
     sheet.range((2, RECORD_COLUMN + 1), (2, RECORD_COLUMN + 4)).color = "#" + spec.header_fill
+
+
+def lay_out(sheet, spec, n_rows: int) -> None:
+    """The result sheet's layout from ``api.result_sheet`` (desktop Excel): column widths,
+    wrapped text, the row heights that show each long text whole (on screen and on paper)
+    and the merged title."""
+    for c, w in enumerate(spec.column_widths):
+        sheet.range((1, c + 1)).column_width = w
+    for c in spec.wrap_columns:
+        sheet.range((2, c + 1), (max(n_rows, 2), c + 1)).wrap_text = True
+    for r, points in spec.row_heights.items():
+        sheet.range((r + 1, 1)).row_height = points
+    for ref in spec.merges:
+        sheet.range(ref).merge()
 
 
 # --- 计算期限 ----------------------------------------------------------------------------
@@ -454,7 +485,7 @@ def _write_headers(sheet, ledger, plan) -> None:
 def _consolidate(caller) -> None:
     from toolkit import api
     result = api.consolidate(config=_config(caller))
-    _alert(caller, "汇总完成。\n" + result.summary_text())
+    _alert(caller, "汇总完成。\n" + result.summary_text(), consolidating=True)
 
 
 # --- 检查安装 ----------------------------------------------------------------------------
