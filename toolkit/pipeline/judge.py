@@ -110,11 +110,9 @@ def _stem(name: str) -> str:
 def nearest_name(name: str, names: Sequence[str]) -> str | None:
     """The roster name ``name`` is most likely a slip of (上唐村 -> 上塘村, 江滨村 -> 江滨社区).
     Names are compared without 村/社区, so 北村 never suggests 西村: half of what tells two
-    villages apart must be the same, else nothing is suggested; a one-character name is
-    only a slip of a name as short."""
+    villages apart must be the same (南村 may be 南湾村 shortened), else nothing is suggested."""
     stem = _stem(name)
-    scored = [(difflib.SequenceMatcher(None, stem, _stem(v)).ratio(), v) for v in names
-              if len(stem) == len(_stem(v)) or min(len(stem), len(_stem(v))) >= 2]   # 东方村 is not 东村
+    scored = [(difflib.SequenceMatcher(None, stem, _stem(v)).ratio(), v) for v in names]
     best = max(scored, default=(0.0, None))
     return best[1] if best[0] >= 0.5 else None
 
