@@ -168,3 +168,6 @@ def _table(ws, heading: str, headers, rows, widths, head, cell, title) -> None:
     ws.fit_to_pages(1, 0)
     ws.freeze_panes(2, 0)
     ws.set_footer("&C第 &P 页，共 &N 页")
+
+
+printable_table = _table        # also the 报送方式 sheet's (outputs/links_sheet.py)
