@@ -26,6 +26,7 @@ from toolkit.core.files import RunBusy, run_lock
 from toolkit.core.settings import Settings
 from toolkit.intake.archive import SOURCE_LABELS, SubmissionArchive, status_label
 from toolkit.outputs.brief import TOTAL_KEYS
+from toolkit.outputs.links_sheet import write_links_sheet
 from toolkit.outputs.receipt import FileReport, file_notes, issue_parts, listed_issues, outcome_text
 from toolkit.pipeline.judge import Roster, judge, standing_of
 from toolkit.pipeline.links import OFFICE, VILLAGE, Link, LinkStore
@@ -236,7 +237,6 @@ def _listing(cfg: Config, settings: Settings, store: LinkStore, made: list[Link]
 def write_sheet(listing: LinkListing, path: Path, *, township: str) -> Path:
     """The printable 报送方式 of ``listing``: the address of each link made now; for a village
     whose link was made earlier, when, and how to replace a lost one."""
-    from toolkit.outputs.links_sheet import write_links_sheet
     rows = []
     for village, link in listing.villages:
         if link is None:

@@ -341,7 +341,7 @@ def serve(host, port, token_env, config_path):
                    "请只在乡政府内网使用，或在前面加 HTTPS 反向代理。", err=True)
     where = server.config.source or "演示"
     port = server.server_address[1]
-    click.echo(f"服务已启动：http://{bound}:{port}/（配置：{where}；Ctrl+C 停止）。"
+    click.echo(f"按钮服务已启动：http://{bound}:{port}/（配置：{where}；Ctrl+C 停止）。各村的网页报送地址见 taizhang links；"
                f"乡信访办情况页：在本机打开 http://127.0.0.1:{port}/office")
     try:
         server.serve_forever()
