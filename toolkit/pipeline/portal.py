@@ -136,7 +136,7 @@ class OfficeStatus:
     phase: str
     numbers_day: date | None                          # the day of the last run's numbers
     totals: list[tuple[str, int]]                     # (label, value) as in the 简报
-    villages: list[dict[str, str]]                    # 报送情况: village, state, file, received, source
+    villages: list[dict[str, str]]                    # 报送情况: village, state, counted, file, received, source, verdict
     missing: int
     master: Path | None
     master_time: str
@@ -177,7 +177,7 @@ def _report_status(cfg: Config, settings: Settings) -> tuple[list[dict[str, str]
         last, counted = vs.last, vs.counted
         missing += vs.on_roster and counted is None
         rows.append({"village": name, "state": "已报" if counted else "未报",
-                     "file": last.filename if last else "", "received": when_text(last.received) if last else "",
+                     "counted": counted.filename if counted else "", "file": last.filename if last else "", "received": when_text(last.received) if last else "",
                      "source": SOURCE_LABELS.get(last.source, last.source) if last else "",
                      "verdict": status_label(last) if last else ""})
     return rows, missing

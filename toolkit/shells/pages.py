@@ -188,7 +188,8 @@ $demo
 <h2>下载</h2>
 <p>$downloads</p>
 <h2>报送情况（未报 $missing 个）</h2>
-<table><tr><th>村（社区）</th><th>情况</th><th>最近收到的文件</th><th>收到时间</th><th>方式</th><th>判定</th></tr>
+<table><tr><th>村（社区）</th><th>情况</th><th>计入总台账的文件</th><th>最近收到的文件</th><th>收到时间</th>
+<th>方式</th><th>最近一份的判定</th></tr>
 $villages</table>
 <h2>最近几次汇总</h2>
 <table><tr><th>核对日期</th><th>案件</th><th>逾期</th><th>临期</th><th>已化解</th></tr>

@@ -201,7 +201,8 @@ def office_page(h, token: str | None) -> None:
     view = pages.OfficeView(
         title=f"{st.township}信访积案台账 — 今日情况", as_of=st.as_of.isoformat(), phase=st.phase,
         numbers_day=st.numbers_day.isoformat() if st.numbers_day else "（尚无）", daily=daily,
-        totals=st.totals, villages=[[v["village"], v["state"], v["file"], v["received"], v["source"], v["verdict"]]
+        totals=st.totals, villages=[[v["village"], v["state"], v["counted"], v["file"], v["received"],
+                                     v["source"], v["verdict"]]
                                     for v in st.villages],
         missing=st.missing, runs=[[r["day"].isoformat(), r["cases"], r["overdue"], r["due_soon"], r["resolved"]]
                                   for r in st.runs],
