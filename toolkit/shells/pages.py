@@ -14,14 +14,14 @@ LAYOUT = Template("""<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>$title</title>
-$head
 <style>
 body{font-family:'Microsoft YaHei','PingFang SC','Noto Sans CJK SC',sans-serif;max-width:46em;margin:2em auto;
 padding:0 1em;line-height:1.7;color:#222}
 h1{font-size:1.5em;color:#1F4E79}table{border-collapse:collapse}
 td,th{border:1px solid #ccc;padding:.3em .7em;text-align:left;vertical-align:top}th{background:#eef3fa}
 .demo{background:#FFF2CC;border:1px solid #E0B000;padding:.6em 1em}.small{color:#666;font-size:.9em}
-</style></head>
+</style>
+$head</head>
 <body>
 $body
 </body></html>
@@ -154,6 +154,7 @@ PORTAL_JS = r"""(function () {
 """
 
 PORTAL_STYLE = """<style>
+body{max-width:62em}h2{font-size:1.2em;color:#1F4E79;margin-top:1.4em}
 #drop{border:3px dashed #8aa9cc;border-radius:8px;padding:2.2em 1em;text-align:center;background:#f6f9fd}
 #drop.over{background:#e3eefb;border-color:#1F4E79}.status{margin:1em 0;font-weight:bold}
 .good{color:#1e7b34}.warn{color:#9a6700}.bad{color:#b00020}.wait{color:#1F4E79}
@@ -161,6 +162,10 @@ PORTAL_STYLE = """<style>
 tr.wrn td:first-child{color:#9a6700}table{width:100%;font-size:.92em}label.button{display:inline-block;
 margin-top:.6em;padding:.4em 1.2em;background:#1F4E79;color:#fff;border-radius:4px;cursor:pointer}
 #chooser{position:absolute;left:-9999px}
+</style>"""
+
+OFFICE_STYLE = """<style>
+body{max-width:62em}h2{font-size:1.2em;color:#1F4E79;margin-top:1.4em}table{font-size:.92em}
 </style>"""
 
 UPLOAD = Template("""<h1>$village 台账网页报送</h1>
@@ -249,4 +254,4 @@ def office_page(view: OfficeView) -> bytes:
         missing=int(view.missing),
         villages="\n".join(_row(r) for r in view.villages),
         runs="\n".join(_row(r) for r in view.runs))
-    return render(view.title, body)
+    return render(view.title, body, head=OFFICE_STYLE)
