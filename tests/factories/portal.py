@@ -17,11 +17,12 @@ SERVE_TOKEN = "k3y-for-tests-0123456789"
 
 def portal_office(folder: Path, *, serve: str = "") -> Path:
     """An office folder (taizhang.toml fixing the as-of date 2010-10-20, the demo's 8-village
-    roster in 设置.xlsx); ``serve``: extra lines for its [serve] section."""
+    roster in 设置.xlsx, an empty 收件箱); ``serve``: extra lines for its [serve] section."""
     folder.mkdir(parents=True, exist_ok=True)
     toml = folder / "taizhang.toml"
     toml.write_text('[daily]\nas_of = "2010-10-20"\n' + (f"[serve]\n{serve}\n" if serve else ""), encoding="utf-8")
     api.write_settings(folder / "设置.xlsx", config=toml, demo=True)
+    (folder / "收件箱").mkdir()
     return toml
 
 

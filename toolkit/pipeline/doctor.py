@@ -97,7 +97,7 @@ def check_setup(cfg: Config, *, settings_path: Path | str | None = None, load_se
         _check_scope(report, cfg, settings)
         _check_calendar(report, settings, today)
     _check_mail(report, cfg, connect_mail)
-    _check_serve(report, cfg, settings, connect_mail)
+    _check_serve(report, cfg, settings)
     _check_daily(report, cfg, now)
     return report
 
@@ -311,9 +311,9 @@ def _check_mail(report: SetupReport, cfg: Config, connect: bool) -> None:
         report.add("发件邮箱", WARN, "未写 smtp_host：回执不会发出")
 
 
-def _check_serve(report: SetupReport, cfg: Config, settings, connect: bool) -> None:
-    """[serve]: whether the office page answers at the address villages are given, and how many
-    roster villages have a link."""
+def _check_serve(report: SetupReport, cfg: Config, settings) -> None:
+    """[serve]: whether the office page answers (a 注意: the daily run does not need it), and how
+    many roster villages have a link."""
     links = [k for k in LinkStore(cfg.state).live() if k.kind == VILLAGE]
     if not cfg.serve.enabled:
         if links:
@@ -327,8 +327,7 @@ def _check_serve(report: SetupReport, cfg: Config, settings, connect: bool) -> N
                f"名册中 {len(roster) - len(lacking)} 个村（社区）有报送地址" +
                (f"，{len(lacking)} 个没有（{'、'.join(lacking[:5])}{' 等' if len(lacking) > 5 else ''}）："
                 "运行 taizhang links 生成" if lacking else ""))
-    if connect:
-        _probe(report, "网页报送", lambda: _page_answers(cfg), ok=f"{cfg.serve.base_url()}/ 能打开")
+    _probe(report, "网页报送", lambda: _page_answers(cfg), ok=f"{cfg.serve.base_url()}/ 能打开", bad=WARN)
 
 
 def _page_answers(cfg: Config) -> None:
@@ -346,11 +345,11 @@ def _page_answers(cfg: Config) -> None:
     raise TaizhangError(f"{url} 没有正常回答：请检查 [serve] host 和 port 是否是 taizhang serve 用的地址。")
 
 
-def _probe(report: SetupReport, item: str, attempt, ok: str = "能连接并登录") -> None:
+def _probe(report: SetupReport, item: str, attempt, ok: str = "能连接并登录", bad: str = FAIL) -> None:
     try:
         attempt()
     except Exception as e:  # every failure is a line of the report, never a traceback
-        report.add(item, FAIL, str(e) or type(e).__name__)
+        report.add(item, bad, str(e) or type(e).__name__)
     else:
         report.add(item, OK, ok)
 
