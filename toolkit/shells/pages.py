@@ -118,7 +118,7 @@ PORTAL_JS = r"""(function () {
     if (!file) { say('没有选中文件。', 'bad'); return; }
     if (file.size > limit) {
       say('文件“' + file.name + '”太大（' + (file.size / 1048576).toFixed(1) + ' MB），超过 ' +
-          (limit / 1048576).toFixed(0) + ' MB 的上限。请删去台账以外的工作表和图片后再上传。', 'bad');
+          Math.round(limit / 10485.76) / 100 + ' MB 的上限。请删去台账以外的工作表和图片后再上传。', 'bad');
       return;
     }
     busy = true; result.textContent = '';
@@ -161,7 +161,7 @@ body{max-width:62em}h2{font-size:1.2em;color:#1F4E79;margin-top:1.4em}
 .verdict{font-size:1.25em}.note{color:#444}tr.err td:first-child{color:#b00020;font-weight:bold}
 tr.wrn td:first-child{color:#9a6700}table{width:100%;font-size:.92em}label.button{display:inline-block;
 margin-top:.6em;padding:.4em 1.2em;background:#1F4E79;color:#fff;border-radius:4px;cursor:pointer}
-#chooser{position:absolute;left:-9999px}
+#chooser{position:absolute;left:-9999px}#result td:nth-child(-n+4),#result th{white-space:nowrap}
 </style>"""
 
 OFFICE_STYLE = """<style>
