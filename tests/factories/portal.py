@@ -33,9 +33,8 @@ def village_tokens(toml: Path, **kw) -> dict[str, str]:
 
 
 @contextmanager
-def serving(monkeypatch, toml: Path, *, limits: Limits | None = None, host: str = "127.0.0.1"):
-    monkeypatch.setenv("TAIZHANG_SERVE_TOKEN", SERVE_TOKEN)
-    srv = make_server(host, 0, config=str(toml), limits=limits)
+def running(srv):
+    """``srv`` serving in a thread of its own, shut down and closed on leaving."""
     thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
@@ -44,6 +43,13 @@ def serving(monkeypatch, toml: Path, *, limits: Limits | None = None, host: str 
         srv.shutdown()
         srv.server_close()
         thread.join(10)
+
+
+@contextmanager
+def serving(monkeypatch, toml: Path, *, limits: Limits | None = None, host: str = "127.0.0.1"):
+    monkeypatch.setenv("TAIZHANG_SERVE_TOKEN", SERVE_TOKEN)
+    with running(make_server(host, 0, config=str(toml), limits=limits)) as srv:
+        yield srv
 
 
 def request(srv, method: str, path: str, body: bytes | None = None,

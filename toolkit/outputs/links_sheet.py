@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from toolkit.core.files import atomic_path
-from toolkit.outputs.reminder import printable_table
+from toolkit.outputs.reminder import printable_table, table_formats
 
 SHEET = "报送方式"
 HEADERS = ("序号", "村（社区）", "网页报送地址（在浏览器中打开）", "说明")
@@ -23,10 +23,7 @@ def write_links_sheet(path: Path, rows: list[tuple[str, str, str]], *, township:
     path = Path(path)
     with atomic_path(path) as tmp:
         wb = xlsxwriter.Workbook(str(tmp))
-        head = wb.add_format({"bold": True, "border": 1, "bg_color": "#DDEBF7", "text_wrap": True,
-                              "align": "center", "valign": "vcenter"})
-        cell = wb.add_format({"border": 1, "text_wrap": True, "valign": "top"})
-        title = wb.add_format({"bold": True, "font_size": 14, "align": "center"})
+        head, cell, title = table_formats(wb)
         table = [[str(n), village, url, note] for n, (village, url, note) in enumerate(rows, start=1)]
         printable_table(wb.add_worksheet(SHEET), f"{township}信访积案台账网页报送方式（每村一个地址，请勿转给他人）",
                         HEADERS, table, WIDTHS, head, cell, title)
