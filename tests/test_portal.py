@@ -23,7 +23,7 @@ from toolkit.core.issues import Code
 from toolkit.intake.archive import SubmissionArchive
 from toolkit.pipeline.judge import Roster, verdict_of
 from toolkit.shells.cli import cli, main
-from toolkit.shells.server import Limits
+from toolkit.shells.server import Limits, make_server
 
 
 @pytest.fixture
@@ -66,6 +66,8 @@ def test_an_upload_is_judged_counted_and_listed(office, ledgers, monkeypatch):
         book = Path(toml.parent / "副本.xlsx")
         book.write_bytes(copy)
         assert "校验结果" in CalamineWorkbook.from_path(str(book)).sheet_names
+        named = answer(upload(srv, tokens["东村"], good.path.read_bytes(), name="..\\../东村台账.xlsx"))
+        assert named["file"] == "东村台账.xlsx"                          # a name, never a path
         again = answer(upload(srv, tokens["东村"], good.path))          # the same bytes again
         assert again["submission"] == ok["submission"] and any("完全相同" in n for n in again["notes"])
     view = api.submissions(config=str(toml)).to_dict()
@@ -248,3 +250,21 @@ def test_doctor_says_whether_the_page_answers(office, monkeypatch, tmp_path):
     report = api.doctor(config=str(toml), connect_mail=False).to_dict()
     lines = {c["item"]: c for c in report["checks"]}
     assert lines["网页报送"]["status"] == "注意" and "taizhang serve" in lines["网页报送"]["detail"]
+
+
+def test_serve_listens_where_the_config_says(tmp_path, monkeypatch):
+    toml = portal_office(tmp_path / "o", serve='host = "127.0.0.1"\nport = 0\nmax_upload_mb = 3\n'
+                                               'uploads_per_hour = 5\nuploads_at_once = 1')
+    monkeypatch.setenv("TAIZHANG_SERVE_TOKEN", "k3y-for-tests-0123456789")
+    srv = make_server(config=str(toml))
+    try:
+        assert srv.server_address[0] == "127.0.0.1" and srv.server_address[1] > 0
+        assert (srv.limits.max_upload_mb, srv.limits.uploads_per_hour, srv.limits.uploads_at_once) == (3, 5, 1)
+    finally:
+        srv.server_close()
+    bare = portal_office(tmp_path / "p")
+    srv = make_server(port=0, config=str(bare))
+    try:
+        assert srv.server_address[0] == "127.0.0.1"           # no [serve] host: this computer only
+    finally:
+        srv.server_close()

@@ -38,6 +38,8 @@ $demo
 <tr><th>每日汇总</th><td>$daily</td></tr>
 <tr><th>总台账</th><td>$master</td></tr>
 </table>
+<p>各村（社区）也可以在浏览器中打开乡信访办发给本村的网页报送地址，上传台账并当场看到核对结果
+（地址由乡信访办运行 taizhang links 生成）。乡信访办在这台电脑上打开 <a href="/office">今日情况</a>。</p>
 <p><a href="/guide">使用说明</a> · <a href="/health">服务状态（health）</a></p>
 <p class="small">台账工具 $version · 配置 $config</p>
 """)
