@@ -19,9 +19,12 @@ from factories.ledgers import LedgerStyle, make_ledger
 from factories.portal import (form_token, open_page, portal_office, request, serving, upload,
                               village_tokens)
 from toolkit import api
+from toolkit.core.errors import UploadBusy
+from toolkit.core.files import run_lock
 from toolkit.core.issues import Code
 from toolkit.intake.archive import SubmissionArchive
 from toolkit.pipeline.judge import Roster, verdict_of
+from toolkit.pipeline.portal import receive_upload
 from toolkit.shells.cli import cli, main
 from toolkit.shells.server import Limits, make_server
 
@@ -268,3 +271,33 @@ def test_serve_listens_where_the_config_says(tmp_path, monkeypatch):
         assert srv.server_address[0] == "127.0.0.1"           # no [serve] host: this computer only
     finally:
         srv.server_close()
+
+
+def test_uploads_at_once_and_a_running_consolidation_are_told_to_wait(office, ledgers, monkeypatch):
+    toml, tokens = office
+    with serving(monkeypatch, toml, limits=Limits(uploads_at_once=1)) as srv:
+        csrf = open_page(srv, tokens["东村"])
+        assert srv.uploads.acquire(blocking=False)          # another village's upload is being checked
+        try:
+            status, headers, body = upload(srv, tokens["东村"], ledgers[0].path, csrf=csrf)
+        finally:
+            srv.uploads.release()
+        assert status == 503 and headers["retry-after"] and "服务器正忙" in body.decode("utf-8")
+    link = api.find_link(tokens["东村"], config=str(toml))
+    cfg = api.load_config(str(toml))
+    with run_lock(cfg.state), pytest.raises(UploadBusy, match="正在汇总"):       # a consolidation runs
+        receive_upload(cfg, api.load_settings(config=cfg), link, "东村台账.xlsx", ledgers[0].path.read_bytes(),
+                       as_of=api.as_date("2010-10-20"), lock_wait=0.2)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not api.can_write_pdf(), reason="LibreOffice 未安装：简报 PDF 无法生成")
+def test_the_office_downloads_the_latest_brief(office, ledgers, monkeypatch):
+    toml, tokens = office
+    with serving(monkeypatch, toml) as srv:
+        answer(upload(srv, tokens["东村"], ledgers[0].path))
+        api.write_brief(api.consolidate(config=str(toml)), config=str(toml))
+        status, _, page = request(srv, "GET", "/office")
+        assert status == 200 and 'href="/office/brief"' in page.decode("utf-8")
+        status, headers, pdf = request(srv, "GET", f"/office/{tokens['']}/brief")
+        assert status == 200 and pdf.startswith(b"%PDF") and headers["content-type"] == "application/pdf"
