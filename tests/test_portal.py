@@ -16,7 +16,7 @@ from python_calamine import CalamineWorkbook
 
 from factories.hostile import huge_string_zip
 from factories.ledgers import LedgerStyle, make_ledger
-from factories.portal import (form_token, open_page, portal_office, request, serving, upload,
+from factories.portal import (open_page, portal_office, request, serving, upload,
                               village_tokens)
 from toolkit import api
 from toolkit.core.errors import UploadBusy
