@@ -4,13 +4,17 @@ xlwings' VBA client (``RunRemotePython``) POSTs the active workbook as JSON to `
 the server runs that button (:mod:`toolkit.shells.remote`) and answers ``{"actions": [...]}``,
 which the client applies to the workbook. A browser gets a small Chinese page at ``/`` (what
 this server is, the office, today's state), the guide at ``/guide`` and ``ok`` at ``/health``.
+The office page (:mod:`toolkit.shells.portal`) is here too: each village uploads its ledger at
+``/v/<its link>`` and sees the verdict at once; the office sees today at ``/office``.
 
 Three things, each in one place:
 
 - ``ROUTES``: every address and what answers it (buttons are POST ``/<name>`` for each name
-  of ``remote.HANDLERS``);
+  of ``remote.HANDLERS``), and ``PATTERN_ROUTES``: the office page's addresses, which carry a
+  link's token (and a number), never a file name;
 - ``Limits``: the body size, the connections (each one a thread) served at once, the time to
-  receive one whole request and the time the line may stay silent;
+  receive one whole request and the time the line may stay silent; the office page's upload
+  size, uploads per link an hour and uploads checked at once ([serve] in taizhang.toml);
 - the pages: :mod:`toolkit.shells.pages` (templates, escaped values).
 
 Every request is checked in the same order: its Host (an IP address, localhost, this computer's
@@ -23,7 +27,9 @@ The server uses only the config it was started with (``toolkit.api.pin_config``)
 whatever workbook path it names, chooses another taizhang.toml; started with none, it runs the
 demo and says so on its page, on the console and first in every message box. One button runs
 at a time (xlwings' remote engine keeps its books in module state). Payloads are never logged:
-they hold petitioners' personal data.
+they hold petitioners' personal data; nor are the office page's tokens (the access log drops
+them from request lines). Every answer carries ``SAFE_HEADERS`` (no framing, no Referer, no
+caching, scripts only from this server).
 """
 from __future__ import annotations
 
