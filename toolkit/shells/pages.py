@@ -141,6 +141,9 @@ PORTAL_JS = r"""(function () {
     }).then(function () { busy = false; chooser.value = ''; });
   }
   chooser.addEventListener('change', function () { send(chooser.files[0]); });
+  ['dragover', 'drop'].forEach(function (n) {      // a file dropped beside the box must not replace the page
+    document.addEventListener(n, function (e) { e.preventDefault(); });
+  });
   ['dragenter', 'dragover'].forEach(function (n) {
     drop.addEventListener(n, function (e) { e.preventDefault(); drop.classList.add('over'); });
   });
