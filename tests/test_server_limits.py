@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from factories.ledgers import make_ledger
+from factories.portal import running
 from toolkit import api
 from toolkit.core.config import PROJECT_ROOT
 from toolkit.shells.server import Limits, make_server, vba_payload
@@ -29,15 +30,8 @@ TOKEN = "k3y-for-tests-0123456789"
 @contextmanager
 def serving(monkeypatch, limits: Limits = Limits(), config=None):
     monkeypatch.setenv("TAIZHANG_SERVE_TOKEN", TOKEN)
-    srv = make_server("127.0.0.1", 0, limits=limits, config=config)
-    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
+    with running(make_server("127.0.0.1", 0, limits=limits, config=config)) as srv:
         yield srv
-    finally:
-        srv.shutdown()
-        srv.server_close()
-        thread.join(10)
 
 
 def office(folder: Path) -> Path:

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from toolkit.pipeline.consolidate import ConsolidationResult
     from toolkit.pipeline.doctor import SetupReport
     from toolkit.pipeline.mail import MailRunResult
+    from toolkit.pipeline.portal import LinkListing, OfficeStatus, PortalAnswer
 
 ConfigLike = Config | str | Path | None
 SettingsLike = Settings | str | Path | None
@@ -484,3 +485,55 @@ def resolve_as_of(config: ConfigLike = None, as_of: DateLike = None) -> date:
     demo's date for the demo, else today (the one rule, for a page that reports on the office)."""
     cfg = _config(config)
     return _as_of(as_of, cfg, cfg.inbox if cfg.demo else None)
+
+
+# --- the office page (issue 22): village links, uploads, the office's status ----------------------
+def links(*, office: bool = False, sheet: str | Path | None = None, by: str | None = None,
+          config: ConfigLike = None, settings: SettingsLike = None) -> "LinkListing":
+    """`taizhang links`: a link for every roster village without one (``office``: also the
+    status page's), and with ``sheet`` the printable 报送方式 of the links made now."""
+    from toolkit.pipeline.portal import make_links, write_sheet
+    from toolkit.pipeline.review import clerk_name
+    ctx = resolve(config=config, settings=settings)
+    listing = make_links(ctx.config, ctx.settings, by=clerk_name(by), office=office)
+    if sheet is not None:
+        write_sheet(listing, Path(sheet), township=ctx.settings.campaign.township)
+    return listing
+
+
+def revoke_link(village: str | None, *, by: str | None = None, config: ConfigLike = None,
+                settings: SettingsLike = None) -> "LinkListing":
+    """`taizhang links --revoke 村名`: that village's link (None: the office page's) stops working."""
+    from toolkit.pipeline.portal import revoke_links
+    from toolkit.pipeline.review import clerk_name
+    ctx = resolve(config=config, settings=settings)
+    return revoke_links(ctx.config, ctx.settings, village, by=clerk_name(by))
+
+
+def find_link(token: str, *, config: ConfigLike = None):
+    """The link (``toolkit.pipeline.links.Link``) a token opens, live or revoked; None: none."""
+    from toolkit.pipeline.links import LinkStore
+    return LinkStore(_config(config).state).find(token)
+
+
+def portal_upload(link, filename: str, data: bytes, *, config: ConfigLike = None,
+                  settings: SettingsLike = None, as_of: DateLike = None) -> "PortalAnswer":
+    """One file uploaded on the office page through ``link``: archived, judged, answered."""
+    from toolkit.pipeline.portal import receive_upload
+    ctx = resolve(config=config, settings=settings, as_of=as_of)
+    return receive_upload(ctx.config, ctx.settings, link, filename, data, as_of=ctx.as_of)
+
+
+def portal_copy(link, submission: int, *, config: ConfigLike = None) -> Path | None:
+    """The annotated copy of an upload made through ``link`` (None: not that link's, or none)."""
+    from toolkit.pipeline.portal import annotated_copy
+    return annotated_copy(_config(config), link, int(submission))
+
+
+def office_status(*, config: ConfigLike = None, settings: SettingsLike = None,
+                  as_of: DateLike = None) -> "OfficeStatus":
+    """The office page's numbers, 报送情况, master and brief, last runs."""
+    from toolkit.pipeline.portal import office_status as status
+    cfg = _config(config)
+    ctx = resolve(config=cfg, settings=settings, as_of=resolve_as_of(cfg, as_of))
+    return status(ctx.config, ctx.settings, as_of=ctx.as_of)

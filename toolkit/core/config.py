@@ -57,6 +57,28 @@ class MailConfig:
         return bool(self.host)
 
 
+@dataclass
+class ServeConfig:
+    """[serve]: `taizhang serve` and the office page (villages upload, the office's status)."""
+    host: str = ""                     # the address to listen on; empty = this computer only (127.0.0.1)
+    port: int = 8765
+    url: str = ""                      # the address villages type (printed on 报送方式); empty = http://host:port
+    max_upload_mb: float = 20.0        # one uploaded workbook
+    uploads_per_hour: int = 20         # per village link
+    uploads_at_once: int = 2           # uploads checked at the same time (the rest are told to retry)
+
+    @property
+    def enabled(self) -> bool:
+        """An address other than this computer is named: the page is meant for the network."""
+        return bool(self.host)
+
+    def base_url(self) -> str:
+        if self.url:
+            return self.url.rstrip("/")
+        host = self.host or "127.0.0.1"
+        return f"http://{'[' + host + ']' if ':' in host else host}:{self.port}"
+
+
 # Where an office's folders go when taizhang.toml does not name them: beside the toml
 # (or in the current folder for a bare ``Config()``), never inside the installed package.
 DEFAULT_LAYOUT = {
@@ -88,6 +110,7 @@ class Config:
     as_of: date | None = None          # [daily] as_of: a fixed as-of date (None = not fixed)
     daily_remind: tuple[int, ...] = ()  # [daily] remind: weekdays (0 = Monday) to send 催报 mail
     mail: MailConfig = field(default_factory=MailConfig)
+    serve: ServeConfig = field(default_factory=ServeConfig)
     source: Path | None = None         # the taizhang.toml read; None for the demo
     demo: bool = False                 # the bundled demo (no taizhang.toml found)
 
@@ -167,7 +190,8 @@ def read_config(path: Path | str) -> Config:
         if key in paths:
             setattr(cfg, key, _path(base, paths[key]))
     _read_daily(cfg, data.get("daily", {}), path)
-    _read_mail(cfg, data.get("mail", {}), path)
+    _read_section(cfg.mail, "mail", data.get("mail", {}), path)
+    _read_section(cfg.serve, "serve", data.get("serve", {}), path)
     return cfg
 
 
@@ -175,7 +199,8 @@ def known_keys() -> dict[str, tuple[str, ...]]:
     """Every section of taizhang.toml and the keys it may hold."""
     # [daily] remind (催报 weekdays) is read by issue 12's reminders, merged beside this branch
     return {"paths": PATH_KEYS, "daily": ("time", "as_of", "remind"),
-            "mail": tuple(f.name for f in fields(MailConfig))}
+            "mail": tuple(f.name for f in fields(MailConfig)),
+            "serve": tuple(f.name for f in fields(ServeConfig))}
 
 
 def demo_home() -> Path:
@@ -231,14 +256,15 @@ def parse_weekdays(value: object, path: Path | str = CONFIG_NAME) -> tuple[int, 
     return tuple(sorted(set(days)))
 
 
-def _read_mail(cfg: Config, mail: dict, path: Path) -> None:
-    for key, value in mail.items():
+def _read_section(target, name: str, values: dict, path: Path) -> None:
+    """[mail] or [serve]: each key into its dataclass field, as that field's kind."""
+    for key, value in values.items():
         if key in ("password", "smtp_password"):
             raise ConfigError("配置文件中不得写邮箱密码：请把密码放在环境变量中，"
                               "并在 [mail] password_env 写该变量名。")
-        kind = type(getattr(cfg.mail, key))
+        kind = type(getattr(target, key))
         try:
-            setattr(cfg.mail, key, kind(value))
+            setattr(target, key, kind(value))
         except (TypeError, ValueError) as e:
             want = {int: "整数", float: "数字", bool: "true 或 false"}.get(kind, "文字")
-            raise ConfigError(f"配置文件 {path} 中 [mail] {key} 的值“{value}”不对，应写{want}。") from e
+            raise ConfigError(f"配置文件 {path} 中 [{name}] {key} 的值“{value}”不对，应写{want}。") from e

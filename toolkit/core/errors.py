@@ -24,3 +24,15 @@ class TaizhangError(Exception):
 
 class ConfigError(TaizhangError):
     """A problem in taizhang.toml (or a file a command was told to use); Chinese, names the key."""
+
+
+class UploadRefused(TaizhangError):
+    """An upload on the office page that cannot be taken as sent (not a spreadsheet, could not
+    be checked); Chinese, shown on the page. ``retry``: it can simply be sent again soon
+    (another run holds the office's lock)."""
+    exit_code = EXIT_ATTENTION
+    retry = False
+
+
+class UploadBusy(UploadRefused):
+    retry = True

@@ -61,6 +61,7 @@ class Code:
     HEADER_NEAR_MISS = "header_near_miss"
     HEADER_AMBIGUOUS = "header_ambiguous"
     EXTRA_COLUMNS = "extra_columns"
+    LINK_INVALID = "link_invalid"
 
 
 @dataclass(frozen=True)
@@ -179,6 +180,10 @@ _KINDS = (
               "发件人 {sender} 不在村（社区）名册中，文件“{file}”已暂存待核。",
               "请乡信访办核实：如是村里的新邮箱，请在设置工作簿的名册中登记该邮箱；核实是哪个村的台账后，"
               "也可用 taizhang assign 编号 --village 村名 归入该村。"),
+    IssueKind("link_invalid", WARNING, "网页报送链接无效",
+              "文件“{file}”是从一个已作废或未登记的网页报送链接（{link}）上传的，已暂存待核。",
+              "请乡信访办与该村核实：确是该村所报，用 taizhang release 编号 --village 村名 放行；不是就用 "
+              "taizhang withdraw 编号 --reason 原因 撤回。需要新链接时运行 taizhang links。"),
     IssueKind("auth_failed", WARNING, "发件人身份未通过验证",
               "邮件的发件人 {sender} 未通过收件服务器的身份验证（{auth}），可能是他人冒用该邮箱，"
               "文件“{file}”已暂存待核。",

@@ -5,8 +5,10 @@ once through a temporary name and ``os.replace``, then made read-only. A
 SQLite record (WAL) holds one row per submission:
 
 - what arrived: file name as sent (any length; only the stored object has a
-  name of ours), channel (``source``), sender, subject, Message-ID, the
-  receiving server's authentication verdict, time received, hash, size;
+  name of ours), channel (``source``: inbox, mail, portal), sender (a mail
+  address, a portal link's id), subject, Message-ID, the receiving server's
+  authentication verdict, the village a portal link vouched for, time received,
+  hash, size;
 - what the file is, found once by the judge (``toolkit.pipeline.judge``) and
   recorded with ``record_findings``: the village it names itself and where that
   came from, the time it says it was last saved, cases, errors, warnings, why it
@@ -47,12 +49,12 @@ from typing import Iterator
 from toolkit.core.files import file_sha256, fsync_dir
 from toolkit.core.store import guarded, open_db
 
-SOURCES = ("inbox", "mail")
+SOURCES = ("inbox", "mail", "portal")
 OUTCOMES = ("ok", "has_errors", "rejected", "held")
 USABLE = ("ok", "has_errors")             # outcomes whose file may count for its village
 OUTCOME_LABELS = {"ok": "通过", "has_errors": "有错误", "rejected": "被拒收", "held": "暂存待核",
                   None: "待处理"}
-SOURCE_LABELS = {"inbox": "收件夹", "mail": "邮件", "button": "按钮"}   # "button": rows of old archives
+SOURCE_LABELS = {"inbox": "收件夹", "mail": "邮件", "portal": "网页", "button": "按钮"}   # "button": rows of old archives
 FINDINGS_VERSION = 1        # rows examined by an older judge (or none) are examined again
 
 _SCHEMA = """
@@ -91,7 +93,8 @@ CREATE TABLE IF NOT EXISTS submissions (
     counts      INTEGER NOT NULL DEFAULT 0,
     assigned    TEXT,
     assigned_by TEXT,
-    assigned_at TEXT
+    assigned_at TEXT,
+    vouched     TEXT
 );
 CREATE TABLE IF NOT EXISTS messages (
     message_id    TEXT PRIMARY KEY,
@@ -123,13 +126,14 @@ _ADDED = (("submissions", "auth", "TEXT"), ("submissions", "claimed", "TEXT"),
           ("submissions", "findings", "INTEGER"),
           ("submissions", "counts", "INTEGER NOT NULL DEFAULT 0"),
           ("submissions", "assigned", "TEXT"), ("submissions", "assigned_by", "TEXT"),
-          ("submissions", "assigned_at", "TEXT"), ("messages", "answered", "TEXT"))
+          ("submissions", "assigned_at", "TEXT"), ("messages", "answered", "TEXT"),
+          ("submissions", "vouched", "TEXT"))
 
 _COLUMNS = ("id", "village", "filename", "source", "sender", "subject", "message_id", "received",
             "sha256", "size", "stored", "outcome", "cases", "errors", "warnings", "code", "message",
             "case_index", "released", "released_by", "withdrawn", "withdrawn_by", "withdraw_reason",
             "auth", "claimed", "claimed_from", "saved", "fatal_code", "fatal_message", "findings",
-            "counts", "assigned", "assigned_by", "assigned_at")
+            "counts", "assigned", "assigned_by", "assigned_at", "vouched")
 
 
 @dataclass
@@ -163,6 +167,7 @@ class Submission:
     fatal_message: str | None = None
     findings: int | None = None         # FINDINGS_VERSION once examined
     auth: str | None = None             # "spf=fail" etc. from the receiving server, else None
+    vouched: str | None = None          # the village the channel vouched for on arrival (a portal link's)
     # the clerk's acts
     released: str | None = None         # when a clerk said "count this one"
     released_by: str | None = None
@@ -375,13 +380,15 @@ class SubmissionArchive:
     # --- what arrived -----------------------------------------------------------
     def add(self, data: bytes | Path, *, filename: str, source: str, sender: str | None = None,
             subject: str | None = None, message_id: str | None = None,
-            received: datetime | str | None = None, auth: str | None = None) -> Submission:
+            received: datetime | str | None = None, auth: str | None = None,
+            vouched: str | None = None) -> Submission:
         """Keep one submission; the same bytes from the same sender and channel return the
         first record, from anyone else a new record sharing the stored original.
 
         A file is hashed in chunks first (a daily run re-offers every inbox file:
         nothing is written for those), and only bytes never seen are copied. ``auth``:
-        the receiving server's failed checks ("spf=fail"), kept for the judge.
+        the receiving server's failed checks ("spf=fail"), kept for the judge; ``vouched``:
+        the village a valid portal link was made for, at the moment of the upload.
         """
         if source not in SOURCES:
             raise ValueError(f"unknown source {source!r}")
@@ -399,9 +406,9 @@ class SubmissionArchive:
         with self._db() as db:
             cur = db.execute(
                 "INSERT OR IGNORE INTO submissions (filename, source, sender, subject, message_id,"
-                " received, sha256, size, stored, auth) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                " received, sha256, size, stored, auth, vouched) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 (filename, source, who, subject, message_id, _iso(received), sha, stored[1],
-                 stored[0], auth))
+                 stored[0], auth, vouched))
             inserted = cur.rowcount == 1
         sub = self._select("WHERE sha256 = ? AND source = ? AND IFNULL(sender, '') = ?",
                            (sha, source, who or ""))[0]

@@ -65,23 +65,32 @@ class SkippedFile:
     issue: Issue
 
 
-def quote_issue(issue: Issue) -> str:
-    """One issue as a line of the receipt: where, what, what to do; personal data masked."""
+def issue_parts(issue: Issue) -> dict[str, str]:
+    """One issue as the village is told it (the receipt's line, the office page's table row):
+    level, sheet, cell (or row), case, what is wrong, what to do; personal data masked."""
     text = issue.message
     if issue.file and ("/" in issue.file or "\\" in issue.file):
         # name the file as the village sent it, never the township's folders
         text = text.replace(issue.file, issue.file.replace("\\", "/").rsplit("/", 1)[-1])
     if issue.column in _ADDRESS_COLUMNS and issue.value:
         text = text.replace(str(issue.value), mask_address(issue.value))
+    return {"level": SEVERITY_WORD.get(issue.severity, "提醒"), "sheet": issue.sheet or "",
+            "cell": issue.cell or (f"第{issue.row}行" if issue.row else ""),
+            "case": mask_text(issue.case_id or ""), "message": mask_text(text),
+            "action": mask_text(issue.action or "")}
+
+
+def quote_issue(issue: Issue) -> str:
+    """One issue as a line of the receipt: where, what, what to do; personal data masked."""
+    p = issue_parts(issue)
     where = "，".join(x for x in (
-        f"工作表“{issue.sheet}”" if issue.sheet else "",
-        f"单元格 {issue.cell}" if issue.cell else (f"第{issue.row}行" if issue.row else ""),
-        f"案件 {issue.case_id}" if issue.case_id else "") if x)
-    level = SEVERITY_WORD.get(issue.severity, "提醒")
-    line = f"[{level}] {where + '：' if where else ''}{text}"
-    if issue.action:
-        line += f" 怎么改：{issue.action}"
-    return mask_text(line)
+        f"工作表“{p['sheet']}”" if p["sheet"] else "",
+        (f"单元格 {p['cell']}" if issue.cell else p["cell"]),
+        f"案件 {p['case']}" if p["case"] else "") if x)
+    line = f"[{p['level']}] {where + '：' if where else ''}{p['message']}"
+    if p["action"]:
+        line += f" 怎么改：{p['action']}"
+    return line
 
 
 # Why a file is held, told to the sender (the catalogue's action addresses the township).
@@ -89,6 +98,7 @@ _HELD_ADVICE = {
     Code.UNKNOWN_SENDER: "请用乡信访办登记的本村（社区）邮箱重新发送，或请乡信访办登记这个邮箱。",
     Code.VILLAGE_MISMATCH: "请确认是否发错了文件；如确是本村台账，请改正表头“填报单位”中的村名后重新报送。",
     Code.AUTH_FAILED: "如确是本村所发，请直接与乡信访办联系核实。",
+    Code.LINK_INVALID: "请向乡信访办索取本村新的报送链接。",
 }
 # Held because the sender cannot be trusted: the receipt reveals nothing about the file.
 _UNTRUSTED = {Code.UNKNOWN_SENDER: "发件邮箱未在乡信访办登记。",
@@ -113,19 +123,10 @@ def _file_section(n: int, rep: FileReport, stranger: bool = False) -> list[str]:
     if stranger or from_stranger(rep):
         return _stranger_section(n, rep)
     head = f"{_ordinal(n)}、文件“{rep.filename}”"
-    words = _OUTCOME_WORDS["older"] if rep.older_than else _OUTCOME_WORDS.get(rep.outcome, rep.outcome)
-    lines = [head, f"    村（社区）：{rep.village or '未能确定'}", f"    结果：{words}"]
-    held = [i for i in rep.issues if i.code in _HELD_ADVICE] if rep.outcome == "held" else []
-    for issue in held:
-        lines.append(f"    原因：{mask_text(issue.message)}{_HELD_ADVICE[issue.code]}")
-    if rep.same_as:
-        lines.append(f"    说明：此文件与 {rep.same_as} 收到的文件内容完全相同。")
-    if rep.older_than:
-        lines.append(f"    说明：这份台账的保存时间早于乡里已采用的本村台账{rep.older_than}，是较早的版本，"
-                     "暂未采用；如确要以这份为准，请与乡信访办联系。")
+    lines = [head, f"    村（社区）：{rep.village or '未能确定'}", f"    结果：{outcome_text(rep)}"]
+    lines += [f"    {line}" for line in file_notes(rep)]
     lines.append(f"    读取案件：{rep.cases} 件；错误 {rep.errors} 处，提醒 {rep.warnings} 处。")
-    listed = sorted((i for i in rep.issues if i not in held),
-                    key=lambda i: (i.severity != ERROR, i.row or 0, i.cell or ""))
+    listed = listed_issues(rep)
     if listed:
         many = len(listed) > MAX_ISSUES
         lines.append(f"    问题清单（{f'前 {MAX_ISSUES} 条' if many else f'共 {len(listed)} 条'}，错误在前）：")
@@ -138,6 +139,33 @@ def _file_section(n: int, rep: FileReport, stranger: bool = False) -> list[str]:
         lines.append(f"    附件“{rep.annotated.name}”中已用颜色标出有问题的单元格（红色为错误，黄色为提醒），"
                      "并附“校验结果”工作表；请在本村原表中改正后重新报送。")
     return lines
+
+
+def outcome_text(rep: FileReport) -> str:
+    """What became of the file, in the receipt's words."""
+    return _OUTCOME_WORDS["older"] if rep.older_than else _OUTCOME_WORDS.get(rep.outcome, rep.outcome)
+
+
+def _held_issues(rep: FileReport) -> list[Issue]:
+    return [i for i in rep.issues if i.code in _HELD_ADVICE] if rep.outcome == "held" else []
+
+
+def file_notes(rep: FileReport) -> list[str]:
+    """Why it is held, that it came before, that it is an older version (原因/说明 lines)."""
+    lines = [f"原因：{mask_text(i.message)}{_HELD_ADVICE[i.code]}" for i in _held_issues(rep)]
+    if rep.same_as:
+        lines.append(f"说明：此文件与 {rep.same_as} 收到的文件内容完全相同。")
+    if rep.older_than:
+        lines.append(f"说明：这份台账的保存时间早于乡里已采用的本村台账{rep.older_than}，是较早的版本，"
+                     "暂未采用；如确要以这份为准，请与乡信访办联系。")
+    return lines
+
+
+def listed_issues(rep: FileReport) -> list[Issue]:
+    """The file's issues as the village is told them: errors first, then by row and cell."""
+    held = _held_issues(rep)
+    return sorted((i for i in rep.issues if i not in held),
+                  key=lambda i: (i.severity != ERROR, i.row or 0, i.cell or ""))
 
 
 def _ordinal(n: int) -> str:
@@ -235,4 +263,4 @@ def attachment_part(path: Path) -> MIMEApplication:
 
 
 __all__ = ["FileReport", "SkippedFile", "build_receipt", "from_stranger", "receipt_bytes", "attachment_part",
-           "quote_issue", "receipt_text"]
+           "quote_issue", "receipt_text", "issue_parts", "outcome_text", "file_notes", "listed_issues"]

@@ -121,10 +121,7 @@ def write_reminder_sheet(path: Path, chases: list[Chase], *, township: str, as_o
     path = Path(path)
     with atomic_path(path) as tmp:
         wb = xlsxwriter.Workbook(str(tmp))
-        head = wb.add_format({"bold": True, "border": 1, "bg_color": "#DDEBF7", "text_wrap": True,
-                              "align": "center", "valign": "vcenter"})
-        cell = wb.add_format({"border": 1, "text_wrap": True, "valign": "top"})
-        title = wb.add_format({"bold": True, "font_size": 14, "align": "center"})
+        head, cell, title = table_formats(wb)
         rows = [[str(n), c.village, c.contact, "；".join(c.emails), "；".join(c.reasons(since)),
                  _when(c.last_report) or "未报", str(len(c.errors)), str(len(c.overdue)), c.status]
                 for n, c in enumerate(chases, start=1)]
@@ -149,6 +146,15 @@ def _detail_rows(chases: list[Chase]) -> list[list[str]]:
     return rows
 
 
+def table_formats(wb) -> tuple:
+    """(header, cell, title) formats of a printable table (the 催报单's, the 报送方式's)."""
+    head = wb.add_format({"bold": True, "border": 1, "bg_color": "#DDEBF7", "text_wrap": True,
+                          "align": "center", "valign": "vcenter"})
+    cell = wb.add_format({"border": 1, "text_wrap": True, "valign": "top"})
+    title = wb.add_format({"bold": True, "font_size": 14, "align": "center"})
+    return head, cell, title
+
+
 def _table(ws, heading: str, headers, rows, widths, head, cell, title) -> None:
     """A titled table that prints whole: every cell wraps and each row is as tall as its
     longest text (``pagefit``: a program's rows are not grown by Excel or LibreOffice)."""
@@ -168,3 +174,6 @@ def _table(ws, heading: str, headers, rows, widths, head, cell, title) -> None:
     ws.fit_to_pages(1, 0)
     ws.freeze_panes(2, 0)
     ws.set_footer("&C第 &P 页，共 &N 页")
+
+
+printable_table = _table        # also the 报送方式 sheet's (outputs/links_sheet.py)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import shutil
 import tempfile
+import urllib.request
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -27,6 +28,7 @@ from toolkit.demo import DEMO_AS_OF, DEMO_ROSTER
 from toolkit.intake.archive import SubmissionArchive
 from toolkit.intake.mail.imap import open_mailbox
 from toolkit.intake.mail.transport import open_smtp, quit_quietly
+from toolkit.pipeline.links import VILLAGE, LinkStore
 
 __all__ = ["check_setup", "SetupReport", "Check", "DAILY_STAMP", "last_success", "next_run", "parse_time"]
 OK, WARN, FAIL = "正常", "注意", "问题"
@@ -95,6 +97,7 @@ def check_setup(cfg: Config, *, settings_path: Path | str | None = None, load_se
         _check_scope(report, cfg, settings)
         _check_calendar(report, settings, today)
     _check_mail(report, cfg, connect_mail)
+    _check_serve(report, cfg, settings)
     _check_daily(report, cfg, now)
     return report
 
@@ -308,13 +311,47 @@ def _check_mail(report: SetupReport, cfg: Config, connect: bool) -> None:
         report.add("发件邮箱", WARN, "未写 smtp_host：回执不会发出")
 
 
-def _probe(report: SetupReport, item: str, attempt) -> None:
+def _check_serve(report: SetupReport, cfg: Config, settings) -> None:
+    """[serve]: whether the office page answers (a 注意: the daily run does not need it), and how
+    many roster villages have a link."""
+    links = [k for k in LinkStore(cfg.state).live() if k.kind == VILLAGE]
+    if not cfg.serve.enabled:
+        if links:
+            report.add("网页报送", WARN, f"已生成 {len(links)} 个村的报送地址，但 taizhang.toml 的 [serve] 没有写 host："
+                       "服务只接受本机，各村的电脑打不开。请在 [serve] 写 host（本机的局域网地址）后重新启动 taizhang serve。")
+        return
+    roster = [r.village for r in settings.roster] if settings is not None else []
+    have = {k.village for k in links}
+    lacking = [v for v in roster if v not in have]
+    report.add("网页报送地址", WARN if lacking else OK,
+               f"名册中 {len(roster) - len(lacking)} 个村（社区）有报送地址" +
+               (f"，{len(lacking)} 个没有（{'、'.join(lacking[:5])}{' 等' if len(lacking) > 5 else ''}）："
+                "运行 taizhang links 生成" if lacking else ""))
+    _probe(report, "网页报送", lambda: _page_answers(cfg), ok=f"{cfg.serve.base_url()}/ 能打开", bad=WARN)
+
+
+def _page_answers(cfg: Config) -> None:
+    sv = cfg.serve
+    host = "127.0.0.1" if sv.host in ("0.0.0.0", "::") else sv.host
+    url = f"http://{'[' + host + ']' if ':' in host else host}:{sv.port}/health"
+    try:
+        with urllib.request.urlopen(url, timeout=QUICK) as answer:
+            if answer.status == 200:
+                return
+    except (OSError, ValueError) as e:
+        raise TaizhangError(f"{url} 打不开（{getattr(e, 'reason', None) or e}）：网页报送服务没有运行？请在服务电脑上"
+                            "运行 taizhang serve（可设为开机启动），并检查防火墙是否放行端口 "
+                            f"{sv.port}。") from e
+    raise TaizhangError(f"{url} 没有正常回答：请检查 [serve] host 和 port 是否是 taizhang serve 用的地址。")
+
+
+def _probe(report: SetupReport, item: str, attempt, ok: str = "能连接并登录", bad: str = FAIL) -> None:
     try:
         attempt()
     except Exception as e:  # every failure is a line of the report, never a traceback
-        report.add(item, FAIL, str(e) or type(e).__name__)
+        report.add(item, bad, str(e) or type(e).__name__)
     else:
-        report.add(item, OK, "能连接并登录")
+        report.add(item, OK, ok)
 
 
 def _imap_login(cfg: Config) -> None:

@@ -23,6 +23,9 @@ The rules (docs/design.md, 一个裁判):
 - a mailed file is the village whose address sent it (the 村名册): a sender not on the roster,
   a From the receiving server marked as failing SPF/DKIM/DMARC, or a file naming another
   village is ``held``; a held file is never filed under a village and never counts;
+- a file uploaded on the office page is the village its link was made for (the archive
+  records it on arrival, ``vouched``; a revoked link never gets that far): no such village,
+  or a file naming another village, is ``held``;
 - a file from the inbox is the village it names (template marker, 填报单位, 村（社区）column,
   file name), matched to the roster (东村村委会 = 东村); with a non-empty roster a name not on
   it is ``held`` with the nearest roster name suggested;
@@ -142,6 +145,8 @@ def _filing(sub: Submission, roster: Roster) -> tuple[str | None, Issue | None]:
     """(the village ``sub`` belongs to, why it must be held instead)."""
     if sub.source == "mail" and not sub.assigned:
         return _mailed(sub, roster)
+    if sub.source == "portal" and not sub.assigned:
+        return _linked(sub, roster)
     claimed = sub.assigned or sub.claimed
     if not claimed:
         return None, None
@@ -162,6 +167,20 @@ def _mailed(sub: Submission, roster: Roster) -> tuple[str | None, Issue | None]:
         return None, make_issue(Code.UNKNOWN_SENDER, sender=sub.sender or "（未知）", file=sub.filename)
     if sub.auth and not sub.released:
         return None, make_issue(Code.AUTH_FAILED, sender=sub.sender, file=sub.filename, auth=sub.auth)
+    return _vouched_for(sub, home, roster)
+
+
+def _linked(sub: Submission, roster: Roster) -> tuple[str | None, Issue | None]:
+    """An upload on the office page: the village its link was made for (recorded on arrival)
+    vouches like a rostered sender; no valid link, or a village gone from the roster, holds it."""
+    home = sub.vouched and (roster.village_of(sub.vouched) or (sub.vouched if roster.empty else None))
+    if not home:
+        return None, make_issue(Code.LINK_INVALID, file=sub.filename, link=sub.sender or "（未知）")
+    return _vouched_for(sub, home, roster)
+
+
+def _vouched_for(sub: Submission, home: str, roster: Roster) -> tuple[str | None, Issue | None]:
+    """``home`` vouched for by the channel, unless the file names another village itself."""
     own = sub.claimed if sub.claimed_from not in (None, "filename") else None
     if own and not same_village(own, home, roster.township):
         return None, make_issue(Code.VILLAGE_MISMATCH, village=own, expected=home, file=sub.filename)

@@ -55,7 +55,7 @@ from toolkit.pipeline.submissions import materialise
 
 log = logging.getLogger("taizhang.mail")
 
-__all__ = ["fetch_mail", "MailRunResult", "MailConnectError"]
+__all__ = ["fetch_mail", "file_report", "MailRunResult", "MailConnectError"]
 HOLD_CODES = (Code.UNKNOWN_SENDER, Code.VILLAGE_MISMATCH, Code.AUTH_FAILED, Code.NOT_ON_ROSTER)
 
 _NO_RECEIPT_SENDERS = ("mailer-daemon", "postmaster", "noreply", "no-reply", "donotreply")
@@ -214,7 +214,9 @@ def _ingest_locked(box: Mailbox, cfg: Config, settings: Settings, as_of: date, s
             if any(sub.id not in j.checked for _, sub in m.items):
                 m.failed = True         # a file could not be checked: the message waits
                 continue
-            m.reports = [_report(cfg, m, att, j.standing, j.checked[sub.id]) for att, sub in m.items]
+            m.reports = [file_report(cfg, att.label, j.standing, j.checked[sub.id],
+                                     same_as=_same_as(j.checked[sub.id].submission, m))
+                         for att, sub in m.items]
             _record(cfg, settings, state, archive, m, box.uidvalidity, result)
 
 
@@ -307,29 +309,35 @@ def _is_automatic(msg, sender: str) -> bool:
 
 # --- what the judge said, for the sender ----------------------------------------------------------
 
-def _report(cfg: Config, m: _Incoming, att: Attachment, standing, checked) -> FileReport:
-    """The receipt's account of one file: the judge's verdict, the file's issues (and why it
-    is held), an annotated copy when there are issues to show."""
+def _same_as(sub, m: _Incoming) -> str | None:
+    """When the same file came before in another message: that time."""
+    return when_text(sub.received) if sub.message_id not in (None, m.message_id) else None
+
+
+def file_report(cfg: Config, label: str, standing, checked, *, same_as: str | None = None,
+                folder: str = "邮件回执") -> FileReport:
+    """A receipt's account of one file (the mail's receipt, the office page's answer): the
+    judge's verdict, the file's issues (and why it is held), an annotated copy in
+    ``cfg.annotated / folder / <submission id>`` when there are issues to show."""
     sub, lg = checked.submission, checked.ledger
     outcome = "withdrawn" if sub.withdrawn else sub.outcome
     errors, warnings = lg.errors, lg.warnings       # a hold's notice is no fault of the file
     issues = list(lg.issues)
     if sub.outcome == "held" and sub.code:
         issues = [recorded_issue(sub.code, sub.message, sub.filename), *issues]
-    same_as = when_text(sub.received) if sub.message_id not in (None, m.message_id) \
-        and outcome != "held" else None
+    same_as = same_as if outcome != "held" else None
     older = None
     if sub.outcome in USABLE and not sub.counts and not sub.withdrawn and sub.village:
         now = standing.villages[sub.village].counted
         older = f"“{now.filename}”（{saved_text(now.saved)}）" if now is not None else None
     annotated = None
     if (lg.errors or lg.warnings) and lg.readable and outcome in (*USABLE, "rejected"):
-        annotated = _annotated(cfg, sub, lg)
-    return FileReport(att.label, sub.village, outcome, lg.n_cases, errors, warnings, issues,
+        annotated = _annotated(cfg, sub, lg, folder)
+    return FileReport(label, sub.village, outcome, lg.n_cases, errors, warnings, issues,
                       annotated, same_as, older)
 
 
-def _annotated(cfg: Config, sub, lg) -> Path | None:
+def _annotated(cfg: Config, sub, lg, folder: str) -> Path | None:
     """The village's file with its problem cells coloured, for the receipt (None: not made)."""
 
     from toolkit.outputs.fill import annotate_file
@@ -337,7 +345,7 @@ def _annotated(cfg: Config, sub, lg) -> Path | None:
         with tempfile.TemporaryDirectory(prefix="taizhang-mail-") as work:
             original = materialise(sub, Path(work))        # under its own name, as sent
             return annotate_file(dataclasses.replace(lg, path=original, issues=list(lg.issues)),
-                                 cfg.annotated / "邮件回执" / str(sub.id))
+                                 cfg.annotated / folder / str(sub.id))
     except Exception:               # the receipt goes out without the copy
         log.exception("annotating %s", sub.filename)
         return None

@@ -34,7 +34,7 @@ from toolkit.pipeline.parse_cache import ParseCache
 
 LOCK_WAIT = 30.0
 # a hold the sender's address cannot settle: the clerk must say which village
-_NEEDS_VILLAGE = (Code.UNKNOWN_SENDER, Code.VILLAGE_MISMATCH, Code.NOT_ON_ROSTER)
+_NEEDS_VILLAGE = (Code.UNKNOWN_SENDER, Code.VILLAGE_MISMATCH, Code.NOT_ON_ROSTER, Code.LINK_INVALID)
 
 
 class SubmissionError(TaizhangError):

@@ -313,14 +313,16 @@ def guide(to_console, out):
 
 
 @cli.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="监听地址（默认只接受本机）")
-@click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True,
-              help="端口（0：任选一个空闲端口）")
+@click.option("--host", default=None,
+              help="监听地址（默认 taizhang.toml 的 [serve] host；未设则 127.0.0.1，只接受本机）")
+@click.option("--port", type=click.IntRange(0, 65535), default=None,
+              help="端口（默认 [serve] port，未设则 8765；0：任选一个空闲端口）")
 @click.option("--token-env", default="TAIZHANG_SERVE_TOKEN", show_default=True,
               help="存放口令的环境变量名（口令不写在命令行里）")
 @config_option(notice="none")
 def serve(host, port, token_env, config_path):
-    """为没有 Python 的电脑提供按钮服务（xlwings RunRemotePython）；浏览器打开首页可看服务状态和使用说明。
+    """为没有 Python 的电脑提供按钮服务（xlwings RunRemotePython），以及网页报送：各村用 taizhang links
+    发给它们的地址在浏览器里上传台账、当场看核对结果；乡信访办在本机打开 /office 看今日情况。
 
     服务器只用启动时找到的 taizhang.toml（在放 taizhang.toml 的文件夹中启动，或用 --config 指明）。
     """
@@ -333,11 +335,14 @@ def serve(host, port, token_env, config_path):
         return 2
     if server.demo_notice:
         click.echo(f"{server.demo_notice}按钮服务因此也用演示（一键汇总汇总演示收件箱）。")
-    if not is_loopback(host):
-        click.echo(f"注意：正在监听 {host}，局域网内的电脑都能访问。口令以明文 HTTP 传输，"
+    bound = server.server_address[0]
+    if not is_loopback(bound):
+        click.echo(f"注意：正在监听 {bound}，局域网内的电脑都能访问。口令和报送地址以明文 HTTP 传输，"
                    "请只在乡政府内网使用，或在前面加 HTTPS 反向代理。", err=True)
     where = server.config.source or "演示"
-    click.echo(f"按钮服务已启动：http://{host}:{server.server_address[1]}/（配置：{where}；Ctrl+C 停止）")
+    port = server.server_address[1]
+    click.echo(f"按钮服务已启动：http://{bound}:{port}/（配置：{where}；Ctrl+C 停止）。各村的网页报送地址见 taizhang links；"
+               f"乡信访办情况页：在本机打开 http://127.0.0.1:{port}/office")
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -385,6 +390,64 @@ def fetch_mail_cmd(config_path, as_json):
     else:
         click.echo(result.summary_text(), err=result.exit_code == 2)
     return result.exit_code
+
+
+@cli.command("links")
+@click.option("--revoke", "revoke", default=None, metavar="村名",
+              help="作废这个村（社区）的报送地址（遗失或泄露时）；再运行 taizhang links 给它生成新的")
+@click.option("--office", is_flag=True, help="同时生成乡信访办情况页的专用地址（供其他电脑打开 /office 页）")
+@click.option("--revoke-office", is_flag=True, help="作废乡信访办情况页的专用地址")
+@click.option("--sheet", type=click.Path(dir_okay=False), default=None,
+              help="把这次生成的地址写成可打印的“报送方式”表（.xlsx）")
+@click.option("--by", default=None, help="经办人（默认电脑的登录用户名）")
+@click.option("--json", "as_json", is_flag=True, help="只输出一个 JSON 对象（供程序使用）")
+@settings_option
+@config_option
+def links_cmd(revoke, office, revoke_office, sheet, by, as_json, settings_path, config_path):
+    """网页报送地址：给村名册中还没有地址的每个村（社区）生成一个（长随机地址，每村一个），并列出各村的情况。
+
+    地址只在生成时显示一次（工具只保存它的摘要，备份或拷走状态文件夹也拿不到地址）：请当场用 --sheet 写成
+    “报送方式”表打印发给各村。遗失或泄露时用 --revoke 村名 作废，再运行一次 taizhang links 生成新的。
+    """
+    kw = {"config": config_path, "settings": settings_path, "by": by}
+    if revoke or revoke_office:
+        listing = api.revoke_link(None if revoke_office else revoke, **kw)
+        if not listing.revoked:
+            click.echo(f"{revoke or '乡信访办情况页'}没有有效的报送地址，无需作废。", err=True)
+            return 1
+        click.echo(f"已作废{revoke or '乡信访办情况页'}的报送地址（{len(listing.revoked)} 个）；"
+                   "运行 taizhang links 生成新的。")
+        return 0
+    listing = api.links(office=office, sheet=sheet, **kw)
+    if as_json:
+        echo_json({"base_url": listing.base_url, "made": [{"village": k.village, "office": k.is_office,
+                   "id": k.sender, "url": listing.url(k)} for k in listing.made],
+                   "villages": [{"village": v, "id": k.sender if k else None, "made": k.made if k else None}
+                                for v, k in listing.villages]})
+        return 0
+    click.echo(links_text(listing))
+    if sheet:
+        click.echo(f"报送方式表已写入：{sheet}（只含这次新生成的地址，请打印后妥善交给各村）。")
+    return 0
+
+
+def links_text(listing) -> str:
+    if not listing.villages:
+        return "村名册为空：请先在设置工作簿的“村名册”表中填写各村（社区），再运行 taizhang links。"
+    lines = []
+    for village, link in listing.villages:
+        if link is not None and link.token:
+            lines.append(f"{village}：{listing.url(link)}（新生成）")
+        elif link is not None:
+            lines.append(f"{village}：已于 {link.made.replace('T', ' ')[:16]} 生成（地址只显示一次；遗失请 "
+                         f"--revoke {village} 后重新生成）")
+    if listing.office is not None:
+        lines.append(f"乡信访办情况页：{listing.url(listing.office)}（新生成）" if listing.office.token else
+                     "乡信访办情况页：专用地址已生成过（本机也可直接打开 /office）")
+    if listing.made:
+        lines.append(f"新生成 {len(listing.made)} 个地址：只显示这一次，请现在抄下或用 --sheet 写成报送方式表。"
+                     "各村在浏览器中打开自己的地址即可上传台账（需先在服务电脑上运行 taizhang serve）。")
+    return "\n".join(lines)
 
 
 @cli.command("submissions")

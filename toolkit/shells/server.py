@@ -4,13 +4,17 @@ xlwings' VBA client (``RunRemotePython``) POSTs the active workbook as JSON to `
 the server runs that button (:mod:`toolkit.shells.remote`) and answers ``{"actions": [...]}``,
 which the client applies to the workbook. A browser gets a small Chinese page at ``/`` (what
 this server is, the office, today's state), the guide at ``/guide`` and ``ok`` at ``/health``.
+The office page (:mod:`toolkit.shells.portal`) is here too: each village uploads its ledger at
+``/v/<its link>`` and sees the verdict at once; the office sees today at ``/office``.
 
 Three things, each in one place:
 
 - ``ROUTES``: every address and what answers it (buttons are POST ``/<name>`` for each name
-  of ``remote.HANDLERS``);
+  of ``remote.HANDLERS``), and ``PATTERN_ROUTES``: the office page's addresses, which carry a
+  link's token (and a number), never a file name;
 - ``Limits``: the body size, the connections (each one a thread) served at once, the time to
-  receive one whole request and the time the line may stay silent;
+  receive one whole request and the time the line may stay silent; the office page's upload
+  size, uploads per link an hour and uploads checked at once ([serve] in taizhang.toml);
 - the pages: :mod:`toolkit.shells.pages` (templates, escaped values).
 
 Every request is checked in the same order: its Host (an IP address, localhost, this computer's
@@ -23,7 +27,9 @@ The server uses only the config it was started with (``toolkit.api.pin_config``)
 whatever workbook path it names, chooses another taizhang.toml; started with none, it runs the
 demo and says so on its page, on the console and first in every message box. One button runs
 at a time (xlwings' remote engine keeps its books in module state). Payloads are never logged:
-they hold petitioners' personal data.
+they hold petitioners' personal data; nor are the office page's tokens (the access log drops
+them from request lines). Every answer carries ``SAFE_HEADERS`` (no framing, no Referer, no
+caching, scripts only from this server).
 """
 from __future__ import annotations
 
@@ -34,11 +40,12 @@ import json
 import logging
 import os
 import re
+import secrets
 import socket
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -49,7 +56,7 @@ from toolkit import api
 from toolkit.core.config import Config
 from toolkit.core.daily_state import last_success, next_run
 from toolkit.core.errors import TaizhangError
-from toolkit.shells import guide, pages
+from toolkit.shells import guide, pages, portal
 from toolkit.shells.remote import HANDLERS, ensure_remote_engine, run_handler, vba_payload
 
 __all__ = ["DEFAULT_PORT", "DEFAULT_TOKEN_ENV", "HANDLERS", "Limits", "ROUTES", "ServeError", "TaizhangServer",
@@ -67,10 +74,17 @@ class Limits:
     max_connections: int = 8         # connections served at once, one thread each; more get 503
     request_seconds: float = 60.0    # to receive one whole request, headers and body
     idle_seconds: float = 15.0       # the line silent: before a request, between its bytes, writing
+    max_upload_mb: float = 20.0      # one file uploaded on the office page ([serve] max_upload_mb)
+    uploads_per_hour: int = 20       # per village link; more get 429
+    uploads_at_once: int = 2         # uploads checked at the same time; more get 503
 
     @property
     def max_body(self) -> int:
         return int(self.max_body_mb * 2**20)
+
+    @property
+    def max_upload(self) -> int:
+        return int(self.max_upload_mb * 2**20)
 
 
 MAX_REQUEST_MB = Limits.max_body_mb            # kept for callers of the old name
@@ -80,8 +94,19 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/"): "home",
     ("GET", "/health"): "health",
     ("GET", "/guide"): "guide_page",
+    ("GET", "/portal.js"): "portal_js",
     **{("POST", f"/{name}"): "button" for name in HANDLERS},
 }
+# The office page's addresses carry a link's token: (method, pattern) -> the answer, whose
+# arguments are the pattern's groups (toolkit.shells.portal).
+TOKEN = r"([A-Za-z0-9_-]{20,100})"
+PATTERN_ROUTES: list[tuple[str, re.Pattern, str]] = [
+    ("GET", re.compile(rf"/v/{TOKEN}/?"), "village_page"),
+    ("POST", re.compile(rf"/v/{TOKEN}/upload"), "village_upload"),
+    ("GET", re.compile(rf"/v/{TOKEN}/copy/(\d{{1,12}})"), "village_copy"),
+    ("GET", re.compile(rf"/office(?:/{TOKEN})?/?"), "office_page"),
+    ("GET", re.compile(rf"/office(?:/{TOKEN})?/(master|brief)"), "office_file"),
+]
 
 
 class ServeError(TaizhangError):
@@ -138,6 +163,14 @@ class _Handler(BaseHTTPRequestHandler):
             return
         answer = ROUTES.get((method, path))
         if answer is None:
+            for m, pattern, name in PATTERN_ROUTES:
+                hit = pattern.fullmatch(path)
+                if hit and m == method:
+                    getattr(portal, name)(self, *hit.groups())
+                    return
+                if hit:
+                    self._send(HTTPStatus.METHOD_NOT_ALLOWED, "这个地址不接受这种请求。", extra={"Allow": m})
+                    return
             other = next((m for (m, p) in ROUTES if p == path), None)
             if other is not None:
                 self._send(HTTPStatus.METHOD_NOT_ALLOWED, "这个地址不接受这种请求。", extra={"Allow": other})
@@ -151,6 +184,9 @@ class _Handler(BaseHTTPRequestHandler):
     # --- the answers (ROUTES) ------------------------------------------------------------------
     def home(self) -> None:
         self._reply(HTTPStatus.OK, pages.home_page(self.server.home_state()), "text/html; charset=utf-8")
+
+    def portal_js(self) -> None:
+        self._reply(HTTPStatus.OK, pages.PORTAL_JS.encode("utf-8"), "text/javascript; charset=utf-8")
 
     def health(self) -> None:
         self._send(HTTPStatus.OK, "ok")
@@ -185,9 +221,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self._send_json(*srv.run(urlsplit(self.path).path.strip("/"), payload))
 
-    def _content_length(self) -> int | None:
-        """The body's length when it is given as one plain number within the limit; else the
-        answer is sent (411, 400, 413) and None returned."""
+    def _content_length(self, limit: int | None = None, too_large: str | None = None) -> int | None:
+        """The body's length when it is given as one plain number within ``limit`` (the
+        buttons' by default); else the answer is sent (411, 400, 413) and None returned."""
         if self.headers.get("Transfer-Encoding"):
             self._send(HTTPStatus.LENGTH_REQUIRED, "请求必须写明长度（Content-Length），不接受分块传送。")
             return None
@@ -199,8 +235,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(HTTPStatus.BAD_REQUEST, "请求的长度（Content-Length）不对。")
             return None
         length = int(given[0])
-        if length > self.server.limits.max_body:
-            self._send(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+        if length > (self.server.limits.max_body if limit is None else limit):
+            self._send(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, too_large or
                        f"工作簿太大（超过 {self.server.limits.max_body_mb:g} MB），请只保留要处理的工作表后再试。")
             return None
         return length
@@ -224,6 +260,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(data)))
         self.send_header("X-Content-Type-Options", "nosniff")
+        for k, v in SAFE_HEADERS.items():
+            self.send_header(k, v)
         if self.close_connection:
             self.send_header("Connection", "close")
         for k, v in (extra or {}).items():
@@ -231,8 +269,17 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def log_message(self, fmt: str, *args) -> None:   # request line and status only
-        log.info("%s %s", self.address_string(), fmt % args)
+    def log_message(self, fmt: str, *args) -> None:   # request line and status only, no token
+        log.info("%s %s", self.address_string(), _TOKENS.sub(r"\1/…", fmt % args))
+
+
+# Every answer: no page of another site frames it, no address (a token) leaks in a Referer,
+# nothing is cached on a shared PC, scripts only from this server (no inline script).
+SAFE_HEADERS = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store", "X-Frame-Options": "DENY",
+                "Content-Security-Policy": "default-src 'none'; script-src 'self'; connect-src 'self'; "
+                "style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; base-uri 'none'; "
+                "frame-ancestors 'none'"}
+_TOKENS = re.compile(r"(/(?:v|office))/[A-Za-z0-9_-]{20,100}")
 
 
 # --- the server ----------------------------------------------------------------------------------
@@ -252,6 +299,9 @@ class TaizhangServer(ThreadingHTTPServer):
         self.demo_notice = api.demo_notice(config)
         self._run_lock = threading.Lock()
         self._slots = threading.BoundedSemaphore(limits.max_connections)
+        self.uploads = threading.BoundedSemaphore(limits.uploads_at_once)
+        self.rate = portal.RateLimit(limits.uploads_per_hour, 3600.0)
+        self.csrf_key = secrets.token_bytes(32)          # a new server, new form tokens
         self.names = _own_names(address[0])
         super().__init__(address, _Handler)
         api.pin_config(config)               # every button press: this config, whatever it sends
@@ -402,19 +452,25 @@ def is_loopback(host: str) -> bool:
         return host == "localhost"
 
 
-def make_server(host: str = "127.0.0.1", port: int = DEFAULT_PORT, *, token_env: str = DEFAULT_TOKEN_ENV,
+def make_server(host: str | None = None, port: int | None = None, *, token_env: str = DEFAULT_TOKEN_ENV,
                 max_mb: float | None = None, limits: Limits | None = None,
                 config: Config | str | None = None) -> TaizhangServer:
     """A ready server; the token comes from the environment variable ``token_env``; the config
-    is found once, now (``config``: a Config or a taizhang.toml path; None: the usual rule)."""
+    is found once, now (``config``: a Config or a taizhang.toml path; None: the usual rule).
+    ``host``/``port`` None: taizhang.toml's [serve] host and port (no host: this computer only);
+    the office page's limits come from [serve] unless ``limits`` is given."""
     token = os.environ.get(token_env, "")
     if not token:
         raise ServeError(f"没有设置服务器口令：请先设置环境变量 {token_env}（至少 16 个字符的随机口令），"
                          "并把同一口令告诉使用按钮的同事。")
-    limits = limits or Limits()
-    if max_mb is not None:
-        limits = Limits(max_mb, limits.max_connections, limits.request_seconds, limits.idle_seconds)
     cfg = config if isinstance(config, Config) else api.load_config(config)
+    sv = cfg.serve
+    limits = limits or Limits(max_upload_mb=sv.max_upload_mb, uploads_per_hour=sv.uploads_per_hour,
+                              uploads_at_once=sv.uploads_at_once)
+    if max_mb is not None:
+        limits = replace(limits, max_body_mb=max_mb)
+    host = host if host is not None else (sv.host or "127.0.0.1")
+    port = port if port is not None else sv.port
     # xlwings' remote interpreter is under PolyForm Noncommercial 1.0.0, whose permitted
     # purposes include use by a government institution (docs/design.md, xlwings); it needs this key.
     os.environ.setdefault("XLWINGS_LICENSE_KEY", "noncommercial")
