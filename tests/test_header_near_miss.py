@@ -337,3 +337,22 @@ def test_aliases_make_a_ledger_of_headers_nothing_else_names(tmp_path):
     lg = read_ledger(path, aliases=taught)
     assert {"case_id", "petitioner", "matter"} <= set(lg.columns) and lg.n_cases == 3
     assert not [i for i in lg.issues if i.code in (Code.HEADER_NEAR_MISS, Code.EXTRA_COLUMNS)]
+
+
+@pytest.mark.slow
+def test_a_file_refused_for_its_header_counts_once_the_clerk_teaches_it(tmp_path):
+    """The judge examines a file once, but with the aliases in force: a village's ledger refused
+    as not a ledger counts from the run after the clerk adds its spellings, without resending."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    headers = {"case_id": "挂牌编号", "petitioner": "当事人", "matter": "群众诉求"}
+    flat(inbox / "东村.xlsx", headers, drop=("status",))
+    first = run(tmp_path)
+    assert [r["file"] for r in first.rejected] == ["东村.xlsx"] and first.cases == 0
+    taught = Settings(roster=SETTINGS.roster, header_aliases=tuple((t, k) for k, t in headers.items()))
+    second = run(tmp_path, taught)
+    assert second.rejected == [] and [v["village"] for v in second.villages] == ["东村"]
+    assert second.cases == 3
+    cases = sheet(tmp_path / "总台账.xlsx", "总台账")
+    assert {c["信访事项"] for c in cases} == {c["matter"] for c in sample_cases(3)}
+    assert run(tmp_path, taught).cases == 3          # and stays counted: not examined again

@@ -14,6 +14,8 @@ leaves most cases out of scope.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -85,12 +87,25 @@ class Settings:
     header_aliases: tuple[tuple[str, str | None], ...] = ()
     source: Path | None = None                 # the workbook these came from, if any
 
+    @property
+    def aliases_key(self) -> str:
+        return aliases_key(self.header_aliases)
+
     def village_for_email(self, address: str) -> str | None:
         a = address.strip().lower()
         for r in self.roster:
             if a in (e.lower() for e in r.emails):
                 return r.village
         return None
+
+
+def aliases_key(aliases: tuple[tuple[str, str | None], ...]) -> str:
+    """A short name for a set of 表头别名 ("" for none): a file read with other aliases is read
+    again (the parse cache's key, the judge's findings)."""
+    if not aliases:
+        return ""
+    words = json.dumps(sorted([list(a) for a in aliases], key=str), ensure_ascii=False)
+    return hashlib.sha256(words.encode("utf-8")).hexdigest()[:16]
 
 
 DEFAULT_SETTINGS = Settings()      # the worked example: 南郊乡, 2010 (the demo's)

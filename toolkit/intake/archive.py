@@ -94,7 +94,8 @@ CREATE TABLE IF NOT EXISTS submissions (
     assigned    TEXT,
     assigned_by TEXT,
     assigned_at TEXT,
-    vouched     TEXT
+    vouched     TEXT,
+    read_with   TEXT
 );
 CREATE TABLE IF NOT EXISTS messages (
     message_id    TEXT PRIMARY KEY,
@@ -127,13 +128,13 @@ _ADDED = (("submissions", "auth", "TEXT"), ("submissions", "claimed", "TEXT"),
           ("submissions", "counts", "INTEGER NOT NULL DEFAULT 0"),
           ("submissions", "assigned", "TEXT"), ("submissions", "assigned_by", "TEXT"),
           ("submissions", "assigned_at", "TEXT"), ("messages", "answered", "TEXT"),
-          ("submissions", "vouched", "TEXT"))
+          ("submissions", "vouched", "TEXT"), ("submissions", "read_with", "TEXT"))
 
 _COLUMNS = ("id", "village", "filename", "source", "sender", "subject", "message_id", "received",
             "sha256", "size", "stored", "outcome", "cases", "errors", "warnings", "code", "message",
             "case_index", "released", "released_by", "withdrawn", "withdrawn_by", "withdraw_reason",
             "auth", "claimed", "claimed_from", "saved", "fatal_code", "fatal_message", "findings",
-            "counts", "assigned", "assigned_by", "assigned_at", "vouched")
+            "counts", "assigned", "assigned_by", "assigned_at", "vouched", "read_with")
 
 
 @dataclass
@@ -166,6 +167,7 @@ class Submission:
     fatal_code: str | None = None       # the file cannot be used at all (unreadable, not a ledger)
     fatal_message: str | None = None
     findings: int | None = None         # FINDINGS_VERSION once examined
+    read_with: str | None = None        # the 表头别名 it was examined with (Settings.aliases_key)
     auth: str | None = None             # "spf=fail" etc. from the receiving server, else None
     vouched: str | None = None          # the village the channel vouched for on arrival (a portal link's)
     # the clerk's acts
@@ -453,16 +455,17 @@ class SubmissionArchive:
     def record_findings(self, submission_id: int, *, claimed: str | None, claimed_from: str | None,
                         saved: datetime | None, cases: int, errors: int, warnings: int,
                         fatal_code: str | None, fatal_message: str | None,
-                        case_index: dict[str, str | None] | None) -> None:
-        """What examining the file found; recorded once per submission."""
+                        case_index: dict[str, str | None] | None, read_with: str = "") -> None:
+        """What examining the file found, with the township's 表头别名 it was read with
+        (``read_with``: examined again when they change); recorded once per reading."""
         index = None if case_index is None else json.dumps(case_index, ensure_ascii=False)
         with self._db() as db:
             db.execute("UPDATE submissions SET claimed=?, claimed_from=?, saved=?, cases=?, errors=?,"
                        " warnings=?, fatal_code=?, fatal_message=?, case_index=?, findings=?,"
-                       " processed=? WHERE id=?",
+                       " processed=?, read_with=? WHERE id=?",
                        (claimed, claimed_from, None if saved is None else _iso(saved), cases, errors,
                         warnings, fatal_code, fatal_message, index, FINDINGS_VERSION, _now_iso(),
-                        submission_id))
+                        read_with or None, submission_id))
 
     def set_verdicts(self, verdicts: list[tuple[int, str | None, str | None, str | None, str | None,
                                                 bool]]) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import importlib
-import json
 import pickle
 import shutil
 import sys
@@ -17,6 +16,7 @@ from typing import Sequence
 from toolkit.core.fields import ALL_INPUT_KEYS
 from toolkit.core.files import atomic_write_bytes
 from toolkit.core.ledger import CaseColumns, Ledger, is_reader_frame
+from toolkit.core.settings import aliases_key
 
 CACHE_FORMAT = 2           # 2: case tables as CaseColumns (1: pickled DataFrames)
 
@@ -100,10 +100,8 @@ class ParseCache:
 
 def reading_key(sha: str, aliases: tuple) -> str:
     """The cache's name for the reading of ``sha`` with ``aliases`` (the hash alone without)."""
-    if not aliases:
-        return sha
-    words = json.dumps(sorted([list(a) for a in aliases], key=str), ensure_ascii=False)
-    return f"{sha}-{hashlib.sha256(words.encode('utf-8')).hexdigest()[:16]}"
+    key = aliases_key(aliases)
+    return f"{sha}-{key}" if key else sha
 
 
 def plain_columns(frame) -> CaseColumns | None:
