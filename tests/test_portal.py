@@ -228,6 +228,7 @@ def test_links_are_shown_once_kept_as_hashes_and_printable(tmp_path, capsys):
     assert first.exit_code == 0, first.output
     urls = [line.split("：", 1)[1].split("（")[0] for line in first.output.splitlines() if "（新生成）" in line]
     assert len(urls) == 8 and all(u.startswith("http://192.0.2.10:8080/v/") for u in urls)
+    assert "只能在这台电脑上打开" not in first.output
     rows = CalamineWorkbook.from_path(str(sheet)).get_sheet_by_name("报送方式").to_python()
     assert {r[2] for r in rows[2:]} == set(urls)
     again = CliRunner().invoke(cli, ["links", "--config", str(toml)])
@@ -301,3 +302,11 @@ def test_the_office_downloads_the_latest_brief(office, ledgers, monkeypatch):
         assert status == 200 and 'href="/office/brief"' in page.decode("utf-8")
         status, headers, pdf = request(srv, "GET", f"/office/{tokens['']}/brief")
         assert status == 200 and pdf.startswith(b"%PDF") and headers["content-type"] == "application/pdf"
+
+
+def test_links_that_open_only_here_say_so(tmp_path):
+    """No [serve] address: the printed links start with 127.0.0.1, which no village can open."""
+    toml = portal_office(tmp_path / "南郊乡")
+    out = CliRunner().invoke(cli, ["links", "--config", str(toml)]).output
+    assert "http://127.0.0.1:8765/v/" in out and "只能在这台电脑上打开，各村打不开" in out
+    assert "[serve]" in out

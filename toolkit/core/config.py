@@ -6,6 +6,7 @@ once, in :func:`toolkit.api.load_config`.
 """
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import sys
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field, fields
 from datetime import date
 from pathlib import Path
 from typing import Iterable
+from urllib.parse import urlsplit
 
 from toolkit.core.config_check import check_known, parse_toml
 from toolkit.core.errors import ConfigError
@@ -77,6 +79,17 @@ class ServeConfig:
             return self.url.rstrip("/")
         host = self.host or "127.0.0.1"
         return f"http://{'[' + host + ']' if ':' in host else host}:{self.port}"
+
+    @property
+    def only_here(self) -> bool:
+        """The printed addresses open only on this computer (127.0.0.1, localhost): no village can use them."""
+        host = (urlsplit(self.base_url()).hostname or "").lower()
+        if host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            return False
 
 
 # Where an office's folders go when taizhang.toml does not name them: beside the toml

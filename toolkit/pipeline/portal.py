@@ -191,6 +191,7 @@ class LinkListing:
     villages: list[tuple[str, Link | None]]   # roster order: each village's live link
     office: Link | None
     revoked: list[Link] = field(default_factory=list)
+    only_here: bool = False                   # the addresses open on this computer only ([serve] names no address)
 
     def url(self, link: Link) -> str:
         return link_url(self.base_url, link)
@@ -231,7 +232,7 @@ def _listing(cfg: Config, settings: Settings, store: LinkStore, made: list[Link]
                                   if link.kind == VILLAGE and link.village == r.village), None))
                 for r in settings.roster]
     office = next((fresh.get(link.id, link) for link in live if link.kind == OFFICE), None)
-    return LinkListing(cfg.serve.base_url(), made, villages, office)
+    return LinkListing(cfg.serve.base_url(), made, villages, office, only_here=cfg.serve.only_here)
 
 
 def write_sheet(listing: LinkListing, path: Path, *, township: str) -> Path:

@@ -420,7 +420,7 @@ def links_cmd(revoke, office, revoke_office, sheet, by, as_json, settings_path, 
         return 0
     listing = api.links(office=office, sheet=sheet, **kw)
     if as_json:
-        echo_json({"base_url": listing.base_url, "made": [{"village": k.village, "office": k.is_office,
+        echo_json({"base_url": listing.base_url, "only_here": listing.only_here, "made": [{"village": k.village, "office": k.is_office,
                    "id": k.sender, "url": listing.url(k)} for k in listing.made],
                    "villages": [{"village": v, "id": k.sender if k else None, "made": k.made if k else None}
                                 for v, k in listing.villages]})
@@ -447,6 +447,10 @@ def links_text(listing) -> str:
     if listing.made:
         lines.append(f"新生成 {len(listing.made)} 个地址：只显示这一次，请现在抄下或用 --sheet 写成报送方式表。"
                      "各村在浏览器中打开自己的地址即可上传台账（需先在服务电脑上运行 taizhang serve）。")
+        if listing.only_here:
+            lines.append(f"注意：taizhang.toml 的 [serve] 还没有写明本机的内网地址，以上地址以 {listing.base_url} 开头，"
+                         "只能在这台电脑上打开，各村打不开。请先在 [serve] 中写 host（或 url），"
+                         "再把地址开头换成“http://本机内网地址:端口”交给各村（地址后面的一长串不变）。")
     return "\n".join(lines)
 
 
