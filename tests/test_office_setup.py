@@ -238,3 +238,23 @@ def test_the_resident_runner_logs_start_skip_next_run_and_stop(tmp_path):
     text = log.read_text(encoding="utf-8")
     assert "每日汇总已启动" in text and "今天已汇总，下次汇总" in text and "每日汇总已停止" in text
     assert "已结束" in out and proc.returncode == 0
+
+
+def test_an_office_taking_only_mail_or_uploads_needs_no_inbox_folder(tmp_path, monkeypatch, capsys):
+    """The 收件箱 beside taizhang.toml is the office's own folder: made when missing, as the others
+    are (the daily run of an office whose villages only e-mail or upload must not fail). An inbox
+    the toml names is never made: a missing one is a wrong path, and the clerk is told."""
+    office = tmp_path / "乡"
+    office.mkdir()
+    (office / "taizhang.toml").write_text('[daily]\nas_of = "2010-10-20"\n', encoding="utf-8")
+    monkeypatch.chdir(office)
+    report = api.doctor(config=str(office / "taizhang.toml"), connect_mail=False).to_dict()
+    inbox_line = next(c for c in report["checks"] if c["item"] == "收件箱")
+    assert inbox_line["status"] == "正常" and "首次运行时建立" in inbox_line["detail"]
+    assert main(["consolidate"]) == 0
+    assert (office / "收件箱").is_dir() and (office / "输出" / "总台账.xlsx").is_file()
+    capsys.readouterr()
+    (office / "taizhang.toml").write_text('[paths]\ninbox = "收件厢"\n[daily]\nas_of = "2010-10-20"\n',
+                                          encoding="utf-8")
+    assert main(["consolidate"]) == 1
+    assert "收件厢" in capsys.readouterr().err and not (office / "收件厢").exists()

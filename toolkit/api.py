@@ -207,6 +207,8 @@ def consolidate(inbox: str | Path | None = None, out: str | Path | None = None, 
         from toolkit.demo import demo_filenames, restore_demo_inbox
         if not all((inbox / name).exists() for name in demo_filenames()):
             restore_demo_inbox(inbox, force=True)     # a fresh checkout, or a file deleted
+    elif inbox == cfg.own_inbox and not inbox.exists():
+        inbox.mkdir(parents=True, exist_ok=True)      # an office taking only mail or uploads
     ctx = resolve(config=cfg, settings=settings, as_of=as_of, inbox=inbox)
     master = Path(out if out is not None else cfg.master).absolute()
     return run(inbox, master, as_of=ctx.as_of, settings=ctx.settings, archive_root=cfg.archive,

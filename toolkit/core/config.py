@@ -127,6 +127,16 @@ class Config:
     source: Path | None = None         # the taizhang.toml read; None for the demo
     demo: bool = False                 # the bundled demo (no taizhang.toml found)
 
+    @property
+    def own_inbox(self) -> Path | None:
+        """The inbox an office gets when taizhang.toml names none (收件箱 beside it): made when
+        missing, as the other folders are. An inbox the toml names is never made: a missing one
+        is a wrong path or a share that is not connected, and the clerk is told."""
+        if self.source is None or self.demo:
+            return None
+        default = Path(self.source).parent / DEFAULT_LAYOUT["inbox"]
+        return default if Path(self.inbox) == default else None
+
     @classmethod
     def rooted(cls, home: Path, **kwargs) -> "Config":
         """A config whose every folder is in ``home`` (the toml's folder, or the demo's home)."""

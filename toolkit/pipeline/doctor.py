@@ -107,7 +107,7 @@ def _check_path(report: SetupReport, cfg: Config, key: str) -> None:
     is_file = key in ("master", "settings_workbook")
     folder = path.parent if is_file else path
     where = f"{path}"
-    if key == "inbox" and not path.is_dir():
+    if key == "inbox" and not path.is_dir() and path != cfg.own_inbox:
         if cfg.demo:
             report.add(PATH_WORDS[key], WARN, f"{where}（演示收件箱，首次汇总时从工具自带的原件恢复）")
         else:
