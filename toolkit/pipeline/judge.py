@@ -4,7 +4,8 @@ Consolidation, the mail intake, reminders and ``taizhang submissions`` all ask `
 decides on its own. The judge
 
 1. examines every submission not yet examined (new, or left by an interrupted run of any
-   command): reads it through the parse cache, validates and computes it
+   command; for consolidation and reminders also those read with other 表头别名 than the
+   township's now): reads it through the parse cache, validates and computes it
    (``toolkit.pipeline.check``) and records what the file is in the archive, once: the village
    it names itself, the time it says it was last saved, cases, errors, whether it can be used
    at all;
@@ -309,14 +310,17 @@ def judge(archive: SubmissionArchive, settings: Settings, *, as_of: date, cache:
     """
     roster = Roster(settings)
     wanted = set(check)
-    first = [s for s in archive.history() if _unexamined(s, settings) or s.id in wanted]
+    # files read with other 表头别名 are examined again by the runs that build on every
+    # counted file (consolidation, reminders), not inside a mail fetch or an upload's answer
+    first = [s for s in archive.history()
+             if not s.examined or (counted and _read_with_other_aliases(s, settings)) or s.id in wanted]
     checked, problems, examined = {}, [], []
     keep_all = len(first) <= EXAMINE_AT_ONCE
     for start in range(0, len(first), EXAMINE_AT_ONCE):
         part = first[start:start + EXAMINE_AT_ONCE]
         found, said = _check(part, settings, as_of, cache)
-        examined += _record(archive, [s for s in part if _unexamined(s, settings)], found,
-                            settings.aliases_key)
+        examined += _record(archive, [s for s in part if not s.examined
+                                      or _read_with_other_aliases(s, settings)], found, settings.aliases_key)
         problems += said
         checked.update(found if keep_all else {i: c for i, c in found.items() if i in wanted})
     standing = _decide(archive, roster)
@@ -330,10 +334,10 @@ def judge(archive: SubmissionArchive, settings: Settings, *, as_of: date, cache:
     return Judgement(standing, checked, examined, problems + more_problems)
 
 
-def _unexamined(sub: Submission, settings: Settings) -> bool:
-    """Never examined, or examined with other 表头别名 than the township's now (an alias the clerk
-    adds makes a file that was refused for its header count from the next run)."""
-    return not sub.examined or (sub.read_with or "") != settings.aliases_key
+def _read_with_other_aliases(sub: Submission, settings: Settings) -> bool:
+    """Examined with other 表头别名 than the township's now: an alias the clerk adds makes a file
+    that was refused for its header count from the next consolidation."""
+    return sub.examined and (sub.read_with or "") != settings.aliases_key
 
 
 def decide(archive: SubmissionArchive, settings: Settings) -> Standing:
