@@ -200,3 +200,34 @@ def test_pandas_date_values(value):
     out, _ = compute(df, AS_OF)
     expected = None if value is pd.NaT else date(2010, 9, 25)
     assert out.loc[5, "deadline"] == expected
+
+
+@pytest.mark.slow
+def test_validate_computes_only_its_warnings_and_gives_the_same_issues(tmp_path):
+    """`taizhang validate` writes no column, so its checker computes the deadline warnings only
+    (check_ledgers(columns=False)): every ledger gets exactly the issues a full check gives."""
+    import copy
+    import random
+
+    from factories.layouts import sample_cases, write_ledger
+    from factories.ledgers import FAULTS, LedgerStyle, make_ledger
+    from toolkit.core.issues import Code
+    from toolkit.pipeline.check import check_ledgers
+    from toolkit.read.workbook import read_ledger
+
+    rng = random.Random(7)
+    paths = [make_ledger(tmp_path / f"村{n}.xlsx", village=f"村{n}", n_cases=rng.randint(1, 40), seed=n,
+                         layout=LedgerStyle(faults=tuple(rng.sample(FAULTS, 3)))).path for n in range(6)]
+    # deadlines that need a year whose holidays nobody knows yet: computing's own warning
+    paths.append(write_ledger(tmp_path / "新村.xlsx", sample_cases(3, "新村", assigned_date=date(2098, 11, 2))))
+    ledgers = [read_ledger(p) for p in paths]
+    said = []
+    for columns in (True, False):
+        copies = copy.deepcopy(ledgers)
+        tables = check_ledgers(copies, as_of=date(2098, 12, 7), settings=DEFAULT_SETTINGS, columns=columns)
+        assert len(tables) == (len(copies) if columns else 0)
+        said.append([(str(lg.path), i.code, i.row, i.column, i.cell, i.message) for lg in copies
+                     for i in lg.issues])
+    full, issues_only = said
+    assert issues_only == full
+    assert {code for _, code, *_ in full} >= {Code.DEADLINE_UNAVAILABLE, Code.DUPLICATE_CASE_ID}

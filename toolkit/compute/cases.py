@@ -47,8 +47,10 @@ ARCHIVE_GROUP = "archive"
 
 
 def compute_cases(cases: "pd.DataFrame", *, as_of: date, settings: Settings,
-                  calendar: WorkCalendar | None = None) -> tuple["pd.DataFrame", list[Issue]]:
-    """One column per ``fields.COMPUTED`` key, same index as ``cases``; plus deadline warnings."""
+                  calendar: WorkCalendar | None = None,
+                  columns: bool = True) -> tuple["pd.DataFrame | None", list[Issue]]:
+    """One column per ``fields.COMPUTED`` key, same index as ``cases``; plus deadline warnings.
+    ``columns=False``: the warnings only (``taizhang validate`` writes no column), no table."""
     import pandas as pd
 
     cal = calendar if calendar is not None else calendar_for(settings)
@@ -61,7 +63,9 @@ def compute_cases(cases: "pd.DataFrame", *, as_of: date, settings: Settings,
         return cases[key].tolist()
 
     out: dict[str, list] = {c.key: [None] * n for c in COMPUTED}
-    issues = _timing_columns(cases, col, as_of, settings, cal, out)
+    issues = _timing_columns(cases, col, as_of, settings, cal, out)   # the only warnings computing gives
+    if not columns:
+        return None, issues
     _checklist_columns(col, n, out)
     cutoff = settings.campaign.cutoff
     out["in_scope"] = [_in_scope(_date(v), cutoff) for v in col("first_petition_date")]
@@ -81,22 +85,23 @@ def compute_ledger(ledger: "Ledger", *, as_of: date, settings: Settings,
 
 
 def compute_ledgers(ledgers: "Sequence[Ledger]", *, as_of: date, settings: Settings,
-                    calendar: WorkCalendar | None = None) -> list["pd.DataFrame"]:
+                    calendar: WorkCalendar | None = None, columns: bool = True) -> list["pd.DataFrame"]:
     """``compute_cases`` for many ledgers at once (one table, one memo): one frame per ledger,
     in order (no rows for a ledger without cases). Each deadline warning is placed at its
-    cell and added to its ledger's issues, as validation adds its own."""
+    cell and added to its ledger's issues, as validation adds its own. ``columns=False``:
+    the warnings only, and no frames (an empty list)."""
     import pandas as pd
     frames = [pd.DataFrame(index=lg.cases.index if lg.cases is not None else None,
-                           columns=[c.key for c in COMPUTED], dtype=object) for lg in ledgers]
+                           columns=[c.key for c in COMPUTED], dtype=object) for lg in ledgers] if columns else []
     owners = [n for n, lg in enumerate(ledgers) if lg.readable and lg.n_cases]
     if not owners:
         return frames
     where = [(n, row) for n in owners for row in ledgers[n].cases.index]
     combined = pd.concat([ledgers[n].cases for n in owners], ignore_index=True)
-    table, issues = compute_cases(combined, as_of=as_of, settings=settings,
+    table, issues = compute_cases(combined, as_of=as_of, settings=settings, columns=columns,
                                   calendar=calendar if calendar is not None else calendar_for(settings))
     start = 0
-    for n in owners:
+    for n in owners if columns else ():
         size = ledgers[n].n_cases
         frames[n] = table.iloc[start:start + size].set_axis(ledgers[n].cases.index)
         start += size

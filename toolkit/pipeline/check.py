@@ -34,12 +34,13 @@ if TYPE_CHECKING:
 
 
 def check_ledgers(ledgers: Sequence[Ledger], *, as_of: date, settings: Settings,
-                  use_pandera: bool | None = None) -> list["pd.DataFrame"]:
+                  use_pandera: bool | None = None, columns: bool = True) -> list["pd.DataFrame"]:
     """Validate and compute ``ledgers`` together: every issue is added to its ledger; returns
     each ledger's computed columns (deadline, alert, checklists …), in order.
-    ``use_pandera``: which runner checks the schema (None: by size; the issues are the same)."""
+    ``use_pandera``: which runner checks the schema (None: by size; the issues are the same);
+    ``columns=False``: the issues only, no computed columns (an empty list)."""
     validate_ledgers(ledgers, as_of=as_of, settings=settings, use_pandera=use_pandera)
-    return compute_ledgers(ledgers, as_of=as_of, settings=settings)
+    return compute_ledgers(ledgers, as_of=as_of, settings=settings, columns=columns)
 
 
 def check_paths(paths: Iterable[Path | str], *, as_of: date, settings: Settings) -> list[Ledger]:
@@ -87,7 +88,8 @@ class _Checker(threading.Thread):
                 if ledger is not None:
                     waiting.append(ledger)
                 if waiting and (ledger is None or len(waiting) >= self.batch):
-                    check_ledgers(waiting, as_of=self.as_of, settings=self.settings, use_pandera=False)
+                    check_ledgers(waiting, as_of=self.as_of, settings=self.settings, use_pandera=False,
+                                  columns=False)   # validate writes no column: its issues only
                     waiting = []
                 if ledger is None:
                     return
