@@ -151,7 +151,7 @@ def validate(paths: Iterable[str | Path] | Sequence["Ledger"], *, as_of: DateLik
     items = list(paths)
     if items and all(isinstance(x, Ledger) for x in items):
         from toolkit.pipeline.check import check_ledgers
-        check_ledgers(items, as_of=ctx.as_of, settings=ctx.settings)
+        check_ledgers(items, as_of=ctx.as_of, settings=ctx.settings, columns=False)   # issues only
         return items
     from toolkit.pipeline.check import check_paths
     return check_paths([Path(p) for p in items], as_of=ctx.as_of, settings=ctx.settings)
