@@ -83,13 +83,15 @@ class ServeConfig:
     @property
     def only_here(self) -> bool:
         """The printed addresses open only on this computer (127.0.0.1, localhost): no village can use them."""
-        host = (urlsplit(self.base_url()).hostname or "").lower()
-        if host == "localhost":
-            return True
-        try:
-            return ipaddress.ip_address(host).is_loopback
-        except ValueError:
-            return False
+        return is_loopback((urlsplit(self.base_url()).hostname or "").lower())
+
+
+def is_loopback(host: str) -> bool:
+    """This computer only: a loopback address (127.0.0.1, ::1) or the name localhost."""
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
 
 
 # Where an office's folders go when taizhang.toml does not name them: beside the toml
@@ -238,11 +240,19 @@ def demo_home() -> Path:
         return Path(os.environ[DEMO_HOME_ENV]).expanduser()
     if WORKBOOKS.is_dir() and (PROJECT_ROOT / "run_daily.py").is_file() and os.access(WORKBOOKS, os.W_OK):
         return WORKBOOKS / "demo"
+    return user_folder("data") / "demo"
+
+
+def user_folder(kind: str) -> Path:
+    """This user's own folder of the toolkit, outside any office: ``kind`` "data" is
+    %LOCALAPPDATA%\\taizhang on Windows, $XDG_DATA_HOME/taizhang (~/.local/share) elsewhere;
+    "cache" is %LOCALAPPDATA%\\taizhang\\cache, $XDG_CACHE_HOME/taizhang (~/.cache)."""
     if sys.platform == "win32" and os.environ.get("LOCALAPPDATA"):
-        base = Path(os.environ["LOCALAPPDATA"])
-    else:
-        base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
-    return base / "taizhang" / "demo"
+        base = Path(os.environ["LOCALAPPDATA"]) / "taizhang"
+        return base / "cache" if kind == "cache" else base
+    xdg, default = {"data": ("XDG_DATA_HOME", Path.home() / ".local" / "share"),
+                    "cache": ("XDG_CACHE_HOME", Path.home() / ".cache")}[kind]
+    return Path(os.environ.get(xdg) or default) / "taizhang"
 
 
 def _read_daily(cfg: Config, daily: dict, path: Path) -> None:

@@ -15,15 +15,14 @@ away (a run killed while LibreOffice wrote it may have left it broken).
 from __future__ import annotations
 
 import glob
-import os
 import shutil
 import subprocess
-import sys
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterable, Iterator
 
+from toolkit.core.config import user_folder
 from toolkit.core.errors import EXIT_ATTENTION, TaizhangError
 
 
@@ -49,11 +48,7 @@ def find_soffice() -> str | None:
 def profile_folder() -> Path:
     """The kept LibreOffice profile: %LOCALAPPDATA%\\taizhang\\cache on Windows,
     $XDG_CACHE_HOME/taizhang (~/.cache) elsewhere; the user's own profile is never used."""
-    if sys.platform == "win32" and os.environ.get("LOCALAPPDATA"):
-        base = Path(os.environ["LOCALAPPDATA"]) / "taizhang" / "cache"
-    else:
-        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "taizhang"
-    return base / "libreoffice-profile"
+    return user_folder("cache") / "libreoffice-profile"
 
 
 @contextmanager

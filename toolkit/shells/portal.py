@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import json
 import logging
 import threading
@@ -28,6 +27,7 @@ from pathlib import Path
 from urllib.parse import quote, unquote
 
 from toolkit import api
+from toolkit.core.config import is_loopback
 from toolkit.core.errors import TaizhangError, UploadRefused
 from toolkit.shells import pages
 
@@ -179,7 +179,7 @@ def _office_allowed(h, token: str | None) -> bool:
     """The office's link, or no token from this computer itself; else the refusal is sent."""
     if token is not None:
         return _live_link(h, token, office=True) is not None
-    if _is_loopback(h.client_address[0]):
+    if is_loopback(h.client_address[0]):
         return True
     h._reply(HTTPStatus.FORBIDDEN, pages.refused_page(
         "只能在本机打开", "乡信访办的情况页只能在运行服务的电脑上打开，或使用乡信访办的专用地址"
@@ -231,9 +231,3 @@ def send_file(h, path: Path) -> None:
     h._reply(HTTPStatus.OK, data, _TYPES.get(Path(path).suffix.lower(), "application/octet-stream"),
              extra={"Content-Disposition": f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"})
 
-
-def _is_loopback(address: str) -> bool:
-    try:
-        return ipaddress.ip_address(address).is_loopback
-    except ValueError:
-        return False

@@ -53,7 +53,7 @@ from importlib import metadata
 from urllib.parse import urlsplit
 
 from toolkit import api
-from toolkit.core.config import Config
+from toolkit.core.config import Config, is_loopback
 from toolkit.core.daily_state import last_success, next_run
 from toolkit.core.errors import TaizhangError
 from toolkit.shells import guide, pages, portal
@@ -443,13 +443,6 @@ def _version_message(payload: dict, e: Exception) -> str:
         return (f"工作台中的 xlwings 版本（{theirs}）与服务器（{xlwings.__version__}）不一致："
                 "请使用与服务器同一版本生成的 台账工作台.xlsm。")
     return f"服务器无法读取这个工作簿：{e}"
-
-
-def is_loopback(host: str) -> bool:
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return host == "localhost"
 
 
 def make_server(host: str | None = None, port: int | None = None, *, token_env: str = DEFAULT_TOKEN_ENV,
