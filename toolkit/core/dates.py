@@ -172,6 +172,11 @@ def date_example(year: int) -> str:
     return f"{year}-07-01 或 {year}年7月1日"
 
 
+def when_text(iso: str | None) -> str:
+    """A recorded ISO time as clerks read it, to the minute: "2010-10-18 09:12" ("" for none)."""
+    return (iso or "").replace("T", " ")[:16]
+
+
 def excel_serial(d: date) -> int:
     """The Excel serial number of a date (for tests and writers)."""
     return (d - _EXCEL_EPOCH).days

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from toolkit.core.files import atomic_path
 from toolkit.core.issues import Issue
+from toolkit.core.dates import when_text
 from toolkit.outputs.pagefit import row_height
 from toolkit.outputs.privacy import mask_text
 from toolkit.outputs.receipt import quote_issue
@@ -73,7 +74,7 @@ def reminder_text(chase: Chase, *, township: str, as_of: date, since: date) -> s
     if chase.late:
         n += 1
         lines.append(f"{n}. " + (f"自 {since:%Y年%m月%d日} 以来没有收到你们报送的台账（最近一次："
-                                 f"{_when(chase.last_report)}），请及时报送最新台账。" if chase.last_report
+                                 f"{when_text(chase.last_report)}），请及时报送最新台账。" if chase.last_report
                                  else "还没有收到你们报送的台账，请及时报送。"))
     if chase.unusable:
         n += 1
@@ -109,10 +110,6 @@ def build_reminder(chase: Chase, *, from_addr: str, township: str, as_of: date,
     return msg
 
 
-def _when(iso: str | None) -> str:
-    return (iso or "").replace("T", " ")[:16]
-
-
 def write_reminder_sheet(path: Path, chases: list[Chase], *, township: str, as_of: date,
                          since: date) -> Path:
     """The printable 催报单 (one row per village) and 催报明细 (one row per item), atomically."""
@@ -123,7 +120,7 @@ def write_reminder_sheet(path: Path, chases: list[Chase], *, township: str, as_o
         wb = xlsxwriter.Workbook(str(tmp))
         head, cell, title = table_formats(wb)
         rows = [[str(n), c.village, c.contact, "；".join(c.emails), "；".join(c.reasons(since)),
-                 _when(c.last_report) or "未报", str(len(c.errors)), str(len(c.overdue)), c.status]
+                 when_text(c.last_report) or "未报", str(len(c.errors)), str(len(c.overdue)), c.status]
                 for n, c in enumerate(chases, start=1)]
         _table(wb.add_worksheet(SHEET_LIST), f"{township}信访积案台账催报单（截至 {as_of:%Y年%m月%d日}，"
                f"报送起算 {since:%Y年%m月%d日}）", LIST_HEADERS, rows,

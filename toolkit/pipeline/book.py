@@ -7,6 +7,7 @@ from typing import Sequence
 
 from toolkit.core.issues import CATALOGUE, ERROR
 from toolkit.core.ledger import Ledger
+from toolkit.core.dates import when_text
 from toolkit.intake.archive import SOURCE_LABELS, Submission, status_label
 from toolkit.outputs.master import match_township_values
 from toolkit.pipeline.judge import Standing, VillageStanding
@@ -74,10 +75,6 @@ def carry_township(cases, columns: Sequence[str], values: dict) -> dict:
     return {k: v for k, v in values.items() if id(v) not in used}
 
 
-def when(iso: str | None) -> str:
-    return (iso or "").replace("T", " ")[:16]
-
-
 def report_date(lg: Ledger | None):
     d = getattr(lg, "report_date", None)
     return d if isinstance(d, date) else None
@@ -85,7 +82,7 @@ def report_date(lg: Ledger | None):
 
 def saved_text(saved: str | None) -> str:
     """When a file says it was saved, for a person: "保存于 2010-10-18 17:00", or that it says nothing."""
-    return f"保存于 {when(saved)}" if saved else "文件中无保存时间"
+    return f"保存于 {when_text(saved)}" if saved else "文件中无保存时间"
 
 
 # --- 报送情况 ----------------------------------------------------------------------------------
@@ -100,15 +97,15 @@ def village_row(vs: VillageStanding, entry, ledgers: dict[int, Ledger], *, prese
     shown = last if good is None or (last is not None and not last.usable) else good
     if shown is not None:
         lg = ledgers.get(shown.id)
-        row.update({"最近报送时间": when(shown.received),
+        row.update({"最近报送时间": when_text(shown.received),
                     "来源": SOURCE_LABELS.get(shown.source, shown.source),
-                    "文件": shown.filename, "文件保存时间": when(shown.saved), "结果": status_label(shown),
+                    "文件": shown.filename, "文件保存时间": when_text(shown.saved), "结果": status_label(shown),
                     "填报日期": report_date(lg),
                     "案件数": lg.n_cases if lg is not None and lg.readable else shown.cases,
                     "错误": lg.errors if lg is not None else shown.errors,
                     "提醒": lg.warnings if lg is not None else shown.warnings})
     if good is not None:    # what the master uses (汇总 shows it)
-        row.update({"_counted_file": good.filename, "_counted_received": when(good.received),
+        row.update({"_counted_file": good.filename, "_counted_received": when_text(good.received),
                     "_counted_report_date": report_date(ledgers.get(good.id))})
     notes = []
     if entry is None and not roster_empty:
@@ -119,15 +116,15 @@ def village_row(vs: VillageStanding, entry, ledgers: dict[int, Ledger], *, prese
     if last is not None and good is not None and last.id != good.id and not last.usable:
         why = (_withdrawal(last) if last.withdrawn else last.message or "").rstrip("。")
         notes.append(f"最近一次报送{status_label(last)}{'：' + why if why else ''}；总台账"
-                     f"{'改用' if last.withdrawn else '仍采用'}“{good.filename}”（{when(good.received)}）")
+                     f"{'改用' if last.withdrawn else '仍采用'}“{good.filename}”（{when_text(good.received)}）")
     elif last is not None and good is None:
         why = (_withdrawal(last) if last.withdrawn else last.message or "").rstrip("。")
         notes.append(f"报送的文件未被采用{'：' + why if why else ''}")
     if good is not None and good.released:
         sender = f"（发件人 {good.sender}）" if good.sender else ""
-        notes.append(f"采用的“{good.filename}”{sender}由 {good.released_by} 于 {when(good.released)} 核实放行")
+        notes.append(f"采用的“{good.filename}”{sender}由 {good.released_by} 于 {when_text(good.released)} 核实放行")
     elif good is not None and good.assigned:
-        notes.append(f"采用的“{good.filename}”由 {good.assigned_by} 于 {when(good.assigned_at)} 归入本村")
+        notes.append(f"采用的“{good.filename}”由 {good.assigned_by} 于 {when_text(good.assigned_at)} 归入本村")
     if header_change and good is not None:
         notes.append(header_change)
     row["说明"] = "；".join(notes)
@@ -166,13 +163,13 @@ def waiting_rows(standing: Standing) -> list[dict]:
                                f"或 taizhang withdraw {sub.id} --reason 原因 撤回",
                    "被拒收": "", "待处理": "下次汇总时读取"}[label]
             rows.append({"村（社区）": "", "报送情况": label, "文件": sub.filename,
-                         "文件保存时间": when(sub.saved), "结果": label,
+                         "文件保存时间": when_text(sub.saved), "结果": label,
                          "来源": SOURCE_LABELS.get(sub.source, sub.source),
-                         "最近报送时间": when(sub.received), "案件数": sub.cases or None,
+                         "最近报送时间": when_text(sub.received), "案件数": sub.cases or None,
                          "说明": "；".join(x for x in (sender + (sub.message or ""), how) if x)})
     return rows
 
 
 def _withdrawal(sub: Submission) -> str:
-    return (f"“{sub.filename}”（{when(sub.received)}）已于 {when(sub.withdrawn)} 由 {sub.withdrawn_by}"
+    return (f"“{sub.filename}”（{when_text(sub.received)}）已于 {when_text(sub.withdrawn)} 由 {sub.withdrawn_by}"
             f" 撤回，原因：{sub.withdraw_reason}")

@@ -21,6 +21,7 @@ from typing import Sequence
 
 from toolkit.core.files import atomic_write_text
 from toolkit.core.store import guarded, open_db
+from toolkit.core.dates import when_text
 
 SNAPSHOT_NAME = "last_run.json"
 LOG_NAME = "changes.sqlite"
@@ -119,26 +120,22 @@ def action_rows(actions: list[dict], counted: dict) -> list[dict]:
     submission counting now (a withdrawal names what counts instead)."""
     rows = []
     for a in actions:
-        sub = f"报送 #{a['submission_id']}“{a['filename']}”（{_when(a['received'])}" + (
+        sub = f"报送 #{a['submission_id']}“{a['filename']}”（{when_text(a['received'])}" + (
             f"，发件人 {a['sender']}）" if a["sender"] else "）")
         base = {"_key": f"action\x1f{a['id']}", "村（社区）": a["village"], "来源文件": a["filename"]}
         if a["action"] == "release":
             rows.append({**base, "变更类型": "放行报送",
-                         "说明": f"{sub}于 {_when(a['at'])} 由 {a['by']} 核实放行，计入{a['village']}。"})
+                         "说明": f"{sub}于 {when_text(a['at'])} 由 {a['by']} 核实放行，计入{a['village']}。"})
         elif a["action"] == "assign":
             rows.append({**base, "变更类型": "归入村（社区）",
-                         "说明": f"{sub}于 {_when(a['at'])} 由 {a['by']} 归入{a['village']}。"})
+                         "说明": f"{sub}于 {when_text(a['at'])} 由 {a['by']} 归入{a['village']}。"})
         else:
             now = counted.get(a["village"])
-            instead = (f"该村改用“{now.filename}”（{_when(now.received)}）。" if now is not None
+            instead = (f"该村改用“{now.filename}”（{when_text(now.received)}）。" if now is not None
                        else "该村现在没有计入总台账的报送。")
             rows.append({**base, "变更类型": "撤回报送",
-                         "说明": f"{sub}于 {_when(a['at'])} 由 {a['by']} 撤回，原因：{a['reason']}。{instead}"})
+                         "说明": f"{sub}于 {when_text(a['at'])} 由 {a['by']} 撤回，原因：{a['reason']}。{instead}"})
     return rows
-
-
-def _when(iso: str | None) -> str:
-    return (iso or "").replace("T", " ")[:16]
 
 
 # --- the log of every run's changes ---------------------------------------------------------------

@@ -27,6 +27,7 @@ from toolkit.core.issues import Code, make_issue
 from toolkit.core.ledger import Ledger
 from toolkit.core.settings import Settings
 from toolkit.core.store import StorageError, ensure_writable
+from toolkit.core.dates import when_text
 from toolkit.intake.archive import Submission, SubmissionArchive
 from toolkit.intake.find import find_workbooks
 from toolkit.intake.limits import MAX_FILE_BYTES
@@ -34,7 +35,7 @@ from toolkit.outputs.master import CASE_COLUMNS, CHANGE_COLUMNS, MasterBook, wri
 from toolkit.outputs.report import issue_rows
 from toolkit.pipeline import trends
 from toolkit.pipeline.book import (carry_township, mark_duplicates, row_flags, saved_text, village_row,
-                                   waiting_rows, when)
+                                   waiting_rows)
 from toolkit.pipeline.brief import build_brief
 from toolkit.pipeline.changes import ChangeLog, action_rows, change_rows, load_snapshot, save_snapshot
 from toolkit.pipeline.header_layouts import HeaderLayouts
@@ -403,9 +404,9 @@ class _Run:
             sub, notes = c.submission, []
             if self.present is not None and sub.source == "inbox" and sub.id not in self.present:
                 self.result.gone_from_inbox.append({"village": village, "file": sub.filename,
-                                                    "received": when(sub.received)})
+                                                    "received": when_text(sub.received)})
                 notes.append(make_issue(Code.GONE_FROM_INBOX, file=sub.filename, village=village,
-                                        received=when(sub.received)))
+                                        received=when_text(sub.received)))
             shown.append(replace(c.ledger, village=village, issues=[*c.ledger.issues, *notes]))
         rejected = sorted((s for s in j.standing.subs.values() if s.outcome == "rejected"
                            and not s.withdrawn and self._new_here(j, s)), key=lambda s: s.order)

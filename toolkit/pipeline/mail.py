@@ -39,6 +39,7 @@ from toolkit.core.config import Config, MailConfig
 from toolkit.core.files import RunBusy, run_lock
 from toolkit.core.issues import ERROR, Code, make_issue
 from toolkit.core.settings import Settings
+from toolkit.core.dates import when_text
 from toolkit.intake.archive import USABLE, SubmissionArchive
 from toolkit.intake.mail.decode import (Attachment, MalformedMessage, extract_attachments, failed_checks,
                                         header_text, parse_headers, parse_message, raw_header)
@@ -349,10 +350,6 @@ def _annotated(cfg: Config, sub, lg, folder: str) -> Path | None:
     except Exception:               # the receipt goes out without the copy
         log.exception("annotating %s", sub.filename)
         return None
-
-
-def when_text(iso: str | None) -> str:
-    return (iso or "").replace("T", " ")[:16]
 
 
 # --- recording and answering -------------------------------------------------------------------

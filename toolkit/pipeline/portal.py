@@ -21,6 +21,7 @@ from pathlib import Path
 
 from toolkit.core.config import SPREADSHEET_SUFFIXES, Config
 from toolkit.core.daily_state import last_success
+from toolkit.core.dates import when_text
 from toolkit.core.errors import UploadBusy, UploadRefused
 from toolkit.core.files import RunBusy, run_lock
 from toolkit.core.settings import Settings
@@ -30,7 +31,7 @@ from toolkit.outputs.links_sheet import write_links_sheet
 from toolkit.outputs.receipt import FileReport, file_notes, issue_parts, listed_issues, outcome_text
 from toolkit.pipeline.judge import Roster, judge, standing_of
 from toolkit.pipeline.links import OFFICE, VILLAGE, Link, LinkStore
-from toolkit.pipeline.mail import file_report, when_text
+from toolkit.pipeline.mail import file_report
 from toolkit.pipeline.parse_cache import ParseCache
 from toolkit.pipeline.trends import history, township_days
 

@@ -28,6 +28,7 @@ from toolkit.core.errors import TaizhangError
 from toolkit.core.files import run_lock
 from toolkit.core.issues import Code
 from toolkit.core.settings import Settings
+from toolkit.core.dates import when_text
 from toolkit.intake.archive import SOURCE_LABELS, Submission, SubmissionArchive, status_label
 from toolkit.pipeline.judge import Standing, decide, judge
 from toolkit.pipeline.parse_cache import ParseCache
@@ -70,8 +71,8 @@ class SubmissionOverview:
         for v in self.villages:
             now = v["counted"]
             lines.append(f"{v['village']}{'' if v['on_roster'] else '（不在名册中）'}：" + (
-                f"现采用 #{now['id']}“{now['file']}”（保存于 {_when(now['saved']) or '未知'}，"
-                f"收到 {_when(now['received'])}，{now['cases']} 件）" if now else "没有计入总台账的报送"))
+                f"现采用 #{now['id']}“{now['file']}”（保存于 {when_text(now['saved']) or '未知'}，"
+                f"收到 {when_text(now['received'])}，{now['cases']} 件）" if now else "没有计入总台账的报送"))
             lines += [_line(s) for s in v["history"]]
         if self.held:
             lines.append(f"暂存待核 {len(self.held)} 个（不属于任何村，不计入总台账）：")
@@ -84,24 +85,20 @@ class SubmissionOverview:
         return "\n".join(lines) or "存档中还没有任何报送。"
 
 
-def _when(iso: str | None) -> str:
-    return (iso or "").replace("T", " ")[:16]
-
-
 def _line(s: dict) -> str:
     source = SOURCE_LABELS.get(s["source"], s["source"])
     sender = f" {s['sender']}" if s["sender"] else ""
-    saved = f"，保存于 {_when(s['saved'])}" if s["saved"] else ""
+    saved = f"，保存于 {when_text(s['saved'])}" if s["saved"] else ""
     extra = ""
     if s["withdrawn"]:
-        extra = f"；{_when(s['withdrawn'])} 由 {s['withdrawn_by']} 撤回：{s['withdraw_reason']}"
+        extra = f"；{when_text(s['withdrawn'])} 由 {s['withdrawn_by']} 撤回：{s['withdraw_reason']}"
     elif s["released"]:
-        extra = f"；{_when(s['released'])} 由 {s['released_by']} 放行"
+        extra = f"；{when_text(s['released'])} 由 {s['released_by']} 放行"
     elif s["assigned"]:
-        extra = f"；{_when(s['assigned'])} 由 {s['assigned_by']} 归入{s['village'] or s['assigned']}"
+        extra = f"；{when_text(s['assigned'])} 由 {s['assigned_by']} 归入{s['village'] or s['assigned']}"
     elif s["message"] and not s["counted"]:
         extra = f"；{s['message']}"
-    return (f"  #{s['id']} {_when(s['received'])} {source}{sender}“{s['file']}”{saved}"
+    return (f"  #{s['id']} {when_text(s['received'])} {source}{sender}“{s['file']}”{saved}"
             f" {s['cases']} 件，错误 {s['errors']} 处——{s['status']}{extra}")
 
 
@@ -206,7 +203,7 @@ def withdraw_submission(archive_root: Path, state_dir: Path, settings: Settings,
     with run_lock(Path(state_dir), LOCK_WAIT), SubmissionArchive(archive_root) as archive:
         sub = _existing(archive, sub_id)
         if sub.withdrawn:
-            raise SubmissionError(f"报送 #{sub_id} 已于 {_when(sub.withdrawn)} 由 {sub.withdrawn_by} 撤回，"
+            raise SubmissionError(f"报送 #{sub_id} 已于 {when_text(sub.withdrawn)} 由 {sub.withdrawn_by} 撤回，"
                                   "无需再撤回。")
         archive.withdraw(sub_id, reason=reason.strip(), by=clerk_name(by))
         st = decide(archive, settings)

@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from toolkit import api
+from toolkit.core.dates import when_text
 from toolkit.core.errors import EXIT_CANNOT_RUN, TaizhangError
 from toolkit.core.logs import clerk_message
 from toolkit.shells.clickbase import (DATE, Group, config_option, console_safe, echo_json, settings_option,
@@ -439,7 +440,7 @@ def links_text(listing) -> str:
         if link is not None and link.token:
             lines.append(f"{village}：{listing.url(link)}（新生成）")
         elif link is not None:
-            lines.append(f"{village}：已于 {link.made.replace('T', ' ')[:16]} 生成（地址只显示一次；遗失请 "
+            lines.append(f"{village}：已于 {when_text(link.made)} 生成（地址只显示一次；遗失请 "
                          f"--revoke {village} 后重新生成）")
     if listing.office is not None:
         lines.append(f"乡信访办情况页：{listing.url(listing.office)}（新生成）" if listing.office.token else
@@ -520,7 +521,7 @@ def withdraw_cmd(submission_id, reason, by, settings_path, config_path):
     """撤回误发的报送（或不要的暂存件）：不再计入总台账，该村上一份合格报送重新计入；存档中的原件和记录都保留。"""
     sub, now = api.withdraw(submission_id, reason=reason, by=by, config=config_path,
                             settings=settings_path)
-    instead = (f"{sub.village}改用报送 #{now.id}“{now.filename}”（{now.received.replace('T', ' ')[:16]}）。"
+    instead = (f"{sub.village}改用报送 #{now.id}“{now.filename}”（{when_text(now.received)}）。"
                if now is not None else f"{sub.village or '该村'}现在没有计入总台账的报送。"
                if sub.village else "")
     click.echo(f"报送 #{sub.id}“{sub.filename}”已由 {sub.withdrawn_by} 撤回。{instead}"
