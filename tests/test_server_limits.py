@@ -240,3 +240,27 @@ def _health(srv) -> int | None:
 def _readable(s: socket.socket) -> bool:
     import select
     return bool(select.select([s], [], [], 0)[0])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("host, says", [("127.0.0.1", "乡信访办情况页：在本机打开 http://127.0.0.1:"),
+                                        ("127.0.0.2", "乡信访办情况页：在本机打开 http://127.0.0.2:"),
+                                        ("0.0.0.0", "乡信访办情况页：在本机打开 http://127.0.0.1:"),
+                                        ("lan", "本机的 127.0.0.1 打不开，请用 taizhang links --office")])
+def test_taizhang_serve_says_where_the_office_page_opens(tmp_path, host, says):
+    """Listening on an office's LAN address only, 127.0.0.1 answers nothing: the start line must
+    not send the clerk there."""
+    if host == "lan":
+        from test_portal import _own_lan_address
+        host = _own_lan_address() or pytest.skip("this computer has no address besides loopback")
+    (tmp_path / "taizhang.toml").write_text(f'[serve]\nhost = "{host}"\n', encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "TAIZHANG_SERVE_TOKEN": TOKEN}
+    env.pop("TAIZHANG_CONFIG", None)
+    proc = subprocess.Popen([sys.executable, "-m", "toolkit.shells.cli", "serve", "--port", "0"], cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8", env=env)
+    try:
+        started = proc.stdout.readline()
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=60)
+    assert started.startswith("按钮服务已启动") and says in started, started
