@@ -208,17 +208,7 @@ def test_a_server_on_the_demo_says_so_everywhere(tmp_path, monkeypatch, payload)
 
 @pytest.mark.slow
 def test_taizhang_serve_on_the_demo_says_so_first(tmp_path):
-    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "TAIZHANG_SERVE_TOKEN": TOKEN,
-           "TAIZHANG_DEMO_HOME": str(tmp_path / "demo")}
-    env.pop("TAIZHANG_CONFIG", None)
-    proc = subprocess.Popen([sys.executable, "-m", "toolkit.shells.cli", "serve", "--port", "0"], cwd=tmp_path,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8", env=env)
-    try:
-        first = proc.stdout.readline()
-        second = proc.stdout.readline()
-    finally:
-        proc.terminate()
-        proc.communicate(timeout=60)
+    first, second = serve_says(tmp_path, 2, TAIZHANG_DEMO_HOME=str(tmp_path / "demo"))
     assert first.startswith("未找到 taizhang.toml") and "按钮服务因此也用演示" in first
     assert second.startswith("按钮服务已启动")
 
@@ -254,13 +244,18 @@ def test_taizhang_serve_says_where_the_office_page_opens(tmp_path, host, says):
         from test_portal import _own_lan_address
         host = _own_lan_address() or pytest.skip("this computer has no address besides loopback")
     (tmp_path / "taizhang.toml").write_text(f'[serve]\nhost = "{host}"\n', encoding="utf-8")
-    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "TAIZHANG_SERVE_TOKEN": TOKEN}
+    (started,) = serve_says(tmp_path, 1)
+    assert started.startswith("按钮服务已启动") and says in started, started
+
+
+def serve_says(folder: Path, lines: int, **env_extra: str) -> list[str]:
+    """The first ``lines`` lines `taizhang serve` prints, started in ``folder`` on a free port."""
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "TAIZHANG_SERVE_TOKEN": TOKEN, **env_extra}
     env.pop("TAIZHANG_CONFIG", None)
-    proc = subprocess.Popen([sys.executable, "-m", "toolkit.shells.cli", "serve", "--port", "0"], cwd=tmp_path,
+    proc = subprocess.Popen([sys.executable, "-m", "toolkit.shells.cli", "serve", "--port", "0"], cwd=folder,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8", env=env)
     try:
-        started = proc.stdout.readline()
+        return [proc.stdout.readline() for _ in range(lines)]
     finally:
         proc.terminate()
         proc.communicate(timeout=60)
-    assert started.startswith("按钮服务已启动") and says in started, started

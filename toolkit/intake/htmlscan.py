@@ -17,6 +17,7 @@ import re
 
 from toolkit.core.issues import Code
 from toolkit.intake.limits import MAX_CELLS, MAX_COLUMNS, MAX_ROWS, Refused
+from toolkit.intake.xmlscan import whole_tags
 
 MAX_COLSPAN, MAX_ROWSPAN = 1000, 65534          # what browsers (and the HTML standard) clamp to
 _TAG = re.compile(rb"<(/?)([a-zA-Z][a-zA-Z0-9]*)([^>]*)>")
@@ -49,11 +50,7 @@ class HtmlScanner:
         if self._decoder is not None:
             data = self._decoder.decode(data, final).encode("utf-8")
         buf = self._carry + data
-        cut = len(buf)
-        if not final:
-            lt = buf.rfind(b"<")
-            if lt >= 0 and buf.find(b">", lt) < 0:
-                cut = lt
+        cut = whole_tags(buf, final)
         self._carry = buf[cut:][:8192]
         for m in _TAG.finditer(buf, 0, cut):
             self._tag(m.group(1) == b"/", m.group(2).lower(), m.group(3))

@@ -87,11 +87,7 @@ class PartScanner:
 
     def _scan(self, data: bytes, final: bool = False) -> None:
         buf = self._carry + data
-        cut = len(buf)
-        if not final:
-            lt = buf.rfind(b"<")
-            if lt >= 0 and buf.find(b">", lt) < 0:
-                cut = lt                   # an unfinished tag waits for the next piece
+        cut = whole_tags(buf, final)
         self._carry = buf[cut:][:4096]
         chunk = buf[:cut]
         if b"!" in chunk and _DTD.search(chunk):        # memchr first: "!" is rare in XML
@@ -100,6 +96,16 @@ class PartScanner:
                                          "疑似恶意文件；请勿打开，请报送人重新制作")
         if self.grid is not None:
             self.grid.feed(chunk)
+
+
+def whole_tags(buf: bytes, final: bool) -> int:
+    """Where the whole tags of ``buf`` end: an unfinished tag at its end waits for the next piece
+    (all of it when the piece is the last)."""
+    if not final:
+        lt = buf.rfind(b"<")
+        if lt >= 0 and buf.find(b">", lt) < 0:
+            return lt
+    return len(buf)
 
 
 def _root(text: bytes) -> bytes | None:

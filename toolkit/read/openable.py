@@ -78,15 +78,7 @@ def without_macro_sheets(path: Path, folder: Path) -> tuple[Path, list[str]] | N
                          in dropped_parts]
             edits[names["[content_types].xml"]] = _drop(types, overrides)
         out = fresh_path(folder, "sanitised", path.suffix or ".xlsx")
-        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-            for info in z.infolist():
-                if info.filename.casefold() in dropped_parts:
-                    continue
-                if info.filename in edits:
-                    dst.writestr(info.filename, edits[info.filename])
-                    continue
-                with z.open(info) as src, dst.open(info.filename, "w") as sink:
-                    shutil.copyfileobj(src, sink, 1 << 20)
+        rewrite_zip(z, out, edits, drop=dropped_parts)
     shown = [xml_attr(m, "name").decode("utf-8", "replace") for m in sheets]
     return out, shown
 
@@ -198,3 +190,17 @@ def _drop(data: bytes, tags: list[bytes]) -> bytes:
             local = re.match(rb"<([\w.\-:]+)", tag).group(1)
             data = re.sub(re.escape(tag) + rb".*?</" + re.escape(local) + rb">", b"", data, count=1, flags=re.S)
     return data
+
+
+def rewrite_zip(z: zipfile.ZipFile, out: Path, edits: dict[str, bytes], *, drop: set[str] = frozenset()) -> None:
+    """A copy of the package ``z`` at ``out``: ``edits`` replace their members' bytes, the members
+    whose casefolded names are in ``drop`` are left out, the rest are copied as they are."""
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in z.infolist():
+            if info.filename.casefold() in drop:
+                continue
+            if info.filename in edits:
+                dst.writestr(info.filename, edits[info.filename])
+                continue
+            with z.open(info) as src, dst.open(info.filename, "w") as sink:
+                shutil.copyfileobj(src, sink, 1 << 20)

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from toolkit.read.openable import fresh_path, rels_of, resolve_target, workbook_part, xml_attr
+from toolkit.read.openable import fresh_path, rels_of, resolve_target, rewrite_zip, workbook_part, xml_attr
 
 ODS_MIMETYPE = b"application/vnd.oasis.opendocument.spreadsheet"
 _ODS_MANIFEST = (b'<?xml version="1.0" encoding="UTF-8"?>\n<manifest:manifest '
@@ -84,7 +84,7 @@ def _repair_ooxml(source: Path, out: Path) -> Repaired | None:
                     edits[part] = fixed
         if not edits:
             return None
-        _write(z, out, edits)
+        rewrite_zip(z, out, edits)
     return Repaired(out, missing)
 
 
@@ -188,12 +188,3 @@ def _with_end(pieces: Iterator[bytes]) -> Iterator[bytes | None]:
     yield from pieces
     yield None
 
-
-def _write(z: zipfile.ZipFile, out: Path, edits: dict[str, bytes]) -> None:
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in z.infolist():
-            if info.filename in edits:
-                dst.writestr(info.filename, edits[info.filename])
-                continue
-            with z.open(info) as src, dst.open(info.filename, "w") as sink:
-                shutil.copyfileobj(src, sink, 1 << 20)
