@@ -2,11 +2,15 @@
 
 Built from the field registry (toolkit.core.fields), so a new field or variant is
 added in one place. The declaration runs two ways with the same verdicts: as a pandera
-schema (``ledger_schema``, for batches) and row by row in plain Python
-(``plain_failures``, for one sheet: pandera's import alone costs a button half a
-second); tests/test_schema_runners.py runs both over many messy ledgers. Checks run on the *normalised* case table the reader
-produces (dates already parsed, statuses already canonical); cross-field rules
-(date order, closing rules, scope) live in toolkit/validation/rules.py.
+schema (``ledger_schema``) and row by row in plain Python (``plain_failures``), which is
+what the commands run: the checks work on plain lists and pandera's schema only wraps them,
+so it gives the same failures, only slower, and costs a button half a second to import
+(toolkit/validation/rules.py says what was measured); tests/test_schema_runners.py runs
+both over many messy ledgers and holds the plain runner to pandera's verdicts.
+
+Checks run on the *normalised* case table the reader produces (dates already parsed,
+statuses already canonical); cross-field rules (date order, closing rules, scope) live in
+toolkit/validation/rules.py.
 
 Each check has a stable name; ``CHECK_CODES`` maps it to an issue code of the
 catalogue in toolkit/core/issues.py. Kept in Python rather than YAML: a YAML schema

@@ -1,15 +1,19 @@
 """One schema, two runners: pandera and the plain row checker give the same issues.
 
-schemas/ledger.py declares the case table's columns and checks once; validation runs that
-declaration through pandera for a batch and in plain Python for one sheet (a button click
-must not pay pandera's import). Here both run over realistic ledgers written to disk and
+schemas/ledger.py declares the case table's columns and checks once; every command runs that
+declaration in plain Python (pandera's import costs a click half a second and a district's first
+consolidation most of a second, for the same failures), and pandera's schema of it is the
+reference the plain runner is held to. Here both run over realistic ledgers written to disk and
 read back, and over messy hand-made tables, and every issue (code, row, column, cell,
 message) must be the same.
 """
 from __future__ import annotations
 
 import copy
+import json
 import random
+import subprocess
+import sys
 from datetime import date, datetime
 from pathlib import Path
 
@@ -21,7 +25,7 @@ from toolkit.core.fields import ALL_INPUT_KEYS, CHECKLISTS, FIELDS, STATUSES
 from toolkit.core.ledger import Ledger
 from toolkit.core.settings import DEFAULT_SETTINGS
 from toolkit.read.workbook import read_ledger
-from toolkit.validation.rules import PLAIN_BELOW_ROWS, _combine, schema_failures, validate_ledgers
+from toolkit.validation.rules import _combine, schema_failures, validate_ledgers
 
 AS_OF = date(2010, 10, 20)
 
@@ -54,7 +58,6 @@ def test_realistic_ledgers_get_the_same_issues_from_both_runners(tmp_path):
         sample = make_ledger(tmp_path / f"村{n}.xlsx", village=f"村{n}", n_cases=rng.randint(1, 60),
                              seed=n, layout=_style(rng))
         ledgers.append(read_ledger(sample.path))
-    assert sum(lg.n_cases for lg in ledgers) < PLAIN_BELOW_ROWS      # the default picks the plain one
     with_pandera, plain = issues_by_both(ledgers)
     assert {code for _, code, *_ in with_pandera} >= {"duplicate_case_id", "unknown_status",
                                                       "closed_date_missing"}
@@ -111,3 +114,37 @@ def test_failures_are_the_same_list_in_the_same_order():
     with_pandera = schema_failures(combined, use_pandera=True)
     assert with_pandera                                  # the messy table does fail
     assert schema_failures(combined, use_pandera=False) == with_pandera
+
+
+def test_commands_check_without_importing_pandera(tmp_path):
+    """A consolidation, ``taizhang validate`` and a batch of 6,000 rows (a district's first day is
+    30,000) in a fresh interpreter: the plain runner checks, pandera is never imported (its
+    import alone costs a first consolidation most of a second), and the faults are still found."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for n in range(3):
+        make_ledger(inbox / f"村{n}.xlsx", village=f"村{n}", n_cases=100, seed=n,
+                    layout=LedgerStyle(faults=("duplicate_case_id", "unknown_status")))
+    code = (
+        "import copy, sys, json; from datetime import date; from pathlib import Path\n"
+        "from toolkit.pipeline.consolidate import consolidate\n"
+        "from toolkit.pipeline.check import check_paths\n"
+        "from toolkit.core.settings import DEFAULT_SETTINGS as S\n"
+        "from toolkit.validation.rules import validate_ledgers\n"
+        "root, day = Path(sys.argv[1]), date(2010, 10, 20)\n"
+        "r = consolidate(root / 'inbox', root / '总台账.xlsx', as_of=day, settings=S,\n"
+        "                archive_root=root / 'archive', state_dir=root / 'state')\n"
+        "v = check_paths([root / 'inbox'], as_of=day, settings=S)\n"
+        "big = [copy.deepcopy(v[0]) for _ in range(60)]\n"
+        "for lg in big: lg.issues = []\n"
+        "validate_ledgers(big, as_of=day, settings=S)\n"
+        "print(json.dumps([r.cases, sum(lg.n_cases for lg in big), sorted({i.code for lg in v for i in lg.issues}),\n"
+        "                  sum(len(lg.issues) for lg in big) == 60 * len(v[0].issues), 'pandera' in sys.modules]))\n")
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True,
+                          timeout=300, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    cases, big_rows, codes, same_in_big, pandera_loaded = json.loads(done.stdout.strip().splitlines()[-1])
+    assert cases == 300 and big_rows == 6000
+    assert {"duplicate_case_id", "unknown_status"} <= set(codes)
+    assert same_in_big
+    assert pandera_loaded is False

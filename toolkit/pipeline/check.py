@@ -34,10 +34,10 @@ if TYPE_CHECKING:
 
 
 def check_ledgers(ledgers: Sequence[Ledger], *, as_of: date, settings: Settings,
-                  use_pandera: bool | None = None, columns: bool = True) -> list["pd.DataFrame"]:
+                  use_pandera: bool = False, columns: bool = True) -> list["pd.DataFrame"]:
     """Validate and compute ``ledgers`` together: every issue is added to its ledger; returns
     each ledger's computed columns (deadline, alert, checklists …), in order.
-    ``use_pandera``: which runner checks the schema (None: by size; the issues are the same);
+    ``use_pandera``: check the schema through pandera instead of the plain runner (same issues);
     ``columns=False``: the issues only, no computed columns (an empty list)."""
     validate_ledgers(ledgers, as_of=as_of, settings=settings, use_pandera=use_pandera)
     return compute_ledgers(ledgers, as_of=as_of, settings=settings, columns=columns)
@@ -48,8 +48,7 @@ def check_paths(paths: Iterable[Path | str], *, as_of: date, settings: Settings)
 
     The parent mostly waits while the sandboxed workers read, so a thread loads
     pandas meanwhile and checks the ledgers read so far in batches (each ledger is
-    checked on its own rows, so batches give the same issues). The schema runs in
-    plain Python here: importing pandera would take the CPU the two readers need.
+    checked on its own rows, so batches give the same issues).
     """
     found = find_workbooks(paths)
     ledgers: list[Ledger | None] = [None] * len(found)
@@ -88,8 +87,7 @@ class _Checker(threading.Thread):
                 if ledger is not None:
                     waiting.append(ledger)
                 if waiting and (ledger is None or len(waiting) >= self.batch):
-                    check_ledgers(waiting, as_of=self.as_of, settings=self.settings, use_pandera=False,
-                                  columns=False)   # validate writes no column: its issues only
+                    check_ledgers(waiting, as_of=self.as_of, settings=self.settings, columns=False)   # validate writes no column: its issues only
                     waiting = []
                 if ledger is None:
                     return

@@ -1,8 +1,8 @@
 """Validation: the schema of schemas/ledger.py plus the cross-field rules.
 
-All ledgers of a run are validated together in one combined table (one
-pandera call for a batch, the same declaration in plain Python for a sheet;
-vectorised rules), and every failure is mapped back to its
+All ledgers of a run are validated together in one combined table (the schema's
+declaration run over its columns, see ``schema_failures``; the rules on plain lists),
+and every failure is mapped back to its
 ledger, sheet and cell through the combined table's position index. Reading
 files and computing deadlines around this are ``toolkit.pipeline.check``'s.
 """
@@ -36,7 +36,7 @@ def prepare() -> None:
 
 
 def validate_ledgers(ledgers: Sequence[Ledger], *, as_of: date, settings: Settings,
-                     use_pandera: bool | None = None) -> list[Ledger]:
+                     use_pandera: bool = False) -> list[Ledger]:
     """Append schema and rule issues to every readable ledger, in place (``use_pandera``: see
     ``schema_failures``; both runners give the same issues)."""
     readable = [lg for lg in ledgers if lg.readable and lg.n_cases]
@@ -81,20 +81,17 @@ def _combine(ledgers: Sequence[Ledger]):
     return pd.DataFrame(table, columns=[*_CHECKED_KEYS, "case_key"], dtype=object, copy=False), where
 
 
-# A table of fewer rows than this is checked without pandera (same declaration, same
-# failures): importing and warming pandera costs about 0.5-0.9 s, more than checking
-# tens of thousands of rows in plain Python (30,000 rows: plain 0.15 s, pandera 0.19 s
-# once imported). A batch checked in one call (a consolidation's new files) uses pandera;
-# checking files as they arrive from the readers (toolkit.pipeline.check) never does.
-PLAIN_BELOW_ROWS = 5_000
+# pandera runs the schema only when asked (``use_pandera=True``): the declaration's checks work on
+# plain lists and pandera's only wraps them, so it finds the same failures (tests/test_schema_runners.py
+# compares the two on realistic and messy tables), only later: 30,000 rows take 0.15 s in plain Python
+# and 0.19 s through pandera once imported, and the import and first use cost 0.4-0.9 s and 25 MB more
+# (docs/development.md, issue 21). So every command checks with the plain runner.
 
 
-def schema_failures(combined, *, use_pandera: bool | None = None) -> list[tuple[str, str, int]]:
+def schema_failures(combined, *, use_pandera: bool = False) -> list[tuple[str, str, int]]:
     """The schema's failures on the combined table as (column, check, position), in table
-    order (position, then the declaration's column and check order), from pandera or from
-    the plain runner of the same declaration (``use_pandera`` None: by the table's size)."""
-    if use_pandera is None:
-        use_pandera = len(combined) >= PLAIN_BELOW_ROWS
+    order (position, then the declaration's column and check order), from the plain runner of
+    ``schemas.ledger``'s declaration or, with ``use_pandera``, from pandera's schema of it."""
     if use_pandera:
         found = _pandera_failures(combined)
     else:
@@ -122,7 +119,7 @@ def _pandera_failures(combined) -> list[tuple[str, str, int]]:
     return out
 
 
-def _schema_issues(combined, where, ledgers, use_pandera: bool | None) -> list[tuple[int, Issue]]:
+def _schema_issues(combined, where, ledgers, use_pandera: bool) -> list[tuple[int, Issue]]:
     out = []
     for col, name, pos in schema_failures(combined, use_pandera=use_pandera):
         code = CHECK_CODES.get(name)
