@@ -12,13 +12,23 @@ __version__ = "0.1.0"
 
 import logging as _logging
 
-from toolkit.api import (annotate, assign, compute, consolidate, deadline, fetch_mail, fill, load_config,
-                         load_settings, release, remind, resolve, submissions, trends, validate,
-                         withdraw, write_brief, write_report, write_template)
-
 __all__ = ["validate", "fill", "annotate", "consolidate", "deadline", "fetch_mail", "load_config",
            "load_settings", "resolve", "compute", "write_report", "write_template", "write_brief",
            "trends", "submissions", "release", "assign", "withdraw", "remind"]
+
+
+def __getattr__(name: str):
+    """``from toolkit import validate`` loads toolkit.api on first use: a reader process, which
+    imports toolkit.read and toolkit.intake only, does not pay for the API's imports (30 ms)."""
+    if name in __all__:
+        from toolkit import api
+        return getattr(api, name)
+    raise AttributeError(f"module 'toolkit' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])
+
 
 # A library logs; the shells (CLI, daily job, buttons) decide where it goes. Without
 # this, Python's last-resort handler would print warnings and tracebacks to a clerk.
