@@ -221,13 +221,44 @@ def test_validate_computes_only_its_warnings_and_gives_the_same_issues(tmp_path)
     # deadlines that need a year whose holidays nobody knows yet: computing's own warning
     paths.append(write_ledger(tmp_path / "新村.xlsx", sample_cases(3, "新村", assigned_date=date(2098, 11, 2))))
     ledgers = [read_ledger(p) for p in paths]
+    assert all(lg.plain_cases is not None for lg in ledgers)       # as read: plain lists, no DataFrame yet
     said = []
-    for columns in (True, False):
+    for columns, frames in ((True, True), (False, False), (False, True)):
         copies = copy.deepcopy(ledgers)
+        if frames:                      # asked for: the DataFrame, as the judge and fill use it
+            assert all(isinstance(lg.cases, pd.DataFrame) and lg.plain_cases is None for lg in copies)
         tables = check_ledgers(copies, as_of=date(2098, 12, 7), settings=DEFAULT_SETTINGS, columns=columns)
         assert len(tables) == (len(copies) if columns else 0)
         said.append([(str(lg.path), i.code, i.row, i.column, i.cell, i.message) for lg in copies
                      for i in lg.issues])
-    full, issues_only = said
-    assert issues_only == full
+    full, issues_only, issues_only_of_frames = said
+    assert issues_only == full == issues_only_of_frames
     assert {code for _, code, *_ in full} >= {Code.DEADLINE_UNAVAILABLE, Code.DUPLICATE_CASE_ID}
+
+
+def test_taizhang_validate_never_imports_pandas(tmp_path):
+    """Checking what the sandboxed readers send needs no pandas (about 0.5 s of a fresh
+    ``taizhang validate``): a fresh interpreter checks a folder without importing it, finds the
+    faults, and a ledger's DataFrame is still there for whoever asks for it afterwards."""
+    import json
+    import subprocess
+    import sys
+
+    from factories.ledgers import LedgerStyle, make_ledger
+    for n in range(3):
+        make_ledger(tmp_path / f"村{n}.xlsx", village=f"村{n}", n_cases=20, seed=n,
+                    layout=LedgerStyle(faults=("duplicate_case_id", "impossible_date")))
+    code = ("import sys, json; from datetime import date; from pathlib import Path\n"
+            "from toolkit import api\n"
+            "lgs = api.validate([Path(sys.argv[1])], as_of=date(2010, 10, 20))\n"
+            "before = 'pandas' in sys.modules\n"
+            "rows = [lg.cases.index.tolist() for lg in lgs]\n"
+            "print(json.dumps([before, sorted({i.code for lg in lgs for i in lg.issues}),\n"
+            "                  [len(r) for r in rows], type(lgs[0].cases).__name__]))\n")
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True,
+                          timeout=300, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    pandas_before, codes, sizes, kind = json.loads(done.stdout.strip().splitlines()[-1])
+    assert pandas_before is False
+    assert {"duplicate_case_id", "invalid_date"} <= set(codes)
+    assert sizes == [20, 20, 20] and kind == "DataFrame"

@@ -25,8 +25,8 @@ def test_plain_columns_on_disk_and_the_readers_table_back(tmp_path):
     raw = (cache.folder / f"{SHA}.pickle").read_bytes()           # on disk once closed
     assert b"pandas" not in raw and b"numpy" not in raw
     kept = pickle.loads(raw)
-    assert isinstance(kept.cases, CaseColumns) and kept.cases.index == [5, 7]
-    assert set(kept.cases.data) == {"case_id", "petitioner", "assigned_date", "nine_group"}
+    assert isinstance(kept.plain_cases, CaseColumns) and kept.plain_cases.index == [5, 7]
+    assert set(kept.plain_cases.data) == {"case_id", "petitioner", "assigned_date", "nine_group"}
     back = ParseCache(tmp_path / "parsed").get(SHA)
     assert is_reader_frame(back.cases)                            # validation's fast path
     pd.testing.assert_frame_equal(back.cases, lg.cases)

@@ -36,6 +36,7 @@ from toolkit.core.fields import (ALERT_CLOSED, ALERT_DUE_SOON, ALERT_NORMAL, ALE
                                  CHECKLISTS, CLOSED_STATUSES, COMPUTED, COMPUTED_BY_KEY, SUSPENDED_STATUS,
                                  header_for)
 from toolkit.core.issues import Code, Issue, make_issue
+from toolkit.core.ledger import case_columns
 from toolkit.core.settings import Settings
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -53,8 +54,6 @@ def compute_cases(cases: "pd.DataFrame", *, as_of: date, settings: Settings,
     ``columns=False``: the warnings only (``taizhang validate`` writes no column), no table."""
     import pandas as pd
 
-    cal = calendar if calendar is not None else calendar_for(settings)
-    as_of = _date(as_of)
     n = len(cases)
 
     def col(key: str | None) -> list:
@@ -62,17 +61,30 @@ def compute_cases(cases: "pd.DataFrame", *, as_of: date, settings: Settings,
             return [None] * n
         return cases[key].tolist()
 
-    out: dict[str, list] = {c.key: [None] * n for c in COMPUTED}
-    issues = _timing_columns(cases, col, as_of, settings, cal, out)   # the only warnings computing gives
+    out, issues = _computed(col, n, cases.index.tolist(), as_of=as_of, settings=settings,
+                            calendar=calendar, columns=columns)
     if not columns:
         return None, issues
-    _checklist_columns(col, n, out)
-    cutoff = settings.campaign.cutoff
-    out["in_scope"] = [_in_scope(_date(v), cutoff) for v in col("first_petition_date")]
-    out["phase"] = [settings.campaign.phase_of(as_of)] * n
     frame = pd.DataFrame({k: pd.Series(v, index=cases.index, dtype=object) for k, v in out.items()},
                          index=cases.index)
     return frame, issues
+
+
+def _computed(col, n: int, rows: list, *, as_of: date, settings: Settings, calendar: WorkCalendar | None,
+              columns: bool) -> tuple[dict[str, list], list[Issue]]:
+    """``compute_cases`` on plain columns: ``col(key)`` gives a key's n values, ``rows`` each
+    case's row (what a warning names); the computed columns by key (timing only without
+    ``columns``) and the deadline warnings."""
+    cal = calendar if calendar is not None else calendar_for(settings)
+    as_of = _date(as_of)
+    out: dict[str, list] = {c.key: [None] * n for c in COMPUTED}
+    issues = _timing_columns(rows, col, as_of, settings, cal, out)   # the only warnings computing gives
+    if columns:
+        _checklist_columns(col, n, out)
+        cutoff = settings.campaign.cutoff
+        out["in_scope"] = [_in_scope(_date(v), cutoff) for v in col("first_petition_date")]
+        out["phase"] = [settings.campaign.phase_of(as_of)] * n
+    return out, issues
 
 
 def compute_ledger(ledger: "Ledger", *, as_of: date, settings: Settings,
@@ -89,27 +101,41 @@ def compute_ledgers(ledgers: "Sequence[Ledger]", *, as_of: date, settings: Setti
     """``compute_cases`` for many ledgers at once (one table, one memo): one frame per ledger,
     in order (no rows for a ledger without cases). Each deadline warning is placed at its
     cell and added to its ledger's issues, as validation adds its own. ``columns=False``:
-    the warnings only, and no frames (an empty list)."""
+    the warnings only, and no frames (an empty list; no pandas for a reader's tables)."""
+    owners = [n for n, lg in enumerate(ledgers) if lg.readable and lg.n_cases]
+    if not columns:
+        table, where = case_columns([ledgers[n] for n in owners], _TIMING_KEYS)
+        _, issues = _computed(lambda key: table[key], len(where), list(range(len(where))), as_of=as_of,
+                              settings=settings, calendar=calendar, columns=False)
+        _place(ledgers, issues, [(owners[n], row) for n, row in where])
+        return []
     import pandas as pd
     frames = [pd.DataFrame(index=lg.cases.index if lg.cases is not None else None,
-                           columns=[c.key for c in COMPUTED], dtype=object) for lg in ledgers] if columns else []
-    owners = [n for n, lg in enumerate(ledgers) if lg.readable and lg.n_cases]
+                           columns=[c.key for c in COMPUTED], dtype=object) for lg in ledgers]
     if not owners:
         return frames
     where = [(n, row) for n in owners for row in ledgers[n].cases.index]
     combined = pd.concat([ledgers[n].cases for n in owners], ignore_index=True)
-    table, issues = compute_cases(combined, as_of=as_of, settings=settings, columns=columns,
+    table, issues = compute_cases(combined, as_of=as_of, settings=settings,
                                   calendar=calendar if calendar is not None else calendar_for(settings))
     start = 0
-    for n in owners if columns else ():
+    for n in owners:
         size = ledgers[n].n_cases
         frames[n] = table.iloc[start:start + size].set_axis(ledgers[n].cases.index)
         start += size
+    _place(ledgers, issues, where)
+    return frames
+
+
+# What the deadline warnings look at (computing's only warnings: validate needs no more).
+_TIMING_KEYS = ("case_id", "status", "assigned_date", "extension_days")
+
+
+def _place(ledgers: "Sequence[Ledger]", issues: list[Issue], where: list[tuple[int, int]]) -> None:
     for issue in issues:
         n, row = where[int(issue.row)]
         place_issue(ledgers[n], issue, row)
         ledgers[n].issues.append(issue)
-    return frames
 
 
 def place_issue(ledger: "Ledger", issue: Issue, row: int) -> None:
@@ -122,12 +148,11 @@ def place_issue(ledger: "Ledger", issue: Issue, row: int) -> None:
 
 
 # --- timing -----------------------------------------------------------------
-def _timing_columns(cases, col, as_of: date, settings: Settings, cal: WorkCalendar,
+def _timing_columns(rows: list, col, as_of: date, settings: Settings, cal: WorkCalendar,
                     out: dict[str, list]) -> list[Issue]:
     camp = settings.campaign
     memo: dict[tuple[date, int], tuple] = {}
     issues: list[Issue] = []
-    rows = cases.index.tolist()
     case_ids = col("case_id")
     for r, (status, assigned, ext) in enumerate(zip(col("status"), col("assigned_date"),
                                                     col("extension_days"))):

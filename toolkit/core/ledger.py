@@ -2,7 +2,10 @@
 
 ``cases`` is a pandas DataFrame whose index is the Excel row number (1-based)
 of each case and whose columns are field and checklist keys from
-``toolkit.core.fields``. Values are normalised Python objects: ``datetime.date`` for
+``toolkit.core.fields``. A ledger read by a worker holds the same table as plain
+lists (``CaseColumns``) until someone asks for ``cases``: checking it
+(``case_columns``, ``case_rows``) needs no pandas, so ``taizhang validate`` never
+imports it. Values are normalised Python objects: ``datetime.date`` for
 dates, ``bool`` for ticks, canonical words for statuses, ``str`` for text, or
 None when blank or unreadable (an Issue then says why, at its cell).
 
@@ -14,8 +17,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import repeat
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Sequence
 
 from toolkit.core.cells import cell_ref
 from toolkit.core.fields import ALL_INPUT_KEYS
@@ -77,6 +81,36 @@ def _columns_index():
     return pd.Index(list(ALL_INPUT_KEYS), dtype=object)
 
 
+class _CaseTable:
+    """``Ledger.cases``: the DataFrame, built from ``CaseColumns`` on first use (a worker's
+    ledger, one from the parse cache), or an empty one when the ledger was made without."""
+
+    def __set_name__(self, owner, name: str) -> None:
+        self.slot = f"_{name}"
+
+    def __get__(self, obj, owner=None):
+        if obj is None:
+            return _NO_TABLE                # the dataclass default
+        value = _raw_table(obj)
+        if isinstance(value, CaseColumns):
+            value = obj.__dict__[self.slot] = value.to_frame()
+        elif value is _NO_TABLE:
+            value = obj.__dict__[self.slot] = _empty_frame()
+        return value
+
+    def __set__(self, obj, value) -> None:
+        obj.__dict__[self.slot] = value
+
+
+_NO_TABLE = object()
+
+
+def _raw_table(ledger: "Ledger"):
+    """What ``cases`` holds now: a DataFrame, CaseColumns, None, or _NO_TABLE (never given)."""
+    held = ledger.__dict__
+    return held["_cases"] if "_cases" in held else held.get("cases", _NO_TABLE)   # "cases": an older pickle
+
+
 @dataclass
 class Ledger:
     path: Path
@@ -85,7 +119,7 @@ class Ledger:
     village_source: str | None = None   # marker | reporter | column | filename
     report_date: object = None          # the 填报日期 when found (datetime.date)
     saved: object = None                # when the file says it was last saved (datetime, local)
-    cases: "pd.DataFrame" = field(default_factory=_empty_frame)
+    cases: "pd.DataFrame" = _CaseTable()   # CaseColumns may be given: a DataFrame when read
     columns: dict[str, int] = field(default_factory=dict)           # input key -> 0-based col
     computed_columns: dict[str, int] = field(default_factory=dict)  # computed key -> 0-based col
     header_rows: list[int] = field(default_factory=list)            # 1-based
@@ -113,7 +147,32 @@ class Ledger:
 
     @property
     def n_cases(self) -> int:
-        return 0 if self.cases is None else len(self.cases)
+        table = _raw_table(self)
+        return 0 if table is None or table is _NO_TABLE else len(table)
+
+    @property
+    def plain_cases(self) -> CaseColumns | None:
+        """The case table as the reader sent it, while nobody has asked for the DataFrame."""
+        table = _raw_table(self)
+        return table if isinstance(table, CaseColumns) else None
+
+    def case_rows(self) -> list[int]:
+        """The Excel row of each case, in order (no pandas for a reader's table)."""
+        table = _raw_table(self)
+        if table is None or table is _NO_TABLE:
+            return []
+        return list(table.index) if isinstance(table, CaseColumns) else [int(r) for r in table.index.tolist()]
+
+    def case_columns(self, keys: Sequence[str]) -> list[list]:
+        """The values of ``keys``, one list per key in the cases' order: None for a blank and
+        for a key the table lacks (as the DataFrame reads them; no pandas for a reader's table)."""
+        table = _raw_table(self)
+        if table is None or table is _NO_TABLE:
+            return [[] for _ in keys]
+        if isinstance(table, CaseColumns):
+            n = len(table)
+            return [list(table.data[k]) if k in table.data else [None] * n for k in keys]
+        return _frame_columns(table, keys)
 
     def to_dict(self) -> dict:
         """The per-file object of ``taizhang validate --json``."""
@@ -124,3 +183,37 @@ class Ledger:
             "cases": self.n_cases,
             "issues": [i.to_dict() for i in self.issues],
         }
+
+
+def _frame_columns(frame, keys: Sequence[str]) -> list[list]:
+    """``Ledger.case_columns`` of a DataFrame: one array conversion for the reader's own table;
+    any other (unpickled, built by hand) may hold NaN and other columns."""
+    if is_reader_frame(frame):          # every input key in order, None for blanks
+        at = _key_positions()
+        picked = [at[k] for k in keys if k in at]
+        if len(picked) == len(keys):
+            return frame.to_numpy(dtype=object)[:, picked].T.tolist()
+    import pandas as pd
+    values = frame.reindex(columns=list(keys)).to_numpy(dtype=object)
+    missing = pd.isna(values)
+    if missing.any():
+        values = values.copy()          # pandas' copy-on-write hands out read-only arrays
+        values[missing] = None
+    return values.T.tolist()
+
+
+@lru_cache(maxsize=1)
+def _key_positions() -> dict[str, int]:
+    return {k: n for n, k in enumerate(ALL_INPUT_KEYS)}
+
+
+def case_columns(ledgers: Sequence[Ledger], keys: Sequence[str]) -> tuple[dict[str, list], list[tuple[int, int]]]:
+    """The cases of ``ledgers`` as one table of plain columns (key -> values, ``Ledger.case_columns``)
+    and where each came from: ``where[position] = (ledger's number in ledgers, Excel row)``."""
+    out: dict[str, list] = {k: [] for k in keys}
+    where: list[tuple[int, int]] = []
+    for n, lg in enumerate(ledgers):
+        for k, values in zip(keys, lg.case_columns(keys)):
+            out[k] += values
+        where += zip(repeat(n), lg.case_rows())
+    return out, where

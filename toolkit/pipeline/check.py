@@ -25,7 +25,7 @@ from toolkit.core.ledger import Ledger
 from toolkit.core.settings import Settings
 from toolkit.intake.find import find_workbooks
 from toolkit.read.sandboxed import iter_ledgers, read_ledgers
-from toolkit.validation.rules import prepare, validate_ledgers
+from toolkit.validation.rules import validate_ledgers
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -46,9 +46,10 @@ def check_ledgers(ledgers: Sequence[Ledger], *, as_of: date, settings: Settings,
 def check_paths(paths: Iterable[Path | str], *, as_of: date, settings: Settings) -> list[Ledger]:
     """Find the workbooks under ``paths``, read them safely and check them.
 
-    The parent mostly waits while the sandboxed workers read, so a thread loads
-    pandas meanwhile and checks the ledgers read so far in batches (each ledger is
-    checked on its own rows, so batches give the same issues).
+    The parent mostly waits while the sandboxed workers read, so a thread checks the
+    ledgers read so far in batches (each ledger is checked on its own rows, so batches
+    give the same issues). Checking a reader's plain columns needs no pandas: the
+    ledgers' DataFrames are built only if the caller asks for them.
     """
     found = find_workbooks(paths)
     ledgers: list[Ledger | None] = [None] * len(found)
@@ -81,7 +82,6 @@ class _Checker(threading.Thread):
     def run(self) -> None:
         waiting: list[Ledger] = []
         try:
-            prepare()
             while True:
                 ledger = self.inbox.get()
                 if ledger is not None:

@@ -52,17 +52,17 @@ class ParseCache:
             else:
                 with open(self.folder / f"{sha}.pickle", "rb") as f:
                     lg = pickle.load(f)
-            if not isinstance(lg, Ledger) or not isinstance(lg.cases, CaseColumns):
+            if not isinstance(lg, Ledger) or lg.plain_cases is None:
                 return None
         except Exception:          # missing, torn by a crash, or from another version
             return None
-        lg.cases = lg.cases.to_frame()      # the reader's own table, as a worker's
-        return lg
+        return lg                  # its table as a worker's: the reader's own frame when asked for
 
     def put(self, sha: str, ledger: Ledger, aliases: tuple = ()) -> None:
         """Keep ``ledger``, read with ``aliases`` (written in the background: ``close`` waits for it)."""
         sha = reading_key(sha, aliases)
-        cases = plain_columns(ledger.cases) if ledger.readable else None
+        plain = ledger.plain_cases
+        cases = (plain if plain is not None else plain_columns(ledger.cases)) if ledger.readable else None
         if cases is None:
             return
         data = pickle.dumps(replace(ledger, cases=cases), protocol=pickle.HIGHEST_PROTOCOL)

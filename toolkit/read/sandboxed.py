@@ -70,8 +70,9 @@ def iter_ledgers(paths: Sequence[Path], *, reader: str = "toolkit.read.workbook:
             yield i, _ledger_from(paths[i], outcome, time_limit, memory_limit_mb)
 
 
-# Readers with a variant that returns the case table as plain CaseColumns: workers
-# then never import pandas (about 0.3 s each to start) and send smaller pickles.
+# Readers with a variant that also reads a decrypted copy (``source``). Workers never import
+# pandas (about 0.3 s each to start): ledgers travel with plain CaseColumns, and the parent
+# builds a DataFrame only if it is asked for (checking needs none).
 _PLAIN_READERS = {"toolkit.read.workbook:read_ledger": "toolkit.read.workbook:read_ledger_plain"}
 
 
@@ -113,9 +114,7 @@ def _read_default_password(path: Path, read, encrypted) -> Ledger:
 def _ledger_from(path: Path, outcome, time_limit: float, memory_limit_mb: int) -> Ledger:
     if outcome.status == OK and isinstance(outcome.value, Ledger):
         lg = outcome.value
-        lg.path = path
-        if isinstance(lg.cases, CaseColumns):
-            lg.cases = lg.cases.to_frame()
+        lg.path = path              # its cases stay plain lists until someone asks for the DataFrame
         return lg
     if outcome.status == MEMORY:
         issue = make_issue(Code.TOO_LARGE, file=str(path),

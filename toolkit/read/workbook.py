@@ -45,19 +45,18 @@ _INSTRUCTION_WORDS = ("填表说明", "说明", "填写说明", "使用说明")
 # --- the ledger ------------------------------------------------------------------
 def read_ledger(path: Path, aliases: Aliases = ()) -> Ledger:
     """Read one workbook (already through pre-flight) into a Ledger with value-level issues;
-    ``aliases``: the township's own header spellings (``Settings.header_aliases``)."""
-    ledger = read_ledger_plain(path, aliases=aliases)
-    ledger.cases = ledger.cases.to_frame()
-    return ledger
+    ``aliases``: the township's own header spellings (``Settings.header_aliases``). Its
+    ``cases`` DataFrame is built when first asked for (checking needs none)."""
+    return read_ledger_plain(path, aliases=aliases)
 
 
 def read_ledger_plain(path: Path, source: Path | None = None, aliases: Aliases = ()) -> Ledger:
-    """``read_ledger`` with ``cases`` left as plain ``CaseColumns`` (no pandas).
+    """``read_ledger``, reading ``source`` when given: the bytes to read when they are not
+    ``path``'s own (a decrypted copy); messages always name ``path``.
 
-    The sandboxed workers of ``toolkit.read.sandboxed.read_ledgers`` use this one: they
-    start without pandas and send small pickles; the parent builds the DataFrame.
-    ``source``: the bytes to read when they are not ``path``'s own (a decrypted copy);
-    messages always name ``path``.
+    The case table is made as plain ``CaseColumns`` (no pandas): the sandboxed workers of
+    ``toolkit.read.sandboxed.read_ledgers`` start without pandas and send small pickles, and
+    the DataFrame is built in whichever process asks for ``Ledger.cases``.
 
     The reader is chosen by what the bytes are (:mod:`.fileformat`), never the name. Copies
     are read instead of the file when pre-flight passed it on the condition that its lone far
@@ -85,7 +84,7 @@ def read_ledger_plain(path: Path, source: Path | None = None, aliases: Aliases =
                 ledger.issues.append(make_issue(Code.MACRO_SHEET, file=str(path), sheets="、".join(copy[1])))
                 source = copy[0]
         _open_and_read(source, kind, ledger, scratch, aliases)
-    if ledger.cases is None:
+    if ledger.plain_cases is None:      # never read (an unreadable file): an empty table
         ledger.cases = CaseColumns({}, [])
     return ledger
 
@@ -207,12 +206,10 @@ def read_workbook(wb, ledger: Ledger, aliases: Aliases = ()) -> None:
     ``merged_cell_ranges``. ``aliases``: the township's own header spellings.
     """
     _read_workbook(wb, ledger, aliases)
-    if isinstance(ledger.cases, CaseColumns):
-        ledger.cases = ledger.cases.to_frame()
 
 
 def _read_workbook(wb, ledger: Ledger, aliases: Aliases = ()) -> None:
-    """``read_workbook`` leaving ``ledger.cases`` as ``CaseColumns``."""
+    """``read_workbook``: ``ledger.cases`` is set as ``CaseColumns`` (the DataFrame when asked for)."""
 
     metas = wb.sheets_metadata
     marker_village = None

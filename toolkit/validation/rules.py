@@ -8,16 +8,13 @@ files and computing deadlines around this are ``toolkit.pipeline.check``'s.
 """
 from __future__ import annotations
 
-import importlib
 from datetime import date
-from itertools import repeat
 from typing import Sequence
 
 from schemas.ledger import CHECK_CODES, LEDGER_COLUMNS, ledger_schema, plain_failures
-from toolkit.core.fields import (ALL_INPUT_KEYS, CHECKLIST_BY_KEY, CLOSED_STATUSES, FIELDS, STRUCK_OFF,
-                                 header_for)
+from toolkit.core.fields import CHECKLIST_BY_KEY, CLOSED_STATUSES, FIELDS, STRUCK_OFF, header_for
 from toolkit.core.issues import Code, Issue, make_issue
-from toolkit.core.ledger import Ledger, is_reader_frame
+from toolkit.core.ledger import Ledger, case_columns
 from toolkit.core.normalize import id_number_problem
 from toolkit.core.settings import Settings
 
@@ -25,14 +22,6 @@ from toolkit.core.settings import Settings
 _ARCHIVE_ITEMS = tuple(i.key for i in CHECKLIST_BY_KEY["archive"].items)
 # The columns validation looks at: every field (schema and rules) and the 六有 items.
 _CHECKED_KEYS = tuple(f.key for f in FIELDS) + _ARCHIVE_ITEMS
-
-
-def prepare() -> None:
-    """Import pandas (about 0.4 s cold), e.g. in a thread while worker processes read files."""
-    try:
-        importlib.import_module("pandas")
-    except Exception:   # noqa: BLE001 - validate_ledgers will meet (and report) it again
-        pass
 
 
 def validate_ledgers(ledgers: Sequence[Ledger], *, as_of: date, settings: Settings,
@@ -48,37 +37,16 @@ def validate_ledgers(ledgers: Sequence[Ledger], *, as_of: date, settings: Settin
     return list(ledgers)
 
 
-def _combine(ledgers: Sequence[Ledger]):
-    """One table of all cases; ``where[pos] = (ledger no, excel row)``.
+def _combine(ledgers: Sequence[Ledger]) -> tuple[dict[str, list], list[tuple[int, int]]]:
+    """One table of all cases as plain columns, ``where[pos] = (ledger no, excel row)``.
 
-    Columns: the keys validation looks at (blank where a ledger lacks one), then
-    ``case_key``; missing values are None. Built as one object array.
+    Columns: the keys validation looks at (None where a ledger lacks one or a cell is blank),
+    then ``case_key`` (the case number within its ledger, for uniqueness per file).
     """
-    import numpy as np
-    import pandas as pd
-
-    keys = list(ALL_INPUT_KEYS)
-    take = [keys.index(k) for k in _CHECKED_KEYS]
-    id_at = _CHECKED_KEYS.index("case_id")
-    blocks, where = [], []
-    for n, lg in enumerate(ledgers):
-        df = lg.cases
-        block = np.empty((len(df), len(take) + 1), dtype=object)
-        if is_reader_frame(df):         # the reader's own table: None for blanks, never NaN
-            block[:, :-1] = df.to_numpy(dtype=object)[:, take]
-        else:                           # unpickled or built elsewhere: maybe NaN, other columns
-            values = (df.to_numpy(dtype=object)[:, take] if list(df.columns) == keys
-                      else df.reindex(columns=list(_CHECKED_KEYS)).to_numpy(dtype=object))
-            missing = pd.isna(values)
-            if missing.any():
-                values = values.copy()      # pandas' copy-on-write hands out read-only arrays
-                values[missing] = None
-            block[:, :-1] = values
-        block[:, -1] = [None if v is None else f"{n}\x1f{v}" for v in block[:, id_at].tolist()]
-        blocks.append(block)
-        where.extend(zip(repeat(n), df.index.tolist()))
-    table = np.concatenate(blocks) if len(blocks) > 1 else blocks[0]
-    return pd.DataFrame(table, columns=[*_CHECKED_KEYS, "case_key"], dtype=object, copy=False), where
+    table, where = case_columns(ledgers, _CHECKED_KEYS)
+    table["case_key"] = [None if v is None else f"{n}\x1f{v}"
+                         for (n, _), v in zip(where, table["case_id"])]
+    return table, where
 
 
 # pandera runs the schema only when asked (``use_pandera=True``): the declaration's checks work on
@@ -95,7 +63,7 @@ def schema_failures(combined, *, use_pandera: bool = False) -> list[tuple[str, s
     if use_pandera:
         found = _pandera_failures(combined)
     else:
-        found = plain_failures({k: combined[k].tolist() for k in combined.columns})
+        found = plain_failures(combined)
     return sorted(set(found), key=lambda f: (f[2], _ORDER.get(f[:2], len(_ORDER))))
 
 
@@ -103,11 +71,12 @@ _ORDER = {(c.key, name): n for n, (c, name) in enumerate(
     (c, name) for c in LEDGER_COLUMNS for name in ("not_nullable", *(n for n, _ in c.checks)))}
 
 
-def _pandera_failures(combined) -> list[tuple[str, str, int]]:
+def _pandera_failures(combined: dict[str, list]) -> list[tuple[str, str, int]]:
+    import pandas as pd
     import pandera.errors as pe
 
     try:
-        ledger_schema().validate(combined, lazy=True)
+        ledger_schema().validate(pd.DataFrame(combined, dtype=object), lazy=True)
         return []
     except pe.SchemaErrors as err:
         failures = err.failure_cases
@@ -130,27 +99,27 @@ def _schema_issues(combined, where, ledgers, use_pandera: bool) -> list[tuple[in
         lg = ledgers[n]
         if key not in lg.columns:
             continue  # a missing column is reported once, by the reader
-        out.append((n, _cell_issue(code, lg, key, row, combined.at[pos, key], combined, pos)))
+        out.append((n, _cell_issue(code, lg, key, row, combined[key][pos], combined["case_id"][pos])))
     return out
 
 
-def _cell_issue(code: str, lg: Ledger, key: str, row: int, value, combined, pos) -> Issue:
+def _cell_issue(code: str, lg: Ledger, key: str, row: int, value, case_id) -> Issue:
     extra = {}
     if code == Code.INVALID_ID_NUMBER:
         extra["reason"] = id_number_problem(str(value)) or "校验位不符"
     elif code == Code.DUPLICATE_CASE_ID:
-        rows = [r for r, v in zip(lg.cases.index, lg.cases["case_id"]) if v == value]
+        (ids,) = lg.case_columns(("case_id",))
+        rows = [r for r, v in zip(lg.case_rows(), ids) if v == value]
         extra["where"] = "、".join(f"第{r}行" for r in rows)
     return make_issue(code, sheet=lg.sheet, cell=lg.cell(key, row), row=row,
-                      column=header_for(key), case_id=combined.at[pos, "case_id"], value=value,
+                      column=header_for(key), case_id=case_id, value=value,
                       file=str(lg.path), **extra)
 
 
 def _rule_issues(combined, where, ledgers, as_of: date, settings: Settings) -> list[tuple[int, Issue]]:
     """Date order, future dates, scope and closing rules, on plain lists (fast)."""
     out: list[tuple[int, Issue]] = []
-    cols = {k: combined[k].tolist() for k in ("case_id", "first_petition_date", "assigned_date",
-                                                "closed_date", "status", *_ARCHIVE_ITEMS)}
+    cols = combined
     cutoff = settings.campaign.cutoff
     dated = ("first_petition_date", "assigned_date", "closed_date")
     for pos, (first, assigned, closed, status) in enumerate(zip(
