@@ -14,7 +14,7 @@ cases each, then in this same run measures:
 and prints each time, the ratio validate/floor (target <= 1.5x) and the peak
 memory of this process and of its worker processes (sampled with psutil: a
 spawned child's ru_maxrss starts at its parent's size). ``validate`` runs after
-``read`` in the same process, so pandas is already imported, pandera is not.
+``read`` in the same process (neither imports pandas: checking reads plain columns).
 With ``--repeat N`` floor and validate run N times each, alternately (the
 machine may be shared), and the ratio is best against best.
 """
@@ -137,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"{sum(lg.warnings for lg in ledgers):,} warnings")
     best = " (best of each)" if len(totals) > 1 else ""
     print(f"ratio     validate / floor = {min(totals) / min(floors):.2f}x{best} (target <= 1.5x)")
-    if len(totals) > 1:     # later runs find whatever the first imported (pandera, once) in this process
+    if len(totals) > 1:     # later runs find whatever the first imported (numpy, once) in this process
         print(f"first     validate / floor = {totals[0] / floors[0]:.2f}x (as a fresh `taizhang validate` runs)")
     if min(CPU_USED["floor"]) > 0:    # on a shared machine the CPU ratio is the steadier one
         print(f"          CPU: {min(CPU_USED['validate']) / min(CPU_USED['floor']):.2f}x (two workers on "

@@ -16,7 +16,7 @@ PHASES = (
     ("toolkit.pipeline.judge:read_submissions", "  reading (parse cache or 2 sandboxed workers)"),
     ("toolkit.pipeline.parse_cache:ParseCache.get", "  parse cache read"),
     ("toolkit.pipeline.parse_cache:ParseCache.put", "  parse cache write"),
-    ("toolkit.pipeline.check:validate_ledgers", "  validate (pandera + rules)"),
+    ("toolkit.pipeline.check:validate_ledgers", "  validate (schema + rules)"),
     ("toolkit.pipeline.check:compute_ledgers", "  compute (deadlines, alerts, checklists)"),
     ("toolkit.pipeline.judge:_record", "the judge: recording what each new file is"),
     ("toolkit.pipeline.judge:_decide", "the judge: every verdict (archive rows, rules, write-back)"),
