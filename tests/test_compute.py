@@ -240,10 +240,7 @@ def test_taizhang_validate_never_imports_pandas(tmp_path):
     """Checking what the sandboxed readers send needs no pandas (about 0.5 s of a fresh
     ``taizhang validate``): a fresh interpreter checks a folder without importing it, finds the
     faults, and a ledger's DataFrame is still there for whoever asks for it afterwards."""
-    import json
-    import subprocess
-    import sys
-
+    from factories.fresh import fresh_python
     from factories.ledgers import LedgerStyle, make_ledger
     for n in range(3):
         make_ledger(tmp_path / f"村{n}.xlsx", village=f"村{n}", n_cases=20, seed=n,
@@ -255,10 +252,7 @@ def test_taizhang_validate_never_imports_pandas(tmp_path):
             "rows = [lg.cases.index.tolist() for lg in lgs]\n"
             "print(json.dumps([before, sorted({i.code for lg in lgs for i in lg.issues}),\n"
             "                  [len(r) for r in rows], type(lgs[0].cases).__name__]))\n")
-    done = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True,
-                          timeout=300, cwd=tmp_path)
-    assert done.returncode == 0, done.stderr
-    pandas_before, codes, sizes, kind = json.loads(done.stdout.strip().splitlines()[-1])
+    pandas_before, codes, sizes, kind = fresh_python(code, str(tmp_path), cwd=tmp_path)
     assert pandas_before is False
     assert {"duplicate_case_id", "invalid_date"} <= set(codes)
     assert sizes == [20, 20, 20] and kind == "DataFrame"

@@ -3,11 +3,10 @@ refusing to mix it into a folder of real ledgers, and describing the files truth
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 
 import pytest
 
+from factories.fresh import fresh_python
 from test_samples_demo_master import assert_every_feature, consolidate_demo
 from toolkit.core.errors import EXIT_ATTENTION, TaizhangError
 from toolkit.demo import (DEMO_EARLIER_RECEIVED, DEMO_FILES, DEMO_ROSTER, PRISTINE, DemoError, demo_filenames,
@@ -64,10 +63,7 @@ def test_restore_needs_neither_the_generator_nor_libreoffice(tmp_path):
             "print(sorted(m for m in ('xlsxwriter', 'python_calamine', 'openpyxl', 'pandas', 'factories') "
             "if m in sys.modules))")
     env = {**os.environ, "PATH": ""}
-    done = subprocess.run([sys.executable, "-c", code, str(tmp_path / "inbox")], capture_output=True,
-                          text=True, timeout=120, env=env, cwd=tmp_path)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "[]"
+    assert fresh_python(code, str(tmp_path / "inbox"), cwd=tmp_path, env=env) == []
     assert sorted(p.name for p in (tmp_path / "inbox").iterdir()) == sorted(demo_filenames())
 
 

@@ -10,16 +10,14 @@ message) must be the same.
 from __future__ import annotations
 
 import copy
-import json
 import random
-import subprocess
-import sys
 from datetime import date, datetime
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from factories.fresh import fresh_python
 from factories.ledgers import FAULTS, LedgerStyle, make_ledger
 from toolkit.core.fields import ALL_INPUT_KEYS, CHECKLISTS, FIELDS, STATUSES
 from toolkit.core.ledger import Ledger
@@ -140,10 +138,7 @@ def test_commands_check_without_importing_pandera(tmp_path):
         "validate_ledgers(big, as_of=day, settings=S)\n"
         "print(json.dumps([r.cases, sum(lg.n_cases for lg in big), sorted({i.code for lg in v for i in lg.issues}),\n"
         "                  sum(len(lg.issues) for lg in big) == 60 * len(v[0].issues), 'pandera' in sys.modules]))\n")
-    done = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True,
-                          timeout=300, cwd=tmp_path)
-    assert done.returncode == 0, done.stderr
-    cases, big_rows, codes, same_in_big, pandera_loaded = json.loads(done.stdout.strip().splitlines()[-1])
+    cases, big_rows, codes, same_in_big, pandera_loaded = fresh_python(code, str(tmp_path), cwd=tmp_path)
     assert cases == 300 and big_rows == 6000
     assert {"duplicate_case_id", "unknown_status"} <= set(codes)
     assert same_in_big
