@@ -123,14 +123,14 @@ def plain_columns(frame) -> CaseColumns | None:
 
 def reader_version(packages: Sequence[str]) -> str:
     """A digest of the reading code (every .py file of ``packages``, by its path inside
-    the package and its bytes), the Python version and the reading libraries' versions."""
+    the package and its bytes), the Python version and the parsers' versions."""
     digest = hashlib.sha256(f"{sys.version} cache {CACHE_FORMAT}".encode())
     for name in packages:
         root = Path(importlib.import_module(name).__file__).parent
         for f in sorted(root.rglob("*.py")):
             digest.update(f"{name}/{f.relative_to(root).as_posix()}".encode())
             digest.update(f.read_bytes())
-    for dist in ("pandas", "python-calamine"):
+    for dist in ("python-calamine", "xlrd"):    # the parsers (kept tables hold no pandas objects)
         try:
             digest.update(f"{dist} {metadata.version(dist)}".encode())
         except metadata.PackageNotFoundError:
