@@ -139,6 +139,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"ratio     validate / floor = {min(totals) / min(floors):.2f}x{best} (target <= 1.5x)")
     if len(totals) > 1:     # later runs find whatever the first imported (numpy, once) in this process
         print(f"first     validate / floor = {totals[0] / floors[0]:.2f}x (as a fresh `taizhang validate` runs)")
+        pairs = [t / f for t, f in zip(totals, floors)]
+        print(f"pairs     {', '.join(f'{r:.2f}x' for r in pairs)} (each run against the floor just before it; "
+              f"median {sorted(pairs)[len(pairs) // 2]:.2f}x)")
     if min(CPU_USED["floor"]) > 0:    # on a shared machine the CPU ratio is the steadier one
         print(f"          CPU: {min(CPU_USED['validate']) / min(CPU_USED['floor']):.2f}x (two workers on "
               f"{os.cpu_count()} CPUs: wall can approach CPU / 2 only on an idle machine)")
