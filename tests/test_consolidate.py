@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
@@ -103,6 +103,21 @@ def test_good_faulty_and_hostile_files(town):
     assert summary[0]["填报日期"] == date(2010, 9, 18) and summary[0]["采用文件"] == "东村.xlsx"
     assert reports["东村"]["填报日期"] == date(2010, 9, 18)
     assert town.archive.verify() == []
+
+
+def test_a_village_on_a_neighbours_template_does_not_replace_the_neighbour(town):
+    """西村 reuses 东村's template (its hidden marker names 东村) and writes 西村 everywhere it can be
+    seen: both villages count with their own cases, nothing of 东村 is reported vanished."""
+    ledger(town.inbox / "东村.xlsx", "东村", cases("东村", "DC-", (1, 2, 3)))
+    first = town.run()
+    write_ledger(town.inbox / "西村.xlsx", cases("西村", "XC-", (1, 2)), reporter="西村", marker="东村",
+                 title="南郊乡西村信访积案化解工作台账", saved=datetime(2010, 10, 19, 8, 0))
+    second = town.run()
+    assert first.cases == 3 and second.cases == 5 and second.vanished == []
+    assert {v["village"]: v["cases"] for v in second.to_dict()["villages"]} == {"东村": 3, "西村": 2}
+    assert second.missing_villages == ["南村", "北村"]
+    (said,) = [r for r in town.sheet("校验问题") if r["代码"] == "marker_mismatch"]
+    assert said["文件"] == "西村.xlsx" and said["村（社区）"] == "西村" and "发给“东村”的模板" in said["问题"]
 
 
 def test_resubmissions_over_several_runs(town):

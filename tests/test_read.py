@@ -374,6 +374,31 @@ def test_village_from_marker_wins(tmp_path):
     assert lg.sheet == "台账"
 
 
+def test_a_neighbours_template_filled_in_as_another_village_is_that_village(tmp_path):
+    """西村 filled in 东村's template: the hidden marker says 东村, the 填报单位 and every 村（社区）
+    cell say 西村. The file is 西村's (filing it under 东村 would make 东村's own ledger look
+    replaced), with a warning naming both."""
+    path = write_ledger(tmp_path / "x.xlsx", sample_cases(3, village="西村"), marker="东村", reporter="西村",
+                        title="南郊乡西村信访积案化解工作台账")
+    lg = read_ledger(path)
+    assert (lg.village, lg.village_source) == ("西村", "reporter")
+    (issue,) = [i for i in lg.issues if i.code == "marker_mismatch"]
+    assert issue.severity == "warning" and issue.file == str(path)
+    assert "发给“东村”的模板" in issue.message and "填报单位和“村（社区）”列写的是“西村”" in issue.message
+    assert "按“西村”计入" in issue.message and "taizhang template --village" in issue.action
+
+
+def test_the_marker_holds_against_one_odd_name_and_is_silent_for_a_longer_one(tmp_path):
+    odd = read_ledger(write_ledger(tmp_path / "odd.xlsx", sample_cases(2), marker="东村", reporter="冬村"))
+    assert (odd.village, odd.village_source) == ("东村", "marker")
+    (issue,) = [i for i in odd.issues if i.code == "marker_mismatch"]
+    assert "填报单位写的是“冬村”" in issue.message and "按“东村”计入" in issue.message
+    longer = read_ledger(write_ledger(tmp_path / "long.xlsx", sample_cases(2), marker="东村",
+                                      reporter="南郊乡东村村委会"))
+    assert (longer.village, longer.village_source) == ("东村", "marker")
+    assert "marker_mismatch" not in [i.code for i in longer.issues]
+
+
 def test_template_marker_without_village_falls_back(tmp_path):
     lg = read_ledger(write_ledger(tmp_path / "x.xlsx", marker="", reporter="西村"))
     assert (lg.village, lg.village_source) == ("西村", "reporter")

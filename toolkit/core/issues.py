@@ -26,6 +26,7 @@ class Code:
     NO_LEDGER_SHEET = "no_ledger_sheet"
     EMPTY_LEDGER = "empty_ledger"
     VILLAGE_UNKNOWN = "village_unknown"
+    MARKER_MISMATCH = "marker_mismatch"
     MISSING_COLUMN = "missing_column"
     DUPLICATE_COLUMN = "duplicate_column"
     MISSING_VALUE = "missing_value"
@@ -99,6 +100,10 @@ _KINDS = (
     IssueKind("village_unknown", WARNING, "无法确定村（社区）",
               "无法从文件“{file}”确定所属村（社区），暂以文件名“{village}”代替。",
               "请在表头下方“填报单位：”后填写村（社区）名称。"),
+    IssueKind("marker_mismatch", WARNING, "模板与村名不符",
+              "文件用的是发给“{marker}”的模板，但表中{where}写的是“{visible}”：按“{counted}”计入。",
+              "请核对这是哪个村（社区）的台账：表中的填报单位、“村（社区）”列和所用模板应是同一个村；"
+              "各村请用本村自己的模板（乡信访办用 taizhang template --village 村名 生成）。"),
     # --- columns -------------------------------------------------------------
     IssueKind("missing_column", ERROR, "缺少必填列",
               "缺少必填列“{column}”。",

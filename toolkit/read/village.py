@@ -3,6 +3,11 @@
 In order (docs/domain.md): the template's marker sheet, the 填报单位 line above the
 header, the most common 村（社区） value, the file name. Blank village cells get
 the ledger's village.
+
+The marker is hidden, and a village sometimes fills in a neighbour's template: when the
+填报单位 and the 村（社区） column both name another village, the file is that village's
+(its rows are not filed under the neighbour, whose own ledger would then look replaced);
+any disagreement with the marker is a warning naming both.
 """
 from __future__ import annotations
 
@@ -31,6 +36,8 @@ def identify_village(ledger: Ledger, marker: str | None, above: list[list],
     names = [v for v in data.get("village", ()) if v]
     column = Counter(names).most_common(1)[0][0] if names else None
     if marker:
+        marker = _checked_marker(ledger, marker, reporter, column)
+    if marker:
         ledger.village, ledger.village_source = marker, "marker"
     elif reporter:
         ledger.village, ledger.village_source = reporter, "reporter"
@@ -45,6 +52,26 @@ def identify_village(ledger: Ledger, marker: str | None, above: list[list],
     if data:
         n = len(next(iter(data.values())))
         data["village"] = [v or ledger.village for v in data.get("village", [None] * n)]
+
+
+def _checked_marker(ledger: Ledger, marker: str, reporter: str | None, column: str | None) -> str | None:
+    """The marker's village, or None when the sheet itself says, in both its 填报单位 and its
+    村（社区） column, that it is another village's; a warning whenever the sheet disagrees."""
+    said = [(where, name) for where, name in (("填报单位", reporter), ("“村（社区）”列", column))
+            if name and not _same_village(name, marker)]
+    if not said:
+        return marker
+    taken = bool(reporter and column and _same_village(reporter, column)) and len(said) == 2
+    ledger.issues.append(make_issue(Code.MARKER_MISMATCH, file=str(ledger.path), marker=marker,
+                                    where="和".join(w for w, _ in said), visible=said[0][1],
+                                    counted=said[0][1] if taken else marker))
+    return None if taken else marker
+
+
+def _same_village(a: str, b: str) -> bool:
+    """One name within the other, spaces aside (东村 and 南郊乡东村村委会 are one village)."""
+    a, b = WHITESPACE.sub("", a), WHITESPACE.sub("", b)
+    return bool(a and b) and (a in b or b in a)
 
 
 def village_from_filename(path: Path) -> str | None:
