@@ -172,7 +172,7 @@ class Ledger:
         if isinstance(table, CaseColumns):
             n = len(table)
             return [list(table.data[k]) if k in table.data else [None] * n for k in keys]
-        return _frame_columns(table, keys)
+        return frame_columns(table, keys)
 
     def to_dict(self) -> dict:
         """The per-file object of ``taizhang validate --json``."""
@@ -185,8 +185,9 @@ class Ledger:
         }
 
 
-def _frame_columns(frame, keys: Sequence[str]) -> list[list]:
-    """``Ledger.case_columns`` of a DataFrame: one array conversion for the reader's own table;
+def frame_columns(frame, keys: Sequence[str]) -> list[list]:
+    """The values of ``keys`` in a case table, one list per key, None for blanks and absent keys
+    (``Ledger.case_columns`` of a DataFrame): one array conversion for the reader's own table;
     any other (unpickled, built by hand) may hold NaN and other columns."""
     if is_reader_frame(frame):          # every input key in order, None for blanks
         at = _key_positions()

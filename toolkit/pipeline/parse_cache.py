@@ -15,7 +15,7 @@ from typing import Sequence
 
 from toolkit.core.fields import ALL_INPUT_KEYS
 from toolkit.core.files import atomic_write_bytes
-from toolkit.core.ledger import CaseColumns, Ledger, is_reader_frame
+from toolkit.core.ledger import CaseColumns, Ledger, frame_columns
 from toolkit.core.settings import aliases_key
 
 CACHE_FORMAT = 2           # 2: case tables as CaseColumns (1: pickled DataFrames)
@@ -109,14 +109,10 @@ def plain_columns(frame) -> CaseColumns | None:
     send it; None for a table with columns that are not input keys (it is not kept)."""
     if isinstance(frame, CaseColumns):
         return frame
-    table = frame.to_numpy(dtype=object)
-    if not is_reader_frame(frame):          # built elsewhere: maybe NaN, maybe other columns
-        if not set(frame.columns) <= set(ALL_INPUT_KEYS):
-            return None
-        import pandas as pd
-        table = table.copy()
-        table[pd.isna(table)] = None
-    data = {str(key): values for key, values in zip(frame.columns, table.T.tolist())
+    keys = [str(key) for key in frame.columns]
+    if not set(keys) <= set(ALL_INPUT_KEYS):
+        return None
+    data = {key: values for key, values in zip(keys, frame_columns(frame, keys))
             if any(v is not None for v in values)}
     return CaseColumns(data, [int(i) for i in frame.index.tolist()])
 

@@ -3,8 +3,8 @@
 Every value is normalised and keeps its cell; value-level problems become issues.
 
     workbook   the file, opening it with the reader its bytes call for, choosing
-               the ledger sheet; ``read_ledger``, ``read_ledger_plain`` (no pandas,
-               for workers), ``read_workbook``
+               the ledger sheet; ``read_ledger`` (no pandas: workers use it),
+               ``read_workbook``
     fileformat what a file is from its bytes, never its name, and the name to open it under
     header     finding the one or two header rows, matching column variants, telling a
                ledger's header from a roster's

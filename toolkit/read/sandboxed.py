@@ -70,28 +70,28 @@ def iter_ledgers(paths: Sequence[Path], *, reader: str = "toolkit.read.workbook:
             yield i, _ledger_from(paths[i], outcome, time_limit, memory_limit_mb)
 
 
-# Readers with a variant that also reads a decrypted copy (``source``). Workers never import
-# pandas (about 0.3 s each to start): ledgers travel with plain CaseColumns, and the parent
-# builds a DataFrame only if it is asked for (checking needs none).
-_PLAIN_READERS = {"toolkit.read.workbook:read_ledger": "toolkit.read.workbook:read_ledger_plain"}
+# The toolkit's own reader, which can also read a decrypted copy (``source``). Workers never
+# import pandas (about 0.3 s each to start): ledgers travel with plain CaseColumns, and the
+# parent builds a DataFrame only if it is asked for (checking needs none).
+_LEDGER_READER = "toolkit.read.workbook:read_ledger"
 
 
 def checked_reader(reader: str | tuple):
     """In a worker: the per-file function = deep pre-flight, then ``reader`` ("module:function",
     or that and the header aliases it is given)."""
     reader, aliases = reader if isinstance(reader, tuple) else (reader, ())
-    read = resolve(_PLAIN_READERS.get(reader, reader))
+    read = resolve(reader)
     if aliases:
         read = functools.partial(read, aliases=aliases)
+    reads_copies = reader == _LEDGER_READER
 
     def check_then_read(path: Path) -> Ledger:
         issue = preflight(path)
-        if issue is not None and issue.code == Code.ENCRYPTED and plain:
+        if issue is not None and issue.code == Code.ENCRYPTED and reads_copies:
             return _read_default_password(Path(path), read, issue)
         if issue is not None:
             return _refused(path, issue)
         return read(path)
-    plain = reader in _PLAIN_READERS
     return check_then_read
 
 

@@ -43,19 +43,13 @@ _INSTRUCTION_WORDS = ("填表说明", "说明", "填写说明", "使用说明")
 
 
 # --- the ledger ------------------------------------------------------------------
-def read_ledger(path: Path, aliases: Aliases = ()) -> Ledger:
-    """Read one workbook (already through pre-flight) into a Ledger with value-level issues;
-    ``aliases``: the township's own header spellings (``Settings.header_aliases``). Its
-    ``cases`` DataFrame is built when first asked for (checking needs none)."""
-    return read_ledger_plain(path, aliases=aliases)
+def read_ledger(path: Path, aliases: Aliases = (), *, source: Path | None = None) -> Ledger:
+    """Read one workbook (already through pre-flight) into a Ledger with value-level issues.
 
-
-def read_ledger_plain(path: Path, source: Path | None = None, aliases: Aliases = ()) -> Ledger:
-    """``read_ledger``, reading ``source`` when given: the bytes to read when they are not
-    ``path``'s own (a decrypted copy); messages always name ``path``.
-
-    The case table is made as plain ``CaseColumns`` (no pandas): the sandboxed workers of
-    ``toolkit.read.sandboxed.read_ledgers`` start without pandas and send small pickles, and
+    ``aliases``: the township's own header spellings (``Settings.header_aliases``); ``source``:
+    the bytes to read when they are not ``path``'s own (a decrypted copy); messages always name
+    ``path``. The case table is made as plain ``CaseColumns`` (no pandas): the sandboxed workers
+    of ``toolkit.read.sandboxed.read_ledgers`` start without pandas and send small pickles, and
     the DataFrame is built in whichever process asks for ``Ledger.cases``.
 
     The reader is chosen by what the bytes are (:mod:`.fileformat`), never the name. Copies
