@@ -96,6 +96,29 @@ def test_the_masters_sheets_print_whole_and_the_summary_reads_at_62_villages(tmp
     assert len(sizes) >= 62 and min(sizes) >= 0.6 * natural, (min(sizes), natural)
 
 
+def tops_of(pdf: Path, pattern: str) -> list[float]:
+    """Where the words matching ``pattern`` start on their page (points from its top)."""
+    html = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], capture_output=True, text=True,
+                          encoding="utf-8", check=True).stdout
+    return [float(y0) for y0, w in re.findall(r'yMin="([\d.]+)" xMax="[\d.]+" yMax="[\d.]+">([^<]*)</word>', html)
+            if re.fullmatch(pattern, w)]
+
+
+def test_a_tall_rows_cells_all_start_at_its_top(tmp_path):
+    """In 总台账 and 预警 a row grows for its longest text; every other cell of the row prints
+    level with that text's first line, not at the row's bottom beside the next case's text."""
+    from test_master import book, case_row
+    from toolkit.outputs.master import render_master
+    rows = [case_row(1), case_row(2, matter=LONG_MATTER, progress=LONG_PROGRESS), case_row(3)]
+    out = render_master(tmp_path / "总台账.xlsx", book(rows))
+    (pdf,) = lo.convert([out], "pdf", tmp_path)
+    starts = tops_of(pdf, LONG_MATTER[:6] + ".*")
+    ids = tops_of(pdf, "NJ2010-002")
+    assert len(starts) == 2 and len(ids) >= 2                  # 总台账 and 预警
+    for top in starts:
+        assert min(abs(top - i) for i in ids) < 6, (starts, ids)
+
+
 def test_the_issue_report_and_the_annotated_copy_print_whole(tmp_path):
     sample = make_ledger(tmp_path / "东村台账.xlsx", village="东村", n_cases=6,
                          layout=LedgerStyle(template=True, faults=("unknown_status", "impossible_date",

@@ -101,7 +101,8 @@ def _reference_alerts(wb, st, book) -> None:
             elif h in m.ALERT_WIDTHS and isinstance(v, str):
                 ws.write_string(i + 2, c, v, st.wrap)
             else:
-                m._write_any(ws, st, i + 2, c, v, st.int if h == "剩余工作日" else None)
+                m._write_any(ws, st, i + 2, c, v, st.date if isinstance(v, date) else
+                             st.int if h == "剩余工作日" else st.top)
 
 
 def _reference_cases(wb, st, book) -> None:
@@ -128,19 +129,20 @@ def _reference_cases(wb, st, book) -> None:
             v = lists[key][i]
             if v is None or (not isinstance(v, Decimal) and v is not pd.NaT and v == "") or v != v:
                 continue
+            plain = st.text if key in m._TEXT_KEYS else st.top      # every cell starts at its row's top
             if kind == "tick":
                 if v is True:
-                    ws.write_string(i + 2, c, "√")
+                    ws.write_string(i + 2, c, "√", plain)
             elif v.__class__ is str:
                 if key in wrap:
                     fmt = st.flag_wrap if key == "flags" else st.wrap
                 else:
-                    fmt = st.alert.get(v) if key == "alert" else st.flag if key == "flags" else None
+                    fmt = st.alert.get(v, plain) if key == "alert" else plain
                 ws.write_string(i + 2, c, v, fmt)
             elif key in wrap and (isinstance(v, bool) or not isinstance(v, (numbers.Real, date))):  # as text
                 m._write_any(ws, st, i + 2, c, v, st.flag_wrap if key == "flags" else st.wrap)
             else:
-                m._write_any(ws, st, i + 2, c, v)
+                m._write_any(ws, st, i + 2, c, v, st.date if isinstance(v, date) else plain)
     ws.freeze_panes(2, 4)
     ws.autofilter(1, 0, max(len(data), 1) + 1, len(cols) - 1)
     m._page(ws, book, m.SHEET_CASES, fit_width=False)

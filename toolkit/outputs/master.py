@@ -240,20 +240,19 @@ class _Styles:
                        "align": "center", "valign": "vcenter"})
         self.head_township = f({"bold": True, "bg_color": "#FCE4D6", "border": 1, "text_wrap": True,
                                 "align": "center", "valign": "vcenter"})
-        self.text = f({"num_format": "@"})
-        self.date = f({"num_format": "yyyy-mm-dd"})
-        self.int = f({"num_format": "0"})
+        # Every cell of a data row starts at its top: beside a tall row's wrapped text, a cell at
+        # Excel's default (bottom) prints level with the next row's first line, and reads as its.
+        self.text = f({"num_format": "@", "valign": "top"})
+        self.date = f({"num_format": "yyyy-mm-dd", "valign": "top"})
+        self.int = f({"num_format": "0", "valign": "top"})
         self.pct = f({"num_format": "0%", "valign": "top"})
-        self.top = f({"valign": "top"})              # numbers beside wrapped text start level with it
-        self.tick = f({"align": "center"})
+        self.top = f({"valign": "top"})
         self.total = f({"bold": True, "top": 1})
         self.total_pct = f({"bold": True, "top": 1, "num_format": "0%"})
-        self.flag = f({"font_color": "#9C0006"})
         self.flag_wrap = f({"font_color": "#9C0006", "text_wrap": True, "valign": "top"})
         self.wrap = f({"text_wrap": True, "valign": "top"})
         self.when = f({"num_format": "yyyy-mm-dd hh:mm", "valign": "top"})
-        self.day = f({"num_format": "yyyy-mm-dd", "valign": "top"})
-        self.alert = {a: f({"bg_color": bg, "font_color": fg, "align": "center"})
+        self.alert = {a: f({"bg_color": bg, "font_color": fg, "align": "center", "valign": "top"})
                       for a, (bg, fg) in _ALERT_COLOURS.items()}
 
 
@@ -311,7 +310,7 @@ def _write_cases(wb, st: _Styles, book: MasterBook) -> Rows:
     for c, (key, _, kind) in enumerate(cols):
         if key not in data.columns:
             continue
-        plain = _xf(st.text) if key in _TEXT_KEYS else None      # the column's own format
+        plain = _xf(st.text if key in _TEXT_KEYS else st.top)      # the column's own format
         values = data[key].tolist()
         wrap = key in CASE_WRAP or kind == "any"
         text = _xf(st.flag_wrap if key == "flags" else st.wrap) if wrap else plain
@@ -347,7 +346,7 @@ def _write_table(wb, st: _Styles, book: MasterBook, name: str, headers: Sequence
                 ws.write_string(i + 2, c, v, formats.get(h, st.wrap))
                 texts.append((v, width[c]))
             elif isinstance(v, (date, datetime)):
-                _write_any(ws, st, i + 2, c, v, formats.get(h, st.day))
+                _write_any(ws, st, i + 2, c, v, formats.get(h, st.date))
             else:
                 _write_any(ws, st, i + 2, c, v, formats.get(h, st.top))
         if texts:
@@ -456,7 +455,7 @@ def _write_alerts(wb, st: _Styles, book: MasterBook) -> Rows:
     alert = {a: _xf(f) for a, f in st.alert.items()}
     columns, wrapped = [], []
     for c, h in enumerate(ALERT_COLUMNS):
-        fmt = _xf(formats.get(h))
+        fmt = _xf(formats.get(h, st.top))
         values = [r.get(_ALERT_KEYS[h]) for r in recs]
         text = _xf(st.wrap) if h in ALERT_WIDTHS else fmt
         columns.append(Column(c, values, text=text, number=fmt, date=_xf(formats.get(h) or st.date),
