@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
 from toolkit.compute.calendar import CalendarYearMissing, WorkCalendar, calendar_for
-from toolkit.core.fields import (ALERT_CLOSED, ALERT_DUE_SOON, ALERT_NORMAL, ALERT_OVERDUE, ALERT_SUSPENDED,
+from toolkit.core.fields import (ALL_INPUT_KEYS, ALERT_CLOSED, ALERT_DUE_SOON, ALERT_NORMAL, ALERT_OVERDUE, ALERT_SUSPENDED,
                                  CHECKLISTS, CLOSED_STATUSES, COMPUTED, COMPUTED_BY_KEY, SUSPENDED_STATUS,
                                  header_for)
 from toolkit.core.issues import Code, Issue, make_issue
@@ -103,27 +103,22 @@ def compute_ledgers(ledgers: "Sequence[Ledger]", *, as_of: date, settings: Setti
     cell and added to its ledger's issues, as validation adds its own. ``columns=False``:
     the warnings only, and no frames (an empty list; no pandas for a reader's tables)."""
     owners = [n for n, lg in enumerate(ledgers) if lg.readable and lg.n_cases]
+    table, where = case_columns([ledgers[n] for n in owners], ALL_INPUT_KEYS if columns else _TIMING_KEYS)
+    size = len(where)
+    out, issues = _computed(lambda key: table[key] if key in table else [None] * size, size, list(range(size)),
+                            as_of=as_of, settings=settings, calendar=calendar, columns=columns)
+    _place(ledgers, issues, [(owners[i], row) for i, row in where])
     if not columns:
-        table, where = case_columns([ledgers[n] for n in owners], _TIMING_KEYS)
-        _, issues = _computed(lambda key: table[key], len(where), list(range(len(where))), as_of=as_of,
-                              settings=settings, calendar=calendar, columns=False)
-        _place(ledgers, issues, [(owners[n], row) for n, row in where])
         return []
     import pandas as pd
     frames = [pd.DataFrame(index=lg.cases.index if lg.cases is not None else None,
                            columns=[c.key for c in COMPUTED], dtype=object) for lg in ledgers]
-    if not owners:
-        return frames
-    where = [(n, row) for n in owners for row in ledgers[n].cases.index]
-    combined = pd.concat([ledgers[n].cases for n in owners], ignore_index=True)
-    table, issues = compute_cases(combined, as_of=as_of, settings=settings,
-                                  calendar=calendar if calendar is not None else calendar_for(settings))
+    computed = pd.DataFrame({k: pd.Series(v, dtype=object) for k, v in out.items()})
     start = 0
     for n in owners:
-        size = ledgers[n].n_cases
-        frames[n] = table.iloc[start:start + size].set_axis(ledgers[n].cases.index)
-        start += size
-    _place(ledgers, issues, where)
+        rows = ledgers[n].n_cases
+        frames[n] = computed.iloc[start:start + rows].set_axis(ledgers[n].cases.index)
+        start += rows
     return frames
 
 
