@@ -1,7 +1,7 @@
 """The pre-flight's fast "small grid" proof never vouches for a sheet that reaches far.
 
-``_small_bound`` folds a chunk of sheet XML and proves with a few byte counts
-that no cell or row reference reaches row 1000 (or 100) or column AAA (or AA).
+``_small_bound`` proves with one search of a chunk of sheet XML (two when a reference
+has two letters) that no cell or row reference reaches row 1000 or column AAA (or AA).
 Whenever it says so, the token walk (the slow, conservative reading) must agree,
 whatever the spelling; and the exact reading of cells with a value agrees with the walk.
 """
@@ -66,10 +66,13 @@ def test_exact_reading_agrees_with_the_walk_on_cells_with_a_value(cells, cut):
 
 def test_prefixed_and_long_references_are_not_small():
     assert _small_bound(b'<row r="1"><c r="A1" s="1"/><c r="AB999"/></row>') == (999, 702)
-    assert _small_bound(b'<row r="1"><c r="A1" s="1"/><c r="Z99"/></row>') == (99, 26)
+    assert _small_bound(b'<row r="1"><c r="A1" s="1"/><c r="Z99"/></row>') == (999, 26)
+    assert _small_bound(b'<row r="1"><c r="A1"><v>NJ20100</v></c></row>') == (999, 26)   # digits in a value
     for far in (b'<row r="1"><x:c r="XFD1"/></row>', b'<x:row r="1000"><x:c r="A1000"/></x:row>',
                 b'<row r="1"><c r="AA1000"/></row>', b'<row r="1"><x:c s="1" r="A1"/></row>',
-                b'<x:row r="1"><x:c/></x:row>'):
+                b'<x:row r="1"><x:c/></x:row>', b'<row r="1"><c r="A1\'/></row>',
+                b'<row r="1"><c r="A1"><x:v>1</x:v></c></row>', b'<row r="1000"><c r="A1"/></row>',
+                b'<row r="1"><c s="1" r="A1"/></row>', b'<row r="1"><c\fr="A1"/><c/></row>'):
         assert not _small_bound(far), far
 
 

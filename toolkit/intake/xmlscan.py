@@ -186,8 +186,8 @@ class _SheetGrid(Grid):
     A cell counts when a ``<v>`` or ``<is>`` follows its tag before the next cell
     (a ``<v`` inside an attribute only counts more). Three speeds, chosen per chunk:
     - small: every <c>/<row> is unprefixed with ``r`` first, and no reference has
-      three letters or four digits (all of a real ledger): a few byte counts on a
-      folded copy prove rows < 1000 and columns < 703, without reading each cell;
+      three letters or four digits (all of a real ledger): one search for a tag of
+      any other form proves rows < 1000 and columns < 703, without reading each cell;
     - exact: the same usual form but bigger references (a WPS row formatted to
       XFD): each reference is read and kept only if a value follows;
     - walk: anything else (prefixes, ``r`` elsewhere or missing, odd spacing): a
@@ -260,34 +260,35 @@ class _SheetGrid(Grid):
         self._pending = pending
 
 
-_FOLD = bytes.maketrans(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ\t\r\n/>':",
-                        b"0" * 10 + b"A" * 26 + b"     " + b'"<')
+# A cell or row tag that is *not* of the form a small sheet proves itself with: <c r="A1"...> with
+# at most two capitals and three digits (one capital: the narrow form), <row r="1"...> with at
+# most three digits, ``r`` first after one XML space, quotes that match. The search starts at
+# each "<" only (a literal first byte: the regex engine skips to it), so it costs one pass.
+_NOT_NARROW = re.compile(rb"""<(?:c(?![\t\n\r ]r=(["'])[A-Z][0-9]{1,3}\1)"""
+                         rb"""|row(?![\t\n\r ]r=(["'])[0-9]{1,3}\2))[\s/>]""")
+_NOT_SMALL = re.compile(rb"""<(?:c(?![\t\n\r ]r=(["'])[A-Z]{1,2}[0-9]{1,3}\1)"""
+                        rb"""|row(?![\t\n\r ]r=(["'])[0-9]{1,3}\2))[\s/>]""")
 
 
 def _small_bound(chunk: bytes) -> tuple[int, int] | None:
     """(rows, columns) no cell of the chunk goes past, when every cell/row tag is
     <c r="A1"...>/<row r="1"...> with at most two letters and three digits; else None.
 
-    Each test is a pass over the chunk, so they are few. Every cell tag must start
-    its reference with one or two capitals and then a digit (calamine also reads
-    lower-case letters: "Xfd1" is column 16384); a prefixed tag (x:c) folds to
-    "x<c" and is held to the same form; "A0000" anywhere (which a reference of
-    four or more digits contains) sends the chunk to the exact reading. Without
-    two-letter references the columns stay within Z, without three-digit ones
-    the rows within 99.
+    The rows stay within 999, the columns within Z when no reference has two letters,
+    else within ZZ. A prefixed tag (x:c, x:v: calamine ignores prefixes) sends the
+    chunk to the exact reading or the walk, as does any other spelling: lower-case
+    letters ("Xfd1" is column 16384 to calamine), ``r`` not first, a fourth digit.
+    One search finds the first tag that is not of the narrow form; only when there is
+    one does a second search, from there, look for one that is not of the two-letter
+    form. (Which rows bound, 99 or 999, never decides a verdict: 999 x 2,000 columns is
+    within the limits, so only the columns are kept tight.)
     """
-    t = chunk.translate(_FOLD)   # letters -> A, digits -> 0, "<c>" "<c/>" "<c\n" -> "<c ", ":" -> "<"
-    n = t.count
-    two_letters = n(b'<c r="AA0')
-    if not (n(b"<c ") == n(b'<c r="A0') + two_letters and n(b"<row ") == n(b'<row r="0')):
+    wide = _NOT_NARROW.search(chunk)
+    if wide is not None and _NOT_SMALL.search(chunk, wide.start()) is not None:
         return None
-    three_digits = b"A000" in t
-    if three_digits and b"A0000" in t:
+    if _PREFIXED.search(chunk):
         return None
-    row_three = b'<row r="000' in t
-    if row_three and b'<row r="0000' in t:
-        return None
-    return (999 if three_digits or row_three else 99), (702 if two_letters else 26)
+    return 999, (26 if wide is None else 702)
 
 
 def _col(letters: bytes) -> int:
