@@ -39,6 +39,10 @@ from toolkit.intake.xmlscan import xml_unescape as _xml_unescape
 log = logging.getLogger("taizhang")
 
 _IN_CHUNK, _OUT_CHUNK = 64 * 1024, 1024 * 1024
+# Small parts the reader would otherwise open the file again for (when the file was last saved:
+# toolkit.read.saved), handed over when the caller asks (``preflight(kept=...)``).
+KEPT_PARTS = frozenset({"docProps/core.xml", "meta.xml"})
+KEPT_BYTES = 1 << 16
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
 # A bare BIFF stream (no OLE container, Excel 2.x-4.0) starts with its BOF record.
@@ -47,14 +51,16 @@ _OLD_BIFF = (b"\x09\x00\x04\x00", b"\x09\x02\x06\x00", b"\x09\x04\x06\x00")
 
 # --------------------------------------------------------------------------- pre-flight
 
-def preflight(path: Path | str, *, shown_as: Path | str | None = None) -> Issue | None:
+def preflight(path: Path | str, *, shown_as: Path | str | None = None, kept: dict | None = None) -> Issue | None:
     """None when the file may be handed to a parser, else the Issue that says why not.
     ``shown_as``: the file the clerk knows, when ``path`` is a copy of it (a decrypted one).
+    ``kept``: when given, filled with the bytes of the small parts named in ``KEPT_PARTS`` that
+    pre-flight inflated on its way (the reader then need not open the file again for them).
 
     A file that passes only because a sheet's lone far values will be left out leaves a
     note for the reader of this process (``farvalues.notes_for``)."""
     notes: list = []
-    issue = _guarded(Path(path), lambda p: notes.extend(_check_container(p, _check_file(p))), shown_as)
+    issue = _guarded(Path(path), lambda p: notes.extend(_check_container(p, _check_file(p), kept)), shown_as)
     farvalues.remember(path, notes if issue is None else [])
     return issue
 
@@ -103,7 +109,7 @@ def is_html(head: bytes) -> bool:
     return text is not None and looks_like_html(text)
 
 
-def _check_container(path: Path, head: bytes) -> list:
+def _check_container(path: Path, head: bytes, kept: dict | None = None) -> list:
     """The deep checks: every zip member, the OLE streams or the web page's tables; returns
     the lone far values the reader must leave out."""
     if head.startswith(_OLE_MAGIC):
@@ -112,7 +118,7 @@ def _check_container(path: Path, head: bytes) -> list:
         _check_biff(path.read_bytes())    # within MAX_FILE_BYTES, checked above
         return []
     if head.startswith(_ZIP_MAGIC):
-        return _check_zip(path)
+        return _check_zip(path, kept)
     _check_html(path, head)
     return []
 
@@ -177,7 +183,7 @@ def _as_text(head: bytes) -> str | None:
 
 # --------------------------------------------------------------------------- zip containers
 
-def _check_zip(path: Path) -> list:
+def _check_zip(path: Path, kept: dict | None = None) -> list:
     try:
         zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError, OSError):
@@ -191,7 +197,8 @@ def _check_zip(path: Path) -> list:
             raise _Refused(Code.TOO_LARGE, f"解压后超过 {_mb(MAX_UNCOMPRESSED)}，远超正常台账，疑似“压缩炸弹”")
         total, notes = 0, []
         for info in infos:
-            total = _scan_member(raw, info, kind, total, zf, notes)
+            total = _scan_member(raw, info, kind, total, zf, notes,
+                                 kept if kept is not None and info.filename in KEPT_PARTS else None)
     return notes
 
 
@@ -301,10 +308,13 @@ def _inflate(raw, info: zipfile.ZipInfo):
                 yield piece, used - len(data) - len(d.unused_data)
 
 
-def _scan_member(raw, info: zipfile.ZipInfo, kind: str, total: int, zf, notes: list) -> int:
+def _scan_member(raw, info: zipfile.ZipInfo, kind: str, total: int, zf, notes: list,
+                 kept: dict | None = None) -> int:
     """Decompress one member under the caps, scanning XML parts (and an .xlsb's binary sheets);
-    returns the new total. A worksheet with lone far values adds a note instead of a refusal."""
+    returns the new total. A worksheet with lone far values adds a note instead of a refusal.
+    ``kept``: the member's bytes go there too (by name) when they are at most ``KEPT_BYTES``."""
     scanner, produced, crc = _PartScanner(info.filename, kind, declared=info.file_size), 0, 0
+    pieces: list[bytes] | None = [] if kept is not None else None
     binary = _xlsb_scanner(info.filename) if kind == "xlsb" else None
     for piece, used in _inflate(raw, info):
         produced += len(piece)
@@ -317,11 +327,17 @@ def _scan_member(raw, info: zipfile.ZipInfo, kind: str, total: int, zf, notes: l
                                         "疑似“压缩炸弹”")
         crc = zlib.crc32(piece, crc)
         scanner.feed(piece)
+        if pieces is not None and produced > KEPT_BYTES:
+            pieces = None
+        elif pieces is not None:
+            pieces.append(piece)
         if binary is not None:
             binary.feed(piece)
     if crc != info.CRC:
         raise _Refused(Code.UNREADABLE, _DAMAGED)
     scanner.finish()
+    if pieces is not None:
+        kept[info.filename] = b"".join(pieces)
     names = _xlsb_sheet_name if kind == "xlsb" else _sheet_name
     name_of = lambda: names(raw, zf, info.filename)   # noqa: E731
     if binary is not None:

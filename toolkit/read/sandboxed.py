@@ -70,7 +70,8 @@ def iter_ledgers(paths: Sequence[Path], *, reader: str = "toolkit.read.workbook:
             yield i, _ledger_from(paths[i], outcome, time_limit, memory_limit_mb)
 
 
-# The toolkit's own reader, which can also read a decrypted copy (``source``). Workers never
+# The toolkit's own reader, which can also read a decrypted copy (``source``) and take the small
+# parts pre-flight inflated on its way (``parts``: it need not open the file again). Workers never
 # import pandas (about 0.3 s each to start): ledgers travel with plain CaseColumns, and the
 # parent builds a DataFrame only if it is asked for (checking needs none).
 _LEDGER_READER = "toolkit.read.workbook:read_ledger"
@@ -86,12 +87,13 @@ def checked_reader(reader: str | tuple):
     reads_copies = reader == _LEDGER_READER
 
     def check_then_read(path: Path) -> Ledger:
-        issue = preflight(path)
+        parts: dict[str, bytes] | None = {} if reads_copies else None
+        issue = preflight(path, kept=parts)
         if issue is not None and issue.code == Code.ENCRYPTED and reads_copies:
             return _read_default_password(Path(path), read, issue)
         if issue is not None:
             return _refused(path, issue)
-        return read(path)
+        return read(path, parts=parts) if reads_copies else read(path)
     return check_then_read
 
 

@@ -30,12 +30,18 @@ _TARGET = re.compile(rb"<Relationship\b[^>]*>")
 _EARLIEST = datetime(1990, 1, 1)
 
 
-def last_saved(path: Path, file_format: str | None) -> datetime | None:
-    """The file's own last-saved time (local, naive), or None."""
+def last_saved(path: Path, file_format: str | None, parts: dict[str, bytes] | None = None) -> datetime | None:
+    """The file's own last-saved time (local, naive), or None. ``parts``: the part's bytes by
+    name when pre-flight already inflated them (``preflight(kept=...)``): the file is not
+    opened again."""
     try:
         if file_format in ("xlsx", "xlsm", "xlsb"):
+            if parts and "docProps/core.xml" in parts:
+                return _time_in(parts["docProps/core.xml"], _MODIFIED)
             return _zip_time(path, _core_part, _MODIFIED)
         if file_format == "ods":
+            if parts and "meta.xml" in parts:
+                return _time_in(parts["meta.xml"], _ODS_DATE)
             return _zip_time(path, lambda z: "meta.xml", _ODS_DATE)
         if file_format == "xls":
             return _ole_time(path)
@@ -50,7 +56,11 @@ def _zip_time(path: Path, part_of, pattern: re.Pattern) -> datetime | None:
         if name is None or name not in z.NameToInfo or z.getinfo(name).file_size > _PART_BYTES:
             return None
         with z.open(name) as f:
-            found = pattern.search(_as_utf8(f.read(_PART_BYTES)))
+            return _time_in(f.read(_PART_BYTES), pattern)
+
+
+def _time_in(part: bytes, pattern: re.Pattern) -> datetime | None:
+    found = pattern.search(_as_utf8(part[:_PART_BYTES]))
     return _plausible(_w3cdtf(found.group(1).decode("ascii", "ignore"))) if found else None
 
 

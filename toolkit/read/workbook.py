@@ -43,12 +43,14 @@ _INSTRUCTION_WORDS = ("填表说明", "说明", "填写说明", "使用说明")
 
 
 # --- the ledger ------------------------------------------------------------------
-def read_ledger(path: Path, aliases: Aliases = (), *, source: Path | None = None) -> Ledger:
+def read_ledger(path: Path, aliases: Aliases = (), *, source: Path | None = None,
+                parts: dict[str, bytes] | None = None) -> Ledger:
     """Read one workbook (already through pre-flight) into a Ledger with value-level issues.
 
     ``aliases``: the township's own header spellings (``Settings.header_aliases``); ``source``:
     the bytes to read when they are not ``path``'s own (a decrypted copy); messages always name
-    ``path``. The case table is made as plain ``CaseColumns`` (no pandas): the sandboxed workers
+    ``path``; ``parts``: small parts of ``source`` that pre-flight already inflated
+    (``preflight(kept=...)``), not read again. The case table is made as plain ``CaseColumns`` (no pandas): the sandboxed workers
     of ``toolkit.read.sandboxed.read_ledgers`` start without pandas and send small pickles, and
     the DataFrame is built in whichever process asks for ``Ledger.cases``.
 
@@ -62,7 +64,7 @@ def read_ledger(path: Path, aliases: Aliases = (), *, source: Path | None = None
     ledger = Ledger(path=path, cases=None)   # the table is built once, below
     kind = sniff(source)
     ledger.file_format, ledger.has_macros = kind.format, kind.macros
-    ledger.saved = last_saved(source, kind.format)
+    ledger.saved = last_saved(source, kind.format, parts)
     if ledger.has_macros:
         ledger.issues.append(make_issue(Code.MACROS_PRESENT, file=str(path)))
     with _Scratch() as scratch:
