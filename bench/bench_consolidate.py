@@ -32,7 +32,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from memory import MemorySampler  # noqa: E402  (bench/ is this script's folder)
+from bytecode import compile_toolkit  # noqa: E402  (bench/ is this script's folder)
+from memory import MemorySampler  # noqa: E402
 from phases import PHASES, Phases  # noqa: E402
 
 MB = 10 ** 6
@@ -192,6 +193,7 @@ def main() -> None:
     if args.fresh:
         shutil.rmtree(args.cache, ignore_errors=True)
     args.cache.mkdir(parents=True, exist_ok=True)
+    compile_toolkit()                   # as installed: every process (each reader) loads bytecode
     print(f"负载（1/5/15 分钟）: {_load()}，CPU {os.cpu_count()} 个")
     bench(args.villages, args.cases, args.cache, args.repeat, args.days, peak_limit=400 * MB)
     if args.province:

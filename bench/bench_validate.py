@@ -11,6 +11,7 @@ cases each, then in this same run measures:
   read       toolkit.read.sandboxed.read_ledgers (pre-flight + sandboxed workers);
   validate   toolkit.pipeline.check.check_paths (find + read + validate + compute, as `taizhang validate`);
 
+(the toolkit's bytecode written first, as installing it does: bench/bytecode.py)
 and prints each time, the ratio validate/floor (target <= 1.5x) and the peak
 memory of this process and of its worker processes (sampled with psutil: a
 spawned child's ru_maxrss starts at its parent's size). ``validate`` runs after
@@ -30,7 +31,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from memory import MemorySampler  # noqa: E402  (bench/ is this script's folder)
+from bytecode import compile_toolkit  # noqa: E402  (bench/ is this script's folder)
+from memory import MemorySampler  # noqa: E402
 
 
 def build_inbox(villages: int, cases: int, fresh: bool = False) -> list[Path]:
@@ -107,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--as-of", default="2010-10-20")
     ap.add_argument("--repeat", type=int, default=1, help="run floor and validate N times each")
     args = ap.parse_args(argv)
+    compile_toolkit()                   # as installed: every process (each reader) loads bytecode
     paths = build_inbox(args.villages, args.cases, args.fresh)
     load = "load average %.2f %.2f %.2f" % os.getloadavg() if hasattr(os, "getloadavg") else ""
     print(f"{len(paths)} files, {sum(p.stat().st_size for p in paths) / 2**20:.1f} MB, "
