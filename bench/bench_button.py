@@ -5,8 +5,8 @@ import xlwings, build the book from the JSON the VBA client sends (the remote
 interpreter; on a PC, RunPython's COM book costs about the same to get), run the
 handler, produce the actions. The floor is the import nobody can avoid,
 `python -c "import xlwings"` (xlwings itself imports pandas); `python -c pass` is
-shown for reference. The toolkit's bytecode is written first (bench/bytecode.py: an
-installed toolkit has it), and each handler runs once untimed (一键汇总's first day),
+shown for reference. Each handler runs once untimed first: it writes the bytecode of
+the toolkit (an installed one has it; xlwings has its own) and 一键汇总's first day,
 so the timed runs are what a clerk's later clicks cost. Prints medians of REPEAT runs, each handler against a floor measured
 alternately with it (the machine is shared), the ratio, and
 which heavy modules each handler loaded.
@@ -31,8 +31,6 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))                  # the fixture factories (not installed)
 from factories.ledgers import LedgerStyle, make_ledger  # noqa: E402
 from toolkit.shells.server import vba_payload  # noqa: E402
-
-from bytecode import compile_toolkit  # noqa: E402  (bench/ is this script's folder)
 
 HANDLERS = ("check_setup", "fill_active_sheet", "validate_active_sheet", "consolidate_all")
 HEAVY = ("pandas", "numpy", "pandera", "openpyxl", "xlsxwriter", "python_calamine")
@@ -69,7 +67,6 @@ def main() -> None:
     ap.add_argument("--cases", type=int, default=200)
     ap.add_argument("--repeat", type=int, default=5)
     opts = ap.parse_args()
-    compile_toolkit()
     with tempfile.TemporaryDirectory(prefix="taizhang-bench-button-") as tmp:
         tmp = Path(tmp)
         inbox = tmp / "inbox"
