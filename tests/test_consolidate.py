@@ -218,6 +218,25 @@ def test_parse_cache_follows_every_reading_module(tmp_path, monkeypatch):
     assert _reader_version(("fakepkg",)) not in (before, moved)
 
 
+def test_parse_cache_follows_the_installed_parsers(tmp_path, monkeypatch):
+    """Another version of a parser (its files rewritten) starts a new cache; the parsers are
+    neither imported nor looked up through importlib.metadata to tell."""
+    import sys
+
+    from toolkit.pipeline import parse_cache
+    pkg = tmp_path / "fakeparser"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("raise ImportError('never imported to tell its version')\n")
+    (pkg / "_native.so").write_bytes(b"\x7fELF version 1")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(parse_cache, "PARSERS", ("fakeparser",))
+    before = parse_cache.reader_version(("toolkit.read",))
+    assert parse_cache.reader_version(("toolkit.read",)) == before
+    (pkg / "_native.so").write_bytes(b"\x7fELF version 2, a bigger build")
+    assert parse_cache.reader_version(("toolkit.read",)) != before
+    assert "fakeparser" not in sys.modules
+
+
 def test_a_huge_stray_file_is_refused_before_it_is_archived(town):
     """Everything in the inbox gets a verdict, but 2 GB of video is not copied into the archive."""
     ledger(town.inbox / "东村.xlsx", "东村", cases("东村", "DC-", (1,)))

@@ -6,6 +6,8 @@
 - ``backup_name`` / ``is_backup_of`` / ``backup_copy``: ``<stem>_<YYYYmmdd-HHMMSS>[-n]<ext>``,
   the one naming of every timestamped copy (fill's 备份, the master's 历史版本 and dated
   copies, the settings workbook's backup).
+- ``workbook_in_use``: is a workbook open in Excel, WPS or LibreOffice (its lock files),
+  asked before a write-back and before the master is replaced.
 - ``run_lock``: the one lock every consolidation shares (command line, daily job,
   Excel buttons, mail intake), with the one message a second caller is given.
 """
@@ -214,6 +216,30 @@ def backup_copy(path: Path, folder: Path, *, when: datetime | None = None,
 
 
 # --- the run lock -----------------------------------------------------------------
+def lock_files(path: Path) -> list[Path]:
+    """Lock files Excel/WPS (``~$name``, Excel's ``~$`` + name[2:]) or LibreOffice
+    (``.~lock.name#``) keep beside a workbook while it is open."""
+    path = Path(path)
+    names = [f"~${path.name}", f".~lock.{path.name}#"]
+    if len(path.name) > 2:
+        names.append("~$" + path.name[2:])
+    return [path.with_name(n) for n in dict.fromkeys(names) if path.with_name(n).exists()]
+
+
+def workbook_in_use(path: Path) -> bool:
+    """True when the workbook is open in Excel, WPS or LibreOffice."""
+    path = Path(path)
+    if lock_files(path):
+        return True
+    if os.name == "nt" and path.exists():   # Excel holds an exclusive share lock on Windows
+        try:
+            with open(path, "r+b"):
+                pass
+        except PermissionError:
+            return True
+    return False
+
+
 class RunBusy(TaizhangError):
     """Another consolidation (daily job, command line, button or mail) holds the lock."""
     exit_code = 1

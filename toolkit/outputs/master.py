@@ -30,7 +30,7 @@ from toolkit.core.config import HISTORY_DIR
 from toolkit.core.fields import (ALERT_CLOSED, ALERT_DUE_SOON, ALERT_OVERDUE, ALERT_SUSPENDED, CHECKLISTS,
                                  COMPUTED, FIELDS, STATUSES, STRUCK_OFF, header_for)
 from toolkit.core.files import (backup_copy, backup_name, commit_temp, is_backup_of, remove_stale_temps,
-                                temp_beside)
+                                temp_beside, workbook_in_use)
 from toolkit.outputs.brief import write_brief_sheet
 from toolkit.outputs.pagefit import row_height, row_heights
 from toolkit.outputs.report import write_issue_sheet
@@ -500,12 +500,6 @@ def render_master(path: Path, book: MasterBook) -> Path:
 
 
 # --- publishing --------------------------------------------------------------------
-def workbook_in_use(path: Path) -> bool:
-    """Open in Excel/WPS/LibreOffice? (one implementation, shared with write-back)."""
-    from toolkit.outputs.writeback import workbook_in_use as in_use
-    return in_use(path)
-
-
 def write_master(out: Path, book: MasterBook, *, keep: int = 30) -> Published:
     """Render and publish atomically; keep the previous versions; a dated copy when open."""
     out = Path(out)

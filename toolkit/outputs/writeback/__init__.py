@@ -32,8 +32,9 @@ from typing import Mapping, Sequence
 
 from toolkit.core.cells import column_letter, parse_ref
 from toolkit.core.config import BACKUP_DIR
-from toolkit.core.files import TEMP_PREFIX, backup_copy, commit_temp, remove_stale_temps, temp_beside
-from toolkit.outputs.writeback.locks import in_use_message, lock_files, workbook_in_use, writer_lock
+from toolkit.core.files import (TEMP_PREFIX, backup_copy, commit_temp, lock_files, remove_stale_temps, temp_beside,
+                                workbook_in_use)
+from toolkit.outputs.writeback.locks import in_use_message, writer_lock
 from toolkit.outputs.writeback.model import (DATE_FORMAT, KEEP, PATCHABLE_SUFFIXES, CellEdit, NewSheet,
                                              NotPatchable, PatchResult, WorkbookInUse, WritebackError)
 from toolkit.outputs.writeback.newsheet import _add_sheet

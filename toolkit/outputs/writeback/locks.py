@@ -1,4 +1,5 @@
-"""Is a workbook open somewhere, and one toolkit writer per workbook at a time."""
+"""What to say when a workbook is open somewhere (``toolkit.core.files.workbook_in_use`` tells),
+and one toolkit writer per workbook at a time."""
 from __future__ import annotations
 
 import hashlib
@@ -9,32 +10,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from toolkit.core.files import held_lock
+from toolkit.core.files import held_lock, lock_files
 from toolkit.outputs.writeback.model import WritebackError
-
-
-def lock_files(path: Path) -> list[Path]:
-    """Lock files Excel/WPS (``~$name``, Excel's ``~$`` + name[2:]) or LibreOffice
-    (``.~lock.name#``) keep beside a workbook while it is open."""
-    path = Path(path)
-    names = [f"~${path.name}", f".~lock.{path.name}#"]
-    if len(path.name) > 2:
-        names.append("~$" + path.name[2:])
-    return [path.with_name(n) for n in dict.fromkeys(names) if path.with_name(n).exists()]
-
-
-def workbook_in_use(path: Path) -> bool:
-    """True when the workbook is open in Excel, WPS or LibreOffice."""
-    path = Path(path)
-    if lock_files(path):
-        return True
-    if os.name == "nt" and path.exists():   # Excel holds an exclusive share lock on Windows
-        try:
-            with open(path, "r+b"):
-                pass
-        except PermissionError:
-            return True
-    return False
 
 
 def in_use_message(path: Path) -> str:
