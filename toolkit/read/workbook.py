@@ -30,6 +30,7 @@ from toolkit.intake.preflight import preflight
 from toolkit.read.explain import explain
 from toolkit.read.fileformat import Sniffed, calamine_path, sniff
 from toolkit.read.header import HEAD_ROWS, MIN_HEADER_KEYS, Aliases, Header, find_header, score_header
+from toolkit.read.htmlbook import HtmlWorkbook
 from toolkit.read.oldxls import OldWorkbook
 from toolkit.read.openable import macro_sheet_parts, without_far_values, without_macro_sheets
 from toolkit.read.repair import repaired_copy
@@ -168,7 +169,6 @@ def _repaired(source: Path, kind: Sniffed, scratch: _Scratch, ledger: Ledger) ->
 def _read_book(source: Path, kind: Sniffed, ledger: Ledger, scratch: _Scratch, aliases: Aliases) -> None:
     """Open ``source`` with the reader its format needs and read it."""
     if kind.format == "html":
-        from toolkit.read.htmlbook import HtmlWorkbook     # html.parser: only web pages need it
         with HtmlWorkbook(source) as wb:
             _read_workbook(wb, ledger, aliases)
         return
