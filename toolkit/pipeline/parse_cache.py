@@ -141,7 +141,10 @@ def installed_files(package: str) -> str:
     another version (or the same again) rewrites them. Found without importing the package
     (xlrd costs 12 ms) and without importlib.metadata (its e-mail parser costs another 6-13 ms,
     paid by every click of 一键汇总)."""
-    spec = importlib.util.find_spec(package)
+    try:
+        spec = importlib.util.find_spec(package)
+    except (ImportError, ValueError):      # not installed, or loaded without a spec
+        spec = None
     folders = (spec.submodule_search_locations or []) if spec is not None else []
     entries = []
     for folder in folders:
