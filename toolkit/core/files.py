@@ -215,7 +215,7 @@ def backup_copy(path: Path, folder: Path, *, when: datetime | None = None,
     return target
 
 
-# --- the run lock -----------------------------------------------------------------
+# --- is a workbook open ------------------------------------------------------------
 def lock_files(path: Path) -> list[Path]:
     """Lock files Excel/WPS (``~$name``, Excel's ``~$`` + name[2:]) or LibreOffice
     (``.~lock.name#``) keep beside a workbook while it is open."""
@@ -240,6 +240,7 @@ def workbook_in_use(path: Path) -> bool:
     return False
 
 
+# --- the run lock -----------------------------------------------------------------
 class RunBusy(TaizhangError):
     """Another consolidation (daily job, command line, button or mail) holds the lock."""
     exit_code = 1
