@@ -107,7 +107,7 @@ def compute_ledgers(ledgers: "Sequence[Ledger]", *, as_of: date, settings: Setti
     size = len(where)
     out, issues = _computed(lambda key: table[key] if key in table else [None] * size, size, list(range(size)),
                             as_of=as_of, settings=settings, calendar=calendar, columns=columns)
-    _place(ledgers, issues, [(owners[i], row) for i, row in where])
+    _place(ledgers, issues, owners, where)
     if not columns:
         return []
     import pandas as pd
@@ -126,11 +126,14 @@ def compute_ledgers(ledgers: "Sequence[Ledger]", *, as_of: date, settings: Setti
 _TIMING_KEYS = ("case_id", "status", "assigned_date", "extension_days")
 
 
-def _place(ledgers: "Sequence[Ledger]", issues: list[Issue], where: list[tuple[int, int]]) -> None:
+def _place(ledgers: "Sequence[Ledger]", issues: list[Issue], owners: list[int],
+           where: list[tuple[int, int]]) -> None:
+    """Each warning (its ``row`` a position in the combined table) at its ledger's cell:
+    ``where[position]`` = (number in ``owners``, Excel row), ``owners`` the ledgers' numbers."""
     for issue in issues:
         n, row = where[int(issue.row)]
-        place_issue(ledgers[n], issue, row)
-        ledgers[n].issues.append(issue)
+        place_issue(ledgers[owners[n]], issue, row)
+        ledgers[owners[n]].issues.append(issue)
 
 
 def place_issue(ledger: "Ledger", issue: Issue, row: int) -> None:

@@ -77,13 +77,20 @@ class ServeConfig:
     def base_url(self) -> str:
         if self.url:
             return self.url.rstrip("/")
-        host = self.host or "127.0.0.1"
-        return f"http://{'[' + host + ']' if ':' in host else host}:{self.port}"
+        return http_address(self.host or "127.0.0.1", self.port)
 
     @property
     def only_here(self) -> bool:
         """The printed addresses open only on this computer (127.0.0.1, localhost): no village can use them."""
         return is_loopback((urlsplit(self.base_url()).hostname or "").lower())
+
+
+EVERY_ADDRESS = ("0.0.0.0", "::")       # a server listening on every address (this computer's too)
+
+
+def http_address(host: str, port: int) -> str:
+    """http://host:port, an IPv6 address in brackets."""
+    return f"http://{'[' + host + ']' if ':' in host else host}:{port}"
 
 
 def is_loopback(host: str) -> bool:

@@ -264,10 +264,12 @@ class _SheetGrid(Grid):
 # at most two capitals and three digits (one capital: the narrow form), <row r="1"...> with at
 # most three digits, ``r`` first after one XML space, quotes that match. The search starts at
 # each "<" only (a literal first byte: the regex engine skips to it), so it costs one pass.
-_NOT_NARROW = re.compile(rb"""<(?:c(?![\t\n\r ]r=(["'])[A-Z][0-9]{1,3}\1)"""
-                         rb"""|row(?![\t\n\r ]r=(["'])[0-9]{1,3}\2))[\s/>]""")
-_NOT_SMALL = re.compile(rb"""<(?:c(?![\t\n\r ]r=(["'])[A-Z]{1,2}[0-9]{1,3}\1)"""
-                        rb"""|row(?![\t\n\r ]r=(["'])[0-9]{1,3}\2))[\s/>]""")
+def _tag_not_of_form(letters: bytes) -> re.Pattern:
+    return re.compile(rb"""<(?:c(?![\t\n\r ]r=(["'])[A-Z]""" + letters + rb"""[0-9]{1,3}\1)"""
+                      rb"""|row(?![\t\n\r ]r=(["'])[0-9]{1,3}\2))[\s/>]""")
+
+
+_NOT_NARROW, _NOT_SMALL = _tag_not_of_form(b""), _tag_not_of_form(b"{1,2}")
 
 
 def _small_bound(chunk: bytes) -> tuple[int, int] | None:

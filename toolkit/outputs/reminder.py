@@ -122,10 +122,10 @@ def write_reminder_sheet(path: Path, chases: list[Chase], *, township: str, as_o
         rows = [[str(n), c.village, c.contact, "；".join(c.emails), "；".join(c.reasons(since)),
                  when_text(c.last_report) or "未报", str(len(c.errors)), str(len(c.overdue)), c.status]
                 for n, c in enumerate(chases, start=1)]
-        _table(wb.add_worksheet(SHEET_LIST), f"{township}信访积案台账催报单（截至 {as_of:%Y年%m月%d日}，"
+        printable_table(wb.add_worksheet(SHEET_LIST), f"{township}信访积案台账催报单（截至 {as_of:%Y年%m月%d日}，"
                f"报送起算 {since:%Y年%m月%d日}）", LIST_HEADERS, rows,
                (5, 12, 8, 22, 34, 16, 9, 11, 16), head, cell, title)
-        _table(wb.add_worksheet(SHEET_DETAIL), f"{township}信访积案台账催报明细（截至 {as_of:%Y年%m月%d日}）",
+        printable_table(wb.add_worksheet(SHEET_DETAIL), f"{township}信访积案台账催报明细（截至 {as_of:%Y年%m月%d日}）",
                DETAIL_HEADERS, _detail_rows(chases), (12, 10, 22, 80), head, cell, title)
         wb.close()
     return path
@@ -152,7 +152,7 @@ def table_formats(wb) -> tuple:
     return head, cell, title
 
 
-def _table(ws, heading: str, headers, rows, widths, head, cell, title) -> None:
+def printable_table(ws, heading: str, headers, rows, widths, head, cell, title) -> None:
     """A titled table that prints whole: every cell wraps and each row is as tall as its
     longest text (``pagefit``: a program's rows are not grown by Excel or LibreOffice)."""
     ws.merge_range(0, 0, 0, len(headers) - 1, heading, title)
@@ -172,5 +172,3 @@ def _table(ws, heading: str, headers, rows, widths, head, cell, title) -> None:
     ws.freeze_panes(2, 0)
     ws.set_footer("&C第 &P 页，共 &N 页")
 
-
-printable_table = _table        # also the 报送方式 sheet's (outputs/links_sheet.py)

@@ -18,7 +18,7 @@ from pathlib import Path
 from python_calamine import CalamineWorkbook
 
 from toolkit.compute.calendar import calendar_for
-from toolkit.core.config import PATH_KEYS, Config, ConfigError, daily_command
+from toolkit.core.config import EVERY_ADDRESS, PATH_KEYS, Config, ConfigError, daily_command, http_address
 from toolkit.core.dates import parse_date_value
 from toolkit.core.fields import header_for
 from toolkit.core.settings import TOWNSHIP_PLACEHOLDER
@@ -332,8 +332,7 @@ def _check_serve(report: SetupReport, cfg: Config, settings) -> None:
 
 def _page_answers(cfg: Config) -> None:
     sv = cfg.serve
-    host = "127.0.0.1" if sv.host in ("0.0.0.0", "::") else sv.host
-    url = f"http://{'[' + host + ']' if ':' in host else host}:{sv.port}/health"
+    url = http_address("127.0.0.1" if sv.host in EVERY_ADDRESS else sv.host, sv.port) + "/health"
     try:
         with urllib.request.urlopen(url, timeout=QUICK) as answer:
             if answer.status == 200:

@@ -22,8 +22,10 @@ import zipfile
 from datetime import datetime, timezone
 from pathlib import Path
 
+from toolkit.intake.preflight import KEPT_BYTES
+
 _CORE_TYPE = "relationships/metadata/core-properties"
-_PART_BYTES = 1 << 16            # core.xml and meta.xml are a few hundred bytes
+_PART_BYTES = KEPT_BYTES         # core.xml and meta.xml are a few hundred bytes (pre-flight keeps as many)
 _MODIFIED = re.compile(rb"<(?:[\w.-]+:)?modified\b[^>]*>\s*([^<\s]+)\s*<")
 _ODS_DATE = re.compile(rb"<dc:date\b[^>]*>\s*([^<\s]+)\s*<")
 _TARGET = re.compile(rb"<Relationship\b[^>]*>")

@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from toolkit import api
+from toolkit.core.config import EVERY_ADDRESS, http_address
 from toolkit.core.dates import when_text
 from toolkit.core.errors import EXIT_CANNOT_RUN, TaizhangError
 from toolkit.core.logs import clerk_message
@@ -342,9 +343,9 @@ def serve(host, port, token_env, config_path):
                    "请只在乡政府内网使用，或在前面加 HTTPS 反向代理。", err=True)
     where = server.config.source or "演示"
     port = server.server_address[1]
-    address = f"http://{'[' + bound + ']' if ':' in bound else bound}:{port}"
-    if is_loopback(bound) or bound in ("0.0.0.0", "::"):        # every address: this computer's too
-        office = f"在本机打开 {address if is_loopback(bound) else f'http://127.0.0.1:{port}'}/office"
+    address = http_address(bound, port)
+    if is_loopback(bound) or bound in EVERY_ADDRESS:
+        office = f"在本机打开 {address if is_loopback(bound) else http_address('127.0.0.1', port)}/office"
     else:
         office = f"服务只在 {bound} 上监听，本机的 127.0.0.1 打不开，请用 taizhang links --office 生成的专用地址打开"
     click.echo(f"按钮服务已启动：{address}/（配置：{where}；Ctrl+C 停止）。各村的网页报送地址见 taizhang links；"
