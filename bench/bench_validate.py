@@ -101,6 +101,19 @@ def peak_memory(workers: MemorySampler) -> str:
     return f"peak memory: this process {own / 2**20:.0f} MB, largest worker {workers.worker / 2**20:.0f} MB"
 
 
+SPEED_MOVED = 0.15      # floors further apart than this: the machine's speed changed within the run
+
+
+def floor_spread(floors: list[float]) -> str:
+    """How far apart the floor's own runs were: the same work, so any spread is the machine's.
+    Best-of-each pairs the fastest floor with the fastest validate wherever each fell; when the
+    machine's speed moved between them, that ratio says more about the machine than the code."""
+    spread = max(floors) / min(floors) - 1
+    verdict = ("the machine's speed moved during this run: read the pairs and the CPU ratio, or run again"
+               if spread > SPEED_MOVED else "the machine held its speed")
+    return f"floor     {min(floors):.2f}-{max(floors):.2f} s across the runs (+{spread:.0%}): {verdict}"
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--villages", type=int, default=300)
@@ -145,6 +158,7 @@ def main(argv: list[str] | None = None) -> int:
         pairs = [t / f for t, f in zip(totals, floors)]
         print(f"pairs     {', '.join(f'{r:.2f}x' for r in pairs)} (each run against the floor just before it; "
               f"median {sorted(pairs)[len(pairs) // 2]:.2f}x)")
+        print(floor_spread(floors))
     if min(CPU_USED["floor"]) > 0:    # on a shared machine the CPU ratio is the steadier one
         print(f"          CPU: {min(CPU_USED['validate']) / min(CPU_USED['floor']):.2f}x (two workers on "
               f"{os.cpu_count()} CPUs: wall can approach CPU / 2 only on an idle machine)")
