@@ -282,7 +282,7 @@ def _filled_rows(ledger: Ledger) -> dict[str, int]:
     """The ledger sheet prints down to its last case (a template's blank rows are not printed)."""
     if not ledger.sheet:
         return {}
-    rows = [int(r) for r in ledger.cases.index] + list(ledger.header_rows or [])
+    rows = ledger.case_rows() + list(ledger.header_rows or [])
     return {ledger.sheet: max(rows)} if rows else {}
 
 
