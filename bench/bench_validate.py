@@ -17,7 +17,9 @@ memory of this process and of its worker processes (sampled with psutil: a
 spawned child's ru_maxrss starts at its parent's size). ``validate`` runs after
 ``read`` in the same process (neither imports pandas: checking reads plain columns).
 With ``--repeat N`` floor and validate run N times each, alternately (the
-machine may be shared), and the ratio is best against best.
+machine may be shared), and the ratio is best against best; beside it each run against the
+floor just before it, the CPU ratio, and how far the floor's own runs were apart (the machine's
+speed moving within the run: then best against best says more about the machine than the code).
 """
 from __future__ import annotations
 
