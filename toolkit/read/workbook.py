@@ -170,19 +170,19 @@ def _read_book(source: Path, kind: Sniffed, ledger: Ledger, scratch: _Scratch, a
     """Open ``source`` with the reader its format needs and read it."""
     if kind.format == "html":
         with HtmlWorkbook(source) as wb:
-            _read_workbook(wb, ledger, aliases)
+            read_workbook(wb, ledger, aliases)
         return
     if kind.xlrd:                                   # Excel 2.x-95: calamine reads BIFF8 only, well
         import xlrd
         try:
             with OldWorkbook(source) as wb:
-                _read_workbook(wb, ledger, aliases)
+                read_workbook(wb, ledger, aliases)
         except xlrd.XLRDError as e:
             raise ValueError(str(e)) from None
         return
     target = calamine_path(source, kind.format, scratch.folder)
     with CalamineWorkbook.from_path(str(target)) as wb:
-        _read_workbook(wb, ledger, aliases)
+        read_workbook(wb, ledger, aliases)
 
 
 def _far_value_issue(note, path: Path):
@@ -199,14 +199,9 @@ def read_workbook(wb, ledger: Ledger, aliases: Aliases = ()) -> None:
     buttons pass the open book's values): ``sheet_names``, ``sheets_metadata``
     (name, typ, visible), ``get_sheet_by_name(name)`` returning a sheet with
     ``name``, ``to_python(skip_empty_area=False, nrows=None)`` and
-    ``merged_cell_ranges``. ``aliases``: the township's own header spellings.
+    ``merged_cell_ranges``. ``aliases``: the township's own header spellings. ``ledger.cases``
+    is set as ``CaseColumns`` (the DataFrame when asked for).
     """
-    _read_workbook(wb, ledger, aliases)
-
-
-def _read_workbook(wb, ledger: Ledger, aliases: Aliases = ()) -> None:
-    """``read_workbook``: ``ledger.cases`` is set as ``CaseColumns`` (the DataFrame when asked for)."""
-
     metas = wb.sheets_metadata
     marker_village = None
     if F.TEMPLATE_MARKER_SHEET in wb.sheet_names:

@@ -119,11 +119,10 @@ def _cell_issue(code: str, lg: Ledger, key: str, row: int, value, case_id) -> Is
 def _rule_issues(combined, where, ledgers, as_of: date, settings: Settings) -> list[tuple[int, Issue]]:
     """Date order, future dates, scope and closing rules, on plain lists (fast)."""
     out: list[tuple[int, Issue]] = []
-    cols = combined
     cutoff = settings.campaign.cutoff
     dated = ("first_petition_date", "assigned_date", "closed_date")
     for pos, (first, assigned, closed, status) in enumerate(zip(
-            cols["first_petition_date"], cols["assigned_date"], cols["closed_date"], cols["status"])):
+            combined["first_petition_date"], combined["assigned_date"], combined["closed_date"], combined["status"])):
         found = []
         for key, d in zip(dated, (first, assigned, closed)):
             if d is not None and d > as_of:
@@ -140,7 +139,7 @@ def _rule_issues(combined, where, ledgers, as_of: date, settings: Settings) -> l
         if status in CLOSED_STATUSES and closed is None:
             found.append((Code.CLOSED_DATE_MISSING, "status", status, {"status": status}))
         if status == STRUCK_OFF:
-            missing = [header_for(k).split("·")[-1] for k in _ARCHIVE_ITEMS if cols[k][pos] is not True]
+            missing = [header_for(k).split("·")[-1] for k in _ARCHIVE_ITEMS if combined[k][pos] is not True]
             if missing:
                 found.append((Code.ARCHIVE_INCOMPLETE, "status", status, {"missing": "、".join(missing)}))
         if found:
@@ -150,7 +149,7 @@ def _rule_issues(combined, where, ledgers, as_of: date, settings: Settings) -> l
                 if key not in lg.columns:
                     continue
                 out.append((n, make_issue(code, sheet=lg.sheet, cell=lg.cell(key, row), row=row,
-                                          column=header_for(key), case_id=cols["case_id"][pos],
+                                          column=header_for(key), case_id=combined["case_id"][pos],
                                           value=value, file=str(lg.path), **params)))
     return out
 
