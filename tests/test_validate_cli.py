@@ -207,3 +207,42 @@ def test_help_pages_are_chinese():
     text = out.getvalue()
     assert text.startswith("用法：") and "选项：" in text and "显示本说明并退出。" in text
     assert "Show this message" not in text
+
+
+
+def _killed_on_the_way(module: str, step: str, args: list[str], *, after_step: bool) -> None:
+    """Run `taizhang validate ARGS` in a process that dies at once, as under kill -9, on reaching
+    ``module.step`` (or just after it): what it leaves is what a killed run leaves."""
+    code = (f"import os, {module} as m\n"
+            f"real = m.{step}\n"
+            f"def dying(*a, **k):\n"
+            f"    if {after_step}: real(*a, **k)\n"
+            f"    os._exit(9)\n"
+            f"m.{step} = dying\n"
+            f"from toolkit.shells.cli import main\n"
+            f"main(['validate', *{args!r}])\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, encoding="utf-8", timeout=120)
+    assert r.returncode == 9, r.stderr
+
+
+def test_a_killed_report_leaves_nothing_the_next_one_does_not_clear(inbox, tmp_path):
+    out = tmp_path / "问题清单.xlsx"
+    _killed_on_the_way("toolkit.outputs.report", "_render_report",
+                       [str(inbox), "--as-of", AS_OF, "--report", str(out)], after_step=True)
+    assert not out.exists() and [p.suffix for p in tmp_path.iterdir()] == [".tmp"]   # the half-done file
+    r = taizhang("validate", str(inbox), "--as-of", AS_OF, "--report", str(out))
+    assert r.returncode == 1 and [p.name for p in tmp_path.iterdir()] == [out.name]
+
+
+def test_a_killed_annotation_leaves_nothing_in_the_clerks_folder(tmp_path):
+    """A file that is not patched in place (.xls) is annotated through a values copy: made in the
+    system's temp folder, never beside the copies a clerk sends back."""
+    import toolkit.demo
+    xls = Path(toolkit.demo.__file__).parent / "inbox" / "北村信访积案台账.xls"
+    out = tmp_path / "发回"
+    _killed_on_the_way("toolkit.outputs.fill", "patch_workbook",
+                       [str(xls), "--as-of", AS_OF, "--annotate", str(out)], after_step=False)
+    assert list(out.iterdir()) == []
+    r = taizhang("validate", str(xls), "--as-of", AS_OF, "--annotate", str(out))
+    assert r.returncode == 1, r.stderr
+    assert [p.name for p in out.iterdir()] == ["北村信访积案台账_校验结果.xlsx"]

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import math
+import tempfile
 import zipfile
 from collections import Counter
 from dataclasses import dataclass, field
@@ -253,14 +254,14 @@ def annotate_file(ledger: Ledger, out_dir: Path) -> Path:
         patch_workbook(src, out, _issue_cell_edits(ledger), new_sheets=[sheet],
                        print_rows=_filled_rows(ledger), notes=_issue_notes(ledger))
         return out
-    base = out_dir / f".~taizhang-{src.stem}-values.xlsx"
-    try:
+    # the values copy is only a step: made in the system's temp folder, so a run killed on the way
+    # leaves nothing in the clerk's folder
+    with tempfile.TemporaryDirectory(prefix="taizhang-annotate-") as scratch:
+        base = Path(scratch) / f"{src.stem}-values.xlsx"
         names = _values_copy(src, base, ledger) if ledger.readable else _empty_copy(base)
         edits = _issue_cell_edits(ledger)
         patch_workbook(base, out, {s: e for s, e in edits.items() if s in names}, new_sheets=[sheet],
                        notes={s: n for s, n in _issue_notes(ledger).items() if s in names})
-    finally:
-        base.unlink(missing_ok=True)
     return out
 
 

@@ -6,10 +6,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Sequence
 
-from toolkit.core.files import commit_temp, temp_beside
+from toolkit.core.files import commit_temp, remove_stale_temps, temp_beside
 from toolkit.core.issues import CATALOGUE, ERROR, INFO
 from toolkit.core.ledger import Ledger
 from toolkit.outputs.pagefit import row_height
+from toolkit.outputs.writeback.locks import writer_lock
 
 SEVERITY_WORD = {ERROR: "错误", "warning": "提醒", INFO: "说明"}
 
@@ -81,9 +82,11 @@ def write_issue_sheet(workbook, name: str, rows: Sequence[dict], *, title: str):
 def write_issue_report(path: Path, ledgers: Sequence[Ledger]) -> Path:
     """`taizhang validate --report OUT.xlsx`: a 校验问题 sheet and a per-file 汇总."""
     path = Path(path)
-    with temp_beside(path) as tmp:
-        _render_report(tmp, ledgers)
-        commit_temp(tmp, path)
+    with writer_lock(path):             # one writer at a time, so a killed run's leftovers can go
+        remove_stale_temps(path)
+        with temp_beside(path) as tmp:
+            _render_report(tmp, ledgers)
+            commit_temp(tmp, path)
     return path
 
 
